@@ -1,0 +1,194 @@
+"""The rating data container shared by every part of cflib.
+
+Glossary (used everywhere in the course)
+----------------------------------------
+n_movies, n_users : sizes of the rating matrix.
+Y : ndarray of shape (n_movies, n_users)
+    Ratings, 0 where a movie was not rated by a user.
+R : ndarray of bool, shape (n_movies, n_users)
+    R[i, j] is True where user j rated movie i.
+movies, users, ratings : ndarrays of shape (nnz,)
+    The observed entries as coordinates: user ``users[t]`` gave movie
+    ``movies[t]`` the rating ``ratings[t]``. Indices are 0-based rows and
+    columns of Y, not the original MovieLens ids.
+X : ndarray of shape (n_movies, k)   movie features.
+Theta : ndarray of shape (n_users, k)   user preferences.
+lam : float   regularization strength (lambda).
+k : int   number of latent features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+__all__ = ["Ratings"]
+
+# A dense float64 Y plus a bool R above this size is refused: use the sparse
+# coordinates (movies, users, ratings) instead.
+DENSE_LIMIT_BYTES = 2 * 1024**3
+
+
+@dataclass(frozen=True, eq=False)
+class Ratings:
+    """Observed ratings of ``n_users`` users on ``n_movies`` movies.
+
+    The coordinates (``movies``, ``users``, ``ratings``) are the primary
+    storage; the dense ``Y`` and ``R`` of shape (n_movies, n_users) are built
+    on first access and cached.
+
+    Attributes
+    ----------
+    movies, users : ndarray of int64, shape (nnz,)
+        0-based row (movie) and column (user) index of each rating.
+    ratings : ndarray of float64, shape (nnz,)
+    n_movies, n_users : int
+    titles : ndarray of str, shape (n_movies,)
+    genre_names : tuple of str, length n_genres
+    genres : ndarray of bool, shape (n_movies, n_genres)
+        One-hot (multi-hot) genre membership.
+    movie_ids, user_ids : ndarray of int64
+        The original data set's id of each row and column.
+    name : str
+        Where the data came from, e.g. ``"ml-100k"`` or ``"synthetic"``.
+    """
+
+    movies: np.ndarray
+    users: np.ndarray
+    ratings: np.ndarray
+    n_movies: int
+    n_users: int
+    titles: np.ndarray
+    genre_names: tuple
+    genres: np.ndarray
+    movie_ids: np.ndarray
+    user_ids: np.ndarray
+    name: str = "ratings"
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self):
+        movies = np.asarray(self.movies, dtype=np.int64)
+        users = np.asarray(self.users, dtype=np.int64)
+        ratings = np.asarray(self.ratings, dtype=np.float64)
+        if not (movies.shape == users.shape == ratings.shape) or movies.ndim != 1:
+            raise ValueError(
+                "movies, users and ratings must be 1-D arrays of the same length; "
+                f"got shapes {movies.shape}, {users.shape}, {ratings.shape}"
+            )
+        if movies.size:
+            if movies.min() < 0 or movies.max() >= self.n_movies:
+                raise ValueError(f"movie indices must lie in 0..{self.n_movies - 1}")
+            if users.min() < 0 or users.max() >= self.n_users:
+                raise ValueError(f"user indices must lie in 0..{self.n_users - 1}")
+        if not np.all(np.isfinite(ratings)):
+            raise ValueError("ratings contain NaN or inf; remove or fix those entries")
+        object.__setattr__(self, "movies", movies)
+        object.__setattr__(self, "users", users)
+        object.__setattr__(self, "ratings", ratings)
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def nnz(self) -> int:
+        """Number of observed ratings."""
+        return int(self.ratings.size)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(n_movies, n_users), the shape of Y and R."""
+        return (self.n_movies, self.n_users)
+
+    @property
+    def density(self) -> float:
+        """Fraction of the n_movies x n_users entries that are rated."""
+        return self.nnz / (self.n_movies * self.n_users)
+
+    def dense_bytes(self) -> int:
+        """Bytes that dense Y (float64) and R (bool) would take together."""
+        return self.n_movies * self.n_users * (8 + 1)
+
+    # ------------------------------------------------------------ dense views
+    def _check_dense(self):
+        need = self.dense_bytes()
+        if need > DENSE_LIMIT_BYTES:
+            raise MemoryError(
+                f"dense Y and R of shape {self.shape} would need {need / 1e9:.1f} GB; "
+                "use the coordinates (movies, users, ratings) with cost_sparse / "
+                "gradient_sparse instead"
+            )
+
+    @property
+    def Y(self) -> np.ndarray:
+        """Ratings matrix of shape (n_movies, n_users), 0 where unrated."""
+        if "Y" not in self._cache:
+            self._check_dense()
+            Y = np.zeros(self.shape)
+            Y[self.movies, self.users] = self.ratings
+            Y.flags.writeable = False
+            self._cache["Y"] = Y
+        return self._cache["Y"]
+
+    @property
+    def R(self) -> np.ndarray:
+        """Indicator of shape (n_movies, n_users): True where rated."""
+        if "R" not in self._cache:
+            self._check_dense()
+            R = np.zeros(self.shape, dtype=bool)
+            R[self.movies, self.users] = True
+            R.flags.writeable = False
+            self._cache["R"] = R
+        return self._cache["R"]
+
+    # ---------------------------------------------------------------- subsets
+    def subset(self, mask_or_index, name: str | None = None) -> "Ratings":
+        """The same movies and users with only some of the ratings.
+
+        Parameters
+        ----------
+        mask_or_index : ndarray of bool, shape (nnz,), or ndarray of int
+            Which ratings to keep.
+        """
+        sel = np.asarray(mask_or_index)
+        return replace(
+            self,
+            movies=self.movies[sel],
+            users=self.users[sel],
+            ratings=self.ratings[sel],
+            name=name or self.name,
+            _cache={},
+        )
+
+    def random_split(self, test_fraction: float = 0.2, *, seed: int = 0):
+        """Split the ratings at random into (train, test).
+
+        Both parts keep all movies and users (same shape), so a model
+        trained on one can be evaluated on the other.
+
+        Parameters
+        ----------
+        test_fraction : float in (0, 1)
+        seed : int
+            Seed of ``np.random.default_rng``; the same seed gives the same split.
+        """
+        if not 0.0 < test_fraction < 1.0:
+            raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(self.nnz)
+        n_test = int(round(test_fraction * self.nnz))
+        test = np.zeros(self.nnz, dtype=bool)
+        test[order[:n_test]] = True
+        return (
+            self.subset(~test, name=f"{self.name} train"),
+            self.subset(test, name=f"{self.name} test"),
+        )
+
+    def find_title(self, text: str) -> list[int]:
+        """Row indices of movies whose title contains ``text`` (case-insensitive)."""
+        text = text.lower()
+        return [i for i, t in enumerate(self.titles) if text in str(t).lower()]
+
+    def __repr__(self):
+        return (
+            f"Ratings(name={self.name!r}, n_movies={self.n_movies}, n_users={self.n_users}, "
+            f"nnz={self.nnz}, density={self.density:.4f})"
+        )
