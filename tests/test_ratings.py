@@ -1,0 +1,92 @@
+"""The Ratings container and the synthetic generator."""
+
+import numpy as np
+import pytest
+
+import cflib
+from cflib.ratings import Ratings
+
+
+def tiny():
+    return Ratings(
+        movies=[0, 0, 2], users=[1, 0, 1], ratings=[4.0, 3.0, 5.0], n_movies=3, n_users=2,
+        titles=np.array(["A", "B", "C"], dtype=object), genre_names=("g",),
+        genres=np.zeros((3, 1), dtype=bool), movie_ids=np.array([10, 20, 30]),
+        user_ids=np.array([1, 2]), name="tiny",
+    )
+
+
+def test_dense_views_match_coordinates():
+    d = tiny()
+    np.testing.assert_array_equal(d.Y, [[3.0, 4.0], [0.0, 0.0], [0.0, 5.0]])
+    np.testing.assert_array_equal(d.R, [[True, True], [False, False], [False, True]])
+    assert d.shape == (3, 2) and d.nnz == 3 and d.density == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        d.Y[0, 0] = 1.0  # read-only: a learner cannot corrupt the cached data
+
+
+def test_bad_coordinates_are_rejected():
+    with pytest.raises(ValueError, match="movie indices must lie in 0..2"):
+        Ratings(movies=[3], users=[0], ratings=[1.0], n_movies=3, n_users=2, titles=None,
+                genre_names=(), genres=None, movie_ids=None, user_ids=None)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        Ratings(movies=[0], users=[0], ratings=[np.nan], n_movies=3, n_users=2, titles=None,
+                genre_names=(), genres=None, movie_ids=None, user_ids=None)
+    with pytest.raises(ValueError, match="same length"):
+        Ratings(movies=[0, 1], users=[0], ratings=[1.0], n_movies=3, n_users=2, titles=None,
+                genre_names=(), genres=None, movie_ids=None, user_ids=None)
+
+
+def test_dense_refused_when_too_large():
+    d = cflib.make_synthetic(100_000, 100_000, 2, nnz=1000, seed=0)
+    with pytest.raises(MemoryError, match="use the coordinates"):
+        d.Y
+
+
+def test_random_split_is_seeded_and_partitions():
+    d = cflib.make_synthetic(60, 40, 2, density=0.3, seed=1)
+    tr, te = d.random_split(0.25, seed=5)
+    tr2, te2 = d.random_split(0.25, seed=5)
+    np.testing.assert_array_equal(te.ratings, te2.ratings)
+    assert tr.nnz + te.nnz == d.nnz and te.nnz == round(0.25 * d.nnz)
+    assert tr.shape == te.shape == d.shape
+    both = np.sort(np.concatenate([tr.movies * 40 + tr.users, te.movies * 40 + te.users]))
+    np.testing.assert_array_equal(both, np.sort(d.movies * 40 + d.users))
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        d.random_split(1.0)
+
+
+def test_find_title():
+    assert tiny().find_title("b") == [1]
+
+
+def test_synthetic_is_seeded_low_rank_and_in_range():
+    a, (X, Theta) = cflib.make_synthetic(80, 50, 3, density=0.2, noise=0.0, integer=False,
+                                         seed=3, return_factors=True)
+    b = cflib.make_synthetic(80, 50, 3, density=0.2, noise=0.0, integer=False, seed=3)
+    np.testing.assert_array_equal(a.ratings, b.ratings)
+    assert X.shape == (80, 3) and Theta.shape == (50, 3)
+    assert a.nnz == 800
+    assert a.ratings.min() >= 1 and a.ratings.max() <= 5
+    # Without noise and clipping, the observed ratings are exactly the model's.
+    truth = np.sum(X[a.movies] * Theta[a.users], axis=1)
+    inside = (truth > 1) & (truth < 5)
+    assert inside.mean() > 0.9
+    np.testing.assert_allclose(a.ratings[inside], truth[inside])
+    # Positions are distinct.
+    assert np.unique(a.movies * 50 + a.users).size == a.nnz
+
+
+def test_synthetic_integer_ratings_and_exact_nnz():
+    d = cflib.make_synthetic(30, 20, 2, nnz=599, seed=0)
+    assert d.nnz == 599
+    assert set(np.unique(d.ratings)) <= {1.0, 2.0, 3.0, 4.0, 5.0}
+    full = cflib.make_synthetic(5, 4, 1, nnz=20, seed=0)
+    assert full.R.all()
+
+
+def test_synthetic_bad_arguments():
+    with pytest.raises(ValueError, match="nnz must lie in 1..20"):
+        cflib.make_synthetic(5, 4, 1, nnz=21)
+    with pytest.raises(ValueError, match="density must lie in"):
+        cflib.make_synthetic(5, 4, 1, density=0.0)
