@@ -1,0 +1,48 @@
+# Thin wrappers only. The two commands a newcomer needs:
+#   make lab    create .venv, install, fetch MovieLens once, open JupyterLab on the contents page
+#   make test   create .venv, install with test extras, run unit tests + nbval over every notebook
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb)) notebooks/index.ipynb
+PYTEST_ARGS ?=
+
+.PHONY: lab test data exercises navigation benchmark clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+data: $(VENV)/.installed
+	$(PY) -m cflib.data
+
+lab: data
+	$(PY) -m jupyter lab notebooks/index.ipynb
+
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest -n 2 --dist loadfile tests $(NOTEBOOKS) \
+		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		--ignore-glob='tests/fixtures/*' $(PYTEST_ARGS)
+
+exercises: $(VENV)/.installed
+	$(PY) tools/make_exercises.py
+
+navigation: $(VENV)/.installed
+	$(PY) tools/navigation.py
+
+benchmark: $(VENV)/.installed-dev
+	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) benchmarks/bench_cost.py
+	$(PY) benchmarks/bench_training.py
+	$(PY) benchmarks/bench_scale.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache screenshots

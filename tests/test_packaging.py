@@ -1,0 +1,87 @@
+"""The project's set-up files agree with each other and with the README."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _name(requirement: str) -> str:
+    """Package name of a requirement string, normalised ('threadpoolctl>=3.1' -> 'threadpoolctl')."""
+    return re.split(r"[\s<>=!~;\[]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_environment_yml_mirrors_pyproject_dependencies():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert "conda-forge" in env["channels"]
+    conda, pip = [], []
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict):
+            pip.extend(dep["pip"])
+        else:
+            conda.append(dep)
+    conda_names = {_name(d) for d in conda} - {"python", "pip"}
+    py_deps = _pyproject()["project"]["dependencies"]
+    assert conda_names == {_name(d) for d in py_deps}
+    # Same lower bounds, so conda and pip users get compatible versions.
+    assert sorted(d.replace(" ", "") for d in conda if _name(d) not in {"python", "pip"}) == sorted(
+        d.replace(" ", "") for d in py_deps
+    )
+    assert "-e ." in pip
+
+
+def test_python_version_floor_agrees():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert "python>=3.10" in env["dependencies"]
+    assert _pyproject()["project"]["requires-python"] == ">=3.10"
+
+
+def test_dev_extra_has_the_test_tools():
+    dev = {_name(d) for d in _pyproject()["project"]["optional-dependencies"]["dev"]}
+    assert {"pytest", "nbval", "hypothesis", "pytest-xdist"} <= dev
+
+
+def test_readme_gives_exactly_two_setup_commands():
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- setup-commands -->\s*```(?:bash|sh)?\n(.*?)```", readme, re.S)
+    assert block, "README must have the set-up commands block"
+    commands = [line for line in block.group(1).splitlines() if line.strip() and not line.startswith("#")]
+    assert commands == ["make lab", "make test"]
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^lab:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
+
+
+def test_ci_runs_the_readme_test_command_and_fails_on_no_tests():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci
+    assert "CFLIB_DATA_DIR" in ci and "shared/data" in ci
+    assert "exit code 5" in ci
+
+
+def test_no_movielens_file_is_tracked():
+    out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:
+        pytest.skip("not a git checkout")
+    forbidden = re.compile(r"(^|/)(u\.data|u\.item|u\.user|u[1-5a-b]\.(base|test)|ratings\.(dat|csv)|ml-\S+\.zip)$")
+    tracked = [f for f in out.stdout.splitlines() if forbidden.search(f) and not f.startswith("tests/fixtures/")]
+    assert tracked == [], f"MovieLens files must never be committed: {tracked}"
+
+
+def test_package_imports_without_optional_extras():
+    code = "import cflib, sys; assert 'surprise' not in sys.modules; print(cflib.__version__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
