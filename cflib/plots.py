@@ -1,0 +1,442 @@
+"""Figures for the course: each function draws one message on one Axes.
+
+Every function takes ``ax=None`` (a new figure is made when it is None) and
+returns the Axes, so a notebook decides the layout::
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    plot_cost_curves(histories, x="iteration", ax=left)
+    plot_cost_curves(histories, x="time", ax=right)
+    plt.show()
+
+The functions work on plain arrays and on training histories. A *history* is
+any object (or dict) with the per-iteration sequences ``cost``,
+``train_rmse``, ``val_rmse`` and ``time`` (seconds since the start of
+training), as returned by :func:`cflib.train.fit`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import matplotlib.pyplot as plt
+from matplotlib.patches import Rectangle
+
+__all__ = [
+    "plot_learning_curves",
+    "plot_cost_curves",
+    "plot_sweep_heatmap",
+    "plot_embedding",
+    "plot_predicted_vs_actual",
+    "plot_baseline_ladder",
+    "embedding_2d",
+]
+
+# Distinct colours that stay readable for the common colour-vision deficiencies
+# (Okabe & Ito's palette without yellow, which vanishes on white).
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000")
+
+
+def _axes(ax, figsize):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _series(history, name):
+    """``history.name`` (or ``history[name]``) as a float array, or None if absent/empty."""
+    if isinstance(history, dict):
+        values = history.get(name)
+    else:
+        values = getattr(history, name, None)
+    if values is None:
+        return None
+    values = [np.nan if v is None else v for v in values]
+    arr = np.asarray(values, dtype=float)
+    if arr.size == 0 or np.all(np.isnan(arr)):
+        return None
+    return arr
+
+
+# ------------------------------------------------------------ training curves
+def plot_learning_curves(history, *, baselines=None, ax=None, title=None, start=1):
+    """Training and validation RMSE against iteration, with baselines.
+
+    The message: where validation RMSE stops falling (or turns up) while
+    training RMSE keeps falling, the model is fitting noise.
+
+    Parameters
+    ----------
+    history : object or dict
+        With ``train_rmse`` and optionally ``val_rmse`` (one value per iteration).
+    baselines : dict of str -> float, optional
+        Validation RMSE of simple predictors (e.g. ``{"movie mean": 1.02}``),
+        drawn as labelled horizontal dashed lines.
+    ax : matplotlib Axes, optional
+    title : str, optional
+    start : int, default 1
+        Number of the first iteration (x value of the first point).
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax, (6.4, 4.0))
+    train = _series(history, "train_rmse")
+    val = _series(history, "val_rmse")
+    if train is None and val is None:
+        raise ValueError("history has neither train_rmse nor val_rmse values to plot")
+    if train is not None:
+        ax.plot(np.arange(start, start + train.size), train, color=PALETTE[0], lw=2, label="training RMSE")
+    if val is not None:
+        it = np.arange(start, start + val.size)
+        best = int(np.nanargmin(val))
+        ax.plot(it, val, color=PALETTE[1], lw=2,
+                label=f"validation RMSE (lowest {val[best]:.4f} at iteration {it[best]})")
+        ax.plot(it[best], val[best], "o", color=PALETTE[1], ms=7, zorder=3)
+    for i, (name, value) in enumerate((baselines or {}).items()):
+        color = PALETTE[2 + i % (len(PALETTE) - 2)]
+        ax.axhline(value, color=color, ls="--", lw=1.2)
+        ax.annotate(f"{name}: {value:.3f}", (1.0, value), xycoords=("axes fraction", "data"),
+                    xytext=(-4, 3), textcoords="offset points", ha="right", va="bottom",
+                    fontsize=9, color=color)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("RMSE (stars)")
+    ax.set_title(title or "Training and validation error")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best")
+    return ax
+
+
+def plot_cost_curves(histories, *, x="iteration", ax=None, title=None, logy=True, relative=False):
+    """Cost J of several runs against iteration or wall time.
+
+    Runs whose cost becomes infinite or NaN, or ends above where it started,
+    are marked "diverged" and drawn up to their last finite value with a cross.
+
+    Parameters
+    ----------
+    histories : dict of str -> history
+        Label of each run (e.g. the optimizer) and its history (``cost``,
+        and ``time`` when ``x="time"``).
+    x : {"iteration", "time"}
+        Horizontal axis: iteration number, or seconds since training started.
+    ax : matplotlib Axes, optional
+    title : str, optional
+    logy : bool, default True
+        Logarithmic cost axis (costs fall over orders of magnitude).
+    relative : bool, default False
+        Plot ``J - J_min`` where ``J_min`` is the lowest cost reached by any
+        run: shows how far each run is from the best, on a log axis.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    if x not in ("iteration", "time"):
+        raise ValueError(f"x must be 'iteration' or 'time', got {x!r}")
+    if not histories:
+        raise ValueError("histories is empty: pass a dict like {'ALS': history, ...}")
+    ax = _axes(ax, (6.4, 4.0))
+    costs = {}
+    for name, h in histories.items():
+        c = _series(h, "cost")
+        if c is None:
+            raise ValueError(f"history {name!r} has no cost values")
+        costs[name] = c
+    floor = min(np.nanmin(np.where(np.isfinite(c), c, np.nan)) for c in costs.values())
+    for i, (name, c) in enumerate(costs.items()):
+        color = PALETTE[i % len(PALETTE)]
+        finite = np.isfinite(c)
+        n_ok = int(np.argmin(finite)) if not finite.all() else c.size
+        diverged = n_ok < c.size or (c.size > 1 and c[n_ok - 1] > c[0])
+        if x == "iteration":
+            xs = np.arange(c.size, dtype=float)
+        else:
+            t = _series(histories[name], "time")
+            if t is None or t.size != c.size:
+                raise ValueError(f"history {name!r} needs one time value per cost value for x='time'")
+            xs = t
+        ys = c[:n_ok] - floor if relative else c[:n_ok].copy()
+        if relative:
+            ys[ys <= 0] = np.nan  # the run that reached the floor: log(0) is not drawn
+        label = f"{name} (diverged)" if diverged else name
+        ax.plot(xs[:n_ok], ys, color=color, lw=2, label=label)
+        if diverged and n_ok:
+            ax.plot(xs[n_ok - 1], ys[-1], "x", color=color, ms=10, mew=2.5)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel("iteration" if x == "iteration" else "wall time (s)")
+    ax.set_ylabel("J - lowest J reached" if relative else "cost J")
+    ax.set_title(title or ("Cost against iteration" if x == "iteration" else "Cost against wall time"))
+    ax.grid(alpha=0.3, which="both" if logy else "major")
+    ax.legend()
+    return ax
+
+
+# -------------------------------------------------------------------- sweeps
+def plot_sweep_heatmap(values, ks, lams, *, ax=None, title=None, fmt=".3f", label="validation RMSE"):
+    """Heatmap of validation RMSE over a grid of k (rows) and lam (columns).
+
+    Every cell is annotated with its value; the best (lowest) cell is outlined.
+
+    Parameters
+    ----------
+    values : array_like of shape (len(ks), len(lams))
+        ``values[a, b]`` is the score for ``k = ks[a]`` and ``lam = lams[b]``.
+    ks, lams : sequences
+    ax : matplotlib Axes, optional
+    title : str, optional
+    fmt : str
+        Format of the annotations.
+    label : str
+        Colour-bar label.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    values = np.asarray(values, dtype=float)
+    if values.shape != (len(ks), len(lams)):
+        raise ValueError(f"values must have shape (len(ks), len(lams)) = {(len(ks), len(lams))}, "
+                         f"got {values.shape}")
+    ax = _axes(ax, (1.2 * len(lams) + 2.5, 0.7 * len(ks) + 2.0))
+    finite = np.isfinite(values)
+    if not finite.any():
+        raise ValueError("values has no finite entry to plot")
+    vmin, vmax = np.min(values[finite]), np.max(values[finite])
+    im = ax.imshow(values, cmap="viridis_r", vmin=vmin, vmax=vmax, aspect="auto", origin="lower")
+    ax.figure.colorbar(im, ax=ax, label=f"{label} (lower is better)")
+    mid = 0.5 * (vmin + vmax)
+    for a in range(values.shape[0]):
+        for b in range(values.shape[1]):
+            v = values[a, b]
+            text = format(v, fmt) if np.isfinite(v) else "n/a"
+            # viridis_r: low values are yellow (light), high values purple (dark).
+            color = "black" if (np.isfinite(v) and v < mid) else "white"
+            ax.text(b, a, text, ha="center", va="center", fontsize=9, color=color)
+    best = np.unravel_index(np.nanargmin(np.where(finite, values, np.nan)), values.shape)
+    ax.add_patch(Rectangle((best[1] - 0.5, best[0] - 0.5), 1, 1, fill=False, ec="red", lw=3))
+    ax.set_xticks(range(len(lams)), [f"{v:g}" for v in lams])
+    ax.set_yticks(range(len(ks)), [f"{v:g}" for v in ks])
+    ax.set_xlabel("regularization lam")
+    ax.set_ylabel("number of features k")
+    ax.set_title(title or f"{label}: best k={ks[best[0]]:g}, lam={lams[best[1]]:g} "
+                          f"({values[best]:{fmt}})")
+    return ax
+
+
+def plot_baseline_ladder(ladder, *, ax=None, title=None, highlight=None):
+    """Horizontal bars of RMSE for a list of predictors, best at the bottom.
+
+    Parameters
+    ----------
+    ladder : sequence of (str, float)
+        ``(name, rmse)`` pairs, e.g. from :func:`cflib.evaluate.baseline_ladder`.
+    highlight : str, optional
+        Name of a bar to draw in a contrasting colour (e.g. our model).
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    if not ladder:
+        raise ValueError("ladder is empty: pass a list of (name, rmse) pairs")
+    items = sorted(((str(n), float(v)) for n, v in ladder), key=lambda p: p[1])  # best at the bottom
+    ax = _axes(ax, (6.4, 0.45 * len(items) + 1.2))
+    names = [n for n, _ in items]
+    vals = np.array([v for _, v in items])
+    colors = [PALETTE[1] if n == highlight else PALETTE[0] for n in names]
+    ax.barh(range(len(items)), vals, color=colors)
+    for y, v in enumerate(vals):
+        ax.text(v, y, f" {v:.4f}", va="center", fontsize=9)
+    ax.set_yticks(range(len(items)), names)
+    lo = max(0.0, vals.min() - 0.15)
+    ax.set_xlim(lo, vals.max() + 0.08)
+    ax.set_xlabel(f"RMSE (stars); axis starts at {lo:.2f}")
+    ax.set_title(title or "Each step down the ladder must beat the one above")
+    ax.grid(axis="x", alpha=0.3)
+    return ax
+
+
+# ---------------------------------------------------------------- embeddings
+def embedding_2d(X, *, method="pca", rows=None):
+    """Two coordinates per movie from the feature matrix X.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_movies, k)
+    method : {"pca", "first2"}
+        ``"pca"``: project the (centred) rows on the two directions of largest
+        variance; ``"first2"``: the first two columns of X as they are.
+    rows : array_like of int, optional
+        Movies used to fit the PCA (e.g. the well-rated ones); all by default.
+        The projection is applied to every row.
+
+    Returns
+    -------
+    coords : ndarray of shape (n_movies, 2)
+    explained : ndarray of shape (2,)
+        Fraction of the variance (of the fitted rows) along each axis.
+    """
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] < 2:
+        raise ValueError(f"X must have shape (n_movies, k) with k >= 2, got {X.shape}")
+    fit = X if rows is None else X[np.asarray(rows)]
+    total = float(np.sum((fit - fit.mean(axis=0)) ** 2)) or 1.0
+    if method == "first2":
+        coords = X[:, :2].copy()
+        c = fit[:, :2] - fit[:, :2].mean(axis=0)
+        return coords, np.sum(c**2, axis=0) / total
+    if method != "pca":
+        raise ValueError(f"method must be 'pca' or 'first2', got {method!r}")
+    mean = fit.mean(axis=0)
+    _, s, vt = np.linalg.svd(fit - mean, full_matrices=False)
+    comps = vt[:2]
+    # Fix the sign of each direction (SVD's is arbitrary): largest loading positive.
+    signs = np.sign(comps[np.arange(2), np.argmax(np.abs(comps), axis=1)])
+    comps = comps * signs[:, None]
+    return (X - mean) @ comps.T, (s[:2] ** 2) / total
+
+
+def plot_embedding(X, data, *, method="pca", genres=("Children's", "Horror", "Film-Noir", "Documentary"),
+                   min_ratings=50, n_labels=10, label=None, ax=None, title=None):
+    """Movies as points in 2-D, coloured by genre, with a few titles written.
+
+    Only movies with at least ``min_ratings`` ratings are drawn: the features
+    of rarely rated movies are mostly regularization noise. A movie is coloured
+    by the first of ``genres`` it belongs to; the others are grey.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_movies, k)
+        Learned movie features.
+    data : cflib.Ratings
+        Gives titles, genres and the number of ratings per movie.
+    method : {"pca", "first2"}
+        See :func:`embedding_2d`; the axis labels say which was used.
+    genres : sequence of str
+        Genres to colour (names from ``data.genre_names``).
+    min_ratings : int
+    n_labels : int
+        Titles to write when ``label`` is None: the movies furthest from the
+        centre, spread over directions so the labels do not pile up.
+    label : sequence of int, optional
+        Explicit movie indices to label instead.
+    ax : matplotlib Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    X = np.asarray(X, dtype=float)
+    if X.shape[0] != data.n_movies:
+        raise ValueError(f"X has {X.shape[0]} rows but data has {data.n_movies} movies")
+    counts = np.bincount(data.movies, minlength=data.n_movies)
+    shown = np.flatnonzero(counts >= min_ratings)
+    if shown.size < 3:
+        raise ValueError(f"only {shown.size} movies have >= {min_ratings} ratings; lower min_ratings")
+    coords, explained = embedding_2d(X, method=method, rows=shown)
+    ax = _axes(ax, (9.0, 6.5))
+    names = list(data.genre_names)
+    missing = [g for g in genres if g not in names]
+    if missing:
+        raise ValueError(f"unknown genre(s) {missing}; choose from {names}")
+    colour_of = np.full(data.n_movies, -1)
+    for gi in reversed(range(len(genres))):  # the first listed genre wins
+        colour_of[data.genres[:, names.index(genres[gi])]] = gi
+    sizes = 8 + 40 * np.sqrt(counts / counts.max())
+    other = shown[colour_of[shown] < 0]
+    ax.scatter(coords[other, 0], coords[other, 1], s=sizes[other], c="0.8", label="other genres",
+               edgecolors="none")
+    for gi, g in enumerate(genres):
+        sel = shown[colour_of[shown] == gi]
+        ax.scatter(coords[sel, 0], coords[sel, 1], s=sizes[sel], color=PALETTE[gi % len(PALETTE)],
+                   label=f"{g} ({sel.size})", edgecolors="white", linewidths=0.4, alpha=0.9)
+    if label is None:
+        label = _spread_labels(coords[shown], n_labels)
+        label = shown[label]
+    centre = np.median(coords[shown, 0])
+    for i in label:
+        right = coords[i, 0] > centre  # write towards the centre so labels stay inside the axes
+        ax.annotate(str(data.titles[i]), coords[i], xytext=(-4 if right else 4, 3),
+                    textcoords="offset points", ha="right" if right else "left", fontsize=8,
+                    color="0.15")
+    axis = "PC" if method == "pca" else "feature "
+    ax.set_xlabel(f"{axis}1 of X ({100 * explained[0]:.0f}% of variance)")
+    ax.set_ylabel(f"{axis}2 of X ({100 * explained[1]:.0f}% of variance)")
+    what = "PCA of the movie features X" if method == "pca" else "first two movie features"
+    ax.set_title(title or f"Movies by their learned features ({what}; {shown.size} movies "
+                          f"with >= {min_ratings} ratings)", fontsize=10)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="first matching genre",
+              title_fontsize=8, frameon=False)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def _spread_labels(coords, n):
+    """Indices of up to n points far from the centre whose labels do not collide.
+
+    Greedy: take points from the outside in, skipping one whose label box
+    (about two standard deviations wide, a third of one high) would overlap a
+    label already chosen.
+    """
+    if n <= 0:
+        return np.array([], dtype=int)
+    c = coords - np.median(coords, axis=0)
+    scale = c.std(axis=0)
+    scale[scale == 0] = 1.0
+    c = c / scale
+    picks = []
+    for i in np.argsort(-np.hypot(c[:, 0], c[:, 1]), kind="stable"):
+        if all(abs(c[i, 1] - c[j, 1]) > 0.35 or abs(c[i, 0] - c[j, 0]) > 2.0 for j in picks):
+            picks.append(i)
+            if len(picks) == n:
+                break
+    return np.array(picks, dtype=int)
+
+
+# ---------------------------------------------------------- predicted vs true
+def plot_predicted_vs_actual(predicted, actual, *, ax=None, title=None, levels=(1, 2, 3, 4, 5)):
+    """Distribution of predictions for each true rating (violins), with the ideal.
+
+    The message: a perfect model would put every violin on its red marker;
+    real models pull extreme ratings towards the mean (1s are predicted too
+    high, 5s too low).
+
+    Parameters
+    ----------
+    predicted, actual : array_like of shape (n,)
+        Predicted and true ratings of the same entries.
+    levels : sequence of int
+        The possible true ratings.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    predicted = np.asarray(predicted, dtype=float).ravel()
+    actual = np.asarray(actual, dtype=float).ravel()
+    if predicted.shape != actual.shape:
+        raise ValueError(f"predicted and actual must have the same length, got {predicted.size} and {actual.size}")
+    ax = _axes(ax, (6.4, 4.4))
+    present = [lv for lv in levels if np.any(actual == lv)]
+    if not present:
+        raise ValueError(f"no actual rating equals one of {tuple(levels)}")
+    groups = [predicted[actual == lv] for lv in present]
+    parts = ax.violinplot(groups, positions=present, widths=0.8, showextrema=False)
+    for body in parts["bodies"]:
+        body.set_facecolor(PALETTE[0])
+        body.set_alpha(0.45)
+    means = [g.mean() for g in groups]
+    ax.plot(present, means, "o-", color=PALETTE[0], lw=1.5, label="mean prediction")
+    ax.plot(present, present, "_", color="red", ms=28, mew=2.5, label="perfect prediction")
+    for lv, g in zip(present, groups):
+        ax.annotate(f"n={g.size}", (lv, 0.0), xycoords=("data", "axes fraction"), xytext=(0, 3),
+                    textcoords="offset points", ha="center", fontsize=8, color="0.3")
+    ax.set_xticks(present)
+    ax.set_xlabel("true rating (stars)")
+    ax.set_ylabel("predicted rating (stars)")
+    ax.set_title(title or "Predictions for each true rating")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left")
+    return ax

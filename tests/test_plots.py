@@ -1,0 +1,185 @@
+"""Tests for cflib.plots: each function draws what it says on the Axes it returns."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import cflib  # noqa: E402
+from cflib import plots  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _history(n=12, diverge=False):
+    it = np.arange(n)
+    cost = 500.0 * np.exp(-it / 3) + 20
+    if diverge:
+        cost = 500.0 * np.exp(it / 2)
+        cost[-3:] = np.inf
+    return {
+        "cost": list(cost),
+        "train_rmse": list(1.2 * np.exp(-it / 4) + 0.6),
+        "val_rmse": list(np.r_[1.3 * np.exp(-it[:8] / 3) + 0.9, [0.97, 0.98, 0.99, 1.0]][:n]),
+        "time": list(0.01 * (it + 1)),
+    }
+
+
+def _line_labels(ax):
+    return [line.get_label() for line in ax.get_lines()]
+
+
+def test_learning_curves_draw_both_curves_and_labelled_baselines():
+    h = _history()
+    ax = plots.plot_learning_curves(h, baselines={"movie mean": 1.02, "biases": 0.95})
+    labels = _line_labels(ax)
+    assert "training RMSE" in labels
+    val_label = [lab for lab in labels if lab.startswith("validation RMSE")][0]
+    best = int(np.argmin(h["val_rmse"]))
+    assert f"{h['val_rmse'][best]:.4f}" in val_label and f"iteration {best + 1}" in val_label
+    train_line = ax.get_lines()[labels.index("training RMSE")]
+    np.testing.assert_allclose(train_line.get_ydata(), h["train_rmse"])
+    assert train_line.get_xdata()[0] == 1
+    texts = [t.get_text() for t in ax.texts]
+    assert "movie mean: 1.020" in texts and "biases: 0.950" in texts
+    horizontal = [ln for ln in ax.get_lines() if np.ptp(ln.get_ydata()) == 0 and len(ln.get_ydata()) == 2]
+    assert sorted(ln.get_ydata()[0] for ln in horizontal) == [0.95, 1.02]
+    assert ax.get_xlabel() == "iteration" and "RMSE" in ax.get_ylabel()
+
+
+def test_learning_curves_accept_objects_and_missing_validation():
+    class H:
+        train_rmse = [1.0, 0.9, 0.8]
+        val_rmse = []
+
+    ax = plots.plot_learning_curves(H())
+    assert _line_labels(ax) == ["training RMSE"]
+    with pytest.raises(ValueError, match="neither"):
+        plots.plot_learning_curves({"cost": [1.0]})
+
+
+def test_cost_curves_iteration_and_time_axes():
+    hs = {"ALS": _history(), "GD": _history(n=10)}
+    fig, (a, b) = plt.subplots(1, 2)
+    plots.plot_cost_curves(hs, ax=a)
+    plots.plot_cost_curves(hs, x="time", ax=b)
+    assert _line_labels(a) == ["ALS", "GD"]
+    assert a.get_yscale() == "log" and a.get_xlabel() == "iteration"
+    np.testing.assert_allclose(b.get_lines()[0].get_xdata(), hs["ALS"]["time"])
+    assert b.get_xlabel() == "wall time (s)"
+
+
+def test_cost_curves_mark_divergence():
+    ax = plots.plot_cost_curves({"lr=0.1": _history(diverge=True), "lr=0.001": _history()})
+    labels = _line_labels(ax)
+    assert "lr=0.1 (diverged)" in labels and "lr=0.001" in labels
+    diverged = ax.get_lines()[labels.index("lr=0.1 (diverged)")]
+    assert np.all(np.isfinite(diverged.get_ydata())) and len(diverged.get_ydata()) == 9
+
+
+def test_cost_curves_relative_and_bad_input():
+    ax = plots.plot_cost_curves({"a": {"cost": [10.0, 5.0, 3.0]}, "b": {"cost": [10.0, 4.0, 2.0]}},
+                                relative=True)
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [8.0, 3.0, 1.0])
+    assert np.isnan(ax.get_lines()[1].get_ydata()[-1])  # J - J_min = 0 is not drawn on a log axis
+    with pytest.raises(ValueError, match="x must be"):
+        plots.plot_cost_curves({"a": {"cost": [1.0]}}, x="seconds")
+    with pytest.raises(ValueError, match="time"):
+        plots.plot_cost_curves({"a": {"cost": [1.0, 0.5]}}, x="time")
+    with pytest.raises(ValueError, match="empty"):
+        plots.plot_cost_curves({})
+
+
+def test_heatmap_marks_the_best_cell_and_annotates_every_cell():
+    values = np.array([[1.0, 0.95, 0.97], [0.99, 0.93, 0.96]])
+    ax = plots.plot_sweep_heatmap(values, [5, 10], [0.1, 1, 10])
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == values.size and "0.930" in texts
+    (rect,) = ax.patches
+    assert rect.get_xy() == (0.5, 0.5)  # column 1, row 1
+    assert "k=10" in ax.get_title() and "lam=1" in ax.get_title()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.1", "1", "10"]
+    with pytest.raises(ValueError, match="shape"):
+        plots.plot_sweep_heatmap(values.T, [5, 10], [0.1, 1, 10])
+
+
+def test_baseline_ladder_best_at_the_bottom():
+    ax = plots.plot_baseline_ladder([("global", 1.15), ("MF", 0.92), ("movie", 1.03)], highlight="MF")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["MF", "movie", "global"]
+    widths = [p.get_width() for p in ax.patches]
+    assert widths == [0.92, 1.03, 1.15]
+    assert ax.patches[0].get_facecolor() != ax.patches[1].get_facecolor()
+
+
+def test_embedding_2d_pca_is_centred_and_ordered():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 4)) * np.array([3.0, 1.0, 0.5, 0.1]) + 2.0
+    coords, explained = plots.embedding_2d(X)
+    np.testing.assert_allclose(coords.mean(axis=0), 0.0, atol=1e-10)
+    assert explained[0] > explained[1] > 0 and explained.sum() <= 1.0
+    assert np.var(coords[:, 0]) > np.var(coords[:, 1])
+    # Sign fixed: the same X gives the same picture, and negating X flips nothing but the data.
+    again, _ = plots.embedding_2d(X.copy())
+    np.testing.assert_array_equal(coords, again)
+    first2, _ = plots.embedding_2d(X, method="first2")
+    np.testing.assert_array_equal(first2, X[:, :2])
+    with pytest.raises(ValueError, match="method"):
+        plots.embedding_2d(X, method="tsne")
+
+
+def _tiny_data_with_genres():
+    data = cflib.make_synthetic(60, 40, k=2, density=0.5, seed=1)
+    genres = np.zeros((60, 3), dtype=bool)
+    genres[:20, 0] = True
+    genres[20:40, 1] = True
+    genres[10:30, 2] = True  # overlaps both
+    from dataclasses import replace
+    return replace(data, genre_names=("Alpha", "Beta", "Gamma"), genres=genres, _cache={})
+
+
+def test_embedding_plot_colours_genres_and_labels_few_titles():
+    data = _tiny_data_with_genres()
+    X = np.random.default_rng(0).standard_normal((data.n_movies, 3))
+    ax = plots.plot_embedding(X, data, genres=("Alpha", "Beta"), min_ratings=1, n_labels=5)
+    labels = [c.get_label() for c in ax.collections]
+    assert labels == ["other genres", "Alpha (20)", "Beta (20)"]
+    assert sum(len(c.get_offsets()) for c in ax.collections) == data.n_movies
+    assert 1 <= len(ax.texts) <= 5
+    assert all(t.get_text().startswith("Movie ") for t in ax.texts)
+    assert "PC1" in ax.get_xlabel() and "% of variance" in ax.get_xlabel()
+    ax2 = plots.plot_embedding(X, data, method="first2", genres=("Gamma",), min_ratings=1, label=[0, 1])
+    assert [t.get_text() for t in ax2.texts] == ["Movie 0", "Movie 1"]
+    assert "feature 1" in ax2.get_xlabel()
+    with pytest.raises(ValueError, match="unknown genre"):
+        plots.plot_embedding(X, data, genres=("Horror",), min_ratings=1)
+    with pytest.raises(ValueError, match="rows"):
+        plots.plot_embedding(X[:5], data)
+
+
+def test_embedding_plot_on_movielens(movielens):
+    X = np.random.default_rng(0).standard_normal((movielens.n_movies, 5))
+    ax = plots.plot_embedding(X, movielens, n_labels=8)
+    shown = int(np.sum(np.bincount(movielens.movies, minlength=movielens.n_movies) >= 50))
+    assert sum(len(c.get_offsets()) for c in ax.collections) == shown
+    assert len(ax.texts) == 8
+
+
+def test_predicted_vs_actual_one_violin_per_rating():
+    rng = np.random.default_rng(0)
+    actual = rng.integers(1, 6, 500).astype(float)
+    predicted = np.clip(0.6 * actual + 1.3 + 0.5 * rng.standard_normal(500), 1, 5)
+    ax = plots.plot_predicted_vs_actual(predicted, actual)
+    assert len(ax.collections) == 5  # one violin body per true rating
+    means = ax.get_lines()[0].get_ydata()
+    np.testing.assert_allclose(means, [predicted[actual == r].mean() for r in range(1, 6)])
+    np.testing.assert_array_equal(ax.get_lines()[1].get_ydata(), [1, 2, 3, 4, 5])
+    assert [t.get_text() for t in ax.texts] == [f"n={np.sum(actual == r)}" for r in range(1, 6)]
+    with pytest.raises(ValueError, match="same length"):
+        plots.plot_predicted_vs_actual(predicted[:3], actual)
