@@ -1,0 +1,118 @@
+r"""Batched closed-form ridge solves: the two half-steps of alternating least squares.
+
+With Theta fixed, the cost J of :mod:`cflib.cost` separates into one ridge
+regression per movie. Setting :math:`\partial J / \partial x_i = 0` gives
+
+.. math::
+
+    \Big(\sum_{j \in R(i)} \theta_j \theta_j^T + \lambda I\Big)\, x_i
+        = \sum_{j \in R(i)} y_{ij}\, \theta_j ,
+    \qquad\text{i.e.}\qquad
+    (\Theta_i^T \Theta_i + \lambda I)\, x_i = \Theta_i^T y_i ,
+
+where :math:`\Theta_i` (n_i, k) holds the rows of Theta of the users who
+rated movie i and :math:`y_i` (n_i,) their ratings. The user half-step is the
+same with the roles of X and Theta swapped.
+
+:class:`RowSystems` builds all these (k, k) systems at once, without a Python
+loop over movies: for the left-hand sides, the (n_users, k*k) matrix of outer
+products :math:`\theta_j \theta_j^T` is multiplied by the sparse 0/1 pattern
+R (n_movies, n_users); for the right-hand sides, the sparse matrix of targets
+times Theta. ``np.linalg.solve`` then solves the stacked (n_movies, k, k)
+systems in one call. Only the upper triangle of each outer product is
+computed, since the systems are symmetric.
+
+The penalty may differ per coordinate (``penalty`` of shape (k,)): this is
+how :mod:`cflib.train` solves for features and a bias together, by appending a
+column of ones to the fixed factor (a bias is a feature whose partner is the
+constant 1) and giving the bias its own regularization.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["RowSystems"]
+
+
+class RowSystems:
+    """The sparsity pattern of one side of the rating matrix, ready for batched ridge solves.
+
+    Parameters
+    ----------
+    rows, cols : ndarray of int, shape (nnz,)
+        Row (the entity being solved for: movie, or user) and column (the
+        fixed partner) of each rating.
+    n_rows, n_cols : int
+
+    Notes
+    -----
+    Entries are stored sorted by row; ``order`` is the permutation applied, so
+    targets given in the caller's order are reordered with ``targets[order]``
+    (done by :meth:`solve`).
+    """
+
+    def __init__(self, rows, cols, n_rows: int, n_cols: int):
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(cols, dtype=np.int64)
+        self.n_rows = int(n_rows)
+        self.n_cols = int(n_cols)
+        self.order = np.lexsort((cols, rows))
+        rows_sorted = rows[self.order]
+        self.indptr = np.searchsorted(rows_sorted, np.arange(self.n_rows + 1)).astype(np.int32)
+        self.indices = cols[self.order].astype(np.int32)
+        self.counts = np.diff(self.indptr)
+        self.pattern = sp.csr_matrix(
+            (np.ones(rows.size), self.indices, self.indptr), shape=(self.n_rows, self.n_cols)
+        )
+        self._empty = self.counts == 0
+
+    def solve(self, F, targets, penalty) -> np.ndarray:
+        """Solve every row's ridge system against the fixed factor F.
+
+        For each row r with partners c in R(r):
+
+        .. math::
+
+            \\Big(\\sum_{c \\in R(r)} f_c f_c^T + \\operatorname{diag}(p)\\Big) w_r
+                = \\sum_{c \\in R(r)} t_{rc}\\, f_c
+
+        Parameters
+        ----------
+        F : ndarray of shape (n_cols, d)
+            Fixed factor (Theta when solving for movies).
+        targets : ndarray of shape (nnz,)
+            The value each solved row should explain, in the order of the
+            ``rows, cols`` given to the constructor.
+        penalty : float or ndarray of shape (d,)
+            Ridge penalty per coordinate (``lam``, or ``lam`` then a bias penalty).
+
+        Returns
+        -------
+        W : ndarray of shape (n_rows, d)
+            Rows with no entries get 0.
+        """
+        F = np.asarray(F, dtype=np.float64)
+        d = F.shape[1]
+        if d == 0:
+            return np.zeros((self.n_rows, 0))
+        iu, ju = np.triu_indices(d)
+        upper = self.pattern @ (F[:, iu] * F[:, ju])  # (n_rows, d(d+1)/2)
+        A = np.empty((self.n_rows, d, d))
+        A[:, iu, ju] = upper
+        A[:, ju, iu] = upper
+        diag = np.arange(d)
+        A[:, diag, diag] += np.broadcast_to(np.asarray(penalty, dtype=np.float64), (d,))
+        T = sp.csr_matrix((np.asarray(targets, dtype=np.float64)[self.order], self.indices, self.indptr),
+                          shape=(self.n_rows, self.n_cols))
+        B = T @ F  # (n_rows, d)
+        if self._empty.any():  # no data: w = 0 (also keeps lam = 0 well posed there)
+            A[self._empty] = np.eye(d)
+            B[self._empty] = 0.0
+        try:
+            return np.linalg.solve(A, B[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            # Singular systems (lam = 0 and fewer ratings than features): the
+            # minimum-norm least-squares solution, row by row through pinv.
+            return (np.linalg.pinv(A, hermitian=True) @ B[..., None])[..., 0]

@@ -1,0 +1,131 @@
+r"""Measuring predictions: RMSE, MAE, and the ladder of baselines.
+
+.. math::
+
+    \mathrm{RMSE} = \sqrt{\frac1n \sum_{t=1}^{n} (\hat y_t - y_t)^2}, \qquad
+    \mathrm{MAE} = \frac1n \sum_{t=1}^{n} |\hat y_t - y_t|
+
+with the predictions :math:`\hat y_t` first clipped to the rating scale 1..5
+(a prediction of 5.7 for a 5-star movie costs nothing: nobody can rate 5.7).
+Pass ``clip=None`` to compare values that are not ratings (e.g. normalized residuals).
+
+The *baseline ladder* puts a model's test RMSE in context: the global mean,
+each movie's mean, global mean + movie and user biases, then matrix
+factorization. Each rung should beat the one below.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .baselines import RATING_SCALE, BaselineModel, fit_baseline
+
+__all__ = ["rmse", "mae", "evaluate", "fit_baseline", "baseline_ladder", "BaselineModel"]
+
+
+def _check_pair(predictions, actual, clip):
+    try:
+        p = np.asarray(predictions, dtype=np.float64)
+        a = np.asarray(actual, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"predictions and actual must be numeric arrays: {exc}") from None
+    if p.shape != a.shape:
+        raise ValueError(
+            f"predictions has shape {p.shape} but actual has shape {a.shape}: they must match "
+            "entry for entry (predict at the test coordinates, e.g. model.predict(test.movies, test.users))"
+        )
+    if p.size == 0:
+        raise ValueError("predictions and actual are empty: an error needs at least one rating")
+    for arr, name in ((p, "predictions"), (a, "actual")):
+        if not np.all(np.isfinite(arr)):
+            bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+            raise ValueError(f"{name} contains {bad} NaN or inf value(s); drop or fix them first")
+    if clip is not None:
+        lo, hi = clip
+        p = np.clip(p, lo, hi)
+    return p, a
+
+
+def rmse(predictions, actual, *, clip=RATING_SCALE) -> float:
+    """Root mean squared error.
+
+    Parameters
+    ----------
+    predictions : array_like of shape (n,)
+        Predicted ratings (any shape, equal to that of ``actual``).
+    actual : array_like of shape (n,)
+        True ratings.
+    clip : (float, float) or None, default (1, 5)
+        Clip the predictions to this range first; None to leave them as they are.
+
+    Returns
+    -------
+    float
+        :math:`\\sqrt{\\mathrm{mean}((\\hat y - y)^2)}`.
+
+    Raises
+    ------
+    ValueError
+        On shapes that differ, empty input, or NaN/inf values.
+    """
+    p, a = _check_pair(predictions, actual, clip)
+    d = (p - a).ravel()
+    return float(np.sqrt(d @ d / d.size))
+
+
+def mae(predictions, actual, *, clip=RATING_SCALE) -> float:
+    """Mean absolute error, :math:`\\mathrm{mean}(|\\hat y - y|)`; arguments as :func:`rmse`."""
+    p, a = _check_pair(predictions, actual, clip)
+    return float(np.mean(np.abs(p - a)))
+
+
+def evaluate(model, test) -> dict:
+    """RMSE and MAE of a model on test ratings.
+
+    Parameters
+    ----------
+    model : object with ``predict(movies, users)``
+        An :class:`cflib.train.MFModel` or a :class:`cflib.baselines.BaselineModel`.
+    test : Ratings
+        Held-out ratings of the same shape as the training data.
+
+    Returns
+    -------
+    dict
+        ``{"rmse": float, "mae": float}`` (clipped predictions).
+    """
+    if not hasattr(model, "predict"):
+        raise TypeError(f"model must have a predict(movies, users) method, got {type(model).__name__}")
+    if test.nnz == 0:
+        raise ValueError("test holds no ratings: nothing to evaluate on")
+    pred = model.predict(test.movies, test.users)
+    return {"rmse": rmse(pred, test.ratings), "mae": mae(pred, test.ratings)}
+
+
+def baseline_ladder(train, test, model=None, **fit_kwargs) -> list:
+    """Test RMSE of each rung: global mean, movie mean, biases, matrix factorization.
+
+    Parameters
+    ----------
+    train, test : Ratings
+    model : MFModel, optional
+        A model trained on ``train``; if None, one is trained with
+        ``cflib.train.fit(train, **fit_kwargs)`` (the tuned defaults when no
+        keyword is given).
+
+    Returns
+    -------
+    list of (str, float)
+        ``[("global mean", r0), ("movie mean", r1), ("movie + user biases", r2),
+        ("matrix factorization", r3)]``.
+    """
+    if model is None:
+        from .train import fit  # local import: train builds on evaluate's neighbours
+        model, _ = fit(train, **fit_kwargs)
+    elif fit_kwargs:
+        raise TypeError("give either a trained model or fit keywords, not both")
+    out = []
+    for name, kind in (("global mean", "global"), ("movie mean", "movie"), ("movie + user biases", "biases")):
+        out.append((name, evaluate(fit_baseline(train, kind), test)["rmse"]))
+    out.append(("matrix factorization", evaluate(model, test)["rmse"]))
+    return out
