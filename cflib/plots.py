@@ -115,8 +115,10 @@ def plot_cost_curves(histories, *, x="iteration", ax=None, title=None, logy=True
     Parameters
     ----------
     histories : dict of str -> history
-        Label of each run (e.g. the optimizer) and its history (``cost``,
-        and ``time`` when ``x="time"``).
+        Label of each run (e.g. the optimizer) and its history: ``cost`` (J
+        after each iteration), ``time`` when ``x="time"``, and optionally
+        ``initial_cost`` (J before the first iteration, drawn at 0) and
+        ``diverged`` (a flag set by the trainer).
     x : {"iteration", "time"}
         Horizontal axis: iteration number, or seconds since training started.
     ax : matplotlib Axes, optional
@@ -136,25 +138,29 @@ def plot_cost_curves(histories, *, x="iteration", ax=None, title=None, logy=True
     if not histories:
         raise ValueError("histories is empty: pass a dict like {'ALS': history, ...}")
     ax = _axes(ax, (6.4, 4.0))
-    costs = {}
+    runs = {}
     for name, h in histories.items():
         c = _series(h, "cost")
         if c is None:
             raise ValueError(f"history {name!r} has no cost values")
-        costs[name] = c
-    floor = min(np.nanmin(np.where(np.isfinite(c), c, np.nan)) for c in costs.values())
-    for i, (name, c) in enumerate(costs.items()):
+        if x == "iteration":
+            xs = np.arange(1, c.size + 1, dtype=float)
+        else:
+            xs = _series(h, "time")
+            if xs is None or xs.size != c.size:
+                raise ValueError(f"history {name!r} needs one time value per cost value for x='time'")
+        # J at the initialization, when the history records it, is drawn at iteration / time 0.
+        initial = h.get("initial_cost") if isinstance(h, dict) else getattr(h, "initial_cost", None)
+        if initial is not None and np.isfinite(initial):
+            c, xs = np.r_[float(initial), c], np.r_[0.0, xs]
+        flagged = h.get("diverged", False) if isinstance(h, dict) else getattr(h, "diverged", False)
+        runs[name] = (xs, c, bool(flagged))
+    floor = min(np.nanmin(np.where(np.isfinite(c), c, np.nan)) for _, c, _ in runs.values())
+    for i, (name, (xs, c, flagged)) in enumerate(runs.items()):
         color = PALETTE[i % len(PALETTE)]
         finite = np.isfinite(c)
         n_ok = int(np.argmin(finite)) if not finite.all() else c.size
-        diverged = n_ok < c.size or (c.size > 1 and c[n_ok - 1] > c[0])
-        if x == "iteration":
-            xs = np.arange(c.size, dtype=float)
-        else:
-            t = _series(histories[name], "time")
-            if t is None or t.size != c.size:
-                raise ValueError(f"history {name!r} needs one time value per cost value for x='time'")
-            xs = t
+        diverged = flagged or n_ok < c.size or (n_ok > 1 and c[n_ok - 1] > c[0])
         ys = c[:n_ok] - floor if relative else c[:n_ok].copy()
         if relative:
             ys[ys <= 0] = np.nan  # the run that reached the floor: log(0) is not drawn

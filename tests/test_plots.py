@@ -73,7 +73,18 @@ def test_cost_curves_iteration_and_time_axes():
     assert _line_labels(a) == ["ALS", "GD"]
     assert a.get_yscale() == "log" and a.get_xlabel() == "iteration"
     np.testing.assert_allclose(b.get_lines()[0].get_xdata(), hs["ALS"]["time"])
+    np.testing.assert_array_equal(a.get_lines()[0].get_xdata(), np.arange(1, 13))
     assert b.get_xlabel() == "wall time (s)"
+
+
+def test_cost_curves_start_from_the_initial_cost_and_honour_the_diverged_flag():
+    h = {"cost": [50.0, 20.0, 10.0], "time": [0.1, 0.2, 0.3], "initial_cost": 100.0}
+    ax = plots.plot_cost_curves({"run": h}, x="time")
+    line = ax.get_lines()[0]
+    np.testing.assert_array_equal(line.get_xdata(), [0.0, 0.1, 0.2, 0.3])
+    np.testing.assert_array_equal(line.get_ydata(), [100.0, 50.0, 20.0, 10.0])
+    ax = plots.plot_cost_curves({"run": dict(h, diverged=True)})
+    assert ax.get_lines()[0].get_label() == "run (diverged)"
 
 
 def test_cost_curves_mark_divergence():
