@@ -1,0 +1,546 @@
+"""cflib.checks: each exercise checker passes right answers and diagnoses planted mistakes.
+
+Every planted mistake must get its own diagnosis (a phrase naming the mistake),
+print exactly one line, and make the checker return the cflib reference.
+"""
+
+import numpy as np
+import pytest
+
+import cflib
+from cflib import checks
+from cflib.evaluate import rmse as ref_rmse
+from cflib.recommend import fold_in as ref_fold_in
+from cflib.train import gradient_descent_step as ref_step
+from cflib.train import normalize_ratings as ref_normalize
+
+
+def run(check, fn, capsys):
+    """Run a check; return (printed line, returned function), asserting ONE line was printed."""
+    got = check(fn)
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert len(lines) == 1, out
+    return lines[0], got
+
+
+# ----------------------------------------------------------------- helpers
+def _pen(X, T):
+    return 0.5 * (np.sum(X**2) + np.sum(T**2))
+
+
+def cost_ok(X, Theta, Y, R, lam=0.0):
+    E = (X @ Theta.T - Y) * R
+    return 0.5 * np.sum(E**2) + lam * _pen(X, Theta)
+
+
+def grad_ok(X, Theta, Y, R, lam=0.0):
+    E = (X @ Theta.T - Y) * R
+    return E @ Theta + lam * X, E.T @ X + lam * Theta
+
+
+def sparse_cost_ok(X, Theta, movies, users, ratings, lam=0.0):
+    e = np.sum(X[movies] * Theta[users], axis=1) - ratings
+    return 0.5 * e @ e + lam * _pen(X, Theta)
+
+
+def sparse_grad_ok(X, Theta, movies, users, ratings, lam=0.0):
+    e = np.sum(X[movies] * Theta[users], axis=1) - ratings
+    Xg, Tg = lam * X, lam * Theta
+    np.add.at(Xg, movies, e[:, None] * Theta[users])
+    np.add.at(Tg, users, e[:, None] * X[movies])
+    return Xg, Tg
+
+
+def numgrad_ok(f, params, eps):
+    params = [np.array(p, dtype=float) for p in params]
+    grads = []
+    for p in params:
+        g = np.zeros_like(p)
+        for t in np.ndindex(p.shape):
+            old = p[t]
+            p[t] = old + eps
+            fp = f(*params)
+            p[t] = old - eps
+            fm = f(*params)
+            p[t] = old
+            g[t] = (fp - fm) / (2 * eps)
+        grads.append(g)
+    return grads
+
+
+def todo(*args, **kwargs):
+    raise NotImplementedError
+
+
+# ------------------------------------------------------------ right answers
+RIGHT = [
+    (checks.check_predict, lambda X, Theta: X @ Theta.T, cflib.predict),
+    (checks.check_cost, cost_ok, cflib.cost),
+    (checks.check_cost, cflib.cost_loop, cflib.cost),
+    # a 1-element array is accepted as the cost
+    (checks.check_cost, lambda *a: np.array([cost_ok(*a)]), cflib.cost),
+    (checks.check_gradient, grad_ok, cflib.gradient),
+    (checks.check_gradient, cflib.gradient_loop, cflib.gradient),
+    (checks.check_cost_sparse, sparse_cost_ok, cflib.cost_sparse),
+    (checks.check_gradient_sparse, sparse_grad_ok, cflib.gradient_sparse),
+    (checks.check_numerical_gradient, numgrad_ok, cflib.numerical_gradient),
+    (checks.check_normalize, ref_normalize, ref_normalize),
+    (checks.check_gradient_descent_step,
+     lambda X, T, Y, R, lam, lr: tuple(A - lr * G for A, G in zip((X, T), grad_ok(X, T, Y, R, lam))), ref_step),
+    (checks.check_rmse, lambda p, a: np.sqrt(np.mean((p - a) ** 2)), ref_rmse),
+    (checks.check_fold_in,
+     lambda X, m, r, lam: np.linalg.solve(X[m].T @ X[m] + lam * np.eye(X.shape[1]), X[m].T @ r), ref_fold_in),
+]
+
+
+@pytest.mark.parametrize("check, fn, reference", RIGHT)
+def test_right_answer_passes_and_is_returned(check, fn, reference, capsys):
+    line, got = run(check, fn, capsys)
+    assert line.startswith(f"{check.__name__}: PASS"), line
+    assert got is fn
+
+
+@pytest.mark.parametrize("check, fn, reference", RIGHT)
+def test_not_implemented_returns_reference(check, fn, reference, capsys):
+    line, got = run(check, todo, capsys)
+    assert line.startswith(f"{check.__name__}: not implemented yet"), line
+    assert "Traceback" not in line
+    assert got is reference
+
+
+def test_each_reference_passes_its_own_check(capsys):
+    for check, _, reference in RIGHT:
+        line, got = run(check, reference, capsys)
+        assert "PASS" in line and got is reference, line
+
+
+def test_output_is_deterministic(capsys):
+    def wrong(X, Theta, Y, R, lam=0.0):
+        return cost_ok(X, Theta, Y, R, lam) * 1.1 + 0.3
+
+    first, _ = run(checks.check_cost, wrong, capsys)
+    second, _ = run(checks.check_cost, wrong, capsys)
+    assert first == second
+
+
+def test_not_a_function(capsys):
+    line, got = run(checks.check_cost, 3.0, capsys)
+    assert "FAIL" in line and "expected a function" in line and got is cflib.cost
+
+
+# ---------------------------------------------------------------- mistakes
+def m(check, expected_phrases, fn):
+    return pytest.param(check, expected_phrases, fn, id=f"{check.__name__}-{fn.__name__}")
+
+
+# Dense cost mistakes.
+def cost_no_mask(X, Theta, Y, R, lam=0.0):
+    return 0.5 * np.sum((X @ Theta.T - Y) ** 2) + lam * _pen(X, Theta)
+
+
+def cost_no_half(X, Theta, Y, R, lam=0.0):
+    E = (X @ Theta.T - Y) * R
+    return np.sum(E**2) + lam * (np.sum(X**2) + np.sum(Theta**2))
+
+
+def cost_no_half_on_errors(X, Theta, Y, R, lam=0.0):
+    E = (X @ Theta.T - Y) * R
+    return np.sum(E**2) + lam * _pen(X, Theta)
+
+
+def cost_no_lam(X, Theta, Y, R, lam=0.0):
+    return cost_ok(X, Theta, Y, R, 0.0)
+
+
+def cost_only_x(X, Theta, Y, R, lam=0.0):
+    return cost_ok(X, Theta, Y, R, 0.0) + lam / 2 * np.sum(X**2)
+
+
+def cost_only_theta(X, Theta, Y, R, lam=0.0):
+    return cost_ok(X, Theta, Y, R, 0.0) + lam / 2 * np.sum(Theta**2)
+
+
+def cost_lam_on_errors(X, Theta, Y, R, lam=0.0):
+    E = (X @ Theta.T - Y) * R
+    return lam / 2 * np.sum(E**2) + _pen(X, Theta)
+
+
+def cost_reg_no_half(X, Theta, Y, R, lam=0.0):
+    return cost_ok(X, Theta, Y, R, 0.0) + lam * (np.sum(X**2) + np.sum(Theta**2))
+
+
+def cost_swapped(X, Theta, Y, R, lam=0.0):
+    E = (Theta @ X.T - Y) * R
+    return 0.5 * np.sum(E**2) + lam * _pen(X, Theta)
+
+
+def cost_matrix(X, Theta, Y, R, lam=0.0):
+    return 0.5 * ((X @ Theta.T - Y) * R) ** 2
+
+
+def cost_nan(X, Theta, Y, R, lam=0.0):
+    return cost_ok(X, Theta, Y, R, lam) * np.nan
+
+
+def cost_none(X, Theta, Y, R, lam=0.0):
+    cost_ok(X, Theta, Y, R, lam)
+
+
+def cost_mean(X, Theta, Y, R, lam=0.0):
+    E = (X @ Theta.T - Y)[R.astype(bool)]
+    return 0.5 * np.mean(E**2) + lam * _pen(X, Theta)
+
+
+def cost_reg_wrong_other(X, Theta, Y, R, lam=0.0):
+    return cost_ok(X, Theta, Y, R, 0.0) + lam * 0.25
+
+
+def cost_raises(X, Theta, Y, R, lam=0.0):
+    return {}["J"]
+
+
+# Dense gradient mistakes.
+def grad_no_mask(X, Theta, Y, R, lam=0.0):
+    E = X @ Theta.T - Y
+    return E @ Theta + lam * X, E.T @ X + lam * Theta
+
+
+def grad_no_lam_theta(X, Theta, Y, R, lam=0.0):
+    E = (X @ Theta.T - Y) * R
+    return E @ Theta + lam * X, E.T @ X
+
+
+def grad_no_lam_x(X, Theta, Y, R, lam=0.0):
+    E = (X @ Theta.T - Y) * R
+    return E @ Theta, E.T @ X + lam * Theta
+
+
+def grad_double(X, Theta, Y, R, lam=0.0):
+    return tuple(2 * g for g in grad_ok(X, Theta, Y, R, lam))
+
+
+def grad_sign(X, Theta, Y, R, lam=0.0):
+    E = (Y - X @ Theta.T) * R
+    return E @ Theta + lam * X, E.T @ X + lam * Theta
+
+
+def grad_order_swapped(X, Theta, Y, R, lam=0.0):
+    X_grad, Theta_grad = grad_ok(X, Theta, Y, R, lam)
+    return Theta_grad, X_grad
+
+
+def grad_x_transposed(X, Theta, Y, R, lam=0.0):
+    X_grad, Theta_grad = grad_ok(X, Theta, Y, R, lam)
+    return X_grad.T, Theta_grad
+
+
+def grad_e_transposed(X, Theta, Y, R, lam=0.0):
+    E = (X @ Theta.T - Y) * R
+    return E.T @ Theta + lam * X, E @ X + lam * Theta
+
+
+def grad_unrolled(X, Theta, Y, R, lam=0.0):
+    return np.concatenate([g.ravel() for g in grad_ok(X, Theta, Y, R, lam)])
+
+
+def grad_nan_theta(X, Theta, Y, R, lam=0.0):
+    X_grad, Theta_grad = grad_ok(X, Theta, Y, R, lam)
+    return X_grad, Theta_grad / 0.0 * 0.0
+
+
+def grad_x_off(X, Theta, Y, R, lam=0.0):
+    X_grad, Theta_grad = grad_ok(X, Theta, Y, R, lam)
+    return X_grad + 0.01, Theta_grad
+
+
+# Sparse mistakes.
+def sparse_cost_swapped_indices(X, Theta, movies, users, ratings, lam=0.0):
+    return sparse_cost_ok(X, Theta, users, movies, ratings, lam) if False else (
+        0.5 * np.sum((np.sum(X[users] * Theta[movies], axis=1) - ratings) ** 2) + lam * _pen(X, Theta))
+
+
+def sparse_cost_no_half(X, Theta, movies, users, ratings, lam=0.0):
+    return 2 * sparse_cost_ok(X, Theta, movies, users, ratings, lam)
+
+
+def sparse_cost_no_lam(X, Theta, movies, users, ratings, lam=0.0):
+    return sparse_cost_ok(X, Theta, movies, users, ratings, 0.0)
+
+
+def sparse_grad_fancy_index(X, Theta, movies, users, ratings, lam=0.0):
+    e = np.sum(X[movies] * Theta[users], axis=1) - ratings
+    Xg, Tg = np.zeros_like(X), np.zeros_like(Theta)
+    Xg[movies] += e[:, None] * Theta[users]
+    Tg[users] += e[:, None] * X[movies]
+    return Xg + lam * X, Tg + lam * Theta
+
+
+def sparse_grad_no_lam_x(X, Theta, movies, users, ratings, lam=0.0):
+    Xg, Tg = sparse_grad_ok(X, Theta, movies, users, ratings, lam)
+    return Xg - lam * X, Tg
+
+
+# Predict mistakes.
+def predict_transposed(X, Theta):
+    return Theta @ X.T
+
+
+def predict_kk(X, Theta):
+    return X.T @ Theta
+
+
+# Numerical gradient mistakes.
+def numgrad_forward(f, params, eps):
+    params = [np.array(p, dtype=float) for p in params]
+    grads = []
+    for p in params:
+        g = np.zeros_like(p)
+        f0 = f(*params)
+        for t in np.ndindex(p.shape):
+            old = p[t]
+            p[t] = old + eps
+            g[t] = (f(*params) - f0) / eps
+            p[t] = old
+        grads.append(g)
+    return grads
+
+
+def numgrad_no_two(f, params, eps):
+    return [2 * g for g in numgrad_ok(f, params, eps)]
+
+
+def numgrad_in_place(f, params, eps):
+    grads = []
+    for p in params:
+        g = np.zeros_like(p)
+        for t in np.ndindex(p.shape):
+            p[t] += eps
+            fp = f(*params)
+            p[t] -= 2 * eps
+            fm = f(*params)
+            g[t] = (fp - fm) / (2 * eps)
+        grads.append(g)
+    return grads
+
+
+def numgrad_not_restored(f, params, eps):
+    params = [np.array(p, dtype=float) for p in params]
+    grads = []
+    for p in params:
+        g = np.zeros_like(p)
+        for t in np.ndindex(p.shape):
+            old = p[t]
+            p[t] = old + eps
+            fp = f(*params)
+            p[t] = old - eps
+            fm = f(*params)
+            g[t] = (fp - fm) / (2 * eps)
+        grads.append(g)
+    return grads
+
+
+def numgrad_flat(f, params, eps):
+    return np.concatenate([g.ravel() for g in numgrad_ok(f, params, eps)])
+
+
+# Normalization mistakes.
+def normalize_all_entries(Y, R):
+    mean = Y.mean(axis=1)
+    return np.where(R, Y - mean[:, None], 0.0), mean
+
+
+def normalize_not_masked(Y, R):
+    mean = ref_normalize(Y, R)[1]
+    return Y - mean[:, None], mean
+
+
+def normalize_nan_for_empty(Y, R):
+    mean = np.where(R, Y, 0).sum(axis=1) / R.sum(axis=1)
+    return np.where(R, Y - mean[:, None], 0.0), mean
+
+
+def normalize_zero_for_empty(Y, R):
+    counts = R.sum(axis=1)
+    mean = np.where(counts > 0, np.where(R, Y, 0).sum(axis=1) / np.maximum(counts, 1), 0.0)
+    return np.where(R, Y - mean[:, None], 0.0), mean
+
+
+def normalize_keepdims(Y, R):
+    Y_norm, mean = ref_normalize(Y, R)
+    return Y_norm, mean[:, None]
+
+
+# Gradient-descent step mistakes.
+def step_uphill(X, Theta, Y, R, lam, lr):
+    Xg, Tg = grad_ok(X, Theta, Y, R, lam)
+    return X + lr * Xg, Theta + lr * Tg
+
+
+def step_sequential(X, Theta, Y, R, lam, lr):
+    Xg, _ = grad_ok(X, Theta, Y, R, lam)
+    X_new = X - lr * Xg
+    _, Tg = grad_ok(X_new, Theta, Y, R, lam)
+    return X_new, Theta - lr * Tg
+
+
+def step_in_place(X, Theta, Y, R, lam, lr):
+    Xg, Tg = grad_ok(X, Theta, Y, R, lam)
+    X -= lr * Xg
+    Theta -= lr * Tg
+    return X, Theta
+
+
+def step_no_lr(X, Theta, Y, R, lam, lr):
+    Xg, Tg = grad_ok(X, Theta, Y, R, lam)
+    return X - Xg, Theta - Tg
+
+
+def step_no_lam(X, Theta, Y, R, lam, lr):
+    Xg, Tg = grad_ok(X, Theta, Y, R, 0.0)
+    return X - lr * Xg, Theta - lr * Tg
+
+
+def step_returns_gradient(X, Theta, Y, R, lam, lr):
+    return grad_ok(X, Theta, Y, R, lam)
+
+
+# RMSE mistakes.
+def rmse_mse(p, a):
+    return np.mean((p - a) ** 2)
+
+
+def rmse_no_mean(p, a):
+    return np.sqrt(np.sum((p - a) ** 2))
+
+
+def rmse_mae(p, a):
+    return np.mean(np.abs(p - a))
+
+
+def rmse_std(p, a):
+    return np.std(p - a)
+
+
+# Fold-in mistakes.
+def fold_in_no_lam(X, movies, ratings, lam):
+    Xr = X[movies]
+    return np.linalg.solve(Xr.T @ Xr, Xr.T @ ratings)
+
+
+def fold_in_lam_everywhere(X, movies, ratings, lam):
+    Xr = X[movies]
+    return np.linalg.solve(Xr.T @ Xr + lam, Xr.T @ ratings)
+
+
+def fold_in_column(X, movies, ratings, lam):
+    Xr = X[movies]
+    return np.linalg.solve(Xr.T @ Xr + lam * np.eye(X.shape[1]), Xr.T @ ratings[:, None])
+
+
+def fold_in_all_rows(X, movies, ratings, lam):
+    return np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]), X.T @ ratings)
+
+
+MISTAKES = [
+    m(checks.check_cost, ["unrated entries", "mask R"], cost_no_mask),
+    m(checks.check_cost, ["exactly twice", "1/2"], cost_no_half),
+    m(checks.check_cost, ["1/2 in front of the squared errors"], cost_no_half_on_errors),
+    m(checks.check_cost, ["ignores lam"], cost_no_lam),
+    m(checks.check_cost, ["regularizes X only"], cost_only_x),
+    m(checks.check_cost, ["regularizes Theta only"], cost_only_theta),
+    m(checks.check_cost, ["multiplies the squared errors by lam"], cost_lam_on_errors),
+    m(checks.check_cost, ["1/2 in front of the regularization"], cost_reg_no_half),
+    m(checks.check_cost, ["Theta @ X.T", "X @ Theta.T"], cost_swapped),
+    m(checks.check_cost, ["shape (3, 2)", "one number"], cost_matrix),
+    m(checks.check_cost, ["contains NaN"], cost_nan),
+    m(checks.check_cost, ["returned None", "return"], cost_none),
+    m(checks.check_cost, ["averages the squared errors"], cost_mean),
+    m(checks.check_cost, ["right for lam = 0 but wrong for lam > 0"], cost_reg_wrong_other),
+    m(checks.check_cost, ["raised KeyError: 'J'"], cost_raises),
+    m(checks.check_gradient, ["X_grad and Theta_grad each", "unrated entries"], grad_no_mask),
+    m(checks.check_gradient, ["X_grad is right, but Theta_grad misses its regularization"], grad_no_lam_theta),
+    m(checks.check_gradient, ["Theta_grad is right, but X_grad misses its regularization"], grad_no_lam_x),
+    m(checks.check_gradient, ["exactly twice"], grad_double),
+    m(checks.check_gradient, ["wrong sign", "X @ Theta.T - Y"], grad_sign),
+    m(checks.check_gradient, ["swapped", "return (X_grad, Theta_grad) in this order"], grad_order_swapped),
+    m(checks.check_gradient, ["X_grad has shape (2, 3), expected (3, 2)", "transposed"], grad_x_transposed),
+    m(checks.check_gradient, ["E where E.T is needed"], grad_e_transposed),
+    m(checks.check_gradient, ["instead of the pair (X_grad, Theta_grad)"], grad_unrolled),
+    m(checks.check_gradient, ["Theta_grad contains NaN"], grad_nan_theta),
+    m(checks.check_gradient, ["Theta_grad is right, but X_grad differs"], grad_x_off),
+    m(checks.check_cost_sparse, ["indexes X with users and Theta with movies"], sparse_cost_swapped_indices),
+    m(checks.check_cost_sparse, ["exactly twice"], sparse_cost_no_half),
+    m(checks.check_cost_sparse, ["ignores lam"], sparse_cost_no_lam),
+    m(checks.check_gradient_sparse, ["each loses repeated indices", "np.add.at"], sparse_grad_fancy_index),
+    m(checks.check_gradient_sparse, ["Theta_grad is right, but X_grad misses its regularization"],
+      sparse_grad_no_lam_x),
+    m(checks.check_predict, ["transposed", "X @ Theta.T"], predict_transposed),
+    m(checks.check_predict, ["X.T @ Theta", "(k, k)"], predict_kk),
+    m(checks.check_numerical_gradient, ["one-sided difference"], numgrad_forward),
+    m(checks.check_numerical_gradient, ["exactly twice", "2 * eps"], numgrad_no_two),
+    m(checks.check_numerical_gradient, ["changed the caller's arrays"], numgrad_in_place),
+    m(checks.check_numerical_gradient, ["leaves each entry perturbed"], numgrad_not_restored),
+    m(checks.check_numerical_gradient, ["one array instead of a tuple"], numgrad_flat),
+    m(checks.check_normalize, ["Y_norm and movie_mean each uses the mean over all entries"], normalize_all_entries),
+    m(checks.check_normalize, ["movie_mean is right, but Y_norm is not 0 where R is 0"], normalize_not_masked),
+    m(checks.check_normalize, ["contains NaN", "no ratings"], normalize_nan_for_empty),
+    m(checks.check_normalize, ["no ratings 0 instead of the global mean"], normalize_zero_for_empty),
+    m(checks.check_normalize, ["movie_mean has shape", "1-D"], normalize_keepdims),
+    m(checks.check_gradient_descent_step, ["moves uphill"], step_uphill),
+    m(checks.check_gradient_descent_step, ["X_new is right, but Theta_new is computed from the already updated"],
+      step_sequential),
+    m(checks.check_gradient_descent_step, ["changed the caller's X in place"], step_in_place),
+    m(checks.check_gradient_descent_step, ["ignores lr"], step_no_lr),
+    m(checks.check_gradient_descent_step, ["ignores lam"], step_no_lam),
+    m(checks.check_gradient_descent_step, ["is the gradient, not the updated matrix"], step_returns_gradient),
+    m(checks.check_rmse, ["mean squared error", "square root"], rmse_mse),
+    m(checks.check_rmse, ["root of the sum"], rmse_no_mean),
+    m(checks.check_rmse, ["mean absolute error"], rmse_mae),
+    m(checks.check_rmse, ["np.std"], rmse_std),
+    m(checks.check_fold_in, ["ignores lam"], fold_in_no_lam),
+    m(checks.check_fold_in, ["every entry", "np.eye"], fold_in_lam_everywhere),
+    m(checks.check_fold_in, ["theta has shape", "1-D"], fold_in_column),
+    m(checks.check_fold_in, ["raised ValueError", "X_r = X[movies]"], fold_in_all_rows),
+]
+
+REFERENCES = {check: reference for check, _, reference in RIGHT}
+
+
+@pytest.mark.parametrize("check, phrases, fn", MISTAKES)
+def test_planted_mistake_is_diagnosed(check, phrases, fn, capsys):
+    line, got = run(check, fn, capsys)
+    assert line.startswith(f"{check.__name__}: FAIL - "), line
+    for phrase in phrases:
+        assert phrase in line, f"{phrase!r} not in {line!r}"
+    assert "Traceback" not in line
+    assert line.endswith(f"later cells will use {check.__name__ and line.rsplit('use ', 1)[1][:-1]}.")
+    assert got is REFERENCES[check]
+
+
+def test_each_mistake_has_its_own_diagnosis(capsys):
+    """No two planted mistakes of the same check print the same line."""
+    seen = {}
+    for param in MISTAKES:
+        check, _, fn = param.values
+        line, _ = run(check, fn, capsys)
+        assert line not in seen, f"{fn.__name__} and {seen[line]} print the same diagnosis: {line}"
+        seen[line] = fn.__name__
+
+
+def test_lam_zero_vs_positive_is_distinguished(capsys):
+    """A cost that is right at lam = 0 only is told so, even when no known mistake matches."""
+    line, _ = run(checks.check_cost, cost_reg_wrong_other, capsys)
+    assert "right for lam = 0 but wrong for lam > 0" in line and "lam/2 * (sum(X**2) + sum(Theta**2))" in line
+
+
+def test_learner_arrays_are_not_shared_between_cases(capsys):
+    """A function that scribbles on its inputs cannot corrupt the later cases or the reference."""
+    def scribbles(X, Theta, Y, R, lam=0.0):
+        J = cost_ok(X, Theta, Y, R, lam)
+        X[:] = 0.0
+        Y[:] = 99.0
+        return J
+
+    line, got = run(checks.check_cost, scribbles, capsys)
+    assert "PASS" in line and got is scribbles
