@@ -55,6 +55,7 @@ __all__ = [
     "data_dir_candidates",
     "ENV_VAR",
     "RELEASES",
+    "Release",
     "SPLITS",
     "DataError",
     "DataNotFoundError",

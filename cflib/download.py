@@ -227,7 +227,7 @@ def verify_file(path, *, size: int, sha256: str, url: str = "") -> Path:
     raise ChecksumError(
         f"{path} {found}. It was moved to {part} so it is not used again (delete it). "
         + _manual_fix(url or "the official archive", path, size, sha256)
-        + " Or delete it and let cflib download it again."
+        + " Or simply delete it: cflib then downloads the archive itself."
     )
 
 

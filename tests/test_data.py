@@ -550,3 +550,11 @@ def test_cli_reports_errors(offline, tmp_path, capsys):
     assert cdata.main(["--name", "1m", "--data-dir", str(tmp_path), "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: MovieLens 1M is not available") and "ml-1m.zip" in err
+
+
+def test_data_readme_documents_every_release():
+    readme = (Path(__file__).parent.parent / "data" / "README.md").read_text()
+    for release in RELEASES.values():
+        for fact in (release.url, f"{release.size:,}", release.sha256, f"{release.n_ratings:,}"):
+            assert fact in readme, f"data/README.md does not mention {fact} ({release.name})"
+    assert ENV_VAR in readme
