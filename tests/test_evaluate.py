@@ -1,0 +1,134 @@
+"""Tests of cflib.evaluate and cflib.baselines: error measures and the baseline ladder."""
+
+import numpy as np
+import pytest
+
+import cflib
+from cflib.baselines import fit_baseline
+from cflib.evaluate import baseline_ladder, evaluate, mae, rmse
+from cflib.train import fit
+
+
+@pytest.fixture(scope="module")
+def split():
+    data = cflib.make_synthetic(120, 80, 3, density=0.25, noise=0.3, seed=5)
+    return data.random_split(0.2, seed=0)
+
+
+# ---------------------------------------------------------------- rmse, mae
+def test_truth_against_itself_is_zero():
+    y = np.array([1.0, 3.0, 4.5, 5.0])
+    assert rmse(y, y) == 0.0
+    assert mae(y, y) == 0.0
+
+
+def test_known_values():
+    p = np.array([2.0, 3.0, 4.0, 5.0])
+    a = np.array([1.0, 3.0, 5.0, 5.0])
+    assert rmse(p, a) == pytest.approx(np.sqrt(2 / 4))
+    assert mae(p, a) == pytest.approx(0.5)
+    # any equal shapes, not only 1-D
+    assert rmse(p.reshape(2, 2), a.reshape(2, 2)) == pytest.approx(np.sqrt(0.5))
+
+
+def test_predictions_are_clipped_to_the_rating_scale():
+    p = np.array([6.0, 0.0, 5.5])
+    a = np.array([5.0, 1.0, 4.0])
+    assert rmse(p, a) == pytest.approx(np.sqrt(1.0 / 3))
+    assert mae(p, a) == pytest.approx(1.0 / 3)
+    assert rmse(p, a, clip=None) == pytest.approx(np.sqrt((1 + 1 + 2.25) / 3))
+    assert mae(p, a, clip=None) == pytest.approx(3.5 / 3)
+
+
+@pytest.mark.parametrize("fn", [rmse, mae])
+def test_bad_inputs(fn):
+    with pytest.raises(ValueError, match="shape"):
+        fn(np.ones(3), np.ones(4))
+    with pytest.raises(ValueError, match="shape"):
+        fn(np.ones((3, 1)), np.ones(3))
+    with pytest.raises(ValueError, match="empty"):
+        fn([], [])
+    with pytest.raises(ValueError, match="NaN"):
+        fn([1.0, np.nan], [1.0, 2.0])
+    with pytest.raises(ValueError, match="NaN"):
+        fn([1.0, 2.0], [np.inf, 2.0])
+    with pytest.raises(TypeError, match="numeric"):
+        fn(["a", "b"], [1.0, 2.0])
+
+
+# ----------------------------------------------------------------- evaluate
+def test_evaluate_matches_rmse_and_mae(split):
+    train, test = split
+    m, _ = fit(train, k=3, n_iters=5)
+    out = evaluate(m, test)
+    assert set(out) == {"rmse", "mae"}
+    pred = m.predict(test.movies, test.users)
+    assert out["rmse"] == pytest.approx(rmse(pred, test.ratings))
+    assert out["mae"] == pytest.approx(mae(pred, test.ratings))
+    with pytest.raises(TypeError, match="predict"):
+        evaluate(np.zeros(3), test)
+    with pytest.raises(ValueError, match="no ratings"):
+        evaluate(m, test.subset(np.zeros(test.nnz, dtype=bool)))
+
+
+# ---------------------------------------------------------------- baselines
+def test_global_and_movie_baselines(split):
+    train, _ = split
+    g = fit_baseline(train, "global")
+    assert g.mu == pytest.approx(train.ratings.mean())
+    np.testing.assert_allclose(g.predict(train.movies, train.users, clip=False), g.mu)
+    mv = fit_baseline(train, "movie")
+    counts = np.bincount(train.movies, minlength=train.n_movies)
+    sums = np.bincount(train.movies, weights=train.ratings, minlength=train.n_movies)
+    rated = counts > 0
+    np.testing.assert_allclose((mv.mu + mv.movie_bias)[rated], sums[rated] / counts[rated])
+    assert np.all(mv.movie_bias[~rated] == 0) and np.all(mv.user_bias == 0)
+
+
+def test_bias_baseline_is_the_ridge_solution(split):
+    train, _ = split
+    lam = 4.0
+    b = fit_baseline(train, "biases", lam=lam, n_iters=200)
+    e = b.mu + b.movie_bias[train.movies] + b.user_bias[train.users] - train.ratings
+    # Stationarity of J_b: sum of residuals per movie (and per user) + lam * bias = 0.
+    gm = np.bincount(train.movies, weights=e, minlength=train.n_movies) + lam * b.movie_bias
+    gu = np.bincount(train.users, weights=e, minlength=train.n_users) + lam * b.user_bias
+    assert np.abs(gm).max() < 1e-8 and np.abs(gu).max() < 1e-8
+
+
+def test_unrated_get_zero_bias_and_predictions_are_clipped(split):
+    train, _ = split
+    keep = (train.movies != 3) & (train.users != 5)
+    b = fit_baseline(train.subset(keep), "biases")
+    assert b.movie_bias[3] == 0 and b.user_bias[5] == 0
+    assert b.predict([3], [5], clip=False)[0] == pytest.approx(b.mu)
+    pred = b.predict_all()
+    assert pred.shape == train.shape and pred.min() >= 1 and pred.max() <= 5
+
+
+def test_baseline_bad_arguments(split):
+    train, _ = split
+    with pytest.raises(ValueError, match="kind"):
+        fit_baseline(train, "median")
+    with pytest.raises(ValueError, match="lam"):
+        fit_baseline(train, "biases", lam=-1.0)
+    with pytest.raises(ValueError, match="no ratings"):
+        fit_baseline(train.subset(np.zeros(train.nnz, dtype=bool)))
+    b = fit_baseline(train, "global")
+    with pytest.raises(ValueError, match="indices"):
+        b.predict([0], [train.n_users])
+
+
+def test_baseline_ladder_goes_down(split):
+    train, test = split
+    m, _ = fit(train, k=3, lam=2.0, n_iters=20)
+    ladder = baseline_ladder(train, test, m)
+    names = [name for name, _ in ladder]
+    assert names == ["global mean", "movie mean", "movie + user biases", "matrix factorization"]
+    values = [v for _, v in ladder]
+    assert values[0] > values[2] > values[3]
+    assert values[3] == pytest.approx(evaluate(m, test)["rmse"])
+    with pytest.raises(TypeError, match="not both"):
+        baseline_ladder(train, test, m, k=2)
+    trained_inside = baseline_ladder(train, test, k=3, lam=2.0, n_iters=20)
+    assert trained_inside[3][1] == pytest.approx(values[3])
