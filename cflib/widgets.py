@@ -1,0 +1,424 @@
+"""Interactive widgets for the notebooks: thin wiring over cflib's pure functions.
+
+Two widgets, each an ``ipywidgets.VBox`` (so a notebook cell ending with one
+displays it) that keeps its controls as attributes, so tests can set values
+and read results without a browser:
+
+* :class:`TrainingExplorer`: sliders for ``k``, ``lam``, the step size ``lr``
+  and the number of iterations, and a choice of optimizer. Every change
+  retrains with :func:`cflib.train.fit` and redraws the curves and the
+  validation RMSE readout.
+* :class:`RatingWidget`: search a title, give it 1 to 5 stars, and see your
+  recommendations, computed by fold-in (:func:`cflib.recommend.recommend`): a
+  small ridge solve for your taste vector, no retraining.
+
+Drawing follows one pattern, which renders in JupyterLab, is stored in the
+saved widget state, and leaves nothing stray in the cell output::
+
+    fig, ax = plt.subplots(...)
+    ...
+    out.outputs = ()
+    out.append_display_data(fig)
+    plt.close(fig)
+
+Callbacks are wrapped with ``Output.capture()``: in a notebook an exception is
+shown inside the widget's output area instead of vanishing in the browser
+console; outside IPython (plain pytest) it propagates.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import time
+import warnings
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import Image
+
+from .baselines import fit_baseline
+from .evaluate import rmse
+from .plots import PALETTE, plot_cost_curves, plot_learning_curves
+from .recommend import recommend, similar_movies
+from .train import fit
+
+__all__ = ["TrainingExplorer", "RatingWidget", "EXAMPLE_RATINGS", "ratings_by_title", "show_figure"]
+
+#: The optimizers offered by the explorer (``method=`` of :func:`cflib.train.fit`).
+METHODS = ("gd", "momentum", "lbfgs", "als")
+
+#: Most iterations the explorer allows per optimizer, so that one retrain on
+#: ml-100k u1 stays around a second on a laptop: an ALS sweep costs about as
+#: much as 5-10 gradient steps, and ALS needs far fewer of them.
+MAX_ITERS = {"gd": 80, "momentum": 80, "lbfgs": 50, "als": 15}
+
+#: A reproducible starting profile for the rating widget on ml-100k: a viewer
+#: who loves space opera and action and dislikes romantic comedies.
+EXAMPLE_RATINGS = {
+    "Star Wars (1977)": 5,
+    "Empire Strikes Back, The (1980)": 5,
+    "Terminator 2: Judgment Day (1991)": 5,
+    "Alien (1979)": 4,
+    "Raiders of the Lost Ark (1981)": 4,
+    "Sleepless in Seattle (1993)": 1,
+    "While You Were Sleeping (1995)": 2,
+    "Pretty Woman (1990)": 1,
+}
+
+
+def show_figure(out, fig):
+    """Replace the contents of the Output ``out`` with the figure ``fig`` and close it.
+
+    The figure is rendered to PNG here (not left to the notebook's display
+    formatters), so the same image reaches JupyterLab, the saved widget state
+    and plain Python (tests) alike.
+    """
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    out.outputs = ()
+    out.append_display_data(Image(data=buffer.getvalue(), format="png"))
+
+
+def ratings_by_title(data, titled):
+    """Turn ``{exact title: stars}`` into ``{movie index: stars}`` for ``data``.
+
+    Parameters
+    ----------
+    data : cflib.Ratings
+    titled : dict of str -> float
+
+    Raises
+    ------
+    KeyError
+        When a title is not found exactly, with the closest matches by substring.
+    """
+    index = {str(t): i for i, t in enumerate(data.titles)}
+    out = {}
+    for title, stars in titled.items():
+        if title not in index:
+            word = title.split("(")[0].strip().split(",")[0]
+            near = [str(data.titles[i]) for i in data.find_title(word)][:5]
+            raise KeyError(f"no movie titled {title!r} in {data.name}; titles containing "
+                           f"{word!r}: {near}")
+        out[index[title]] = float(stars)
+    return out
+
+
+def _last_finite(values):
+    if values is None:
+        return float("nan")
+    arr = np.asarray([np.nan if v is None else v for v in values], dtype=float)
+    arr = arr[np.isfinite(arr)]
+    return float(arr[-1]) if arr.size else float("nan")
+
+
+# ------------------------------------------------------------------ explorer
+class TrainingExplorer(widgets.VBox):
+    """Retrain on every slider change and show the learning curves.
+
+    Parameters
+    ----------
+    train, validation : cflib.Ratings
+        Training ratings and held-out ratings scored after every iteration.
+    k, lam, lr, n_iters : initial values of the sliders
+    method : {"gd", "momentum", "lbfgs", "als"}
+    model : {"normalized", "biased"}
+        Initial model (mean-normalized, or with learned biases); a toggle
+        switches it.
+    max_iters : dict of str -> int, optional
+        Upper end of the iterations slider per optimizer (default
+        ``MAX_ITERS``); keeps each retrain short.
+    seed : int
+        Initialisation seed: the same settings always give the same curves.
+    baselines : dict of str -> float, optional
+        Validation RMSE of simple predictors drawn as horizontal lines; by
+        default the movie-mean and bias baselines fitted on ``train``.
+
+    Attributes
+    ----------
+    k, lam, lr, n_iters : ipywidgets sliders
+    method, model : ipywidgets.ToggleButtons
+    readout : ipywidgets.HTML
+        The validation RMSE of the last run (and its time).
+    out : ipywidgets.Output
+        The figure: RMSE curves (left), cost J (right).
+    history, result : the last :func:`cflib.train.fit` history and model
+    runs : int
+        Number of trainings done so far.
+    """
+
+    def __init__(self, train, validation, *, k=10, lam=10.0, lr=0.005, n_iters=10, method="als",
+                 model="normalized", max_iters=None, seed=0, baselines=None):
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        if validation is None or validation.nnz == 0:
+            raise ValueError("the explorer needs validation ratings to score each run")
+        self.train_data = train
+        self.validation = validation
+        self.max_iters = dict(MAX_ITERS if max_iters is None else max_iters)
+        self.seed = seed
+        style = {"description_width": "90px"}
+        layout = widgets.Layout(width="420px")
+        common = dict(continuous_update=False, style=style, layout=layout)
+        self.k = widgets.IntSlider(value=k, min=1, max=30, description="k (features)", **common)
+        self.lam = widgets.FloatLogSlider(value=lam, base=10, min=-2, max=2.5, step=0.25,
+                                          description="lam", readout_format=".3g", **common)
+        self.lr = widgets.FloatLogSlider(value=lr, base=10, min=-4, max=-1, step=0.25,
+                                         description="step size lr", readout_format=".2g", **common)
+        self.n_iters = widgets.IntSlider(value=min(n_iters, self.max_iters[method]), min=1,
+                                         max=self.max_iters[method], description="iterations", **common)
+        self.method = widgets.ToggleButtons(options=[("gradient descent", "gd"), ("momentum", "momentum"),
+                                                     ("L-BFGS", "lbfgs"), ("ALS", "als")],
+                                            value=method, description="optimizer", style=style)
+        self.model = widgets.ToggleButtons(options=[("mean-normalized", "normalized"),
+                                                    ("with biases", "biased")],
+                                           value=model, description="model", style=style)
+        self.readout = widgets.HTML()
+        self.out = widgets.Output(layout=widgets.Layout(min_height="360px"))
+        if baselines is None:
+            baselines = {
+                "movie mean": _baseline_rmse(train, validation, "movie"),
+                "movie + user biases": _baseline_rmse(train, validation, "biases"),
+            }
+        self.baselines = dict(baselines)
+        self.history = None
+        self.result = None
+        self._previous = None
+        self.runs = 0
+        self.retrain = self.out.capture()(self._retrain)
+        # Changing the optimizer first adapts the iterations slider (which may
+        # clamp its value) and then retrains exactly once.
+        self._adapting = False
+        self.method.observe(self.out.capture()(self._method_changed), names="value")
+        for control in (self.k, self.lam, self.lr, self.n_iters, self.model):
+            control.observe(lambda change: None if self._adapting else self.retrain(), names="value")
+        super().__init__([
+            widgets.HBox([widgets.VBox([self.k, self.lam]), widgets.VBox([self.lr, self.n_iters])]),
+            self.method, self.model, self.readout, self.out,
+        ])
+        self.retrain()
+
+    def _method_changed(self, change):
+        self._adapting = True
+        try:
+            self.n_iters.max = self.max_iters[change["new"]]
+        finally:
+            self._adapting = False
+        self._retrain()
+
+    def settings(self):
+        """The current slider values as keyword arguments of :func:`cflib.train.fit`."""
+        kw = dict(k=int(self.k.value), lam=float(self.lam.value), method=self.method.value,
+                  n_iters=int(self.n_iters.value), model=self.model.value, seed=self.seed)
+        if self.method.value in ("gd", "momentum"):
+            kw["lr"] = float(self.lr.value)
+        return kw
+
+    def _retrain(self):
+        kw = self.settings()
+        self.lr.disabled = kw["method"] not in ("gd", "momentum")
+        start = time.perf_counter()
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            # A too large step size overflows; the curves and readout say "diverged".
+            warnings.simplefilter("ignore", RuntimeWarning)
+            result, history = fit(self.train_data, validation=self.validation, progress=False, **kw)
+        seconds = time.perf_counter() - start
+        self._previous, self.history, self.result = self.history, history, result
+        self.runs += 1
+        val = _last_finite(history.val_rmse)
+        cost = np.asarray(history.cost, dtype=float)
+        diverged = bool(getattr(history, "diverged", False)) or not np.all(np.isfinite(cost)) or (
+            cost.size > 0 and cost[-1] > getattr(history, "initial_cost", cost[0]))
+        best = self.baselines and min(self.baselines.values())
+        if diverged:
+            verdict = "<b style='color:#D55E00'>diverged</b>: lower the step size"
+        elif best and val < best:
+            verdict = f"beats the best baseline by {best - val:.4f}"
+        elif best:
+            verdict = f"worse than the best baseline ({best:.4f})"
+        else:
+            verdict = ""
+        self.readout.value = (
+            f"<b>validation RMSE {val:.4f}</b> (training {_last_finite(history.train_rmse):.4f}) "
+            f"&middot; {verdict} &middot; {cost.size} iterations in {seconds:.2f} s"
+        )
+        fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+        plot_learning_curves(history, baselines=self.baselines, ax=left,
+                             title=f"RMSE: {_describe(kw)}")
+        if self._previous is not None:
+            prev = np.asarray(self._previous.val_rmse, dtype=float)
+            left.plot(np.arange(1, prev.size + 1), prev, color=PALETTE[1], lw=1, ls=":", alpha=0.8,
+                      label="validation, previous run")
+            left.legend(loc="best", fontsize=8)
+        lo = min(self.baselines.values(), default=1.0) if self.baselines else 1.0
+        if np.isfinite(val):
+            lo = min(lo, val, _last_finite(history.train_rmse))
+        left.set_ylim(max(0.0, lo - 0.15), max(1.6, lo + 0.5))
+        plot_cost_curves({kw["method"]: history}, ax=right,
+                         title="Cost J (log scale)")
+        fig.tight_layout()
+        show_figure(self.out, fig)
+
+
+def _describe(kw):
+    text = f"{kw['method']} ({kw['model']}), k={kw['k']}, lam={kw['lam']:.3g}"
+    if "lr" in kw:
+        text += f", lr={kw['lr']:.2g}"
+    return text
+
+
+def _baseline_rmse(train, validation, kind):
+    base = fit_baseline(train, kind)
+    return float(rmse(base.predict(validation.movies, validation.users), validation.ratings))
+
+
+# ------------------------------------------------------------- rating widget
+class RatingWidget(widgets.VBox):
+    """Rate movies and see recommendations update by fold-in.
+
+    Parameters
+    ----------
+    model : a trained model from :func:`cflib.train.fit`
+    data : cflib.Ratings
+        Gives the titles (and what the model was trained on).
+    ratings : dict of int -> float, optional
+        Starting ratings ``{movie index: stars}`` (for example
+        ``ratings_by_title(data, EXAMPLE_RATINGS)``); this makes the stored
+        notebook output reproducible.
+    n : int
+        Number of recommendations shown.
+    min_ratings : int
+        Recommend (and list as similar) only movies with at least this many
+        training ratings: a movie seen by three people can be predicted 5
+        stars by luck.
+    max_matches : int
+        Search results listed at most.
+
+    Attributes
+    ----------
+    search : ipywidgets.Text
+    matches : ipywidgets.Select
+        Options ``(title, movie index)`` matching the search text.
+    stars : ipywidgets.ToggleButtons
+        1 to 5.
+    rate_button, remove_button, reset_button : ipywidgets.Button
+    my_ratings : dict of int -> float
+    mine, recommendations, similar : ipywidgets.HTML
+        Your ratings; your top-n list; movies similar to the selected one.
+    recommended : list of (int, float)
+        The last recommendations (movie index, predicted rating).
+    """
+
+    def __init__(self, model, data, *, ratings=None, n=10, min_ratings=20, max_matches=30):
+        self.model = model
+        self.min_ratings = int(min_ratings)
+        self.data = data
+        self.n = int(n)
+        self.max_matches = int(max_matches)
+        self.default_ratings = dict(ratings or {})
+        self.my_ratings = dict(self.default_ratings)
+        self.recommended = []
+        self.search = widgets.Text(placeholder="type part of a title, e.g. godfather",
+                                   description="search", layout=widgets.Layout(width="380px"))
+        self.matches = widgets.Select(options=[], rows=7, description="matches",
+                                      layout=widgets.Layout(width="380px"))
+        self.stars = widgets.ToggleButtons(options=[("1", 1), ("2", 2), ("3", 3), ("4", 4), ("5", 5)],
+                                           value=4, description="stars",
+                                           style={"button_width": "40px"})
+        self.rate_button = widgets.Button(description="rate it", button_style="primary", icon="star")
+        self.remove_button = widgets.Button(description="remove my rating", icon="times")
+        self.reset_button = widgets.Button(description="back to the example ratings", icon="undo")
+        self.status = widgets.HTML()
+        self.mine = widgets.HTML()
+        self.recommendations = widgets.HTML()
+        self.similar = widgets.HTML()
+        self.out = widgets.Output()  # shows exceptions raised in callbacks
+        capture = self.out.capture()
+        self.search.observe(capture(lambda change: self.update_matches()), names="value")
+        self.matches.observe(capture(lambda change: self.update_similar()), names="value")
+        self.rate_button.on_click(capture(lambda button: self.rate(self.matches.value, self.stars.value)))
+        self.remove_button.on_click(capture(lambda button: self.remove(self.matches.value)))
+        self.reset_button.on_click(capture(lambda button: self.reset()))
+        left = widgets.VBox([
+            self.search, self.matches, self.stars,
+            widgets.HBox([self.rate_button, self.remove_button]), self.status, self.similar,
+        ], layout=widgets.Layout(width="430px"))
+        right = widgets.VBox([self.recommendations, self.mine, self.reset_button],
+                             layout=widgets.Layout(width="480px"))
+        super().__init__([widgets.HBox([left, right]), self.out])
+        self.refresh()
+
+    # ---- actions (plain methods: the buttons call them, and so can tests)
+    def update_matches(self):
+        """List the movies whose title contains the search text (2+ characters)."""
+        text = self.search.value.strip()
+        if len(text) < 2:
+            self.matches.options = []
+            return
+        found = self.data.find_title(text)
+        self.matches.options = [(self._label(i), i) for i in found[: self.max_matches]]
+        self.status.value = "" if found else f"no title contains {html.escape(text)!r}"
+
+    def rate(self, movie, stars):
+        """Record ``stars`` for ``movie`` (an index) and refresh the recommendations."""
+        if movie is None:
+            self.status.value = "pick a movie in the list first"
+            return
+        self.my_ratings[int(movie)] = float(stars)
+        self.status.value = f"rated {html.escape(str(self.data.titles[movie]))}: {int(stars)} stars"
+        self.refresh()
+
+    def remove(self, movie):
+        """Forget your rating of ``movie`` and refresh."""
+        if movie is None or int(movie) not in self.my_ratings:
+            self.status.value = "that movie is not among your ratings"
+            return
+        del self.my_ratings[int(movie)]
+        self.status.value = f"removed {html.escape(str(self.data.titles[movie]))}"
+        self.refresh()
+
+    def reset(self):
+        """Go back to the starting ratings."""
+        self.my_ratings = dict(self.default_ratings)
+        self.status.value = "back to the example ratings"
+        self.refresh()
+
+    def refresh(self):
+        """Recompute the recommendations from ``my_ratings`` and redraw the lists."""
+        rows = sorted(self.my_ratings.items(), key=lambda p: (-p[1], str(self.data.titles[p[0]])))
+        self.mine.value = "<b>Your ratings</b>" + (
+            "<ul>" + "".join(f"<li>{'★' * int(round(s))}{'☆' * (5 - int(round(s)))} "
+                             f"{html.escape(str(self.data.titles[m]))}</li>" for m, s in rows) + "</ul>"
+            if rows else "<p>none yet: search a title and rate it</p>")
+        if not self.my_ratings:
+            self.recommended = []
+            self.recommendations.value = ("<b>Recommended for you</b><p>rate a few movies to get "
+                                          "recommendations</p>")
+            return
+        self.recommended = [(int(m), float(p)) for m, p in recommend(self.model, self.my_ratings, n=self.n,
+                                                                         min_ratings=self.min_ratings)]
+        self.recommendations.value = f"<b>Recommended for you (top {self.n})</b><ol>" + "".join(
+            f"<li>{html.escape(str(self.data.titles[m]))} <i>(predicted {p:.2f})</i></li>"
+            for m, p in self.recommended) + "</ol>"
+
+    def update_similar(self):
+        """Show the movies closest to the selected one in feature space."""
+        movie = self.matches.value
+        if movie is None:
+            self.similar.value = ""
+            return
+        near = similar_movies(self.model, int(movie), n=5, min_ratings=self.min_ratings)
+        self.similar.value = (f"<b>Closest to {html.escape(str(self.data.titles[movie]))}</b><ol>"
+                              + "".join(f"<li>{html.escape(str(self.data.titles[m]))} "
+                                        f"<i>(cosine {c:.2f})</i></li>" for m, c in near) + "</ol>")
+
+    def titles(self, indices):
+        """Titles of movie indices (for reading results in tests and notebooks)."""
+        return [str(self.data.titles[i]) for i in indices]
+
+    def _label(self, i):
+        mark = f"  [you: {int(self.my_ratings[i])}]" if i in self.my_ratings else ""
+        return f"{self.data.titles[i]}{mark}"

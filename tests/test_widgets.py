@@ -1,0 +1,190 @@
+"""Tests for cflib.widgets: set widget values as a user would and check the results.
+
+No browser: setting ``slider.value`` fires the observers synchronously and
+``button.click()`` runs the click handlers.
+"""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import cflib  # noqa: E402
+from cflib import widgets as W  # noqa: E402
+from cflib.train import fit  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def small_split():
+    data = cflib.make_synthetic(120, 80, k=3, density=0.25, seed=3)
+    return data.random_split(0.2, seed=0)
+
+
+def _image(out):
+    """The PNG payload of the single figure in an Output."""
+    assert len(out.outputs) == 1
+    return out.outputs[0]["data"]["image/png"]
+
+
+def test_explorer_draws_once_and_retrains_on_every_change(small_split):
+    train, val = small_split
+    e = W.TrainingExplorer(train, val, k=3, n_iters=5)
+    assert e.runs == 1 and "validation RMSE" in e.readout.value
+    first_png, first_text = _image(e.out), e.readout.value
+    e.k.value = 1
+    assert e.runs == 2 and e.result.k == 1
+    assert _image(e.out) != first_png and e.readout.value != first_text
+    e.lam.value = 1.0
+    e.n_iters.value = 8
+    e.model.value = "biased"
+    assert e.runs == 5
+    assert len(e.history.val_rmse) == 8 and e.result.kind == "biased"
+    shown = float(e.readout.value.split("validation RMSE ")[1].split("<")[0])
+    assert shown == pytest.approx(e.history.val_rmse[-1], abs=5e-5)
+
+
+def test_explorer_step_size_only_for_gradient_methods(small_split):
+    train, val = small_split
+    e = W.TrainingExplorer(train, val, k=2, n_iters=5, method="als")
+    assert e.lr.disabled and "lr" not in e.settings()
+    e.method.value = "gd"
+    assert not e.lr.disabled and e.settings()["lr"] == pytest.approx(e.lr.value)
+    assert e.history.method == "gd" and e.runs == 2
+
+
+def test_explorer_method_change_adapts_iterations_and_retrains_once(small_split):
+    train, val = small_split
+    e = W.TrainingExplorer(train, val, k=2, n_iters=5, method="gd", max_iters={"gd": 40, "momentum": 40,
+                                                                              "lbfgs": 30, "als": 6})
+    e.n_iters.value = 40
+    runs = e.runs
+    e.method.value = "als"  # 40 is clamped to 6; that must not trigger a second training
+    assert e.n_iters.max == 6 and e.n_iters.value == 6
+    assert e.runs == runs + 1 and len(e.history.cost) == 6
+
+
+def test_explorer_reports_divergence():
+    # Many ratings per movie and user make the gradient large: a step of 0.03 overshoots.
+    train, val = cflib.make_synthetic(100, 300, k=3, density=0.5, seed=4).random_split(0.2, seed=0)
+    e = W.TrainingExplorer(train, val, k=3, n_iters=30, method="gd", lr=1e-4)
+    assert "diverged" not in e.readout.value
+    e.lr.value = 0.1  # the top of the slider
+    assert "diverged" in e.readout.value
+    assert _image(e.out)
+
+
+def test_explorer_rejects_bad_input(small_split):
+    train, val = small_split
+    with pytest.raises(ValueError, match="method"):
+        W.TrainingExplorer(train, val, method="adam")
+    with pytest.raises(ValueError, match="validation"):
+        W.TrainingExplorer(train, None)
+
+
+def test_explorer_is_fast_on_movielens_u1(movielens):
+    import time
+
+    train, _ = cflib.load_split("u1")
+    tr, val = train.random_split(0.1, seed=0)
+    e = W.TrainingExplorer(tr, val)  # the default settings the notebook opens with
+    start = time.perf_counter()
+    e.k.value = 12
+    seconds = time.perf_counter() - start
+    assert seconds < 5.0, f"one retrain took {seconds:.1f} s"  # < 1 s on an idle laptop; CI is shared
+    assert 0.85 < e.history.val_rmse[-1] < 1.0
+
+
+# ------------------------------------------------------------- rating widget
+@pytest.fixture(scope="module")
+def named():
+    """Synthetic data with two clear taste groups and readable titles."""
+    from dataclasses import replace
+
+    data = cflib.make_synthetic(60, 200, k=2, density=0.4, seed=5)
+    titles = np.array([f"Film {i:02d}" for i in range(data.n_movies)], dtype=object)
+    titles[7] = "The Special One"
+    data = replace(data, titles=titles, _cache={})
+    model, _ = fit(data, k=2, lam=1.0, model="normalized", n_iters=10)
+    return data, model
+
+
+def test_rating_widget_starts_from_default_ratings(named):
+    data, model = named
+    rw = W.RatingWidget(model, data, ratings={0: 5, 1: 1}, n=5, min_ratings=0)
+    assert len(rw.recommended) == 5
+    rec = [m for m, _ in rw.recommended]
+    assert 0 not in rec and 1 not in rec
+    assert rw.recommended == sorted(rw.recommended, key=lambda p: -p[1])
+    assert "Film 00" in rw.mine.value and "★★★★★" in rw.mine.value
+    for title in rw.titles(rec):
+        assert title in rw.recommendations.value
+
+
+def test_rating_widget_search_rate_remove_and_reset(named):
+    data, model = named
+    rw = W.RatingWidget(model, data, ratings={0: 5}, n=5, min_ratings=0)
+    rw.search.value = "special"
+    assert [v for _, v in rw.matches.options] == [7]
+    rw.matches.value = 7
+    assert "Closest to The Special One" in rw.similar.value
+    before = list(rw.recommended)
+    rw.stars.value = 1
+    rw.rate_button.click()
+    assert rw.my_ratings == {0: 5.0, 7: 1.0}
+    assert "The Special One" in rw.mine.value and "The Special One" not in rw.recommendations.value
+    assert rw.recommended != before
+    rw.remove_button.click()
+    assert rw.my_ratings == {0: 5.0}
+    rw.reset_button.click()
+    assert rw.my_ratings == {0: 5.0} and rw.recommended == before
+    rw.search.value = "x"  # one character: too short to search
+    assert rw.matches.options == ()
+
+
+def test_rating_widget_recommendations_follow_the_ratings(named):
+    """Loving the movies one taste group loves must recommend that group's other movies."""
+    data, model = named
+    # The direction of the strongest feature splits the movies into two groups.
+    x = model.X[:, np.argmax(np.var(model.X, axis=0))]
+    top, bottom = np.argsort(x)[-6:], np.argsort(x)[:6]
+    likes = {int(m): 5.0 for m in top[:3]} | {int(m): 1.0 for m in bottom[:3]}
+    rw = W.RatingWidget(model, data, ratings=likes, n=8, min_ratings=0)
+    scores = np.array([x[m] for m, _ in rw.recommended])
+    assert np.mean(scores) > np.median(x)
+    flipped = {m: 6.0 - r for m, r in likes.items()}
+    rw2 = W.RatingWidget(model, data, ratings=flipped, n=8, min_ratings=0)
+    assert np.mean([x[m] for m, _ in rw2.recommended]) < np.mean(scores)
+
+
+def test_rating_widget_with_no_ratings_and_min_ratings(named):
+    data, model = named
+    rw = W.RatingWidget(model, data, n=5)
+    assert rw.recommended == [] and "rate a few movies" in rw.recommendations.value
+    rw.rate(3, 4)
+    counts = np.bincount(data.movies, minlength=data.n_movies)
+    assert all(counts[m] >= 20 for m, _ in rw.recommended)
+    rw.rate(None, 4)
+    assert "pick a movie" in rw.status.value
+
+
+def test_ratings_by_title(movielens):
+    mine = W.ratings_by_title(movielens, W.EXAMPLE_RATINGS)
+    assert len(mine) == len(W.EXAMPLE_RATINGS)
+    assert movielens.titles[next(iter(mine))] == "Star Wars (1977)"
+    with pytest.raises(KeyError, match="Star Wars"):
+        W.ratings_by_title(movielens, {"Star Wars": 5})
+
+
+def test_show_figure_replaces_the_output():
+    import ipywidgets
+    import matplotlib.pyplot as plt
+
+    out = ipywidgets.Output()
+    for _ in range(2):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1])
+        W.show_figure(out, fig)
+        assert len(out.outputs) == 1 and "image/png" in out.outputs[0]["data"]
+    assert not plt.get_fignums()  # closed: nothing left for the inline backend to show
