@@ -73,7 +73,10 @@ def make_synthetic(n_movies: int = 200, n_users: int = 100, k: int = 3, *, nnz: 
         need = int((nnz - keys.size) * 1.3) + 16
         m = rng.choice(n_movies, size=need, p=weights) if nnz < total else rng.integers(0, n_movies, need)
         u = rng.integers(0, n_users, size=need)
-        keys = np.unique(np.concatenate([keys, m.astype(np.int64) * n_users + u]))
+        keys = np.sort(np.concatenate([keys, m.astype(np.int64) * n_users + u]))
+        # Drop repeats. Sorting then comparing neighbours gives np.unique's result
+        # several times faster at 10M+ entries than np.unique (hash-based in numpy 2.3+).
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
         if keys.size > 0.9 * total:  # nearly full: fall back to uniform without replacement
             keys = np.sort(rng.choice(total, size=nnz, replace=False).astype(np.int64))
             break
