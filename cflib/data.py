@@ -383,11 +383,13 @@ def _read_100k(folder: Path) -> Ratings:
     items = _split_lines(_read_text(item_path, "latin-1"), "|", n_item_fields, item_path)
     movie_ids = _ids([p[0] for p in items], item_path, "movie")
     titles = [p[1] for p in items]
-    flags = [p[5:] for p in items]
-    if any(f not in ("0", "1") for row in flags for f in row):
-        raise DataFormatError(f"{item_path} has a genre flag other than 0 or 1. "
+    flags = np.array([p[5:] for p in items], dtype=str).reshape(len(items), -1)
+    genres = flags == "1"
+    bad = ~genres & (flags != "0")
+    if bad.any():
+        line = int(np.argmax(bad.any(axis=1))) + 1
+        raise DataFormatError(f"{item_path}, line {line:,} has a genre flag other than 0 or 1. "
                               f"{_repair_hint(folder)}")
-    genres = np.array(flags, dtype=object) == "1"
     users = _split_lines(_read_text(user_path, "latin-1"), "|", 5, user_path)
     user_ids = _ids([p[0] for p in users], user_path, "user")
     table = _read_100k_ratings_file(folder / "u.data")

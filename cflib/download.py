@@ -2,7 +2,7 @@
 
 Three steps, each leaving nothing half-done at a final name:
 
-1. :func:`download_file` streams a URL into ``<name>.part`` next to the
+1. :func:`download_file` streams a URL into ``<name>.<random>.part`` next to the
    destination, checks the byte count and the sha256, and only then renames
    the file to its final name. Any failure (no network, interrupted stream,
    wrong checksum, Ctrl-C) deletes the ``.part`` file.
@@ -23,9 +23,7 @@ import hashlib
 import http.client
 import os
 import shutil
-import socket
 import tempfile
-import urllib.error
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
@@ -94,10 +92,11 @@ def download_file(url: str, dest, *, size: int, sha256: str, progress: bool = Tr
                   opener=None, timeout: float = TIMEOUT_SECONDS) -> Path:
     """Download ``url`` to ``dest``, verified, atomically.
 
-    The bytes go to ``dest`` + ``".part"`` in the same folder; once the byte
-    count equals ``size`` and the sha256 equals ``sha256`` the file is renamed
-    to ``dest`` (``os.replace``, atomic on one file system). On any failure the
-    ``.part`` file is deleted and ``dest`` is left untouched.
+    The bytes go to a fresh ``<dest name>.<random>.part`` file in the same
+    folder (so two processes downloading at once do not mix their bytes);
+    once the byte count equals ``size`` and the sha256 equals ``sha256`` the
+    file is renamed to ``dest`` (``os.replace``, atomic on one file system).
+    On any failure the ``.part`` file is deleted and ``dest`` is left untouched.
 
     Parameters
     ----------
@@ -129,19 +128,19 @@ def download_file(url: str, dest, *, size: int, sha256: str, progress: bool = Tr
         The download is complete but its size or sha256 is wrong.
     """
     dest = Path(dest)
-    part = _part_path(dest)
+    from tqdm.auto import tqdm
+
     opener = opener if opener is not None else globals()["urlopen"]
     try:
-        out = open(part, "wb")
+        fd, name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
     except OSError as exc:
         raise DownloadError(
-            f"cannot write {part} ({exc.strerror or exc}).",
+            f"cannot write a temporary file in {dest.parent} ({exc.strerror or exc}).",
             f"Make the folder {dest.parent} writable or choose another folder. "
             f"{_manual_fix(url, dest, size, sha256)}",
         ) from exc
-
-    from tqdm.auto import tqdm
-
+    part = Path(name)
+    out = os.fdopen(fd, "wb")
     digest = hashlib.sha256()
     received = 0
     done = False
@@ -160,8 +159,7 @@ def download_file(url: str, dest, *, size: int, sha256: str, progress: bool = Tr
                         bar.update(len(chunk))
                         if received > size:
                             break
-            except (urllib.error.URLError, http.client.HTTPException, socket.timeout,
-                    ConnectionError, TimeoutError) as exc:
+            except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets
                 reason = getattr(exc, "reason", None) or exc
                 raise DownloadError(
                     f"downloading {url} failed after {received:,} of {size:,} bytes: {reason}.",
@@ -188,6 +186,7 @@ def download_file(url: str, dest, *, size: int, sha256: str, progress: bool = Tr
                 f"differs from the one this course was checked against. "
                 f"{_manual_fix(url, dest, size, sha256)}"
             )
+        os.chmod(part, 0o644)  # mkstemp made it private; it is an ordinary data file
         os.replace(part, dest)
         done = True
     finally:

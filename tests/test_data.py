@@ -314,6 +314,8 @@ def test_truncated_last_line(fake_release, tmp_path):
     ("100k", "u.data", "1\t1\t4\t876893171", r"rates the same \(user, movie\) pair twice"),
     ("100k", "u.data", "1\t9\t4\t876893171", r"rating for movie id 9, which u\.item does not"),
     ("100k", "u.data", "1\t2\t7\t876893171", r"rating of 7\.0 \(outside 0\.5\.\.5\)"),
+    ("100k", "u.item", "2|GoldenEye (1995)|01-Jan-1995||x" + "|0" * 18 + "|10",
+     r"u\.item, line 2 has a genre flag other than 0 or 1"),
     ("1m", "movies.dat", "3::Grumpier Old Men (1995)", r"movies\.dat, line 2 has 2 fields"),
     ("latest-small", "ratings.csv", "5,2,0.5", r"ratings\.csv, line 3 has 3 fields"),
     ("latest-small", "movies.csv", "2,Jumanji (1995)", r"movies\.csv, line 3 has 2 fields"),
@@ -366,6 +368,22 @@ def test_interrupted_download_leaves_nothing(fake_release, tmp_path, monkeypatch
     with pytest.raises(DataNotFoundError, match=r"after 100 of [\d,]+ bytes"):
         load_movielens("100k", tmp_path, progress=False)
     assert leftovers(tmp_path) == []  # no ml-100k.zip, no .part, no folder
+
+
+def test_partial_bytes_never_sit_at_the_final_name(fake_release, tmp_path, monkeypatch):
+    payload = fake_release("100k")
+    seen = []
+
+    class Watching(FakeResponse):
+        def read(self, n):
+            seen.append((tmp_path / "ml-100k.zip").exists())
+            seen.append(any(p.suffix == ".part" for p in tmp_path.iterdir()))
+            return super().read(n)
+
+    monkeypatch.setattr(cflib.download, "urlopen", lambda url, timeout: Watching(payload))
+    load_movielens("100k", tmp_path, progress=False)
+    assert len(seen) > 4 and not any(seen[0::2]) and all(seen[1::2])
+    assert leftovers(tmp_path) == ["ml-100k", "ml-100k.zip"]
 
 
 def test_download_checksum_mismatch(fake_release, tmp_path, monkeypatch):
@@ -499,7 +517,7 @@ def test_archive_members_outside_root_are_refused(tmp_path):
 
 
 def test_download_file_unwritable_folder(tmp_path):
-    with pytest.raises(DownloadError, match=r"cannot write .*a\.zip\.part"):
+    with pytest.raises(DownloadError, match=r"cannot write a temporary file in .*missing"):
         download_file("https://example.invalid/a.zip", tmp_path / "missing" / "a.zip",
                       size=1, sha256="0" * 64, progress=False, opener=FakeNetwork(b"x"))
 
