@@ -98,7 +98,8 @@ def offline(monkeypatch):
 
     Tests that need a download replace ``cflib.download.urlopen`` with a FakeNetwork.
     """
-    net = FakeNetwork(error=urllib.error.URLError("[Errno -3] Temporary failure in name resolution"))
+    no_dns = urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+    net = FakeNetwork(error=no_dns)
     monkeypatch.setattr(cflib.download, "urlopen", net)
     return net
 
