@@ -15,13 +15,24 @@ from .cost import (
     gradient_sparse,
     predict,
 )
-from .data import load_movielens, load_split
 from .gradcheck import check_gradient, numerical_gradient, relative_error
 from .ratings import Ratings
 from .sparse import SparseProblem
 from .synthetic import make_synthetic
 
 __version__ = "0.1.0"
+
+# The loaders are imported on first use, so that `python -m cflib.data` (which
+# fetches the data) runs the module once, without a double-import warning.
+_LAZY = {"load_movielens", "load_split", "fetch_movielens"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from . import data
+
+        return getattr(data, name)
+    raise AttributeError(f"module 'cflib' has no attribute {name!r}")
 
 __all__ = [
     "Ratings",
@@ -32,6 +43,7 @@ __all__ = [
     "cost_and_gradient_sparse",
     "cost_loop",
     "cost_sparse",
+    "fetch_movielens",
     "gradient",
     "gradient_loop",
     "gradient_sparse",
