@@ -170,6 +170,17 @@ def plot_cost_curves(histories, *, x="iteration", ax=None, title=None, logy=True
             ax.plot(xs[n_ok - 1], ys[-1], "x", color=color, ms=10, mew=2.5)
     if logy:
         ax.set_yscale("log")
+    tame = [c for name, (_, c, flagged) in runs.items() if not flagged and np.all(np.isfinite(c))
+            and not (c.size > 1 and c[-1] > c[0])]
+    if not relative and tame and len(tame) < len(runs):
+        # A diverging run climbs by hundreds of orders of magnitude: keep the others readable.
+        lo = min(float(np.min(c)) for c in tame)
+        hi = max(float(np.max(c)) for c in tame)
+        if logy:
+            ax.set_ylim(lo / 1.5, hi * 3.0)
+        else:
+            pad = 0.1 * (hi - lo) or 0.1 * abs(hi) or 1.0
+            ax.set_ylim(lo - pad, hi + 3 * pad)
     ax.set_xlabel("iteration" if x == "iteration" else "wall time (s)")
     ax.set_ylabel("J - lowest J reached" if relative else "cost J")
     ax.set_title(title or ("Cost against iteration" if x == "iteration" else "Cost against wall time"))

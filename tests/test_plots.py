@@ -93,6 +93,10 @@ def test_cost_curves_mark_divergence():
     assert "lr=0.1 (diverged)" in labels and "lr=0.001" in labels
     diverged = ax.get_lines()[labels.index("lr=0.1 (diverged)")]
     assert np.all(np.isfinite(diverged.get_ydata())) and len(diverged.get_ydata()) == 9
+    tame = np.array(_history()["cost"])
+    assert ax.get_ylim() == pytest.approx((tame.min() / 1.5, tame.max() * 3.0))  # the blow-up is cut off
+    ax = plots.plot_cost_curves({"big": _history(diverge=True), "ok": _history()}, logy=False)
+    assert ax.get_ylim()[1] < 2 * tame.max()
 
 
 def test_cost_curves_relative_and_bad_input():
