@@ -31,7 +31,7 @@ import copy
 import importlib
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -248,7 +248,7 @@ def _diagnose(spec: _Spec, learner: list, expected: list) -> str:
         # 3. which parts are wrong, and is it a known mistake?
         wrong = [p for p in range(len(parts))
                  if not all(_close(got[p], exp[1][p]) for (_, got), exp in zip(learner, expected))]
-        phrases, hints = [], []
+        phrases = []
         for p in wrong:
             found = next((m for m, outs in candidates if _matches(learner, outs, p)), None)
             if found is not None:
@@ -440,10 +440,6 @@ def _cost_mistakes(errors_fn) -> list:
     ]
 
 
-def _cost_shape_hint(p, got, exp):  # pragma: no cover - _scalar rejects non-scalars first
-    return "the cost is one number: add up the squared errors with np.sum"
-
-
 # =====================================================================
 # The checks
 # =====================================================================
@@ -522,7 +518,7 @@ def check_cost(fn) -> Callable:
     spec = _Spec(
         name="check_cost", ref_name="cflib.cost", reference=_ref_cost, cases=cases,
         parts=("the cost",), split=lambda out, case: (_scalar(out, "the cost (one number)"),),
-        mistakes=mistakes, shape_hint=_cost_shape_hint,
+        mistakes=mistakes,
         lam_hint="the penalty is lam/2 * (sum(X**2) + sum(Theta**2))",
         data_hint="J = 1/2 * sum over rated (i, j) of (X[i] @ Theta[j] - Y[i, j])**2 + the penalty",
     )
@@ -638,7 +634,7 @@ def check_cost_sparse(fn) -> Callable:
     spec = _Spec(
         name="check_cost_sparse", ref_name="cflib.cost_sparse", reference=_ref_cost_sparse, cases=cases,
         parts=("the cost",), split=lambda out, case: (_scalar(out, "the cost (one number)"),),
-        mistakes=mistakes, shape_hint=_cost_shape_hint,
+        mistakes=mistakes,
         lam_hint="the penalty is lam/2 * (sum(X**2) + sum(Theta**2)), over all rows of X and Theta",
         data_hint="errors = sum(X[movies] * Theta[users], axis=1) - ratings; J = 1/2 * sum(errors**2) + the penalty",
     )
@@ -717,7 +713,6 @@ def _numgrad_cases() -> list:
         return float(np.sum(A ** 3) + np.sum(A @ B) + np.exp(B[0, 0]))
 
     rng = np.random.default_rng(5)
-    f_cost.__qualname__ = "the cost of a 4x5 problem"
     return [
         _Case("the cost of a 4x5 problem (params X, Theta), eps=1e-4", (f_cost, (X, Theta), 1e-4)),
         _Case("f(a) = sum(sin(a)) + sum(a**2)**2 at a 3-vector, eps=1e-3",
@@ -1005,7 +1000,8 @@ def check_fold_in(fn) -> Callable:
         X = rng.standard_normal((n_movies, k))
         movies = rng.choice(n_movies, size=n_r, replace=False)
         ratings = rng.integers(1, 6, n_r) - 3.0
-        cases.append(_Case(f"{n_r} ratings of {n_movies} movies with k={k}, lam={lam:g}", (X, movies, ratings, lam), lam))
+        cases.append(_Case(f"{n_r} ratings of {n_movies} movies with k={k}, lam={lam:g}",
+                           (X, movies, ratings, lam), lam))
 
     def ridge(A, r, M):
         return np.linalg.solve(A.T @ A + M, A.T @ r)
