@@ -94,6 +94,7 @@ class _Mistake:
 @dataclass
 class _Spec:
     name: str
+    signature: str
     ref_name: str
     reference: Callable[..., Any]
     cases: list
@@ -293,6 +294,8 @@ def _diagnose(spec: _Spec, learner: list, expected: list) -> str:
             if isinstance(v, (ValueError, IndexError)) and any(
                     w in low for w in ("shape", "broadcast", "dimension", "matmul", "aligned", "index")):
                 hint = spec.error_hint
+            elif isinstance(v, TypeError) and "argument" in low:
+                hint = f"the function must take the arguments ({spec.signature}), in this order"
             return _sentence(text) + (f" Hint: {_sentence(hint)}" if hint else "")
     raise AssertionError("unreachable: _diagnose called on a passing function")
 
@@ -471,7 +474,7 @@ def check_predict(fn) -> Callable:
         return "X is (n_movies, k) and Theta is (n_users, k), so the predictions X @ Theta.T are (n_movies, n_users)"
 
     spec = _Spec(
-        name="check_predict", ref_name="cflib.predict", reference=_ref_predict, cases=cases,
+        name="check_predict", signature="X, Theta", ref_name="cflib.predict", reference=_ref_predict, cases=cases,
         parts=("the prediction matrix",),
         split=lambda out, case: (_array(out, "the prediction matrix"),),
         mistakes=[
@@ -516,7 +519,7 @@ def check_cost(fn) -> Callable:
                  lambda X, T, Y, R, lam: 0.5 * np.sum(((T @ X.T - Y) * R) ** 2) + lam * _pen(X, T)),
     ]
     spec = _Spec(
-        name="check_cost", ref_name="cflib.cost", reference=_ref_cost, cases=cases,
+        name="check_cost", signature="X, Theta, Y, R, lam=0.0", ref_name="cflib.cost", reference=_ref_cost, cases=cases,
         parts=("the cost",), split=lambda out, case: (_scalar(out, "the cost (one number)"),),
         mistakes=mistakes,
         lam_hint="the penalty is lam/2 * (sum(X**2) + sum(Theta**2))",
@@ -598,7 +601,7 @@ def check_gradient(fn) -> Callable:
                  lambda X, T, Y, R, lam: (((T @ X.T - Y) * R) @ T + lam * X, ((T @ X.T - Y) * R).T @ X + lam * T)),
     ]
     spec = _Spec(
-        name="check_gradient", ref_name="cflib.gradient", reference=_ref_gradient, cases=cases,
+        name="check_gradient", signature="X, Theta, Y, R, lam=0.0", ref_name="cflib.gradient", reference=_ref_gradient, cases=cases,
         parts=names, split=lambda out, case: _pair(out, names), mistakes=mistakes,
         shape_hint=_grad_shape_hint(names),
         lam_hint="the penalty lam/2 * sum(X**2) adds lam * X to X_grad (and lam * Theta to Theta_grad)",
@@ -632,7 +635,7 @@ def check_cost_sparse(fn) -> Callable:
                  lambda X, T, m, u, r, lam: 0.5 * np.sum((np.sum(X[u] * T[m], axis=1) - r) ** 2) + lam * _pen(X, T)),
     ]
     spec = _Spec(
-        name="check_cost_sparse", ref_name="cflib.cost_sparse", reference=_ref_cost_sparse, cases=cases,
+        name="check_cost_sparse", signature="X, Theta, movies, users, ratings, lam=0.0", ref_name="cflib.cost_sparse", reference=_ref_cost_sparse, cases=cases,
         parts=("the cost",), split=lambda out, case: (_scalar(out, "the cost (one number)"),),
         mistakes=mistakes,
         lam_hint="the penalty is lam/2 * (sum(X**2) + sum(Theta**2)), over all rows of X and Theta",
@@ -689,7 +692,7 @@ def check_gradient_sparse(fn) -> Callable:
                  swapped),
     ]
     spec = _Spec(
-        name="check_gradient_sparse", ref_name="cflib.gradient_sparse", reference=_ref_gradient_sparse,
+        name="check_gradient_sparse", signature="X, Theta, movies, users, ratings, lam=0.0", ref_name="cflib.gradient_sparse", reference=_ref_gradient_sparse,
         cases=cases, parts=names, split=lambda out, case: _pair(out, names), mistakes=mistakes,
         shape_hint=_grad_shape_hint(names),
         lam_hint="the penalty lam/2 * sum(X**2) adds lam * X to X_grad (and lam * Theta to Theta_grad), every row",
@@ -790,7 +793,7 @@ def check_numerical_gradient(fn) -> Callable:
         return None
 
     spec = _Spec(
-        name="check_numerical_gradient", ref_name="cflib.gradcheck.numerical_gradient",
+        name="check_numerical_gradient", signature="f, params, eps", ref_name="cflib.gradcheck.numerical_gradient",
         reference=_gradcheck.numerical_gradient, cases=cases, parts=("the numerical gradient",),
         split=split, after_call=after_call,
         mistakes=[
@@ -852,7 +855,7 @@ def check_normalize(fn) -> Callable:
         return "Y_norm has the shape of Y, (n_movies, n_users)"
 
     spec = _Spec(
-        name="check_normalize", ref_name="cflib.train.normalize_ratings", reference=reference,
+        name="check_normalize", signature="Y, R", ref_name="cflib.train.normalize_ratings", reference=reference,
         cases=cases, parts=names, split=lambda out, case: _pair(out, names),
         mistakes=[
             _Mistake("uses the mean over all entries, the unrated ones included",
@@ -915,7 +918,7 @@ def check_gradient_descent_step(fn) -> Callable:
         return None
 
     spec = _Spec(
-        name="check_gradient_descent_step", ref_name="cflib.train.gradient_descent_step",
+        name="check_gradient_descent_step", signature="X, Theta, Y, R, lam, lr", ref_name="cflib.train.gradient_descent_step",
         reference=reference, cases=cases, parts=names, split=lambda out, case: _pair(out, names),
         mistakes=[
             _Mistake("moves uphill (+ lr * gradient)", "descent subtracts: X_new = X - lr * X_grad",
@@ -961,7 +964,7 @@ def check_rmse(fn) -> Callable:
         return np.asarray(p, float) - np.asarray(a, float)
 
     spec = _Spec(
-        name="check_rmse", ref_name="cflib.evaluate.rmse", reference=reference, cases=cases,
+        name="check_rmse", signature="predictions, actual", ref_name="cflib.evaluate.rmse", reference=reference, cases=cases,
         parts=("the RMSE",), split=lambda out, case: (_scalar(out, "the RMSE (one number)"),),
         mistakes=[
             _Mistake("is the mean squared error: the square root is missing", "RMSE = sqrt(mean((p - a)**2))",
@@ -1012,7 +1015,7 @@ def check_fold_in(fn) -> Callable:
         return "theta has one entry per feature: shape (k,)"
 
     spec = _Spec(
-        name="check_fold_in", ref_name="cflib.recommend.fold_in", reference=reference, cases=cases,
+        name="check_fold_in", signature="X, movies, ratings, lam", ref_name="cflib.recommend.fold_in", reference=reference, cases=cases,
         parts=("theta",), split=lambda out, case: (_array(out, "theta"),),
         mistakes=[
             _Mistake("ignores lam", "solve (X_r.T @ X_r + lam * I) theta = X_r.T @ r",

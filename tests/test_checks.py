@@ -200,6 +200,10 @@ def cost_raises(X, Theta, Y, R, lam=0.0):
     return {}["J"]
 
 
+def cost_without_lam_argument(X, Theta, Y, R):
+    return cost_ok(X, Theta, Y, R)
+
+
 # Dense gradient mistakes.
 def grad_no_mask(X, Theta, Y, R, lam=0.0):
     E = X @ Theta.T - Y
@@ -458,6 +462,8 @@ MISTAKES = [
     m(checks.check_cost, ["averages the squared errors"], cost_mean),
     m(checks.check_cost, ["right for lam = 0 but wrong for lam > 0"], cost_reg_wrong_other),
     m(checks.check_cost, ["raised KeyError: 'J'"], cost_raises),
+    m(checks.check_cost, ["raised TypeError", "must take the arguments (X, Theta, Y, R, lam=0.0)"],
+      cost_without_lam_argument),
     m(checks.check_gradient, ["X_grad and Theta_grad each", "unrated entries"], grad_no_mask),
     m(checks.check_gradient, ["X_grad is right, but Theta_grad misses its regularization"], grad_no_lam_theta),
     m(checks.check_gradient, ["Theta_grad is right, but X_grad misses its regularization"], grad_no_lam_x),
