@@ -392,3 +392,12 @@ def test_course_student_notebook_runs_to_the_end(path, movielens, tmp_path):
         cwd = tmp_path
     course = {p.name for p in mx.solution_notebooks(NOTEBOOKS)}
     _run_student_and_restored(load(path), path.name, course, cwd, run_restored=False)
+
+
+def test_note_id_never_duplicates_a_cell_id():
+    nb = load(FIXTURES / "exercise_features.ipynb")
+    nb["cells"][2]["id"] = mx.NOTE_ID
+    student = mx.student_notebook(nb, "x.ipynb", set())
+    ids = [c["id"] for c in student["cells"]]
+    assert len(ids) == len(set(ids))
+    nbformat.validate(nbformat.from_dict(student))

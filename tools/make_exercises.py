@@ -42,6 +42,8 @@ import re
 import sys
 from pathlib import Path
 
+import nbformat
+
 NOTEBOOK_RE = re.compile(r"^\d\d_[A-Za-z0-9_]+\.ipynb$")
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 EXERCISES_DIR = "exercises"
@@ -63,7 +65,8 @@ VOLATILE_NOTEBOOK_KEYS = ("widgets",)
 
 
 class MarkerError(ValueError):
-    """Solution markers that do not pair up; the message names the notebook and the cell."""
+    """Solution markers that do not pair up (the message names the notebook and the cell),
+    or a student notebook that would not be valid."""
 
 
 # ------------------------------------------------------------------ cells
@@ -236,7 +239,11 @@ def student_notebook(nb: dict, path, course: set) -> dict:
         if NAV_TAG in tags and not cells:
             note_at = 1
         cells.append(new)
-    cells.insert(note_at, _note_cell(name, has_ids))
+    note = _note_cell(name, has_ids)
+    taken = {c.get("id") for c in cells}
+    while note.get("id") in taken:  # never a duplicate id, which nbformat rejects
+        note["id"] = note["id"] + "-x"
+    cells.insert(note_at, note)
     out = {k: copy.deepcopy(v) for k, v in nb.items() if k != "cells"}
     out["metadata"] = {k: v for k, v in out.get("metadata", {}).items() if k not in VOLATILE_NOTEBOOK_KEYS}
     out["cells"] = cells
@@ -261,7 +268,13 @@ def build(folder: Path) -> dict:
     for path in paths:
         with open(path, encoding="utf-8") as fh:
             nb = json.load(fh)
-        out[path.name] = dumps(student_notebook(nb, _display(path), course))
+        student = student_notebook(nb, _display(path), course)
+        try:
+            nbformat.validate(nbformat.from_dict(student))
+        except nbformat.ValidationError as exc:
+            raise MarkerError(f"{_display(path)}: the student notebook would not be valid: "
+                              f"{str(exc).splitlines()[0]}") from None
+        out[path.name] = dumps(student)
     return out
 
 
