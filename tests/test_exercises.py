@@ -336,7 +336,8 @@ def _run_student_and_restored(solution: dict, name: str, course: set, cwd: Path,
         assert found.get(cid), f"{name}: cell {cid} printed no check line"
         for check, verdict in found[cid]:
             assert verdict == "not implemented yet", f"{name}: cell {cid}: {check} said {verdict}"
-    assert ran.cells[-1].cell_type != "code" or ran.cells[-1].execution_count is not None  # ran to the end
+    not_run = [c.id for c in ran.cells if c.cell_type == "code" and c.source.strip() and c.execution_count is None]
+    assert not_run == [], f"{name}: cells not run: {not_run}"  # it ran to the end
 
     restored = restore_solutions(student, solution)  # asserts every code cell is the solution's again
     if run_restored:
