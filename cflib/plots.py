@@ -447,10 +447,7 @@ def plot_predicted_vs_actual(predicted, actual, *, ax=None, title=None, levels=(
     means = [g.mean() for g in groups]
     ax.plot(present, means, "o-", color=PALETTE[0], lw=1.5, label="mean prediction")
     ax.plot(present, present, "_", color="red", ms=28, mew=2.5, label="perfect prediction")
-    for lv, g in zip(present, groups):
-        ax.annotate(f"n={g.size}", (lv, 0.0), xycoords=("data", "axes fraction"), xytext=(0, 3),
-                    textcoords="offset points", ha="center", fontsize=8, color="0.3")
-    ax.set_xticks(present)
+    ax.set_xticks(present, [f"{lv:g}\n(n={g.size})" for lv, g in zip(present, groups)])
     ax.set_xlabel("true rating (stars)")
     ax.set_ylabel("predicted rating (stars)")
     ax.set_title(title or "Predictions for each true rating")

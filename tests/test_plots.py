@@ -195,6 +195,6 @@ def test_predicted_vs_actual_one_violin_per_rating():
     means = ax.get_lines()[0].get_ydata()
     np.testing.assert_allclose(means, [predicted[actual == r].mean() for r in range(1, 6)])
     np.testing.assert_array_equal(ax.get_lines()[1].get_ydata(), [1, 2, 3, 4, 5])
-    assert [t.get_text() for t in ax.texts] == [f"n={np.sum(actual == r)}" for r in range(1, 6)]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [f"{r}\n(n={np.sum(actual == r)})" for r in range(1, 6)]
     with pytest.raises(ValueError, match="same length"):
         plots.plot_predicted_vs_actual(predicted[:3], actual)
