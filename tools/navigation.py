@@ -60,8 +60,7 @@ HOW_TO_USE = """\
    (see the repository README).
 """
 
-GLOSSARY = r"""\
-## Notation used in every notebook
+GLOSSARY = r"""## Notation used in every notebook
 
 | Symbol | Code | Shape | Meaning |
 |---|---|---|---|
