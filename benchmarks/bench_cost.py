@@ -105,7 +105,7 @@ def run_case(case, data, source, ks, repeats, dense_limit, dense_extra, rows, no
     start = time.perf_counter()
     prob, build_mem = peak_extra_bytes(lambda: cflib.SparseProblem.from_ratings(data))
     build_time = time.perf_counter() - start
-    kept = sum(a.nbytes for a in (prob.movies, prob.users, prob.ratings, prob._movie_ptr, prob._users_idx))
+    kept = prob.nbytes
     notes.append(f"{case.name}: SparseProblem built in {fmt_seconds(build_time)} (traced), "
                  f"keeps {fmt_bytes(kept)}, peak while building {fmt_bytes(build_mem)}; data: {source}")
     dense_fits = dense_inputs + dense_extra * entries <= dense_limit and dense_inputs <= DENSE_LIMIT_BYTES

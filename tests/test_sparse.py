@@ -16,6 +16,13 @@ from cflib import SparseProblem
 LAM = 0.7
 
 
+@pytest.fixture(autouse=True, params=["movies", "users", "auto"])
+def kernel_order(request, monkeypatch):
+    """Run every test with the entries grouped by movie, by user, and by the automatic choice."""
+    monkeypatch.setattr(sparse, "KERNEL_ORDER", request.param)
+    return request.param
+
+
 def random_problem(n_movies=23, n_users=17, k=4, density=0.3, seed=0):
     """Distinct random coordinates, dense Y and R holding the same ratings, and factors."""
     rng = np.random.default_rng(seed)
@@ -63,7 +70,7 @@ def test_chunk_rows_has_a_floor_and_shrinks_with_k():
 def test_empty_rows_and_columns_get_only_the_penalty():
     coords, (Y, R), (X, Theta) = random_problem(n_movies=12, n_users=9, density=0.5, seed=3)
     m, u, r = coords
-    keep = (m != 0) & (m != 5) & (u != 8)  # movies 0 and 5, user 8 without ratings
+    keep = (m != 0) & (m != 5) & (u != 0) & (u != 8)  # movies 0 and 5, users 0 and 8 without ratings
     m, u, r = m[keep], u[keep], r[keep]
     R = np.zeros_like(R)
     R[m, u] = True
@@ -71,8 +78,11 @@ def test_empty_rows_and_columns_get_only_the_penalty():
     assert_matches_dense(prob, X, Theta, Y, R)
     Xg, Tg = prob.gradient(X, Theta, LAM)
     np.testing.assert_array_equal(Xg[[0, 5]], LAM * X[[0, 5]])
-    np.testing.assert_array_equal(Tg[8], LAM * Theta[8])
-    assert prob._movie_ptr[1] == prob._movie_ptr[0] == 0  # empty first row
+    np.testing.assert_array_equal(Tg[[0, 8]], LAM * Theta[[0, 8]])
+    ptr = prob._kernel.ptr
+    assert ptr[1] == ptr[0] == 0  # empty first row of the kernel (movie 0 or user 0)
+    if prob._by_users:
+        assert ptr[-1] == ptr[-2] == prob.nnz  # empty last row: user 8
 
 
 def test_no_ratings_at_all():
@@ -109,10 +119,12 @@ def test_input_index_dtypes(index_dtype):
 def test_int32_and_int64_internal_indices_agree(monkeypatch):
     coords, (Y, R), (X, Theta) = random_problem(seed=5)
     small = SparseProblem(*coords, *Y.shape)
-    assert small._users_idx.dtype == small._movie_ptr.dtype == np.int32
+    kernel = small._kernel
+    assert kernel.rows.dtype == kernel.cols.dtype == kernel.ptr.dtype == np.int32
     monkeypatch.setattr(sparse, "INT32_MAX", 10)  # pretend the problem is too big for int32
     big = SparseProblem(*coords, *Y.shape)
-    assert big._users_idx.dtype == big._movie_ptr.dtype == np.int64
+    kernel = big._kernel
+    assert kernel.rows.dtype == kernel.cols.dtype == kernel.ptr.dtype == np.int64
     assert_matches_dense(big, X, Theta, Y, R)
     J1, (X1, T1) = small.cost_and_gradient(X, Theta, LAM)
     J2, (X2, T2) = big.cost_and_gradient(X, Theta, LAM)
@@ -151,8 +163,8 @@ def test_sorted_by_movie_but_not_by_user_is_resorted():
     prob = SparseProblem(m, u, r, 2, 3)
     np.testing.assert_array_equal(prob.users, [0, 2, 0, 1, 2])
     np.testing.assert_array_equal(prob.ratings, [2.0, 1.0, 5.0, 3.0, 4.0])
-    assert SparseProblem._sort_order(prob.movies, prob.users) is None
-    assert SparseProblem._sort_order(m, u) is not None
+    assert sparse._sort_order(prob.movies, prob.users, 3) is None
+    assert sparse._sort_order(m, u, 3) is not None
 
 
 def test_repeated_entries_are_each_counted():
@@ -223,3 +235,35 @@ def test_terabyte_dense_shape_needs_only_megabytes():
     assert J == pytest.approx(0.5 * e @ e + 0.5 * LAM * (np.sum(X**2) + np.sum(Theta**2)), rel=1e-12)
     np.testing.assert_allclose(Xg[m[0]], LAM * X[m[0]] + sum(e[t] * Theta[u[t]] for t in np.flatnonzero(m == m[0])),
                                rtol=1e-10)
+
+
+@pytest.mark.parametrize("shape, by_users", [((30, 20), False), ((20, 30), True), ((25, 25), False)])
+def test_auto_groups_entries_by_the_larger_side(monkeypatch, shape, by_users):
+    monkeypatch.setattr(sparse, "KERNEL_ORDER", "auto")
+    coords, (Y, R), (X, Theta) = random_problem(*shape, seed=17)
+    prob = SparseProblem(*coords, *Y.shape)
+    assert prob._by_users is by_users
+    assert prob._kernel.ptr.size == max(shape) + 1
+    assert prob.nbytes >= prob.movies.nbytes + prob.users.nbytes + prob.ratings.nbytes
+
+
+def test_unknown_kernel_order_is_refused(monkeypatch):
+    monkeypatch.setattr(sparse, "KERNEL_ORDER", "diagonal")
+    with pytest.raises(ValueError, match="KERNEL_ORDER"):
+        SparseProblem([0], [0], [1.0], 1, 1)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 50, 1000])
+def test_stable_order_matches_lexsort_with_repeats(n):
+    rng = np.random.default_rng(n)
+    rows = rng.integers(0, 7, n)
+    cols = rng.integers(0, 5, n)  # many repeated (row, col) pairs: stability matters
+    expected = np.lexsort((cols, rows))
+    np.testing.assert_array_equal(sparse._stable_order(rows, cols, 5), expected)
+    np.testing.assert_array_equal(sparse._stable_order(rows), np.argsort(rows, kind="stable"))
+
+
+def test_stable_order_falls_back_when_the_packed_key_would_overflow():
+    rows = np.array([2**40, 5, 2**40, 0])
+    cols = np.array([1, 2**30, 0, 3])
+    np.testing.assert_array_equal(sparse._stable_order(rows, cols, 2**31), np.lexsort((cols, rows)))
