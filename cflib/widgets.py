@@ -253,10 +253,14 @@ class TrainingExplorer(widgets.VBox):
             left.plot(np.arange(1, prev.size + 1), prev, color=PALETTE[1], lw=1, ls=":", alpha=0.8,
                       label="validation, previous run")
             left.legend(loc="best", fontsize=8)
-        lo = min(self.baselines.values(), default=1.0) if self.baselines else 1.0
-        if np.isfinite(val):
-            lo = min(lo, val, _last_finite(history.train_rmse))
-        left.set_ylim(max(0.0, lo - 0.15), max(1.6, lo + 0.5))
+        # Zoom on the interesting range: from below the best curve to above the baselines
+        # and the first iteration; a diverging run leaves through the top.
+        values = list(self.baselines.values())
+        for series in (history.train_rmse, history.val_rmse):
+            arr = np.asarray(series, dtype=float)
+            values += list(arr[np.isfinite(arr) & (arr < 2.0)])
+        if values:
+            left.set_ylim(max(0.0, min(values) - 0.08), min(2.0, max(values) + 0.08))
         plot_cost_curves({kw["method"]: history}, ax=right,
                          title="Cost J (log scale)")
         fig.tight_layout()
