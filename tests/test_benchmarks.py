@@ -1,0 +1,66 @@
+"""The benchmark scripts still run: each with --quick (tiny shapes) in a subprocess.
+
+No timing is asserted: only that the scripts finish and print their tables.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def run_quick(script):
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), "--quick"],
+        capture_output=True, text=True, timeout=300, cwd=BENCHMARKS.parent,
+    )
+    assert proc.returncode == 0, f"{script} --quick failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def table_rows(output, first_cell, n_cells=10):
+    """Rows of the tables with ``n_cells`` columns whose first cell is ``first_cell``."""
+    return [line for line in output.splitlines()
+            if line.startswith(f"| {first_cell} |") and line.count("|") == n_cells + 1]
+
+
+@pytest.fixture(scope="module")
+def cost_output():
+    return run_quick("bench_cost.py")
+
+
+@pytest.fixture(scope="module")
+def scale_output():
+    return run_quick("bench_scale.py")
+
+
+@pytest.mark.parametrize("output", ["cost_output", "scale_output"])
+def test_script_documents_the_machine(output, request):
+    out = request.getfixturevalue(output)
+    for field in ("- date:", "- CPU:", "- RAM:", "numpy", "scipy", "load average"):
+        assert field in out
+
+
+def test_bench_cost_quick_prints_every_method_and_agreement(cost_output):
+    out = cost_output
+    tiny = table_rows(out, "tiny")
+    assert [row.split("|")[5].strip() for row in tiny] == ["loop", "dense", "sparse"] * 2
+    # The last column holds the relative difference with the dense result.
+    for row in tiny + table_rows(out, "small"):
+        cell = row.split("|")[-2].strip()
+        if cell not in ("-", "0 (reference)"):
+            assert float(cell) < 1e-10
+    assert "1 BLAS thread" in out and "2 BLAS threads" in out
+
+
+def test_bench_scale_quick_trains_and_reports_rmse(scale_output):
+    out = scale_output
+    assert "build SparseProblem" in out
+    assert "validation RMSE" in out
+    rows = [line for line in out.splitlines() if line.startswith("| 1 |")]
+    assert rows, out
+    val_rmse = float(rows[-1].split("|")[4])
+    assert 0.0 < val_rmse < 1.5
