@@ -1,0 +1,67 @@
+"""What a stored (executed) notebook says the browser should show.
+
+The notebooks in the repository are stored with their outputs. A notebook
+whose stored cells hold ``image/png`` outputs plots; one whose stored cells
+hold widget views shows widgets. Plots drawn into an ``Output`` widget are
+stored inside the widget state (``metadata.widgets``), not in the cells, so
+that state is read too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+PNG = "image/png"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+@dataclass(frozen=True)
+class StoredOutputs:
+    """Counts taken from a stored notebook.
+
+    Attributes
+    ----------
+    cell_images : int
+        ``image/png`` outputs of code cells (plots shown by the cells).
+    widget_views : int
+        Widget-view outputs of code cells (each is a widget on screen).
+    widget_images : int
+        ``image/png`` outputs inside the saved widget state (plots drawn into
+        ``Output`` widgets).
+    """
+
+    cell_images: int
+    widget_views: int
+    widget_images: int
+
+    @property
+    def plots(self) -> bool:
+        return self.cell_images > 0 or self.widget_images > 0
+
+
+def _count_png(state) -> int:
+    """Number of ``image/png`` bundles anywhere inside a JSON value."""
+    if isinstance(state, dict):
+        own = 1 if isinstance(state.get("data"), dict) and PNG in state["data"] else 0
+        return own + sum(_count_png(value) for value in state.values())
+    if isinstance(state, list):
+        return sum(_count_png(value) for value in state)
+    return 0
+
+
+def read_stored_outputs(path) -> StoredOutputs:
+    """Count the plots and widgets stored in the notebook at ``path``."""
+    notebook = json.loads(Path(path).read_text(encoding="utf-8"))
+    cell_images = widget_views = 0
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            cell_images += PNG in data
+            widget_views += WIDGET_VIEW in data
+    widget_state = notebook.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {})
+    return StoredOutputs(cell_images, widget_views, _count_png(widget_state))

@@ -1,0 +1,284 @@
+"""The course as people use it: every notebook run in JupyterLab in a real browser.
+
+A JupyterLab server (same Python as the tests) serves a temporary copy of
+``notebooks/``; Playwright drives the system Chromium. For each notebook the
+test clears the outputs, runs all cells, waits for the kernel to be idle and
+checks what a learner would see:
+
+* no error output and no traceback on stderr, and every code cell ran;
+* widgets drawn as widgets, never printed as ``IntSlider(...)`` text;
+* no stray ``<Figure size ...>`` or ``<matplotlib... at 0x...>`` text;
+* plots drawn as decoded images, for the notebooks whose stored outputs
+  (cells, or saved widget state) hold plots.
+
+Then the interactive parts: moving a slider in ``08_explorer`` retrains and
+redraws; rating a movie in ``07_recommendations`` changes the recommendations.
+
+A picture of every notebook goes to ``screenshots/`` (git-ignored): look at
+them to review the course visually.
+
+Needs Playwright for Python and Chromium at ``/usr/bin/chromium``
+(``.ci/install-browser``). Without them the tests skip, with the reason;
+with ``CI`` set they fail instead. ``pytest -m "not browser"`` leaves them out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from browser.chromium import chromium_path, launch, missing_reason
+from browser.lab_server import LabServer
+from browser.notebook_page import NotebookPage
+from browser.stored import read_stored_outputs
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOKS = REPO / "notebooks"
+SCREENSHOTS = REPO / "screenshots"
+
+EXPLORER = "08_explorer.ipynb"
+RECOMMENDATIONS = "07_recommendations.ipynb"
+# These stay open (kernel running) after their run, for the interaction tests.
+INTERACTIVE = {EXPLORER, RECOMMENDATIONS}
+
+# Seconds. A notebook's whole run; a page load; one widget reaction.
+RUN_TIMEOUT = float(os.environ.get("CFLIB_BROWSER_RUN_TIMEOUT", "180"))
+OPEN_TIMEOUT = 90.0
+REACT_TIMEOUT = 45.0
+
+
+def course_notebooks():
+    """``index.ipynb`` and every ``NN_*.ipynb`` of notebooks/, in course order."""
+    names = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")
+                   if re.fullmatch(r"\d\d_\w+\.ipynb", p.name))
+    if (NOTEBOOKS / "index.ipynb").exists():
+        names.insert(0, "index.ipynb")
+    return names
+
+
+# ------------------------------------------------------------------ fixtures
+@pytest.fixture(scope="session")
+def chromium():
+    """Path of the Chromium binary; skips (fails in CI) when the browser test cannot run."""
+    reason = missing_reason()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser test cannot run in CI: {reason}")
+        pytest.skip(reason)
+    return chromium_path()
+
+
+@pytest.fixture(scope="session")
+def lab(chromium, movielens, tmp_path_factory):
+    """JupyterLab on a temporary copy of notebooks/, stopped at the end."""
+    with LabServer(NOTEBOOKS, tmp_path_factory.mktemp("lab")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser(chromium):
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        chrome = launch(playwright, chromium)
+        try:
+            yield chrome
+        finally:
+            chrome.close()
+    finally:
+        playwright.stop()
+
+
+class CourseRun:
+    """Runs each notebook once per session, in as few page loads as possible.
+
+    Notebooks open one after the other in one shared page (JupyterLab loads
+    once); each is closed and its kernel shut down after its run. The
+    interactive notebooks get a page of their own and stay open, kernel
+    running, for the interaction tests.
+    """
+
+    def __init__(self, lab, browser):
+        self.lab = lab
+        self.browser = browser
+        self.done = {}  # name -> (NotebookPage, NotebookState)
+        self._shared = None  # (page, page errors) shared by the other notebooks
+
+    def _page(self, interactive):
+        if interactive or self._shared is None:
+            context = self.browser.new_context(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            errors = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            if interactive:
+                return page, errors
+            self._shared = (page, errors)
+        return self._shared
+
+    def run(self, name):
+        if name in self.done:
+            return self.done[name]
+        interactive = name in INTERACTIVE
+        page, errors = self._page(interactive)
+        notebook = NotebookPage(page, self.lab.url(name), name, page_errors=errors)
+        try:
+            notebook.open(timeout=OPEN_TIMEOUT)
+            result = notebook.run_all(timeout=RUN_TIMEOUT)
+            notebook.wait_for_widgets()
+            state = notebook.state(result)
+            SCREENSHOTS.mkdir(exist_ok=True)
+            notebook.screenshot(SCREENSHOTS / f"{Path(name).stem}.png")
+            (SCREENSHOTS / f"{Path(name).stem}-failed.png").unlink(missing_ok=True)
+        except BaseException:
+            self._save_failure(page, name)
+            self._finish(notebook)
+            if not interactive:  # start the next notebook from a fresh page
+                page.context.close()
+                self._shared = None
+            raise
+        if not interactive:
+            self._finish(notebook)
+        self.done[name] = (notebook, state)
+        return self.done[name]
+
+    def _finish(self, notebook):
+        try:
+            notebook.close()
+        finally:
+            # In the background: the next notebook need not wait for it.
+            self.lab.shutdown_kernel(notebook.path, wait=False)
+
+    @staticmethod
+    def _save_failure(page, name):
+        try:
+            SCREENSHOTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / f"{Path(name).stem}-failed.png"))
+        except Exception:
+            pass
+
+
+@pytest.fixture(scope="session")
+def course(lab, browser):
+    return CourseRun(lab, browser)
+
+
+# --------------------------------------------------------------------- tests
+@pytest.mark.parametrize("name", course_notebooks())
+def test_notebook_runs_in_browser(course, name):
+    notebook, state = course.run(name)
+    stored = read_stored_outputs(NOTEBOOKS / name)
+
+    errors = state.errors()
+    assert not errors, f"{name} shows errors in the browser:\n" + "\n\n".join(errors)
+    run = state.run_result
+    assert run.get("result") is True and not run.get("error"), (
+        f"{name}: JupyterLab reports that 'run all cells' failed: {run}")
+    assert not state.unexecuted_cells(), (
+        f"{name}: code cells {state.unexecuted_cells()} did not run")
+
+    assert not state.printed_widgets(), (
+        f"{name}: widgets printed as text instead of drawn:\n" + "\n".join(state.printed_widgets()))
+    assert not state.widget_errors, f"{name}: {state.widget_errors}"
+    assert state.loading_widgets == 0, f"{name}: widgets still 'Loading widget...'"
+    assert not state.unrendered_widgets(), (
+        f"{name}: widget views with no widget on screen:\n" + "\n".join(state.unrendered_widgets()))
+    live_views = len(state.widget_view_outputs())
+    assert live_views >= stored.widget_views, (
+        f"{name}: {stored.widget_views} widgets stored, {live_views} shown in the browser")
+
+    assert not state.printed_figures(), (
+        f"{name}: matplotlib objects printed as text (end the cell with plt.show()):\n"
+        + "\n".join(state.printed_figures()))
+
+    shown = state.shown_images()
+    broken = [img for img in state.images if img not in shown]
+    assert not broken, f"{name}: images that did not decode: {broken}"
+    if stored.plots:
+        assert shown, f"{name} plots (stored image outputs) but the browser shows no image"
+    in_cells = [img for img in shown if not img["in_widget"]]
+    assert len(in_cells) >= stored.cell_images, (
+        f"{name}: {stored.cell_images} plots stored in cells, {len(in_cells)} shown")
+    if stored.widget_images:
+        assert any(img["in_widget"] for img in shown), (
+            f"{name}: plots stored in widget outputs, none drawn in the browser")
+
+    assert not notebook.new_page_errors, (
+        f"{name}: JavaScript errors in the page: {notebook.new_page_errors}")
+
+
+def _needs(course, name):
+    if not (course.lab.root / name).exists():
+        pytest.skip(f"notebooks/{name} did not exist when the test session started")
+
+
+_SLIDER_READOUT = "() => Array.from(document.querySelectorAll('.widget-slider .widget-readout'))" \
+                  ".map((e) => e.innerText)"
+_WIDGET_IMAGES = "() => Array.from(document.querySelectorAll('.widget-output img')).map((i) => i.src)"
+_HTML_TEXT = "() => Array.from(document.querySelectorAll('.widget-html')).map((e) => e.innerText)"
+
+
+def test_explorer_slider_retrains_and_redraws(course):
+    _needs(course, EXPLORER)
+    notebook, state = course.run(EXPLORER)
+    page = notebook.page
+    handles = page.locator(".widget-slider .noUi-handle")
+    assert handles.count() > 0, f"{EXPLORER}: no slider on screen"
+
+    readouts = notebook.eval(_SLIDER_READOUT)
+    images = notebook.eval(_WIDGET_IMAGES)
+    texts = notebook.eval(_HTML_TEXT)
+    assert images, f"{EXPLORER}: no plot inside the widgets before moving the slider"
+
+    handle = handles.first
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    page.keyboard.press("ArrowRight")
+
+    new_readouts = notebook.wait_until_changed(_SLIDER_READOUT, readouts, timeout=REACT_TIMEOUT)
+    new_images = notebook.wait_until_changed(_WIDGET_IMAGES, images, timeout=REACT_TIMEOUT)
+    assert new_readouts != readouts and new_images != images
+    notebook.wait_for_widgets()
+    after = notebook.state()
+    assert not after.errors(), f"{EXPLORER} after moving the slider:\n" + "\n".join(after.errors())
+    new_texts = notebook.eval(_HTML_TEXT)
+    assert new_texts != texts, f"{EXPLORER}: the RMSE readout did not change"
+    notebook.screenshot(SCREENSHOTS / f"{Path(EXPLORER).stem}-after-slider.png")
+    assert not notebook.new_page_errors, f"JavaScript errors: {notebook.new_page_errors}"
+
+
+_RECOMMENDED = ("() => Array.from(document.querySelectorAll('.widget-html'))"
+                ".map((e) => e.innerText).filter((t) => t.startsWith('Recommended'))")
+
+
+def test_rating_a_movie_changes_recommendations(course):
+    _needs(course, RECOMMENDATIONS)
+    notebook, state = course.run(RECOMMENDATIONS)
+    page = notebook.page
+
+    before = notebook.eval(_RECOMMENDED)
+    assert before and before[0].count("\n") >= 3, (
+        f"{RECOMMENDATIONS}: no recommendation list on screen: {before}")
+
+    search = page.locator(".widget-text input").first
+    search.scroll_into_view_if_needed()
+    search.fill("godfather")
+    matches = page.locator(".widget-select select").first
+    page.wait_for_function(
+        "(el) => el.options.length > 0", arg=matches.element_handle(), timeout=REACT_TIMEOUT * 1000)
+    matches.select_option(index=0)
+    page.locator(".widget-toggle-buttons button", has_text=re.compile(r"^\s*5\s*$")).first.click()
+    page.locator("button", has_text="rate it").first.click()
+
+    after = notebook.wait_until_changed(_RECOMMENDED, before, timeout=REACT_TIMEOUT)
+    assert after and after != before
+    state_after = notebook.state()
+    assert not state_after.errors(), (
+        f"{RECOMMENDATIONS} after rating:\n" + "\n".join(state_after.errors()))
+    notebook.screenshot(SCREENSHOTS / f"{Path(RECOMMENDATIONS).stem}-after-rating.png")
+    assert not notebook.new_page_errors, f"JavaScript errors: {notebook.new_page_errors}"
