@@ -54,6 +54,11 @@ METHODS = ("gd", "momentum", "lbfgs", "als")
 #: much as 5-10 gradient steps, and ALS needs far fewer of them.
 MAX_ITERS = {"gd": 80, "momentum": 80, "lbfgs": 50, "als": 15}
 
+#: Iterations the explorer starts each optimizer with; after that it remembers
+#: the learner's last choice per optimizer (an ALS sweep and a gradient step are
+#: not worth the same, so one shared number would suit none of them).
+START_ITERS = {"gd": 60, "momentum": 60, "lbfgs": 40, "als": 10}
+
 #: A reproducible starting profile for the rating widget on ml-100k: a viewer
 #: who loves space opera and action and dislikes romantic comedies.
 EXAMPLE_RATINGS = {
@@ -123,7 +128,10 @@ class TrainingExplorer(widgets.VBox):
     ----------
     train, validation : cflib.Ratings
         Training ratings and held-out ratings scored after every iteration.
-    k, lam, lr, n_iters : initial values of the sliders
+    k, lam, lr : initial values of the sliders
+    n_iters : int, optional
+        Initial iterations for ``method``; default ``START_ITERS[method]``.
+        Each optimizer keeps its own iteration count while you switch between them.
     method : {"gd", "momentum", "lbfgs", "als"}
     model : {"normalized", "biased"}
         Initial model (mean-normalized, or with learned biases); a toggle
@@ -150,7 +158,7 @@ class TrainingExplorer(widgets.VBox):
         Number of trainings done so far.
     """
 
-    def __init__(self, train, validation, *, k=10, lam=10.0, lr=0.005, n_iters=10, method="als",
+    def __init__(self, train, validation, *, k=10, lam=10.0, lr=0.005, n_iters=None, method="als",
                  model="normalized", max_iters=None, seed=0, baselines=None):
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -159,6 +167,9 @@ class TrainingExplorer(widgets.VBox):
         self.train_data = train
         self.validation = validation
         self.max_iters = dict(MAX_ITERS if max_iters is None else max_iters)
+        self._iters = {m: min(START_ITERS[m], self.max_iters[m]) for m in METHODS}
+        if n_iters is not None:
+            self._iters[method] = min(int(n_iters), self.max_iters[method])
         self.seed = seed
         style = {"description_width": "90px"}
         layout = widgets.Layout(width="420px")
@@ -168,7 +179,7 @@ class TrainingExplorer(widgets.VBox):
                                           description="lam", readout_format=".3g", **common)
         self.lr = widgets.FloatLogSlider(value=lr, base=10, min=-4, max=-1, step=0.25,
                                          description="step size lr", readout_format=".2g", **common)
-        self.n_iters = widgets.IntSlider(value=min(n_iters, self.max_iters[method]), min=1,
+        self.n_iters = widgets.IntSlider(value=self._iters[method], min=1,
                                          max=self.max_iters[method], description="iterations", **common)
         self.method = widgets.ToggleButtons(options=[("gradient descent", "gd"), ("momentum", "momentum"),
                                                      ("L-BFGS", "lbfgs"), ("ALS", "als")],
@@ -202,9 +213,17 @@ class TrainingExplorer(widgets.VBox):
         self.retrain()
 
     def _method_changed(self, change):
+        """Switch the iterations slider to the new optimizer's range and last value, then retrain once."""
+        self._iters[change["old"]] = int(self.n_iters.value)
         self._adapting = True
         try:
-            self.n_iters.max = self.max_iters[change["new"]]
+            new = change["new"]
+            if self._iters[new] > self.n_iters.max:  # raise the limit before the value
+                self.n_iters.max = self.max_iters[new]
+                self.n_iters.value = self._iters[new]
+            else:
+                self.n_iters.value = self._iters[new]
+                self.n_iters.max = self.max_iters[new]
         finally:
             self._adapting = False
         self._retrain()

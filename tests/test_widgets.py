@@ -60,9 +60,17 @@ def test_explorer_method_change_adapts_iterations_and_retrains_once(small_split)
                                                                               "lbfgs": 30, "als": 6})
     e.n_iters.value = 40
     runs = e.runs
-    e.method.value = "als"  # 40 is clamped to 6; that must not trigger a second training
+    e.method.value = "als"  # ALS starts at min(START_ITERS, its max); one training only
     assert e.n_iters.max == 6 and e.n_iters.value == 6
     assert e.runs == runs + 1 and len(e.history.cost) == 6
+    e.n_iters.value = 3
+    e.method.value = "gd"  # gradient descent gets back its own 40 iterations
+    assert (e.n_iters.max, e.n_iters.value, len(e.history.cost)) == (40, 40, 40)
+    e.method.value = "als"
+    assert e.n_iters.value == 3 and len(e.history.cost) == 3
+    e.method.value = "lbfgs"  # first visit: the starting count, capped at the maximum
+    assert e.n_iters.value == min(W.START_ITERS["lbfgs"], 30)
+    assert e.runs == runs + 5  # four optimizer switches and one slider move
 
 
 def test_explorer_reports_divergence():
