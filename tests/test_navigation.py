@@ -133,6 +133,13 @@ def test_index_lists_titles_summaries_minutes(course):
     assert "notes.ipynb" not in text
 
 
+def test_pipe_in_summary_does_not_break_the_table(tmp_path):
+    _make(tmp_path, "00_a.ipynb", "A | B", summary="x | y")
+    _run(tmp_path)
+    text = "".join(nbformat.read(tmp_path / "index.ipynb", as_version=4).cells[1].source)
+    assert "| 00 | [A \\| B](00_a.ipynb) | x \\| y | 10 |" in text
+
+
 def test_index_edited_by_hand_is_stale(course):
     _run(course)
     path = course / "index.ipynb"

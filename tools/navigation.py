@@ -198,7 +198,8 @@ def build_index(entries: list[dict], kernelspec: dict | None) -> dict:
     ]
     for e in entries:
         number = e["name"][:2]
-        rows.append(f"| {number} | [{e['title']}]({e['name']}) | {e['summary']} | {e['minutes']} |")
+        title, summary = (e[key].replace("|", "\\|") for key in ("title", "summary"))  # keep the table intact
+        rows.append(f"| {number} | [{title}]({e['name']}) | {summary} | {e['minutes']} |")
     rows.append(f"| | **Total** | | **{total}** |")
     intro = (
         "# Low-rank matrix factorization for collaborative filtering\n\n"
