@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,26 @@ def course_notebooks():
     if (NOTEBOOKS / "index.ipynb").exists():
         names.insert(0, "index.ipynb")
     return names
+
+
+class _Clock:
+    """Seconds spent in each phase of one notebook's run."""
+
+    def __init__(self):
+        self.laps = {}
+        self._last = time.perf_counter()
+
+    def lap(self, phase):
+        now = time.perf_counter()
+        self.laps[phase] = now - self._last
+        self._last = now
+
+
+def _record_timing(name, clock):
+    """Append one line to screenshots/timings.txt (where the time goes, for the budget)."""
+    laps = "  ".join(f"{phase} {seconds:5.1f} s" for phase, seconds in clock.laps.items())
+    with open(SCREENSHOTS / "timings.txt", "a") as f:
+        f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')}  {name:32s} {laps}\n")
 
 
 # ------------------------------------------------------------------ fixtures
@@ -99,15 +120,25 @@ class CourseRun:
     """Runs each notebook once per session, in as few page loads as possible.
 
     Notebooks open one after the other in one shared page (JupyterLab loads
-    once); each is closed and its kernel shut down after its run. The
-    interactive notebooks get a page of their own and stay open, kernel
-    running, for the interaction tests.
+    once); each is closed and its kernel shut down after its run. While a
+    notebook is checked and photographed, the next one planned is already
+    opening, so its kernel starts meanwhile. The interactive notebooks get a
+    page of their own and stay open, kernel running, for the interaction tests.
+
+    Parameters
+    ----------
+    lab : LabServer
+    browser : playwright Browser
+    planned : list of str
+        The notebooks the session will run, in order (for opening ahead).
     """
 
-    def __init__(self, lab, browser):
+    def __init__(self, lab, browser, planned=()):
         self.lab = lab
         self.browser = browser
+        self.planned = [name for name in planned if name not in INTERACTIVE]
         self.done = {}  # name -> (NotebookPage, NotebookState)
+        self.opening = {}  # name -> NotebookPage opened ahead in the shared page
         self._shared = None  # (page, page errors) shared by the other notebooks
 
     def _page(self, interactive):
@@ -119,26 +150,54 @@ class CourseRun:
             if interactive:
                 return page, errors
             self._shared = (page, errors)
+            self.opening.clear()
         return self._shared
+
+    def _open_next(self, name, page, errors):
+        """Start opening the notebook planned after ``name`` (its kernel starts meanwhile)."""
+        if name not in self.planned:
+            return
+        for following in self.planned[self.planned.index(name) + 1:]:
+            if following in self.done or following in self.opening:
+                continue
+            if (self.lab.root / following).exists():
+                ahead = NotebookPage(page, self.lab.url(following), following, page_errors=errors)
+                ahead.start_opening(timeout=OPEN_TIMEOUT, activate=False)
+                self.opening[following] = ahead
+            return
 
     def run(self, name):
         if name in self.done:
             return self.done[name]
         interactive = name in INTERACTIVE
         page, errors = self._page(interactive)
-        notebook = NotebookPage(page, self.lab.url(name), name, page_errors=errors)
+        notebook = self.opening.pop(name, None)
+        clock = _Clock()
         try:
-            notebook.open(timeout=OPEN_TIMEOUT)
+            if notebook is None:
+                notebook = NotebookPage(page, self.lab.url(name), name, page_errors=errors)
+                notebook.start_opening(timeout=OPEN_TIMEOUT)
+            notebook.wait_for_kernel(timeout=OPEN_TIMEOUT)
+            clock.lap("open")
             result = notebook.run_all(timeout=RUN_TIMEOUT)
+            clock.lap("run")
+            if not interactive:
+                self._open_next(name, page, errors)
             notebook.wait_for_widgets()
             state = notebook.state(result)
+            clock.lap("widgets")
             SCREENSHOTS.mkdir(exist_ok=True)
             notebook.screenshot(SCREENSHOTS / f"{Path(name).stem}.png")
             (SCREENSHOTS / f"{Path(name).stem}-failed.png").unlink(missing_ok=True)
+            clock.lap("screenshot")
+            _record_timing(name, clock)
         except BaseException:
             self._save_failure(page, name)
-            self._finish(notebook)
+            if notebook is not None:
+                self._finish(notebook)
             if not interactive:  # start the next notebook from a fresh page
+                for ahead in self.opening.values():
+                    self.lab.shutdown_kernel(ahead.path, wait=False)
                 page.context.close()
                 self._shared = None
             raise
@@ -164,8 +223,10 @@ class CourseRun:
 
 
 @pytest.fixture(scope="session")
-def course(lab, browser):
-    return CourseRun(lab, browser)
+def course(lab, browser, request):
+    planned = [item.callspec.params["name"] for item in request.session.items
+               if getattr(item, "originalname", None) == "test_notebook_runs_in_browser"]
+    return CourseRun(lab, browser, planned)
 
 
 # --------------------------------------------------------------------- tests

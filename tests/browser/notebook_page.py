@@ -46,9 +46,11 @@ async (path) => {
   const app = window.jupyterapp;
   const panel = panelFor(path);
   app.shell.activateById(panel.id);
-  await app.commands.execute('notebook:clear-all-cell-outputs');
+  // widgetId: the command acts on this notebook, whichever one has the focus.
+  const target = {widgetId: panel.id};
+  await app.commands.execute('notebook:clear-all-cell-outputs', target);
   window.__cflibRun = {done: false, result: null, error: null};
-  app.commands.execute('notebook:run-all-cells').then(
+  app.commands.execute('notebook:run-all-cells', target).then(
     (result) => { window.__cflibRun = {done: true, result, error: null}; },
     (error) => { window.__cflibRun = {done: true, result: false, error: String(error)}; });
 }
@@ -172,8 +174,8 @@ _PREPARE_SCREENSHOT = """
 """
 
 _OPEN = """
-async (path) => {
-  await window.jupyterapp.commands.execute('docmanager:open', {path});
+async ([path, activate]) => {
+  await window.jupyterapp.commands.execute('docmanager:open', {path, options: {activate}});
 }
 """
 
@@ -290,12 +292,20 @@ class NotebookPage:
         open in the same page through JupyterLab's document manager, which
         saves loading the application again.
         """
+        self.start_opening(timeout=timeout)
+        self.wait_for_kernel(timeout=timeout)
+
+    def start_opening(self, timeout=90.0, activate=True):
+        """Open the notebook without waiting for its kernel (which starts meanwhile)."""
         self._first_error = len(self.page_errors)
-        loaded = self.page.evaluate("() => !!window.jupyterapp") if self.page.url != "about:blank" else False
+        loaded = self.page.url != "about:blank" and self.page.evaluate("() => !!window.jupyterapp")
         if loaded:
-            self.page.evaluate(_OPEN, self.path)
+            self.page.evaluate(_OPEN, [self.path, activate])
         else:
             self.page.goto(self.url, timeout=timeout * 1000)
+
+    def wait_for_kernel(self, timeout=90.0):
+        """Wait until the notebook's kernel answers (idle or busy)."""
         handle = self.page.wait_for_function(
             _KERNEL_STATE, arg=self.path, timeout=timeout * 1000, polling=100)
         state = handle.json_value()
