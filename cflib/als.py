@@ -22,10 +22,11 @@ times Theta. ``np.linalg.solve`` then solves the stacked (n_movies, k, k)
 systems in one call. Only the upper triangle of each outer product is
 computed, since the systems are symmetric.
 
-The penalty may differ per coordinate (``penalty`` of shape (k,)): this is
-how :mod:`cflib.train` solves for features and a bias together, by appending a
-column of ones to the fixed factor (a bias is a feature whose partner is the
-constant 1) and giving the bias its own regularization.
+The penalty may differ per coordinate (``penalty`` of shape (k,)) and even
+per row (shape (n_rows, k)). A per-coordinate penalty is how :mod:`cflib.train`
+solves for features and a bias together, by appending a column of ones to the
+fixed factor (a bias is a feature whose partner is the constant 1) and giving
+the bias its own regularization.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class RowSystems:
 
     Notes
     -----
-    Entries are stored sorted by row; ``order`` is the permutation applied, so
+    Entries are stored grouped by row; ``order`` is the permutation applied, so
     targets given in the caller's order are reordered with ``targets[order]``
     (done by :meth:`solve`).
     """
@@ -58,7 +59,10 @@ class RowSystems:
         cols = np.asarray(cols, dtype=np.int64)
         self.n_rows = int(n_rows)
         self.n_cols = int(n_cols)
-        self.order = np.lexsort((cols, rows))
+        # Group the entries by row (their order within a row does not matter). A
+        # stable sort of small integers is a radix sort in numpy: O(nnz).
+        small = self.n_rows <= np.iinfo(np.int16).max
+        self.order = np.argsort(rows.astype(np.int16) if small else rows, kind="stable")
         rows_sorted = rows[self.order]
         self.indptr = np.searchsorted(rows_sorted, np.arange(self.n_rows + 1)).astype(np.int32)
         self.indices = cols[self.order].astype(np.int32)
@@ -67,16 +71,20 @@ class RowSystems:
             (np.ones(rows.size), self.indices, self.indptr), shape=(self.n_rows, self.n_cols)
         )
         self._empty = self.counts == 0
+        # Reused for the right-hand sides: only its .data changes between solves.
+        self._targets = sp.csr_matrix(
+            (np.zeros(rows.size), self.indices, self.indptr), shape=(self.n_rows, self.n_cols)
+        )
 
-    def solve(self, F, targets, penalty) -> np.ndarray:
-        """Solve every row's ridge system against the fixed factor F.
+    def solve(self, F, targets, penalty, *, return_sse: bool = False):
+        r"""Solve every row's ridge system against the fixed factor F.
 
         For each row r with partners c in R(r):
 
         .. math::
 
-            \\Big(\\sum_{c \\in R(r)} f_c f_c^T + \\operatorname{diag}(p)\\Big) w_r
-                = \\sum_{c \\in R(r)} t_{rc}\\, f_c
+            \Big(\sum_{c \in R(r)} f_c f_c^T + \operatorname{diag}(p)\Big) w_r
+                = \sum_{c \in R(r)} t_{rc}\, f_c
 
         Parameters
         ----------
@@ -85,34 +93,50 @@ class RowSystems:
         targets : ndarray of shape (nnz,)
             The value each solved row should explain, in the order of the
             ``rows, cols`` given to the constructor.
-        penalty : float or ndarray of shape (d,)
-            Ridge penalty per coordinate (``lam``, or ``lam`` then a bias penalty).
+        penalty : float or ndarray of shape (d,) or (n_rows, d)
+            Ridge penalty per coordinate (``lam``, or ``lam`` then a bias
+            penalty), optionally per row.
+
+        return_sse : bool, default False
+            Also return the sum of squared errors :math:`\sum_r \|t_r - F_r w_r\|^2`
+            at the solution, from the systems already built (no pass over the
+            entries): :math:`t^T t - 2 \sum_r w_r \cdot b_r + \sum_r w_r^T (A_r - P) w_r`.
 
         Returns
         -------
         W : ndarray of shape (n_rows, d)
             Rows with no entries get 0.
+        sse : float
+            Only with ``return_sse``.
         """
         F = np.asarray(F, dtype=np.float64)
+        targets = np.asarray(targets, dtype=np.float64)
         d = F.shape[1]
         if d == 0:
-            return np.zeros((self.n_rows, 0))
+            W = np.zeros((self.n_rows, 0))
+            return (W, float(targets @ targets)) if return_sse else W
         iu, ju = np.triu_indices(d)
         upper = self.pattern @ (F[:, iu] * F[:, ju])  # (n_rows, d(d+1)/2)
         A = np.empty((self.n_rows, d, d))
         A[:, iu, ju] = upper
         A[:, ju, iu] = upper
         diag = np.arange(d)
-        A[:, diag, diag] += np.broadcast_to(np.asarray(penalty, dtype=np.float64), (d,))
-        T = sp.csr_matrix((np.asarray(targets, dtype=np.float64)[self.order], self.indices, self.indptr),
-                          shape=(self.n_rows, self.n_cols))
-        B = T @ F  # (n_rows, d)
+        P = np.broadcast_to(np.asarray(penalty, dtype=np.float64), (self.n_rows, d))
+        A[:, diag, diag] += P
+        np.take(targets, self.order, out=self._targets.data)
+        B = self._targets @ F  # (n_rows, d)
         if self._empty.any():  # no data: w = 0 (also keeps lam = 0 well posed there)
             A[self._empty] = np.eye(d)
             B[self._empty] = 0.0
         try:
-            return np.linalg.solve(A, B[..., None])[..., 0]
+            W = np.linalg.solve(A, B[..., None])[..., 0]
         except np.linalg.LinAlgError:
             # Singular systems (lam = 0 and fewer ratings than features): the
             # minimum-norm least-squares solution, row by row through pinv.
-            return (np.linalg.pinv(A, hermitian=True) @ B[..., None])[..., 0]
+            W = (np.linalg.pinv(A, hermitian=True) @ B[..., None])[..., 0]
+        if not return_sse:
+            return W
+        # ||t - F w||^2 = t.t - 2 w.(F^T t) + w^T (F^T F) w, for every row at once;
+        # rows without entries have w = 0 and add nothing.
+        quad = np.einsum("nd,nde,ne->", W, A, W) - float(np.sum(P * W * W))
+        return W, float(targets @ targets - 2.0 * np.vdot(W, B) + quad)

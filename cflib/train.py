@@ -45,8 +45,9 @@ Four trainers
   movie side (X and b) with the user side fixed, then the reverse; each half is
   a batch of small ridge regressions solved in closed form (:mod:`cflib.als`).
 
-All predictions returned to the user (``predict``, ``predict_all``, the RMSE in
-the history) are clipped to the rating scale 1..5.
+Predictions (``predict``, ``predict_all``) and the validation RMSE of the
+history are clipped to the rating scale 1..5; the training RMSE of the history
+is that of the unclipped model, read off the cost J.
 """
 
 from __future__ import annotations
@@ -174,16 +175,19 @@ def gradient_descent_step(X, Theta, Y, R, lam, lr):
 # ------------------------------------------------------------------ results
 @dataclass
 class History:
-    """What happened during training, one entry per iteration.
+    r"""What happened during training, one entry per iteration.
 
     Attributes
     ----------
     cost : list of float
         J after each iteration (including the penalty terms).
     train_rmse : list of float
-        RMSE of the (clipped) predictions at the training ratings after each iteration.
+        RMSE at the training ratings after each iteration, of the unclipped
+        predictions: :math:`\sqrt{2 (J - \text{penalty}) / n_{nz}}`, read off the
+        cost (the quantity the trainer actually fits; no extra pass over the data).
     val_rmse : list of float
-        The same on the validation ratings; empty when no validation set is given.
+        RMSE of the clipped predictions (what :func:`cflib.evaluate.evaluate`
+        reports) at the validation ratings; empty when no validation set is given.
     time : list of float
         Seconds since the start of ``fit`` at the end of each iteration.
     initial_cost : float
@@ -327,8 +331,6 @@ class _Objective:
         self.n_movies, self.n_users = train.n_movies, train.n_users
         shifted = train.ratings - mu - movie_offset[train.movies]
         self.prob = SparseProblem(train.movies, train.users, shifted, train.n_movies, train.n_users)
-        # Ratings in the problem's (movie-sorted) order, for the training RMSE.
-        self.y_sorted = self.prob.ratings + mu + movie_offset[self.prob.movies]
         self._ones_m = np.ones((self.n_movies, 1))
         self._ones_u = np.ones((self.n_users, 1))
 
@@ -353,12 +355,10 @@ class _Objective:
             grads += [gXa[:, k] + self.lam_bias * blocks[2], gTa[:, k + 1] + self.lam_bias * blocks[3]]
         return J + self.penalty(blocks), grads
 
-    def cost_and_rmse(self, blocks):
-        """J and the clipped training RMSE from one pass over the ratings."""
-        Xa, Ta = self.augmented(blocks)
-        e = self.prob.residuals(Xa, Ta)
-        J = 0.5 * float(e @ e) + self.penalty(blocks)
-        return J, _clipped_rmse(self.y_sorted + e, self.y_sorted)
+    def cost(self, blocks):
+        """J from one pass over the ratings."""
+        e = self.prob.residuals(*self.augmented(blocks))
+        return 0.5 * float(e @ e) + self.penalty(blocks)
 
     def biases(self, blocks):
         if self.kind == "biased":
@@ -367,20 +367,25 @@ class _Objective:
 
 
 class _Recorder:
-    """Fills the History; the validation RMSE uses predictions at the validation coordinates only."""
+    """Fills the History after each iteration.
+
+    ``train_rmse`` comes from the data term of J (no pass over the ratings);
+    the validation RMSE uses predictions at the validation coordinates only.
+    """
 
     def __init__(self, objective, validation, history, start, bar):
         self.obj, self.history, self.start, self.bar = objective, history, start, bar
+        self.nnz = objective.prob.nnz
         if validation is not None:
             self.vm, self.vu, self.vy = validation.movies, validation.users, validation.ratings
         else:
             self.vm = None
 
-    def __call__(self, blocks, J=None):
-        Jr, train_rmse = self.obj.cost_and_rmse(blocks)
+    def __call__(self, blocks, J):
         h = self.history
-        h.cost.append(Jr if J is None else float(J))
-        h.train_rmse.append(train_rmse)
+        h.cost.append(float(J))
+        sse = max(2.0 * (J - self.obj.penalty(blocks)), 0.0)  # sum of squared errors
+        h.train_rmse.append(float(np.sqrt(sse / self.nnz)))
         if self.vm is not None:
             bm, bu = self.obj.biases(blocks)
             pred = _predict_at(blocks[0], blocks[1], self.obj.mu, bm, bu, self.vm, self.vu)
@@ -388,7 +393,7 @@ class _Recorder:
         h.time.append(time.perf_counter() - self.start)
         if self.bar is not None:
             self.bar.update(1)
-            post = {"cost": f"{h.cost[-1]:.4g}", "train": f"{train_rmse:.4f}"}
+            post = {"cost": f"{h.cost[-1]:.4g}", "train": f"{h.train_rmse[-1]:.4f}"}
             if h.val_rmse:
                 post["val"] = f"{h.val_rmse[-1]:.4f}"
             self.bar.set_postfix(post, refresh=False)
@@ -420,7 +425,7 @@ def _run_gd(obj, blocks, record, n_iters, lr, momentum):
             if not np.isfinite(J_new) or not all(np.all(np.isfinite(g)) for g in grads_new):
                 return blocks, True
             blocks, J, grads = new, J_new, grads_new
-            record(blocks)
+            record(blocks, J)
     return blocks, False
 
 
@@ -437,7 +442,7 @@ def _run_lbfgs(obj, blocks, record, n_iters):
         return J, np.concatenate([g.ravel() for g in grads])
 
     def callback(intermediate_result):
-        record(unpack(intermediate_result.x), J=intermediate_result.fun)
+        record(unpack(intermediate_result.x), intermediate_result.fun)
 
     p0 = np.concatenate([b.ravel() for b in blocks])
     res = minimize(fun, p0, jac=True, method="L-BFGS-B", callback=callback,
@@ -456,8 +461,8 @@ def _run_als(obj, blocks, record, n_iters, train):
         X, Theta = blocks
         for _ in range(n_iters):
             X = movie_side.solve(Theta, y, obj.lam)
-            Theta = user_side.solve(X, y, obj.lam)
-            record([X, Theta])
+            Theta, sse = user_side.solve(X, y, obj.lam, return_sse=True)
+            record([X, Theta], 0.5 * sse + obj.penalty([X, Theta]))
         return [X, Theta]
     X, Theta, bm, bu = blocks
     pen = np.r_[np.full(k, obj.lam), obj.lam_bias]
@@ -465,9 +470,9 @@ def _run_als(obj, blocks, record, n_iters, train):
     for _ in range(n_iters):
         W = movie_side.solve(np.hstack([Theta, ones_u]), y - bu[u], pen)
         X, bm = W[:, :k], W[:, k]
-        W = user_side.solve(np.hstack([X, ones_m]), y - bm[m], pen)
+        W, sse = user_side.solve(np.hstack([X, ones_m]), y - bm[m], pen, return_sse=True)
         Theta, bu = W[:, :k], W[:, k]
-        record([X, Theta, bm, bu])
+        record([X, Theta, bm, bu], 0.5 * sse + obj.penalty([X, Theta, bm, bu]))
     return [X, Theta, bm, bu]
 
 
@@ -581,7 +586,7 @@ def fit(train, *, k: int = 10, lam: float | None = None, method: str = "als", mo
             blocks += [np.zeros(train.n_movies), np.zeros(train.n_users)]
 
         history = History(method=method, model=model)
-        history.initial_cost = obj.cost_and_rmse(blocks)[0]
+        history.initial_cost = obj.cost(blocks)
         bar = None
         if progress:
             from tqdm.auto import tqdm

@@ -99,11 +99,21 @@ def test_history_lengths_and_fields(data, method):
     assert h2.val_rmse == []
 
 
-def test_val_rmse_equals_evaluate_on_validation(data):
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("model", MODELS)
+def test_history_rmse_matches_the_model(data, method, model):
     train, val = data.random_split(0.2, seed=0)
-    m, h = fit(train, k=3, n_iters=5, validation=val)
+    m, h = fit(train, k=3, n_iters=5, validation=val, method=method, model=model, lr=SMALL_LR.get(method))
+    if model == "biased":  # the biases are parameters
+        obj = _Objective(train, model, 3, m.lam, m.lam_bias, m.mu, np.zeros(train.n_movies))
+        blocks = [m.X, m.Theta, m.movie_bias, m.user_bias]
+    else:  # the movie means are a fixed offset
+        obj = _Objective(train, model, 3, m.lam, m.lam_bias, m.mu, m.movie_bias)
+        blocks = [m.X, m.Theta]
+    assert h.cost[-1] == pytest.approx(obj.cost(blocks), rel=1e-9)
     assert h.val_rmse[-1] == pytest.approx(evaluate(m, val)["rmse"], rel=1e-12)
-    assert h.train_rmse[-1] == pytest.approx(evaluate(m, train)["rmse"], rel=1e-12)
+    unclipped = m.predict(train.movies, train.users, clip=False)
+    assert h.train_rmse[-1] == pytest.approx(rmse(unclipped, train.ratings, clip=None), rel=1e-9)
 
 
 def test_momentum_beats_plain_gd_at_the_same_step(data):
