@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -271,6 +272,8 @@ def test_notebook_runs_in_browser(course, name):
 
     assert not notebook.new_page_errors, (
         f"{name}: JavaScript errors in the page: {notebook.new_page_errors}")
+    for note in state.stderr_notes():
+        warnings.warn(f"{name} writes to stderr: {note}", stacklevel=1)
 
 
 def _needs(course, name):

@@ -46,6 +46,8 @@ def missing_reason():
         return ("Playwright for Python is not installed "
                 "(pip install -e '.[dev]'; never `playwright install`)")
     if chromium_path() is None:
+        if os.environ.get("CFLIB_CHROMIUM"):
+            return f"CFLIB_CHROMIUM={os.environ['CFLIB_CHROMIUM']} is not an executable file"
         return ("Chromium not found at /usr/bin/chromium (run .ci/install-browser "
                 "as root, or apt-get install chromium; or set CFLIB_CHROMIUM)")
     return None

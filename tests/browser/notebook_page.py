@@ -218,9 +218,17 @@ class NotebookState:
                         f"cell {cell['index']} ({_first_line(cell['source'])!r}): "
                         f"{out['ename']}: {out['evalue']}\n{out['traceback'][-1500:]}"
                     )
-        found.extend(f"stderr with a traceback:\n{text[-1500:]}"
-                     for text in self.stderr if "Traceback" in text)
+        # Tracebacks printed to stderr (for instance inside a widget's Output by
+        # a failing callback); an error output above is drawn as stderr too.
+        shown = [f"{o['ename']}: {o['evalue']}" for c in self.cells for o in c["outputs"]
+                 if o["output_type"] == "error"]
+        found.extend(f"stderr with a traceback:\n{text[-1500:]}" for text in self.stderr
+                     if "Traceback" in text and not any(s in text for s in shown))
         return found
+
+    def stderr_notes(self):
+        """Other stderr text on screen (warnings): not errors, but worth a look."""
+        return [text[:500] for text in self.stderr if "Traceback" not in text]
 
     def unexecuted_cells(self):
         """Indices of code cells with source that did not run."""
@@ -367,16 +375,17 @@ class NotebookPage:
 
         Side panels are collapsed first. JupyterLab only estimates the height
         of cells it has not drawn yet, so the viewport grows until the
-        notebook fits. The viewport returns to its size after.
+        notebook fits; the picture is then cut at the end of the last cell.
+        The viewport returns to its size after.
         """
         before = self.page.viewport_size
         try:
             height = before["height"]
-            for _ in range(4):
+            for _ in range(5):
                 sizes = self.page.evaluate(_PREPARE_SCREENSHOT, self.path)
                 chrome = height - sizes["visible"]
-                wanted = max(before["height"], min(max_height, sizes["content"] + chrome + 20))
-                if wanted == height:
+                wanted = min(max_height, sizes["content"] + chrome + 20)
+                if wanted <= height:
                     break
                 height = wanted
                 self.page.set_viewport_size({"width": before["width"], "height": height})
@@ -384,7 +393,11 @@ class NotebookPage:
                 self.page.evaluate(
                     "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
             self.wait_for_widgets(timeout=10)
-            self.page.screenshot(path=str(path), full_page=False)
+            sizes = self.page.evaluate(_PREPARE_SCREENSHOT, self.path)
+            chrome = height - sizes["visible"]
+            clip_height = max(before["height"], min(height, sizes["content"] + chrome + 20))
+            self.page.screenshot(path=str(path), clip={
+                "x": 0, "y": 0, "width": before["width"], "height": clip_height})
         finally:
             self.page.set_viewport_size(before)
 
