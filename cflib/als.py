@@ -76,7 +76,7 @@ class RowSystems:
             (np.zeros(rows.size), self.indices, self.indptr), shape=(self.n_rows, self.n_cols)
         )
 
-    def solve(self, F, targets, penalty, *, return_sse: bool = False):
+    def solve(self, F, targets, penalty, *, grouped: bool = False, return_sse: bool = False):
         r"""Solve every row's ridge system against the fixed factor F.
 
         For each row r with partners c in R(r):
@@ -92,11 +92,14 @@ class RowSystems:
             Fixed factor (Theta when solving for movies).
         targets : ndarray of shape (nnz,)
             The value each solved row should explain, in the order of the
-            ``rows, cols`` given to the constructor.
+            ``rows, cols`` given to the constructor (or, with ``grouped``, already
+            permuted by ``order``).
         penalty : float or ndarray of shape (d,) or (n_rows, d)
             Ridge penalty per coordinate (``lam``, or ``lam`` then a bias
             penalty), optionally per row.
 
+        grouped : bool, default False
+            The targets are already in the grouped order (saves a gather per solve).
         return_sse : bool, default False
             Also return the sum of squared errors :math:`\sum_r \|t_r - F_r w_r\|^2`
             at the solution, from the systems already built (no pass over the
@@ -123,7 +126,10 @@ class RowSystems:
         diag = np.arange(d)
         P = np.broadcast_to(np.asarray(penalty, dtype=np.float64), (self.n_rows, d))
         A[:, diag, diag] += P
-        np.take(targets, self.order, out=self._targets.data)
+        if grouped:
+            self._targets.data[:] = targets
+        else:
+            np.take(targets, self.order, out=self._targets.data)
         B = self._targets @ F  # (n_rows, d)
         if self._empty.any():  # no data: w = 0 (also keeps lam = 0 well posed there)
             A[self._empty] = np.eye(d)
