@@ -26,6 +26,7 @@ BLAS threads for the sparse evaluation (threadpoolctl). Output is markdown.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import time
@@ -166,6 +167,34 @@ def thread_table(cases_data, ks, repeats):
     return markdown_table(["data", "k", "1 BLAS thread", "2 BLAS threads", "speed-up with 2"], rows)
 
 
+def load_baseline(path):
+    """SparseProblem from another version of cflib/sparse.py (e.g. ``git show REV:cflib/sparse.py``)."""
+    spec = importlib.util.spec_from_file_location("cflib._baseline_sparse", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # its relative imports resolve inside the installed cflib
+    return module.SparseProblem
+
+
+def baseline_table(cases_data, ks, repeats, Baseline):
+    """Median sparse cost + gradient of the baseline version and of the current one, same run."""
+    rows = []
+    for case, data in cases_data:
+        old = Baseline(data.movies, data.users, data.ratings, data.n_movies, data.n_users)
+        new = cflib.SparseProblem.from_ratings(data)
+        for k in ks:
+            X, Theta = factors(data, k)
+            t_old = median(time_runs(lambda: old.cost_and_gradient(X, Theta, LAM), repeats))
+            _, m_old = peak_extra_bytes(lambda: old.cost_and_gradient(X, Theta, LAM))
+            t_new = median(time_runs(lambda: new.cost_and_gradient(X, Theta, LAM), repeats))
+            _, m_new = peak_extra_bytes(lambda: new.cost_and_gradient(X, Theta, LAM))
+            rows.append([case.name, k, fmt_seconds(t_old), fmt_seconds(t_new), f"{t_old / t_new:.2f}",
+                         fmt_bytes(m_old), fmt_bytes(m_new)])
+            print(f"  baseline {case.name} k={k}: {fmt_seconds(t_old)} -> {fmt_seconds(t_new)}, "
+                  f"load {load_average()}", file=sys.stderr, flush=True)
+    return markdown_table(["data", "k", "baseline", "current", "speed-up", "baseline peak extra memory",
+                           "current peak extra memory"], rows)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny shapes, a smoke run of a few seconds")
@@ -173,6 +202,9 @@ def main(argv=None):
     parser.add_argument("--dense-limit-gb", type=float, default=4.0,
                         help="run the dense form only when its inputs + temporaries fit in this (default 4)")
     parser.add_argument("--only", nargs="*", default=None, help="case names to run, e.g. ml-100k ml-1m")
+    parser.add_argument("--baseline", default=None, metavar="SPARSE_PY",
+                        help="also time the SparseProblem of another sparse.py, e.g. from "
+                             "`git show ab35e94:cflib/sparse.py > /tmp/sparse_v0.py`")
     args = parser.parse_args(argv)
     cases, ks = (QUICK, KS_QUICK) if args.quick else (FULL, KS_FULL)
     if args.only:
@@ -208,6 +240,11 @@ def main(argv=None):
     thread_cases = [(c, d) for c, d in loaded if c.name in ("ml-100k", "ml-1m", "tiny", "small")]
     print(thread_table(thread_cases, ks, repeats))
     print(f"\n- load average at end: {load_average()}")
+
+    if args.baseline:
+        print(f"\n## Sparse cost + gradient: baseline `{args.baseline}` vs current\n")
+        print(baseline_table(loaded, ks, repeats, load_baseline(args.baseline)))
+        print(f"\n- load average at end: {load_average()}")
 
 
 if __name__ == "__main__":

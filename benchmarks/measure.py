@@ -137,15 +137,15 @@ def max_rss_bytes() -> int:
 
 
 def fmt_bytes(n: float | None) -> str:
-    """``1536 -> '1.5 KB'``; binary multiples written KB, MB, GB, TB."""
+    """``1536 -> '1.5 KiB'``: binary multiples (1 GiB = 1024**3 bytes)."""
     if n is None:
         return "-"
     n = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
+    for unit in ("B", "KiB", "MiB", "GiB"):
         if abs(n) < 1024:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
-    return f"{n:.1f} TB"
+    return f"{n:.1f} TiB"
 
 
 def fmt_seconds(s: float | None) -> str:
