@@ -117,29 +117,32 @@ def run_case(case, data, source, ks, repeats, dense_limit, dense_extra, rows, no
         X, Theta = factors(data, k)
         base = [case.name, shape, f"{data.nnz:,}", k]
         sparse_fn = lambda: prob.cost_and_gradient(X, Theta, LAM)  # noqa: E731
-        t_sparse = time_runs(sparse_fn, repeats)
+        c_sparse = []
+        t_sparse = time_runs(sparse_fn, repeats, cpu=c_sparse)
         sparse_res, sparse_mem = peak_extra_bytes(sparse_fn)
         diff = "-"
         if case.loop and Y is not None:
             def loop_fn():
                 return cflib.cost_loop(X, Theta, Y, R, LAM), cflib.gradient_loop(X, Theta, Y, R, LAM)
-            t_loop = time_runs(loop_fn, 1, warmup=0)
+            c_loop = []
+            t_loop = time_runs(loop_fn, 1, warmup=0, cpu=c_loop)
             loop_res, loop_mem = peak_extra_bytes(loop_fn)
-            rows.append(base + ["loop", fmt_seconds(t_loop[0]), "1", fmt_bytes(dense_inputs), fmt_bytes(loop_mem),
-                                f"{max_rel_diff(sparse_res, loop_res):.1e}"])
+            rows.append(base + ["loop", fmt_seconds(t_loop[0]), fmt_seconds(c_loop[0]), "1", fmt_bytes(dense_inputs),
+                                fmt_bytes(loop_mem), f"{max_rel_diff(sparse_res, loop_res):.1e}"])
         if Y is not None:
             dense_fn = lambda: cflib.cost_and_gradient(X, Theta, Y, R, LAM)  # noqa: E731
-            t_dense = time_runs(dense_fn, repeats)
+            c_dense = []
+            t_dense = time_runs(dense_fn, repeats, cpu=c_dense)
             dense_res, dense_mem = peak_extra_bytes(dense_fn)
             diff = f"{max_rel_diff(sparse_res, dense_res):.1e}"
-            rows.append(base + ["dense", fmt_seconds(median(t_dense)), str(repeats), fmt_bytes(dense_inputs),
-                                fmt_bytes(dense_mem), "0 (reference)"])
+            rows.append(base + ["dense", fmt_seconds(median(t_dense)), fmt_seconds(median(c_dense)), str(repeats),
+                                fmt_bytes(dense_inputs), fmt_bytes(dense_mem), "0 (reference)"])
         else:
             need = dense_inputs + dense_extra * entries
-            rows.append(base + ["dense", "does not fit", "-", fmt_bytes(dense_inputs),
+            rows.append(base + ["dense", "does not fit", "-", "-", fmt_bytes(dense_inputs),
                                 f"would need ~{fmt_bytes(need)} in all", "-"])
-        rows.append(base + ["sparse", fmt_seconds(median(t_sparse)), str(repeats), fmt_bytes(kept),
-                            fmt_bytes(sparse_mem), diff])
+        rows.append(base + ["sparse", fmt_seconds(median(t_sparse)), fmt_seconds(median(c_sparse)), str(repeats),
+                            fmt_bytes(kept), fmt_bytes(sparse_mem), diff])
         print(f"  done {case.name} k={k}: sparse median {fmt_seconds(median(t_sparse))} "
               f"(min {fmt_seconds(min(t_sparse))}), load {load_average()}", file=sys.stderr)
     return Y is not None
@@ -183,16 +186,18 @@ def baseline_table(cases_data, ks, repeats, Baseline):
         new = cflib.SparseProblem.from_ratings(data)
         for k in ks:
             X, Theta = factors(data, k)
-            t_old = median(time_runs(lambda: old.cost_and_gradient(X, Theta, LAM), repeats))
+            c_old, c_new = [], []
+            t_old = median(time_runs(lambda: old.cost_and_gradient(X, Theta, LAM), repeats, cpu=c_old))
             _, m_old = peak_extra_bytes(lambda: old.cost_and_gradient(X, Theta, LAM))
-            t_new = median(time_runs(lambda: new.cost_and_gradient(X, Theta, LAM), repeats))
+            t_new = median(time_runs(lambda: new.cost_and_gradient(X, Theta, LAM), repeats, cpu=c_new))
             _, m_new = peak_extra_bytes(lambda: new.cost_and_gradient(X, Theta, LAM))
             rows.append([case.name, k, fmt_seconds(t_old), fmt_seconds(t_new), f"{t_old / t_new:.2f}",
-                         fmt_bytes(m_old), fmt_bytes(m_new)])
+                         fmt_seconds(median(c_old)), fmt_seconds(median(c_new)),
+                         f"{median(c_old) / median(c_new):.2f}", fmt_bytes(m_old), fmt_bytes(m_new)])
             print(f"  baseline {case.name} k={k}: {fmt_seconds(t_old)} -> {fmt_seconds(t_new)}, "
                   f"load {load_average()}", file=sys.stderr, flush=True)
-    return markdown_table(["data", "k", "baseline", "current", "speed-up", "baseline peak extra memory",
-                           "current peak extra memory"], rows)
+    return markdown_table(["data", "k", "baseline", "current", "speed-up", "baseline CPU", "current CPU",
+                           "CPU speed-up", "baseline peak extra memory", "current peak extra memory"], rows)
 
 
 def main(argv=None):
@@ -226,7 +231,7 @@ def main(argv=None):
         ran_dense = run_case(case, data, source, ks, repeats, dense_limit, dense_extra, rows, notes)
         if ran_dense:  # later "would need" estimates use the largest measured dense case
             dense_extra = measured_dense_extra(data)
-    header = ["data", "shape (movies x users)", "nnz", "k", "method", "median time", "runs",
+    header = ["data", "shape (movies x users)", "nnz", "k", "method", "median time", "median CPU time", "runs",
               "data structure", "peak extra memory", "max rel. diff vs dense"]
     print(markdown_table(header, rows))
     print()

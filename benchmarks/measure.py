@@ -92,15 +92,23 @@ def machine_markdown() -> str:
     return "\n".join(lines)
 
 
-def time_runs(fn, repeats: int, warmup: int = 1) -> list[float]:
-    """Wall-clock seconds of ``repeats`` calls of ``fn()`` after ``warmup`` untimed calls."""
+def time_runs(fn, repeats: int, warmup: int = 1, cpu: list | None = None) -> list[float]:
+    """Wall-clock seconds of ``repeats`` calls of ``fn()`` after ``warmup`` untimed calls.
+
+    When a list is passed as ``cpu``, the CPU seconds of this process during each
+    call (all its threads, :func:`time.process_time`) are appended to it: on a
+    shared machine they vary much less with the other users' load than wall time.
+    """
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
+        start_cpu = time.process_time()
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
+        if cpu is not None:
+            cpu.append(time.process_time() - start_cpu)
     return times
 
 

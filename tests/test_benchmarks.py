@@ -21,7 +21,7 @@ def run_quick(script):
     return proc.stdout
 
 
-def table_rows(output, first_cell, n_cells=10):
+def table_rows(output, first_cell, n_cells=11):
     """Rows of the tables with ``n_cells`` columns whose first cell is ``first_cell``."""
     return [line for line in output.splitlines()
             if line.startswith(f"| {first_cell} |") and line.count("|") == n_cells + 1]
