@@ -118,13 +118,13 @@ def browser(chromium):
 
 
 class CourseRun:
-    """Runs each notebook once per session, in as few page loads as possible.
+    """Runs each notebook once per session, all in one page.
 
-    Notebooks open one after the other in one shared page (JupyterLab loads
-    once); each is closed and its kernel shut down after its run. While a
+    JupyterLab loads once; the notebooks open one after the other in it. Each
+    is closed and its kernel shut down after its run, except the interactive
+    ones, which stay open (kernel running) for the interaction tests. While a
     notebook is checked and photographed, the next one planned is already
-    opening, so its kernel starts meanwhile. The interactive notebooks get a
-    page of their own and stay open, kernel running, for the interaction tests.
+    opening, so its kernel starts meanwhile.
 
     Parameters
     ----------
@@ -137,24 +137,18 @@ class CourseRun:
     def __init__(self, lab, browser, planned=()):
         self.lab = lab
         self.browser = browser
-        self.planned = [name for name in planned if name not in INTERACTIVE]
+        self.planned = list(planned)
         self.done = {}  # name -> (NotebookPage, NotebookState)
-        self.opening = {}  # name -> NotebookPage opened ahead in the shared page
-        self._shared = None  # (page, page errors) shared by the other notebooks
+        self.opening = {}  # name -> NotebookPage opened ahead
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = context.new_page()
+        self.page_errors = []
+        self.page.on("pageerror", lambda error: self.page_errors.append(str(error)))
 
-    def _page(self, interactive):
-        if interactive or self._shared is None:
-            context = self.browser.new_context(viewport={"width": 1280, "height": 900})
-            page = context.new_page()
-            errors = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            if interactive:
-                return page, errors
-            self._shared = (page, errors)
-            self.opening.clear()
-        return self._shared
+    def _notebook(self, name):
+        return NotebookPage(self.page, self.lab.url(name), name, page_errors=self.page_errors)
 
-    def _open_next(self, name, page, errors):
+    def _open_next(self, name):
         """Start opening the notebook planned after ``name`` (its kernel starts meanwhile)."""
         if name not in self.planned:
             return
@@ -162,7 +156,7 @@ class CourseRun:
             if following in self.done or following in self.opening:
                 continue
             if (self.lab.root / following).exists():
-                ahead = NotebookPage(page, self.lab.url(following), following, page_errors=errors)
+                ahead = self._notebook(following)
                 ahead.start_opening(timeout=OPEN_TIMEOUT, activate=False)
                 self.opening[following] = ahead
             return
@@ -170,20 +164,17 @@ class CourseRun:
     def run(self, name):
         if name in self.done:
             return self.done[name]
-        interactive = name in INTERACTIVE
-        page, errors = self._page(interactive)
         notebook = self.opening.pop(name, None)
         clock = _Clock()
         try:
             if notebook is None:
-                notebook = NotebookPage(page, self.lab.url(name), name, page_errors=errors)
+                notebook = self._notebook(name)
                 notebook.start_opening(timeout=OPEN_TIMEOUT)
             notebook.wait_for_kernel(timeout=OPEN_TIMEOUT)
             clock.lap("open")
             result = notebook.run_all(timeout=RUN_TIMEOUT)
             clock.lap("run")
-            if not interactive:
-                self._open_next(name, page, errors)
+            self._open_next(name)
             notebook.wait_for_widgets()
             state = notebook.state(result)
             clock.lap("widgets")
@@ -193,16 +184,12 @@ class CourseRun:
             clock.lap("screenshot")
             _record_timing(name, clock)
         except BaseException:
-            self._save_failure(page, name)
+            self._save_failure(name)
+            self.page.keyboard.press("Escape")  # a dialog, if one is open
             if notebook is not None:
                 self._finish(notebook)
-            if not interactive:  # start the next notebook from a fresh page
-                for ahead in self.opening.values():
-                    self.lab.shutdown_kernel(ahead.path, wait=False)
-                page.context.close()
-                self._shared = None
             raise
-        if not interactive:
+        if name not in INTERACTIVE:
             self._finish(notebook)
         self.done[name] = (notebook, state)
         return self.done[name]
@@ -214,11 +201,10 @@ class CourseRun:
             # In the background: the next notebook need not wait for it.
             self.lab.shutdown_kernel(notebook.path, wait=False)
 
-    @staticmethod
-    def _save_failure(page, name):
+    def _save_failure(self, name):
         try:
             SCREENSHOTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / f"{Path(name).stem}-failed.png"))
+            self.page.screenshot(path=str(SCREENSHOTS / f"{Path(name).stem}-failed.png"))
         except Exception:
             pass
 
@@ -281,22 +267,26 @@ def _needs(course, name):
         pytest.skip(f"notebooks/{name} did not exist when the test session started")
 
 
-_SLIDER_READOUT = "() => Array.from(document.querySelectorAll('.widget-slider .widget-readout'))" \
-                  ".map((e) => e.innerText)"
-_WIDGET_IMAGES = "() => Array.from(document.querySelectorAll('.widget-output img')).map((i) => i.src)"
-_HTML_TEXT = "() => Array.from(document.querySelectorAll('.widget-html')).map((e) => e.innerText)"
+# Each takes the CSS selector of the notebook's panel (NotebookPage.activate).
+_SLIDER_READOUTS = ("(root) => Array.from(document.querySelector(root)"
+                    ".querySelectorAll('.widget-slider .widget-readout')).map((e) => e.innerText)")
+_WIDGET_IMAGES = ("(root) => Array.from(document.querySelector(root)"
+                  ".querySelectorAll('.widget-output img')).map((i) => i.src)")
+_HTML_TEXTS = ("(root) => Array.from(document.querySelector(root)"
+               ".querySelectorAll('.widget-html')).map((e) => e.innerText)")
 
 
 def test_explorer_slider_retrains_and_redraws(course):
     _needs(course, EXPLORER)
     notebook, state = course.run(EXPLORER)
     page = notebook.page
-    handles = page.locator(".widget-slider .noUi-handle")
+    root = notebook.activate()
+    handles = page.locator(f"{root} .widget-slider .noUi-handle")
     assert handles.count() > 0, f"{EXPLORER}: no slider on screen"
 
-    readouts = notebook.eval(_SLIDER_READOUT)
-    images = notebook.eval(_WIDGET_IMAGES)
-    texts = notebook.eval(_HTML_TEXT)
+    readouts = notebook.eval(_SLIDER_READOUTS, root)
+    images = notebook.eval(_WIDGET_IMAGES, root)
+    texts = notebook.eval(_HTML_TEXTS, root)
     assert images, f"{EXPLORER}: no plot inside the widgets before moving the slider"
 
     handle = handles.first
@@ -304,19 +294,21 @@ def test_explorer_slider_retrains_and_redraws(course):
     handle.focus()
     page.keyboard.press("ArrowRight")
 
-    new_readouts = notebook.wait_until_changed(_SLIDER_READOUT, readouts, timeout=REACT_TIMEOUT)
-    new_images = notebook.wait_until_changed(_WIDGET_IMAGES, images, timeout=REACT_TIMEOUT)
+    new_readouts = notebook.wait_until_changed(_SLIDER_READOUTS, root, readouts,
+                                               timeout=REACT_TIMEOUT)
+    new_images = notebook.wait_until_changed(_WIDGET_IMAGES, root, images, timeout=REACT_TIMEOUT)
     assert new_readouts != readouts and new_images != images
     notebook.wait_for_widgets()
     after = notebook.state()
     assert not after.errors(), f"{EXPLORER} after moving the slider:\n" + "\n".join(after.errors())
-    new_texts = notebook.eval(_HTML_TEXT)
+    assert after.shown_images(), f"{EXPLORER}: no plot drawn after moving the slider"
+    new_texts = notebook.eval(_HTML_TEXTS, root)
     assert new_texts != texts, f"{EXPLORER}: the RMSE readout did not change"
     notebook.screenshot(SCREENSHOTS / f"{Path(EXPLORER).stem}-after-slider.png")
     assert not notebook.new_page_errors, f"JavaScript errors: {notebook.new_page_errors}"
 
 
-_RECOMMENDED = ("() => Array.from(document.querySelectorAll('.widget-html'))"
+_RECOMMENDED = ("(root) => Array.from(document.querySelector(root).querySelectorAll('.widget-html'))"
                 ".map((e) => e.innerText).filter((t) => t.startsWith('Recommended'))")
 
 
@@ -324,22 +316,24 @@ def test_rating_a_movie_changes_recommendations(course):
     _needs(course, RECOMMENDATIONS)
     notebook, state = course.run(RECOMMENDATIONS)
     page = notebook.page
+    root = notebook.activate()
 
-    before = notebook.eval(_RECOMMENDED)
+    before = notebook.eval(_RECOMMENDED, root)
     assert before and before[0].count("\n") >= 3, (
         f"{RECOMMENDATIONS}: no recommendation list on screen: {before}")
 
-    search = page.locator(".widget-text input").first
+    search = page.locator(f"{root} .widget-text input").first
     search.scroll_into_view_if_needed()
     search.fill("godfather")
-    matches = page.locator(".widget-select select").first
+    matches = page.locator(f"{root} .widget-select select").first
     page.wait_for_function(
         "(el) => el.options.length > 0", arg=matches.element_handle(), timeout=REACT_TIMEOUT * 1000)
     matches.select_option(index=0)
-    page.locator(".widget-toggle-buttons button", has_text=re.compile(r"^\s*5\s*$")).first.click()
-    page.locator("button", has_text="rate it").first.click()
+    page.locator(f"{root} .widget-toggle-buttons button",
+                 has_text=re.compile(r"^\s*5\s*$")).first.click()
+    page.locator(f"{root} button", has_text="rate it").first.click()
 
-    after = notebook.wait_until_changed(_RECOMMENDED, before, timeout=REACT_TIMEOUT)
+    after = notebook.wait_until_changed(_RECOMMENDED, root, before, timeout=REACT_TIMEOUT)
     assert after and after != before
     state_after = notebook.state()
     assert not state_after.errors(), (

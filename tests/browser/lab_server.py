@@ -23,13 +23,19 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-# User settings written before the server starts: no "Jupyter news?" pop-up
+# User settings written before the server starts. No "Jupyter news?" pop-up
 # or update check (they would cover part of every screenshot and reach for
 # the internet).
 SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false",
         "checkForUpdates": False,
+    },
+    # Every cell drawn, not only those near the viewport: every output is in
+    # the page to be checked, and a notebook's height is known at once for
+    # its screenshot.
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
+        "windowingMode": "none",
     },
 }
 

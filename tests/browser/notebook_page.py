@@ -179,6 +179,15 @@ async ([path, activate]) => {
 }
 """
 
+_ACTIVATE = """
+(path) => {
+""" + _PANEL + """
+  const panel = panelFor(path);
+  window.jupyterapp.shell.activateById(panel.id);
+  return panel.id;
+}
+"""
+
 _CLOSE = """
 (path) => {
 """ + _PANEL + """
@@ -403,19 +412,30 @@ class NotebookPage:
 
     # -- interaction helpers -------------------------------------------------
 
+    def activate(self):
+        """Bring the notebook to the front; returns a CSS selector of its panel.
+
+        Scope every query by this selector: other notebooks may be open in
+        the same page (in hidden tabs).
+        """
+        panel_id = self.page.evaluate(_ACTIVATE, self.path)
+        self.page.wait_for_selector(f'[id="{panel_id}"]', state="visible")
+        return f'[id="{panel_id}"]'
+
+
     def eval(self, expression, arg=None):
         return self.page.evaluate(expression, arg)
 
-    def wait_until_changed(self, expression, old, timeout=30.0):
-        """Wait until the JS ``expression`` (a function) returns something other than ``old``.
+    def wait_until_changed(self, expression, arg, old, timeout=30.0):
+        """Wait until the JS function ``expression(arg)`` returns something other than ``old``.
 
         Returns the new value; raises AssertionError on timeout.
         """
         try:
             handle = self.page.wait_for_function(
-                f"([old]) => {{ const v = ({expression})(); "
+                f"([arg, old]) => {{ const v = ({expression})(arg); "
                 f"return JSON.stringify(v) !== JSON.stringify(old) ? {{v}} : null; }}",
-                arg=[old], timeout=timeout * 1000, polling=100)
+                arg=[arg, old], timeout=timeout * 1000, polling=100)
         except Exception as exc:
             if type(exc).__name__ != "TimeoutError":
                 raise
