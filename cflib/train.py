@@ -468,6 +468,9 @@ def _run_lbfgs(obj, blocks, record, n_iters):
         record(unpack(intermediate_result.x), intermediate_result.fun)
 
     p0 = np.concatenate([b.ravel() for b in blocks])
+    if p0.size == 0:  # normalized model with k = 0: nothing to fit, already optimal
+        record(blocks, obj.cost(blocks))
+        return blocks
     res = minimize(fun, p0, jac=True, method="L-BFGS-B", callback=callback,
                    options={"maxiter": n_iters, "maxfun": 4 * n_iters + 20, "ftol": 1e-13, "gtol": 1e-9})
     return unpack(res.x)
