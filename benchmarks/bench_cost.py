@@ -155,19 +155,22 @@ def measured_dense_extra(data, k=10):
     return mem / (data.n_movies * data.n_users)
 
 
-def thread_table(cases_data, ks, repeats):
+def thread_table(cases_data, ks, repeats, Baseline=None):
+    """Median wall time of the sparse evaluation with 1 and 2 BLAS threads (and of the baseline's)."""
+    versions = [("current", cflib.SparseProblem)] + ([("baseline", Baseline)] if Baseline else [])
     rows = []
     for case, data in cases_data:
-        prob = cflib.SparseProblem.from_ratings(data)
-        for k in ks:
-            X, Theta = factors(data, k)
-            medians = []
-            for n in (1, 2):
-                with threadpool_limits(limits=n, user_api="blas"):
-                    medians.append(median(time_runs(lambda: prob.cost_and_gradient(X, Theta, LAM), repeats)))
-            rows.append([case.name, k, fmt_seconds(medians[0]), fmt_seconds(medians[1]),
-                         f"{medians[0] / medians[1]:.2f}"])
-    return markdown_table(["data", "k", "1 BLAS thread", "2 BLAS threads", "speed-up with 2"], rows)
+        for label, cls in versions:
+            prob = cls(data.movies, data.users, data.ratings, data.n_movies, data.n_users)
+            for k in ks:
+                X, Theta = factors(data, k)
+                medians = []
+                for n in (1, 2):
+                    with threadpool_limits(limits=n, user_api="blas"):
+                        medians.append(median(time_runs(lambda: prob.cost_and_gradient(X, Theta, LAM), repeats)))
+                rows.append([case.name, label, k, fmt_seconds(medians[0]), fmt_seconds(medians[1]),
+                             f"{medians[0] / medians[1]:.2f}"])
+    return markdown_table(["data", "sparse.py", "k", "1 BLAS thread", "2 BLAS threads", "speed-up with 2"], rows)
 
 
 def load_baseline(path):
@@ -243,12 +246,13 @@ def main(argv=None):
 
     print("\n## Sparse cost + gradient: one vs two BLAS threads\n")
     thread_cases = [(c, d) for c, d in loaded if c.name in ("ml-100k", "ml-1m", "tiny", "small")]
-    print(thread_table(thread_cases, ks, repeats))
+    Baseline = load_baseline(args.baseline) if args.baseline else None
+    print(thread_table(thread_cases, ks, repeats, Baseline))
     print(f"\n- load average at end: {load_average()}")
 
-    if args.baseline:
+    if Baseline is not None:
         print(f"\n## Sparse cost + gradient: baseline `{args.baseline}` vs current\n")
-        print(baseline_table(loaded, ks, repeats, load_baseline(args.baseline)))
+        print(baseline_table(loaded, ks, repeats, Baseline))
         print(f"\n- load average at end: {load_average()}")
 
 
