@@ -69,7 +69,7 @@ def plot_learning_curves(history, *, baselines=None, ax=None, title=None, start=
         With ``train_rmse`` and optionally ``val_rmse`` (one value per iteration).
     baselines : dict of str -> float, optional
         Validation RMSE of simple predictors (e.g. ``{"movie mean": 1.02}``),
-        drawn as labelled horizontal dashed lines.
+        drawn as horizontal dashed lines named in the legend.
     ax : matplotlib Axes, optional
     title : str, optional
     start : int, default 1
@@ -93,11 +93,9 @@ def plot_learning_curves(history, *, baselines=None, ax=None, title=None, start=
                 label=f"validation RMSE (lowest {val[best]:.4f} at iteration {it[best]})")
         ax.plot(it[best], val[best], "o", color=PALETTE[1], ms=7, zorder=3)
     for i, (name, value) in enumerate((baselines or {}).items()):
+        # Labelled in the legend, not on the line: the curves often run along a baseline.
         color = PALETTE[2 + i % (len(PALETTE) - 2)]
-        ax.axhline(value, color=color, ls="--", lw=1.2)
-        ax.annotate(f"{name}: {value:.3f}", (1.0, value), xycoords=("axes fraction", "data"),
-                    xytext=(-4, 3), textcoords="offset points", ha="right", va="bottom",
-                    fontsize=9, color=color)
+        ax.axhline(value, color=color, ls="--", lw=1.2, label=f"{name}: {value:.4f}")
     ax.set_xlabel("iteration")
     ax.set_ylabel("RMSE (stars)")
     ax.set_title(title or "Training and validation error")
@@ -394,8 +392,8 @@ def _spread_labels(coords, n):
     """Indices of up to n points far from the centre whose labels do not collide.
 
     Greedy: take points from the outside in, skipping one whose label box
-    (about two standard deviations wide, a third of one high) would overlap a
-    label already chosen.
+    (about two standard deviations wide, a third of one high, on the side of
+    the point facing the centre) would overlap a label already chosen.
     """
     if n <= 0:
         return np.array([], dtype=int)
@@ -403,9 +401,13 @@ def _spread_labels(coords, n):
     scale = c.std(axis=0)
     scale[scale == 0] = 1.0
     c = c / scale
+    # Horizontal extent of each label: written rightwards from a point left of the
+    # centre, leftwards from a point right of it (as plot_embedding does).
+    width = 2.0
+    left_end = np.where(c[:, 0] > 0, c[:, 0] - width, c[:, 0])
     picks = []
     for i in np.argsort(-np.hypot(c[:, 0], c[:, 1]), kind="stable"):
-        if all(abs(c[i, 1] - c[j, 1]) > 0.35 or abs(c[i, 0] - c[j, 0]) > 2.0 for j in picks):
+        if all(abs(c[i, 1] - c[j, 1]) > 0.35 or abs(left_end[i] - left_end[j]) > width for j in picks):
             picks.append(i)
             if len(picks) == n:
                 break

@@ -317,6 +317,10 @@ class RatingWidget(widgets.VBox):
         Recommend (and list as similar) only movies with at least this many
         training ratings: a movie seen by three people can be predicted 5
         stars by luck.
+    similar_model : trained model or ndarray of shape (n_movies, k'), optional
+        Whose movie features define "similar movies"; default ``model``. A
+        model with more features than the RMSE-best one separates movies
+        better (see notebook 07).
     max_matches : int
         Search results listed at most.
 
@@ -335,8 +339,10 @@ class RatingWidget(widgets.VBox):
         The last recommendations (movie index, predicted rating).
     """
 
-    def __init__(self, model, data, *, ratings=None, n=10, min_ratings=20, max_matches=30):
+    def __init__(self, model, data, *, ratings=None, n=10, min_ratings=20, max_matches=30,
+                 similar_model=None):
         self.model = model
+        self.similar_model = model if similar_model is None else similar_model
         self.min_ratings = int(min_ratings)
         self.data = data
         self.n = int(n)
@@ -351,9 +357,12 @@ class RatingWidget(widgets.VBox):
         self.stars = widgets.ToggleButtons(options=[("1", 1), ("2", 2), ("3", 3), ("4", 4), ("5", 5)],
                                            value=4, description="stars",
                                            style={"button_width": "40px"})
-        self.rate_button = widgets.Button(description="rate it", button_style="primary", icon="star")
-        self.remove_button = widgets.Button(description="remove my rating", icon="times")
-        self.reset_button = widgets.Button(description="back to the example ratings", icon="undo")
+        fit_text = widgets.Layout(width="auto")  # the default width cuts the labels short
+        self.rate_button = widgets.Button(description="rate it", button_style="primary", icon="star",
+                                          layout=fit_text)
+        self.remove_button = widgets.Button(description="remove my rating", icon="times", layout=fit_text)
+        self.reset_button = widgets.Button(description="back to the starting ratings", icon="undo",
+                                           layout=fit_text)
         self.status = widgets.HTML()
         self.mine = widgets.HTML()
         self.recommendations = widgets.HTML()
@@ -406,7 +415,7 @@ class RatingWidget(widgets.VBox):
     def reset(self):
         """Go back to the starting ratings."""
         self.my_ratings = dict(self.default_ratings)
-        self.status.value = "back to the example ratings"
+        self.status.value = "back to the starting ratings"
         self.refresh()
 
     def refresh(self):
@@ -433,7 +442,7 @@ class RatingWidget(widgets.VBox):
         if movie is None:
             self.similar.value = ""
             return
-        near = similar_movies(self.model, int(movie), n=5, min_ratings=self.min_ratings)
+        near = similar_movies(self.similar_model, int(movie), n=5, min_ratings=self.min_ratings)
         self.similar.value = (f"<b>Closest to {html.escape(str(self.data.titles[movie]))}</b><ol>"
                               + "".join(f"<li>{html.escape(str(self.data.titles[m]))} "
                                         f"<i>(cosine {c:.2f})</i></li>" for m, c in near) + "</ol>")

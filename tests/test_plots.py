@@ -47,8 +47,8 @@ def test_learning_curves_draw_both_curves_and_labelled_baselines():
     train_line = ax.get_lines()[labels.index("training RMSE")]
     np.testing.assert_allclose(train_line.get_ydata(), h["train_rmse"])
     assert train_line.get_xdata()[0] == 1
-    texts = [t.get_text() for t in ax.texts]
-    assert "movie mean: 1.020" in texts and "biases: 0.950" in texts
+    assert "movie mean: 1.0200" in labels and "biases: 0.9500" in labels
+    assert [t.get_text() for t in ax.get_legend().get_texts()][-2:] == ["movie mean: 1.0200", "biases: 0.9500"]
     horizontal = [ln for ln in ax.get_lines() if np.ptp(ln.get_ydata()) == 0 and len(ln.get_ydata()) == 2]
     assert sorted(ln.get_ydata()[0] for ln in horizontal) == [0.95, 1.02]
     assert ax.get_xlabel() == "iteration" and "RMSE" in ax.get_ylabel()

@@ -166,6 +166,19 @@ def test_rating_widget_recommendations_follow_the_ratings(named):
     assert np.mean([x[m] for m, _ in rw2.recommended]) < np.mean(scores)
 
 
+def test_rating_widget_similar_movies_from_another_model(named):
+    data, model = named
+    X = np.zeros((data.n_movies, 2))
+    X[:, 0] = 1.0
+    X[7] = [0.0, 1.0]
+    X[9] = [0.1, 1.0]  # the only movie pointing the way movie 7 points
+    rw = W.RatingWidget(model, data, ratings={0: 5}, min_ratings=0, similar_model=X)
+    rw.search.value = "special"
+    rw.matches.value = 7
+    first = rw.similar.value.split("<li>")[1]
+    assert first.startswith("Film 09")
+
+
 def test_rating_widget_with_no_ratings_and_min_ratings(named):
     data, model = named
     rw = W.RatingWidget(model, data, n=5)
