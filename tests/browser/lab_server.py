@@ -10,6 +10,7 @@ test sees, and the test leaves nothing in ``~/.jupyter`` or ``~/.local``.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -38,6 +39,22 @@ SETTINGS = {
         "windowingMode": "none",
     },
 }
+
+
+def _end_with_parent():
+    """In the server's process, before exec: get SIGTERM when the test process dies.
+
+    Covers the case where pytest itself is killed (a CI timeout) and no
+    finalizer runs. Linux only (prctl); elsewhere a no-op. The kernels follow
+    the server (ipykernel watches its parent).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def free_port() -> int:
@@ -129,6 +146,7 @@ class LabServer:
             command, cwd=self.root, env=env,
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stop() kills it whole
+            preexec_fn=_end_with_parent,
         )
         try:
             self._wait_until_ready()
