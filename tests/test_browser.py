@@ -267,13 +267,32 @@ def _needs(course, name):
         pytest.skip(f"notebooks/{name} did not exist when the test session started")
 
 
-# Each takes the CSS selector of the notebook's panel (NotebookPage.activate).
-_SLIDER_READOUTS = ("(root) => Array.from(document.querySelector(root)"
-                    ".querySelectorAll('.widget-slider .widget-readout')).map((e) => e.innerText)")
-_WIDGET_IMAGES = ("(root) => Array.from(document.querySelector(root)"
-                  ".querySelectorAll('.widget-output img')).map((i) => i.src)")
-_HTML_TEXTS = ("(root) => Array.from(document.querySelector(root)"
-               ".querySelectorAll('.widget-html')).map((e) => e.innerText)")
+# Widgets are found by their cflib-* CSS classes (``widget.add_class``) when
+# cflib/widgets.py sets them, else by ipywidgets' own classes and labels (each
+# of these notebooks shows a single cflib widget).
+EXPLORER_SLIDER = (".cflib-explorer-k .noUi-handle", ".widget-slider .noUi-handle")
+EXPLORER_READOUT = (".cflib-explorer-readout", ".widget-html")
+EXPLORER_PLOT = (".cflib-explorer-plot img", ".widget-output img")
+RATING_SEARCH = (".cflib-rating-search input", ".widget-text input")
+RATING_MATCHES = (".cflib-rating-matches select", ".widget-select select")
+RATING_STARS = (".cflib-rating-stars button", ".widget-toggle-buttons button")
+RATING_RATE = ("button.cflib-rating-rate", "button:has-text('rate it')")
+RATING_LIST = (".cflib-rating-recommendations", ".widget-html")
+
+# ([root, selector, prefix]) -> texts under the notebook's panel starting with prefix.
+_TEXTS = ("([root, sel, prefix]) => Array.from(document.querySelector(root).querySelectorAll(sel))"
+          ".map((e) => e.innerText).filter((t) => t.startsWith(prefix))")
+# ([root, selector]) -> the src of the images under the notebook's panel.
+_SOURCES = ("([root, sel]) => Array.from(document.querySelector(root).querySelectorAll(sel))"
+            ".map((e) => e.src)")
+
+
+def _pick(page, root, candidates, what):
+    """The first of ``candidates`` (CSS selectors) that matches inside ``root``."""
+    for selector in candidates:
+        if page.locator(f"{root} {selector}").count():
+            return selector
+    raise AssertionError(f"no {what} on screen (looked for {', '.join(candidates)})")
 
 
 def test_explorer_slider_retrains_and_redraws(course):
@@ -281,35 +300,30 @@ def test_explorer_slider_retrains_and_redraws(course):
     notebook, state = course.run(EXPLORER)
     page = notebook.page
     root = notebook.activate()
-    handles = page.locator(f"{root} .widget-slider .noUi-handle")
-    assert handles.count() > 0, f"{EXPLORER}: no slider on screen"
+    slider = _pick(page, root, EXPLORER_SLIDER, "slider")
+    plot = [root, _pick(page, root, EXPLORER_PLOT, "plot inside the explorer")]
+    readout = [root, _pick(page, root, EXPLORER_READOUT, "RMSE readout"), ""]
+    slider_readouts = [root, ".widget-slider .widget-readout", ""]
 
-    readouts = notebook.eval(_SLIDER_READOUTS, root)
-    images = notebook.eval(_WIDGET_IMAGES, root)
-    texts = notebook.eval(_HTML_TEXTS, root)
-    assert images, f"{EXPLORER}: no plot inside the widgets before moving the slider"
+    values = notebook.eval(_TEXTS, slider_readouts)
+    images = notebook.eval(_SOURCES, plot)
+    texts = notebook.eval(_TEXTS, readout)
 
-    handle = handles.first
+    handle = page.locator(f"{root} {slider}").first
     handle.scroll_into_view_if_needed()
     handle.focus()
     page.keyboard.press("ArrowRight")
 
-    new_readouts = notebook.wait_until_changed(_SLIDER_READOUTS, root, readouts,
-                                               timeout=REACT_TIMEOUT)
-    new_images = notebook.wait_until_changed(_WIDGET_IMAGES, root, images, timeout=REACT_TIMEOUT)
-    assert new_readouts != readouts and new_images != images
+    new_values = notebook.wait_until_changed(_TEXTS, slider_readouts, values, timeout=REACT_TIMEOUT)
+    new_images = notebook.wait_until_changed(_SOURCES, plot, images, timeout=REACT_TIMEOUT)
+    assert new_values != values and new_images != images
     notebook.wait_for_widgets()
     after = notebook.state()
     assert not after.errors(), f"{EXPLORER} after moving the slider:\n" + "\n".join(after.errors())
     assert after.shown_images(), f"{EXPLORER}: no plot drawn after moving the slider"
-    new_texts = notebook.eval(_HTML_TEXTS, root)
-    assert new_texts != texts, f"{EXPLORER}: the RMSE readout did not change"
+    assert notebook.eval(_TEXTS, readout) != texts, f"{EXPLORER}: the RMSE readout did not change"
     notebook.screenshot(SCREENSHOTS / f"{Path(EXPLORER).stem}-after-slider.png")
     assert not notebook.new_page_errors, f"JavaScript errors: {notebook.new_page_errors}"
-
-
-_RECOMMENDED = ("(root) => Array.from(document.querySelector(root).querySelectorAll('.widget-html'))"
-                ".map((e) => e.innerText).filter((t) => t.startsWith('Recommended'))")
 
 
 def test_rating_a_movie_changes_recommendations(course):
@@ -317,23 +331,26 @@ def test_rating_a_movie_changes_recommendations(course):
     notebook, state = course.run(RECOMMENDATIONS)
     page = notebook.page
     root = notebook.activate()
+    listing = _pick(page, root, RATING_LIST, "recommendation list")
+    # Without the cflib class, the list is the HTML widget titled "Recommended ...".
+    recommended = [root, listing, "" if listing.startswith(".cflib") else "Recommended"]
 
-    before = notebook.eval(_RECOMMENDED, root)
+    before = notebook.eval(_TEXTS, recommended)
     assert before and before[0].count("\n") >= 3, (
         f"{RECOMMENDATIONS}: no recommendation list on screen: {before}")
 
-    search = page.locator(f"{root} .widget-text input").first
+    search = page.locator(f"{root} {_pick(page, root, RATING_SEARCH, 'search box')}").first
     search.scroll_into_view_if_needed()
     search.fill("godfather")
-    matches = page.locator(f"{root} .widget-select select").first
+    matches = page.locator(f"{root} {_pick(page, root, RATING_MATCHES, 'list of matches')}").first
     page.wait_for_function(
         "(el) => el.options.length > 0", arg=matches.element_handle(), timeout=REACT_TIMEOUT * 1000)
     matches.select_option(index=0)
-    page.locator(f"{root} .widget-toggle-buttons button",
-                 has_text=re.compile(r"^\s*5\s*$")).first.click()
-    page.locator(f"{root} button", has_text="rate it").first.click()
+    stars = _pick(page, root, RATING_STARS, "star buttons")
+    page.locator(f"{root} {stars}", has_text=re.compile(r"^\s*5\s*$")).first.click()
+    page.locator(f"{root} {_pick(page, root, RATING_RATE, 'rate button')}").first.click()
 
-    after = notebook.wait_until_changed(_RECOMMENDED, root, before, timeout=REACT_TIMEOUT)
+    after = notebook.wait_until_changed(_TEXTS, recommended, before, timeout=REACT_TIMEOUT)
     assert after and after != before
     state_after = notebook.state()
     assert not state_after.errors(), (
