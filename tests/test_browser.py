@@ -225,10 +225,12 @@ def test_notebook_runs_in_browser(course, name):
     errors = state.errors()
     assert not errors, f"{name} shows errors in the browser:\n" + "\n\n".join(errors)
     run = state.run_result
-    assert run.get("result") is True and not run.get("error"), (
-        f"{name}: JupyterLab reports that 'run all cells' failed: {run}")
+    # (Its result is False also when a cell tagged raises-exception raised as planned:
+    # errors and cells that did not run are checked here instead.)
+    assert not run.get("error"), f"{name}: 'run all cells' failed in JupyterLab: {run['error']}"
     assert not state.unexecuted_cells(), (
-        f"{name}: code cells {state.unexecuted_cells()} did not run")
+        f"{name}: code cells {state.unexecuted_cells()} did not run (run all stops at the "
+        f"first error; a deliberate error needs the cell tag raises-exception)")
 
     assert not state.printed_widgets(), (
         f"{name}: widgets printed as text instead of drawn:\n" + "\n".join(state.printed_widgets()))

@@ -100,6 +100,7 @@ _OUTPUTS = """
       index,
       execution_count: c.model.executionCount,
       source: c.model.sharedModel.getSource().slice(0, 200),
+      tags: (c.model.getMetadata && c.model.getMetadata('tags')) || [],
       outputs: model.map((o, i) => {
         const node = children[i];
         return {
@@ -221,6 +222,8 @@ class NotebookState:
         """One line per error output: cell index, exception and message."""
         found = []
         for cell in self.cells:
+            if _deliberate_error(cell):
+                continue
             for out in cell["outputs"]:
                 if out["output_type"] == "error":
                     found.append(
@@ -273,6 +276,15 @@ class NotebookState:
     def shown_images(self):
         """Images that are decoded and have a size."""
         return [img for img in self.images if img["complete"] and img["width"] > 0]
+
+
+def _deliberate_error(cell) -> bool:
+    """A cell marked as raising on purpose (a teaching error): its error is expected.
+
+    JupyterLab's "run all" goes on past cells tagged ``raises-exception``.
+    """
+    return ("raises-exception" in cell.get("tags", [])
+            or "NBVAL_RAISES_EXCEPTION" in cell["source"])
 
 
 def _first_line(source: str) -> str:
