@@ -15,11 +15,14 @@ Then the interactive parts: moving a slider in ``08_explorer`` retrains and
 redraws; rating a movie in ``07_recommendations`` changes the recommendations.
 
 A picture of every notebook goes to ``screenshots/`` (git-ignored): look at
-them to review the course visually.
+them to review the course visually. ``screenshots/timings.txt`` gets one line
+per notebook run: where the time went (open, run, widgets, screenshot).
 
 Needs Playwright for Python and Chromium at ``/usr/bin/chromium``
-(``.ci/install-browser``). Without them the tests skip, with the reason;
-with ``CI`` set they fail instead. ``pytest -m "not browser"`` leaves them out.
+(``.ci/install-browser``; ``CFLIB_CHROMIUM`` names another binary). Without
+them the tests skip, with the reason; with ``CI`` set they fail instead.
+``pytest -m "not browser"`` leaves them out. ``CFLIB_BROWSER_RUN_TIMEOUT``
+(seconds, default 180) bounds one notebook's run.
 """
 
 from __future__ import annotations
@@ -299,7 +302,7 @@ def _pick(page, root, candidates, what):
 
 def test_explorer_slider_retrains_and_redraws(course):
     _needs(course, EXPLORER)
-    notebook, state = course.run(EXPLORER)
+    notebook, _ = course.run(EXPLORER)
     page = notebook.page
     root = notebook.activate()
     slider = _pick(page, root, EXPLORER_SLIDER, "slider")
@@ -330,7 +333,7 @@ def test_explorer_slider_retrains_and_redraws(course):
 
 def test_rating_a_movie_changes_recommendations(course):
     _needs(course, RECOMMENDATIONS)
-    notebook, state = course.run(RECOMMENDATIONS)
+    notebook, _ = course.run(RECOMMENDATIONS)
     page = notebook.page
     root = notebook.activate()
     listing = _pick(page, root, RATING_LIST, "recommendation list")
