@@ -37,10 +37,10 @@ import pytest
 
 from browser.chromium import chromium_path, launch, missing_reason
 from browser.lab_server import LabServer
-from browser.notebook_page import NotebookPage
+from browser.notebook_page import FIGURE_REPR, WIDGET_REPR, NotebookPage, NotebookState
 from browser.stored import read_stored_outputs
 
-pytestmark = pytest.mark.browser
+browser = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"
@@ -106,7 +106,7 @@ def lab(chromium, movielens, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser(chromium):
+def chromium_browser(chromium):
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
@@ -213,13 +213,14 @@ class CourseRun:
 
 
 @pytest.fixture(scope="session")
-def course(lab, browser, request):
+def course(lab, chromium_browser, request):
     planned = [item.callspec.params["name"] for item in request.session.items
                if getattr(item, "originalname", None) == "test_notebook_runs_in_browser"]
-    return CourseRun(lab, browser, planned)
+    return CourseRun(lab, chromium_browser, planned)
 
 
 # --------------------------------------------------------------------- tests
+@browser
 @pytest.mark.parametrize("name", course_notebooks())
 def test_notebook_runs_in_browser(course, name):
     notebook, state = course.run(name)
@@ -300,6 +301,7 @@ def _pick(page, root, candidates, what):
     raise AssertionError(f"no {what} on screen (looked for {', '.join(candidates)})")
 
 
+@browser
 def test_explorer_slider_retrains_and_redraws(course):
     _needs(course, EXPLORER)
     notebook, _ = course.run(EXPLORER)
@@ -331,6 +333,7 @@ def test_explorer_slider_retrains_and_redraws(course):
     assert not notebook.new_page_errors, f"JavaScript errors: {notebook.new_page_errors}"
 
 
+@browser
 def test_rating_a_movie_changes_recommendations(course):
     _needs(course, RECOMMENDATIONS)
     notebook, _ = course.run(RECOMMENDATIONS)
@@ -362,3 +365,91 @@ def test_rating_a_movie_changes_recommendations(course):
         f"{RECOMMENDATIONS} after rating:\n" + "\n".join(state_after.errors()))
     notebook.screenshot(SCREENSHOTS / f"{Path(RECOMMENDATIONS).stem}-after-rating.png")
     assert not notebook.new_page_errors, f"JavaScript errors: {notebook.new_page_errors}"
+
+
+# ------------------------------------------- the checks themselves (no browser)
+def _cell(index, source, outputs, tags=()):
+    return {"index": index, "execution_count": index + 1, "source": source,
+            "tags": list(tags), "outputs": outputs}
+
+
+def _output(output_type, text="", mimes=("text/plain",), **fields):
+    out = {"output_type": output_type, "mimes": list(mimes), "name": None, "ename": None,
+           "evalue": None, "traceback": "", "text": text, "rendered_widgets": 0}
+    out.update(fields)
+    return out
+
+
+def test_widget_and_figure_reprs_are_recognised():
+    for printed in ["IntSlider(value=3)", "HBox(children=(IntSlider(value=0), Output()))",
+                    "interactive(children=(FloatSlider(value=1.0),))", "Output()"]:
+        assert WIDGET_REPR.search(printed), printed
+    for printed in ["<Figure size 640x480 with 1 Axes>",
+                    "[<matplotlib.lines.Line2D at 0x7f04d9770c90>]"]:
+        assert FIGURE_REPR.search(printed), printed
+    for fine in ["Ratings(name='ml-100k', n_movies=1682, n_users=943, nnz=100000)",
+                 "MFModel(kind='biased', k=10, lam=10)", "value = 3.5 stars",
+                 "figure size 6 x 4 inches"]:
+        assert not WIDGET_REPR.search(fine) and not FIGURE_REPR.search(fine), fine
+
+
+def test_errors_are_reported_once_and_planned_errors_are_not():
+    error = _output("error", ename="ValueError", evalue="bad k",
+                    traceback="Traceback (most recent call last)\nValueError: bad k")
+    planned = _output("error", ename="KeyError", evalue="'x'", traceback="KeyError: 'x'")
+    state = NotebookState(
+        cells=[_cell(0, "fit(k=-1)", [error]),
+               _cell(1, "# NBVAL_RAISES_EXCEPTION\nd['x']", [planned]),
+               _cell(2, "{}['y']", [planned], tags=["raises-exception"])],
+        images=[],
+        # an error output is drawn as stderr too; a failing widget callback only there
+        stderr=["ValueError  Traceback (most recent call last)\nValueError: bad k",
+                "Traceback (most recent call last):\nZeroDivisionError: division by zero",
+                "UserWarning: something to look at"],
+        widget_errors=[], loading_widgets=0)
+    errors = state.errors()
+    assert len(errors) == 2
+    assert errors[0].startswith("cell 0") and "ValueError: bad k" in errors[0]
+    assert "ZeroDivisionError" in errors[1]
+    assert state.stderr_notes() == ["UserWarning: something to look at"]
+
+
+def test_printed_widgets_and_unrendered_views_are_found():
+    view = "application/vnd.jupyter.widget-view+json"
+    state = NotebookState(
+        cells=[_cell(0, "print(slider)", [_output("stream", "IntSlider(value=3)\n", mimes=())]),
+               _cell(1, "slider", [_output("display_data", "Loading widget...",
+                                            mimes=("text/plain", view))]),
+               _cell(2, "box", [_output("display_data", "", mimes=("text/plain", view),
+                                        rendered_widgets=3)])],
+        images=[{"complete": True, "width": 0, "in_widget": False, "src_tail": "x"}],
+        stderr=[], widget_errors=[], loading_widgets=1)
+    assert state.printed_widgets() == ["cell 0: 'IntSlider(value=3)\\n'"]
+    assert len(state.unrendered_widgets()) == 1 and state.unrendered_widgets()[0].startswith("cell 1")
+    assert len(state.widget_view_outputs()) == 2
+    assert state.shown_images() == []  # width 0: not decoded
+
+
+def test_stored_outputs_are_counted(tmp_path):
+    import json
+
+    png = {"image/png": "iVBOR", "text/plain": "<Figure>"}
+    notebook = {
+        "cells": [
+            {"cell_type": "markdown", "source": "x", "metadata": {}},
+            {"cell_type": "code", "source": "plot", "metadata": {}, "outputs": [
+                {"output_type": "display_data", "data": png, "metadata": {}},
+                {"output_type": "display_data", "data": png, "metadata": {}}]},
+            {"cell_type": "code", "source": "w", "metadata": {}, "outputs": [
+                {"output_type": "execute_result", "metadata": {}, "execution_count": 1,
+                 "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "a"}}}]},
+        ],
+        "metadata": {"widgets": {"application/vnd.jupyter.widget-state+json": {"state": {
+            "a": {"model_name": "OutputModel", "state": {"outputs": [
+                {"output_type": "display_data", "data": png}]}}}}}},
+    }
+    path = tmp_path / "n.ipynb"
+    path.write_text(json.dumps(notebook))
+    stored = read_stored_outputs(path)
+    assert (stored.cell_images, stored.widget_views, stored.widget_images) == (2, 1, 1)
+    assert stored.plots
