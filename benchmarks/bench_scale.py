@@ -75,11 +75,13 @@ def main(argv=None):
     def step(label, fn, note=""):
         tracemalloc.reset_peak()
         before, _ = tracemalloc.get_traced_memory()
+        start_cpu = time.process_time()
         start = time.perf_counter()
         result = fn()
         seconds = time.perf_counter() - start
+        cpu = time.process_time() - start_cpu
         peak = tracemalloc.get_traced_memory()[1] - before
-        steps.append([label, fmt_seconds(seconds), fmt_bytes(peak), note])
+        steps.append([label, fmt_seconds(seconds), fmt_seconds(cpu), fmt_bytes(peak), note])
         print(f"  {label}: {fmt_seconds(seconds)}, load {load_average()}", file=sys.stderr, flush=True)
         return result
 
@@ -89,7 +91,7 @@ def main(argv=None):
                       lambda: data.random_split(args.val_fraction, seed=0))
     del data
     prob = step("build SparseProblem (train)", lambda: cflib.SparseProblem.from_ratings(train))
-    steps[-1][3] = f"keeps {fmt_bytes(prob.nbytes)}"
+    steps[-1][-1] = f"keeps {fmt_bytes(prob.nbytes)}"
     tracemalloc.stop()  # timings below without tracing; memory measured in separate calls
 
     eval_rows = []
@@ -99,29 +101,27 @@ def main(argv=None):
         Theta = rng.standard_normal((n_users, k)) / np.sqrt(k)
         # At this size one call takes seconds: no warm-up, and each timed call
         # also measures its memory (tracemalloc adds little to numpy-heavy code).
-        times, mems = [], []
+        times, cpus, mems = [], [], []
         for _ in range(args.repeats):
+            start_cpu = time.process_time()
             start = time.perf_counter()
             _, mem = peak_extra_bytes(lambda: prob.cost_and_gradient(X, Theta, 1.0))
             times.append(time.perf_counter() - start)
+            cpus.append(time.process_time() - start_cpu)
             mems.append(mem)
         mem = max(mems)
-        eval_rows.append([k, fmt_seconds(median(times)), fmt_seconds(min(times)), args.repeats, fmt_bytes(mem)])
+        eval_rows.append([k, fmt_seconds(median(times)), fmt_seconds(median(cpus)), args.repeats, fmt_bytes(mem)])
         print(f"  cost + gradient k={k}: median {fmt_seconds(median(times))}, load {load_average()}",
               file=sys.stderr, flush=True)
         del X, Theta
     del prob
 
     tracemalloc.start()
-    tracemalloc.reset_peak()
-    before, _ = tracemalloc.get_traced_memory()
-    start = time.perf_counter()
-    model, history = fit(train, k=args.k, method=args.method, model=args.model, n_iters=n_iters, validation=val)
-    fit_seconds = time.perf_counter() - start
-    fit_peak = tracemalloc.get_traced_memory()[1] - before
+    model, history = step(f"fit(method={args.method!r}, model={args.model!r}, k={args.k}, n_iters={n_iters})",
+                          lambda: fit(train, k=args.k, method=args.method, model=args.model, n_iters=n_iters,
+                                      validation=val),
+                          "includes setup and per-iteration RMSEs")
     tracemalloc.stop()
-    steps.append([f"fit(method={args.method!r}, model={args.model!r}, k={args.k}, n_iters={n_iters})",
-                  fmt_seconds(fit_seconds), fmt_bytes(fit_peak), "includes setup and per-iteration RMSEs"])
 
     mean = float(train.ratings.mean())
     baseline = float(np.sqrt(np.mean((np.clip(mean, 1, 5) - val.ratings) ** 2)))
@@ -130,10 +130,10 @@ def main(argv=None):
     iter_rows = [[i + 1, fmt_seconds(per_iter[i]), f"{history.train_rmse[i]:.4f}", f"{history.val_rmse[i]:.4f}"]
                  for i in range(len(t))]
 
-    print(markdown_table(["step", "time", "peak extra memory (tracemalloc)", "note"], steps))
+    print(markdown_table(["step", "time", "CPU time", "peak extra memory (tracemalloc)", "note"], steps))
     print(f"\nProcess resident-memory high-water mark: {fmt_bytes(max_rss_bytes())}.\n")
     print("### One sparse cost + gradient on the training ratings\n")
-    print(markdown_table(["k", "median time", "min time", "runs", "peak extra memory"], eval_rows))
+    print(markdown_table(["k", "median time", "median CPU time", "runs", "peak extra memory"], eval_rows))
     print(f"\n### Training: {args.method}, {args.model} model, k={args.k}, "
           f"{train.nnz:,} training / {val.nnz:,} validation ratings\n")
     print(markdown_table(["iteration", "time", "train RMSE", "validation RMSE"], iter_rows))
