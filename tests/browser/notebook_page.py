@@ -217,6 +217,9 @@ class NotebookState:
     widget_errors: list
     loading_widgets: int
     run_result: dict = field(default_factory=dict)
+    # Widget views of the stored notebook that showed no widget when it was
+    # opened, before running (see NotebookPage.stored_widgets_not_drawn).
+    not_drawn_before_run: list = field(default_factory=list)
 
     def errors(self):
         """One line per error output: cell index, exception and message."""
@@ -353,6 +356,15 @@ class NotebookPage:
     def new_page_errors(self):
         """JavaScript errors raised in the page since this notebook was opened."""
         return self.page_errors[self._first_error:]
+
+    def stored_widgets_not_drawn(self):
+        """The stored widget views that show no widget now, as the notebook was opened.
+
+        Read once the kernel is up and before anything runs: what a learner
+        sees on opening the notebook. JupyterLab draws stored widgets only from
+        widget state it restored; otherwise it shows the widget's text repr.
+        """
+        return self.state().unrendered_widgets()
 
     def run_all(self, timeout=180.0):
         """Clear the outputs, run all cells, wait until the kernel is idle."""
