@@ -85,8 +85,9 @@ def main(argv=None):
         print(f"  {label}: {fmt_seconds(seconds)}, load {load_average()}", file=sys.stderr, flush=True)
         return result
 
-    data = step("generate (make_synthetic, seed 0)",
-                lambda: cflib.make_synthetic(n_movies, n_users, 10, nnz=nnz, seed=0))
+    data, (X_true, Theta_true) = step(
+        "generate (make_synthetic, seed 0)",
+        lambda: cflib.make_synthetic(n_movies, n_users, 10, nnz=nnz, seed=0, return_factors=True))
     train, val = step(f"split off {args.val_fraction:.0%} for validation",
                       lambda: data.random_split(args.val_fraction, seed=0))
     del data
@@ -125,6 +126,9 @@ def main(argv=None):
 
     mean = float(train.ratings.mean())
     baseline = float(np.sqrt(np.mean((np.clip(mean, 1, 5) - val.ratings) ** 2)))
+    # The model that generated the data, clipped: the floor set by the noise and the rounding.
+    truth = np.clip(np.einsum("ij,ij->i", X_true[val.movies], Theta_true[val.users]), 1, 5)
+    floor = float(np.sqrt(np.mean((truth - val.ratings) ** 2)))
     t = np.asarray(history.time)
     per_iter = np.diff(np.concatenate([[0.0], t]))
     iter_rows = [[i + 1, fmt_seconds(per_iter[i]), f"{history.train_rmse[i]:.4f}", f"{history.val_rmse[i]:.4f}"]
@@ -137,7 +141,8 @@ def main(argv=None):
     print(f"\n### Training: {args.method}, {args.model} model, k={args.k}, "
           f"{train.nnz:,} training / {val.nnz:,} validation ratings\n")
     print(markdown_table(["iteration", "time", "train RMSE", "validation RMSE"], iter_rows))
-    print(f"\nGlobal-mean baseline validation RMSE: {baseline:.4f}. "
+    print(f"\nValidation RMSE of the global mean: {baseline:.4f}; of the true model that generated the "
+          f"ratings (the floor: noise and rounding to whole stars): {floor:.4f}. "
           f"Median time per iteration: {fmt_seconds(median(per_iter[1:] if per_iter.size > 1 else per_iter))} "
           f"(the first includes the trainer's setup).")
     print(f"\n- load average at end: {load_average()}")
