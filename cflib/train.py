@@ -105,7 +105,7 @@ DEFAULT_LR = {"gd": 2e-3, "momentum": 5e-4}
 AUTO_ONE_THREAD_WORK = 50_000_000
 
 #: The best trainer found on the ml-100k folds u1..u5: ``fit(train, **BEST)``
-#: (mean test RMSE 0.910, about 0.12 s of CPU per fold).
+#: (mean test RMSE 0.910, about 0.15 s of CPU per fold).
 BEST = dict(method="als", model="biased", k=5, lam=10.0, lam_bias=5.0, n_iters=15)
 #: The course-faithful mean-normalized model: ``fit(train, **COURSE)`` (mean test RMSE 0.937).
 COURSE = dict(method="als", model="normalized", k=5, lam=8.0, n_iters=15)
