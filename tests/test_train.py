@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import cflib
+from cflib import als
 from cflib.baselines import fit_baseline
 from cflib.cost import cost, gradient
 from cflib.evaluate import evaluate, rmse
@@ -274,3 +275,29 @@ def test_best_preset_on_ml100k_u1(movielens):
     m, h = fit(train, **BEST, validation=test)
     assert rmse(m.predict(test.movies, test.users), test.ratings) < 0.93
     assert h.val_rmse[-1] < 0.93
+
+
+# ------------------------------------------------------------------------ als
+@pytest.mark.parametrize("d", [3, 30])
+def test_row_systems_both_gram_paths_agree_with_a_direct_sum(data, d, monkeypatch):
+    rng = np.random.default_rng(0)
+    F = rng.standard_normal((data.n_users, d))
+    sides = als.RowSystems(data.movies, data.users, data.n_movies, data.n_users)
+    direct = np.zeros((data.n_movies, d, d))
+    for m, u in zip(data.movies, data.users):
+        direct[m] += np.outer(F[u], F[u])
+    monkeypatch.setattr(als, "GATHER_ENTRIES", 50)  # several gather blocks
+    for loop_min_d in (1, 10**6):  # the row loop, then the sparse product
+        monkeypatch.setattr(als, "LOOP_MIN_D", loop_min_d)
+        np.testing.assert_allclose(sides._grams(F), direct, rtol=1e-12, atol=1e-12)
+
+
+def test_als_solve_reports_the_squared_error(data):
+    rng = np.random.default_rng(1)
+    F = rng.standard_normal((data.n_users, 3))
+    t = rng.standard_normal(data.nnz)
+    sides = als.RowSystems(data.movies, data.users, data.n_movies, data.n_users)
+    W, sse = sides.solve(F, t, 0.5, return_sse=True)
+    e = np.einsum("ij,ij->i", W[data.movies], F[data.users]) - t
+    assert sse == pytest.approx(e @ e, rel=1e-10)
+    np.testing.assert_allclose(sides.solve(F, t[sides.order], 0.5, grouped=True), W)
