@@ -99,9 +99,12 @@ DEFAULT_N_ITERS = {"als": 15, "lbfgs": 200, "gd": 300, "momentum": 300}
 #: round step that does not diverge for the biased model on ml-100k (4e-3 does);
 #: the normalized model tolerates about 3 times larger steps.
 DEFAULT_LR = {"gd": 2e-3, "momentum": 5e-4}
-#: Problems with nnz * k below this run with one BLAS thread when ``threads=None``
-#: (on a 2-core machine, two OpenBLAS threads made small problems slower; see
-#: ``benchmarks/bench_training.py``).
+#: With ``threads=None``, ALS always runs with one BLAS thread (its BLAS calls are
+#: many small products and solves: two OpenBLAS threads made it up to 10 times
+#: slower at k=50 on ml-100k), and the gradient methods do when nnz * k is below
+#: this (two threads made L-BFGS 1.3 to 5 times slower on ml-100k, k=5..50, on a
+#: 2-core machine; see ``benchmarks/results_training.md``). Larger problems keep
+#: the BLAS default; that threshold is a guess, not a measurement.
 AUTO_ONE_THREAD_WORK = 50_000_000
 
 #: The best trainer found on the ml-100k folds u1..u5: ``fit(train, **BEST)``
@@ -422,10 +425,11 @@ class _Recorder:
             self.bar.set_postfix(post, refresh=False)
 
 
-def _blas_limit(threads, work):
-    """Context manager pinning BLAS threads: ``threads`` if given, else 1 for small problems."""
+def _blas_limit(threads, method, work):
+    """Context manager pinning BLAS threads: ``threads`` if given, else 1 for ALS and small problems."""
     if threads is None:
-        return threadpool_limits(limits=1, user_api="blas") if work < AUTO_ONE_THREAD_WORK else nullcontext()
+        one = method == "als" or work < AUTO_ONE_THREAD_WORK
+        return threadpool_limits(limits=1, user_api="blas") if one else nullcontext()
     if not isinstance(threads, (int, np.integer)) or isinstance(threads, bool) or threads < 1:
         raise ValueError(f"threads must be None (automatic) or an int >= 1, got {threads!r}")
     return threadpool_limits(limits=int(threads), user_api="blas")
@@ -546,8 +550,9 @@ def fit(train, *, k: int = 10, lam: float | None = None, method: str = "als", mo
         ``init_scale * standard_normal``; the same seed gives the same model.
     init_scale : float, default 0.1
     threads : int, optional
-        BLAS threads during training. ``None`` (default): 1 thread when
-        ``nnz * k`` is below ``AUTO_ONE_THREAD_WORK``, otherwise unchanged.
+        BLAS threads during training. ``None`` (default): 1 thread for ALS,
+        and for the other methods when ``nnz * k`` is below
+        ``AUTO_ONE_THREAD_WORK``; otherwise the BLAS default.
     progress : bool, default False
         Show a ``tqdm.auto`` progress bar.
 
@@ -595,7 +600,7 @@ def fit(train, *, k: int = 10, lam: float | None = None, method: str = "als", mo
                   momentum=momentum, lam_bias=lam_bias, seed=seed, init_scale=init_scale)
 
     start = time.perf_counter()
-    with _blas_limit(threads, train.nnz * max(k, 1)):
+    with _blas_limit(threads, method, train.nnz * max(k, 1)):
         movie_counts = np.bincount(train.movies, minlength=train.n_movies)
         user_counts = np.bincount(train.users, minlength=train.n_users)
         mu = float(train.ratings.mean())
