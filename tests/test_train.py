@@ -1,7 +1,6 @@
 """Tests of cflib.train: the four trainers, the two models, the teaching helpers."""
 
 import dataclasses
-import warnings
 
 import numpy as np
 import pytest
