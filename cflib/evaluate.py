@@ -102,16 +102,16 @@ def evaluate(model, test) -> dict:
     return {"rmse": rmse(pred, test.ratings), "mae": mae(pred, test.ratings)}
 
 
-def baseline_ladder(train, test, model=None, **fit_kwargs) -> list:
+def baseline_ladder(train, test, fitted=None, **fit_kwargs) -> list:
     """Test RMSE of each rung: global mean, movie mean, biases, matrix factorization.
 
     Parameters
     ----------
     train, test : Ratings
-    model : MFModel, optional
+    fitted : MFModel, optional
         A model trained on ``train``; if None, one is trained with
         ``cflib.train.fit(train, **fit_kwargs)`` (the tuned defaults when no
-        keyword is given).
+        keyword is given, so ``baseline_ladder(train, test, **BEST)`` works).
 
     Returns
     -------
@@ -119,13 +119,13 @@ def baseline_ladder(train, test, model=None, **fit_kwargs) -> list:
         ``[("global mean", r0), ("movie mean", r1), ("movie + user biases", r2),
         ("matrix factorization", r3)]``.
     """
-    if model is None:
+    if fitted is None:
         from .train import fit  # local import: train builds on evaluate's neighbours
-        model, _ = fit(train, **fit_kwargs)
+        fitted, _ = fit(train, **fit_kwargs)
     elif fit_kwargs:
         raise TypeError("give either a trained model or fit keywords, not both")
     out = []
     for name, kind in (("global mean", "global"), ("movie mean", "movie"), ("movie + user biases", "biases")):
         out.append((name, evaluate(fit_baseline(train, kind), test)["rmse"]))
-    out.append(("matrix factorization", evaluate(model, test)["rmse"]))
+    out.append(("matrix factorization", evaluate(fitted, test)["rmse"]))
     return out

@@ -132,3 +132,7 @@ def test_baseline_ladder_goes_down(split):
         baseline_ladder(train, test, m, k=2)
     trained_inside = baseline_ladder(train, test, k=3, lam=2.0, n_iters=20)
     assert trained_inside[3][1] == pytest.approx(values[3])
+    # fit's own `model=` keyword (as in the BEST and COURSE presets) passes through.
+    normalized = baseline_ladder(train, test, k=3, lam=2.0, n_iters=20, model="normalized")
+    m_norm, _ = fit(train, k=3, lam=2.0, n_iters=20, model="normalized")
+    assert normalized[3][1] == pytest.approx(evaluate(m_norm, test)["rmse"])
