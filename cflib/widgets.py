@@ -158,6 +158,11 @@ class TrainingExplorer(widgets.VBox):
         Number of trainings done so far.
     """
 
+    def __repr__(self):
+        # Shown where the widget cannot be drawn (a saved copy opened without a
+        # kernel, a plain-text viewer): a hint, not a dump of the children.
+        return "Training explorer: run the notebook (Run > Run All Cells) to use the controls."
+
     def __init__(self, train, validation, *, k=10, lam=10.0, lr=0.005, n_iters=None, method="als",
                  model="normalized", max_iters=None, seed=0, baselines=None):
         if method not in METHODS:
@@ -338,6 +343,9 @@ class RatingWidget(widgets.VBox):
     recommended : list of (int, float)
         The last recommendations (movie index, predicted rating).
     """
+
+    def __repr__(self):
+        return "Rating widget: run the notebook (Run > Run All Cells) to rate movies and see recommendations."
 
     def __init__(self, model, data, *, ratings=None, n=10, min_ratings=20, max_matches=30,
                  similar_model=None):
