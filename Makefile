@@ -6,6 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb)) notebooks/index.ipynb
 PYTEST_ARGS ?=
+LAB_ARGS ?=
 
 .PHONY: lab test data exercises navigation benchmark clean
 
@@ -25,7 +26,7 @@ data: $(VENV)/.installed
 	$(PY) -m cflib.data
 
 lab: data
-	$(PY) -m jupyter lab notebooks/index.ipynb
+	$(PY) -m jupyter lab notebooks/index.ipynb $(LAB_ARGS)
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -n 2 --dist loadfile tests $(NOTEBOOKS) \
