@@ -145,7 +145,7 @@ def download_file(url: str, dest, *, size: int, sha256: str, progress: bool = Tr
     received = 0
     done = False
     try:
-        with out, tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024,
+        with out, tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1000,
                        desc=dest.name, disable=not progress) as bar:
             try:
                 with opener(url, timeout=timeout) as response:
