@@ -21,8 +21,11 @@ after an unsolved exercise still run::
 The printed line never contains timings or random numbers, so it can be
 stored in a notebook and compared by nbval.
 
-The references of :mod:`cflib.train`, :mod:`cflib.evaluate` and
-:mod:`cflib.recommend` are imported when their check runs.
+The references of :mod:`cflib.train`, :mod:`cflib.evaluate`,
+:mod:`cflib.recommend`, :mod:`cflib.ratings`, :mod:`cflib.lowrank` and
+:func:`cflib.cost.user_gradient` are imported when their check runs.
+NaN in a reference result (a movie nobody rated has a NaN mean) must be NaN
+in the learner's result at the same place.
 """
 
 from __future__ import annotations
@@ -53,6 +56,12 @@ __all__ = [
     "check_gradient_descent_step",
     "check_rmse",
     "check_fold_in",
+    "check_dense",
+    "check_movie_means",
+    "check_truncated_svd",
+    "check_user_gradient",
+    "check_buggy_gradient",
+    "penalty_sign_bug",
 ]
 
 #: Results agree when ``|got - expected| <= RTOL * |expected| + ATOL`` entrywise.
@@ -157,7 +166,7 @@ def _pair(out, names: tuple) -> tuple:
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=RTOL, atol=ATOL, equal_nan=False))
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=RTOL, atol=ATOL, equal_nan=True))
 
 
 def _fmt(a: np.ndarray) -> str:
@@ -250,8 +259,10 @@ def _diagnose(spec: _Spec, learner: list, expected: list) -> str:
         wrong = [p for p in range(len(parts))
                  if not all(_close(got[p], exp[1][p]) for (_, got), exp in zip(learner, expected))]
         phrases = []
+        # A known mistake that explains every wrong part at once beats one that explains a part only.
+        whole = next((m for m, outs in candidates if all(_matches(learner, outs, p) for p in wrong)), None)
         for p in wrong:
-            found = next((m for m, outs in candidates if _matches(learner, outs, p)), None)
+            found = whole or next((m for m, outs in candidates if _matches(learner, outs, p)), None)
             if found is not None:
                 phrases.append((p, found.phrase, found.hint))
                 continue
@@ -1031,5 +1042,342 @@ def check_fold_in(fn) -> Callable:
         error_hint="use only the rated movies' rows: X_r = X[movies] has shape (n_r, k), ratings has shape (n_r,)",
         lam_hint="solve (X_r.T @ X_r + lam * np.eye(k)) theta = X_r.T @ r",
         data_hint="use only the rated movies' rows X_r = X[movies] and solve (X_r.T @ X_r + lam * I) theta = X_r.T @ r",
+    )
+    return _run(spec, fn)
+
+
+# ------------------------------------------------------------- rating data
+def check_dense(fn) -> Callable:
+    """Check ``fn(movies, users, ratings, n_movies, n_users) -> (Y, R)``.
+
+    ``Y`` (n_movies, n_users) float holds ``ratings[t]`` at
+    ``(movies[t], users[t])`` and 0 elsewhere; ``R`` of the same shape is a
+    bool array, True exactly at the coordinates.
+
+    Returns
+    -------
+    callable
+        ``fn`` if it agrees with :func:`cflib.ratings.to_dense`, else that function.
+    """
+    names = ("Y", "R")
+    rng = np.random.default_rng(29)
+    cases = [_Case("the fixed 3x4 example with half stars",
+                   (np.array([0, 2, 1, 0, 2]), np.array([1, 0, 3, 3, 2]), np.array([4.0, 2.5, 5.0, 3.5, 1.0]), 3, 4))]
+    for n_m, n_u, nnz, half in ((7, 5, 14, True), (5, 5, 11, False), (9, 12, 40, True)):
+        # the last movie and the last user get no rating, so the shape cannot be read off the coordinates
+        flat = rng.choice((n_m - 1) * (n_u - 1), size=nnz, replace=False)
+        movies, users = np.divmod(flat, n_u - 1)
+        stars = rng.integers(2, 11, nnz) / 2 if half else rng.integers(1, 6, nnz).astype(float)
+        cases.append(_Case(f"{nnz} ratings in a {n_m}x{n_u} matrix whose last movie and user have none"
+                           + (" (half stars)" if half else ""), (movies, users, stars, n_m, n_u)))
+
+    def split(out, case):
+        Y, R = _pair(out, names)
+        dtype = np.asarray(out[1]).dtype
+        if dtype != bool:
+            raise _Invalid(f"returned R with dtype {dtype} instead of bool: "
+                           "create it with np.zeros((n_movies, n_users), dtype=bool)")
+        return Y, R
+
+    def built(dtype=float, swap=False):
+        def f(movies, users, ratings, n_movies, n_users):
+            Y = np.zeros((n_movies, n_users), dtype=dtype)
+            R = np.zeros((n_movies, n_users), dtype=bool)
+            rows, cols = (users, movies) if swap else (movies, users)
+            Y[rows, cols] = ratings
+            R[rows, cols] = True
+            return Y, R
+        return f
+
+    def shape_hint(p, got, exp):
+        if got[p] == exp[p][::-1]:
+            return "movies are the rows and users the columns: the shape is (n_movies, n_users)"
+        if all(g <= e for g, e in zip(got[p], exp[p])):
+            return ("use n_movies and n_users for the shape, not movies.max() + 1: "
+                    "the last movies or users may have no rating")
+        return f"{names[p]} has shape (n_movies, n_users)"
+
+    spec = _Spec(
+        name="check_dense", signature="movies, users, ratings, n_movies, n_users", ref_name="cflib.ratings.to_dense",
+        reference=_lazy("ratings", "to_dense"), cases=cases, parts=names, split=split,
+        mistakes=[
+            _Mistake("puts rating t at (users[t], movies[t]): the indices are swapped",
+                     "movies index the rows and users the columns: Y[movies, users] = ratings",
+                     built(swap=True)),
+            _Mistake("loses the half stars: Y has an integer dtype",
+                     "create Y as floats, np.zeros((n_movies, n_users)), not with dtype=int",
+                     built(dtype=np.int64)),
+        ],
+        shape_hint=shape_hint,
+        nan_hint="Y is 0 where unrated, not NaN: start from np.zeros((n_movies, n_users))",
+        error_hint="Y and R have shape (n_movies, n_users): movies index the rows, users the columns",
+        data_hint="Y[movies, users] = ratings on a zero matrix, R[movies, users] = True on a False matrix",
+    )
+    return _run(spec, fn)
+
+
+def check_movie_means(fn) -> Callable:
+    """Check ``fn(Y, R) -> means`` of shape (n_movies,): each movie's mean over its rated entries.
+
+    A movie with no rating must give NaN. Y holds junk at unrated entries in
+    some cases: it must not count.
+
+    Returns
+    -------
+    callable
+        ``fn`` if it agrees with :func:`cflib.ratings.movie_means`, else that function.
+    """
+    reference = _lazy("ratings", "movie_means")
+    cases, seen = [], set()
+    for label, (X, Theta, Y, R), lam in _dense_cases():
+        if id(Y) not in seen:  # each problem once: lam plays no part here
+            seen.add(id(Y))
+            cases.append(_Case(label.rsplit(" with lam", 1)[0].rsplit(", lam", 1)[0], (Y, R)))
+
+    def masked(Y, R):
+        return np.where(R, Y, 0.0).sum(axis=1), R.sum(axis=1)
+
+    def empty_as(value):
+        def f(Y, R):
+            sums, counts = masked(Y, R)
+            fill = np.where(R, Y, 0.0).sum() / R.sum() if value == "global" else value
+            return np.where(counts > 0, sums / np.maximum(counts, 1), fill)
+        return f
+
+    def shape_hint(p, got, exp):
+        n_movies = exp[0][0]
+        if got[0] == (n_movies, 1):
+            return "the means are 1-D, shape (n_movies,): drop keepdims or use .ravel()"
+        return "one mean per movie: average along each row of Y (axis=1), over the rated entries"
+
+    spec = _Spec(
+        name="check_movie_means", signature="Y, R", ref_name="cflib.ratings.movie_means", reference=reference,
+        cases=cases, parts=("the mean vector",), split=lambda out, case: (_array(out, "the mean vector"),),
+        mistakes=[
+            _Mistake("counts the unrated entries: it divides by n_users, not by the number of ratings",
+                     "divide the sum of the rated entries by R.sum(axis=1)",
+                     lambda Y, R: masked(Y, R)[0] / Y.shape[1]),
+            _Mistake("adds up Y where R is 0 too (Y holds junk there in some test cases)",
+                     "sum only the rated entries: np.where(R, Y, 0).sum(axis=1), or (R * Y).sum(axis=1)",
+                     lambda Y, R: Y.sum(axis=1) / np.maximum(R.sum(axis=1), 1)),
+            _Mistake("gives 0 to a movie with no ratings instead of nan",
+                     "where R.sum(axis=1) is 0 return np.nan: np.where(counts > 0, sums / counts, np.nan)",
+                     empty_as(0.0)),
+            _Mistake("gives the global mean to a movie with no ratings instead of nan",
+                     "that is what normalize_ratings does for a model; here return np.nan where nothing is rated",
+                     empty_as("global")),
+        ],
+        shape_hint=shape_hint,
+        error_hint="Y and R are (n_movies, n_users); the means are taken along each row, axis=1",
+        data_hint="mean of movie i = sum of Y[i, j] over the j with R[i, j], divided by R[i].sum(); nan if it is 0",
+    )
+    return _run(spec, fn)
+
+
+# --------------------------------------------------------------- low rank
+def _canonical_factors(X: np.ndarray, Theta: np.ndarray) -> tuple:
+    """Factor columns in a fixed order and sign, so that equal products compare equal.
+
+    Columns are sorted by decreasing ``|X[:, r]| |Theta[:, r]|`` (sigma_r for an
+    even split); each pair of columns is flipped together so that the entry of
+    X[:, r] largest in absolute value is positive. Arrays that are not a pair
+    of matrices with k columns each are returned unchanged (the shapes are
+    diagnosed instead).
+    """
+    if X.ndim != 2 or Theta.ndim != 2 or X.shape[1] != Theta.shape[1] or not (
+            np.all(np.isfinite(X)) and np.all(np.isfinite(Theta))):
+        return X, Theta
+    weight = np.linalg.norm(X, axis=0) * np.linalg.norm(Theta, axis=0)
+    order = np.argsort(-weight, kind="stable")
+    X, Theta = X[:, order], Theta[:, order]
+    if X.shape[0]:
+        signs = np.sign(X[np.argmax(np.abs(X), axis=0), np.arange(X.shape[1])])
+        signs[signs == 0] = 1.0
+        X, Theta = X * signs, Theta * signs
+    return X, Theta
+
+
+def check_truncated_svd(fn) -> Callable:
+    """Check ``fn(M, k) -> (X, Theta)``, the best rank-k factors of a full matrix M.
+
+    ``X = U_k Sigma_k^{1/2}`` is (n_movies, k) and ``Theta = V_k Sigma_k^{1/2}``
+    is (n_users, k). Singular vectors are defined up to sign and their order is
+    free, so both results are put in a canonical column order and sign before
+    they are compared (:func:`_canonical_factors`).
+
+    Returns
+    -------
+    callable
+        ``fn`` if it agrees with :func:`cflib.lowrank.truncated_svd`, else that function.
+    """
+    names = ("X", "Theta")
+    rng = np.random.default_rng(31)
+    cases = []
+    for n_m, n_u, k in ((8, 5, 2), (6, 6, 3), (10, 4, 1), (5, 7, 2), (12, 9, 4)):
+        M = rng.standard_normal((n_m, 3)) @ rng.standard_normal((3, n_u)) + 0.3 * rng.standard_normal((n_m, n_u))
+        cases.append(_Case(f"a random {n_m}x{n_u} matrix with k={k}", (M, k)))
+
+    def split(out, case):
+        return _canonical_factors(*_pair(out, names))
+
+    def svd_factors(x_power, theta_power, smallest=False, vt_columns=False):
+        def f(M, k):
+            U, s, Vt = np.linalg.svd(M, full_matrices=False)
+            idx = np.arange(s.size - k, s.size) if smallest else np.arange(k)
+            V = Vt[:, idx] if vt_columns else Vt[idx].T
+            return U[:, idx] * s[idx] ** x_power, V * s[idx] ** theta_power
+        return f
+
+    def shape_hint(p, got, exp):
+        if got[p] == exp[p][::-1]:
+            return (f"{names[p]} is transposed: it has one row per {'movie' if p == 0 else 'user'} and k columns"
+                    + (" (take Vt[:k].T)" if p == 1 else ""))
+        if p == 1 and got[1][1] == exp[1][1]:
+            return "the right singular vectors are the ROWS of Vt: Theta = Vt[:k].T * sqrt(s[:k]), shape (n_users, k)"
+        return "X is (n_movies, k) from the first k columns of U; Theta is (n_users, k) from the first k rows of Vt"
+
+    spec = _Spec(
+        name="check_truncated_svd", signature="M, k", ref_name="cflib.lowrank.truncated_svd",
+        reference=_lazy("lowrank", "truncated_svd"), cases=cases, parts=names, split=split,
+        mistakes=[
+            _Mistake("keeps the k smallest singular values instead of the k largest",
+                     "np.linalg.svd sorts the singular values in decreasing order: take the first k, s[:k]",
+                     svd_factors(0.5, 0.5, smallest=True)),
+            _Mistake("splits Sigma_k unevenly: all of it is in X",
+                     "split it evenly: multiply both U[:, :k] and Vt[:k].T by np.sqrt(s[:k])",
+                     svd_factors(1.0, 0.0)),
+            _Mistake("splits Sigma_k unevenly: all of it is in Theta",
+                     "split it evenly: multiply both U[:, :k] and Vt[:k].T by np.sqrt(s[:k])",
+                     svd_factors(0.0, 1.0)),
+            _Mistake("leaves out the singular values",
+                     "scale column r of both factors by sqrt(s[r]), so that X @ Theta.T = U_k Sigma_k V_k^T",
+                     svd_factors(0.0, 0.0)),
+            _Mistake("scales both factors by s instead of sqrt(s), so the product has s**2",
+                     "each factor gets half of Sigma_k: multiply by np.sqrt(s[:k])",
+                     svd_factors(1.0, 1.0)),
+            _Mistake("is built from columns of Vt, which are not singular vectors",
+                     "the right singular vectors are the ROWS of Vt: Theta = Vt[:k].T * sqrt(s[:k])",
+                     svd_factors(0.5, 0.5, vt_columns=True)),
+        ],
+        shape_hint=shape_hint,
+        error_hint="U, s, Vt = np.linalg.svd(M, full_matrices=False); X = U[:, :k] * np.sqrt(s[:k]); "
+                   "Theta = Vt[:k].T * np.sqrt(s[:k])",
+        data_hint="X = U[:, :k] * sqrt(s[:k]) and Theta = Vt[:k].T * sqrt(s[:k]) (columns compared up to a common "
+                  "sign and in decreasing order of singular value)",
+    )
+    return _run(spec, fn)
+
+
+# ------------------------------------------------------------ one user
+def check_user_gradient(fn) -> Callable:
+    """Check ``fn(j, X, Theta, Y, R, lam=0.0) -> theta_grad`` of shape (k,).
+
+    ``theta_grad = sum over the movies i user j rated of e_ij * X[i] + lam * Theta[j]``,
+    row j of the full ``Theta_grad``.
+
+    Returns
+    -------
+    callable
+        ``fn`` if it agrees with :func:`cflib.cost.user_gradient`, else that function.
+    """
+    cases = []
+    for n, (label, (X, Theta, Y, R), lam) in enumerate(_dense_cases()):
+        n_users = Theta.shape[0]
+        j = n_users - 1 if n % 2 else n % n_users  # the last user (rated by nobody in one problem) and others
+        cases.append(_Case(f"user j={j} of {label}", (j, X, Theta, Y, R, lam), lam))
+
+    def errors_of(j, X, T, Y, R):
+        return np.where(R[:, j], X @ T[j] - Y[:, j], 0.0)  # (n_movies,)
+
+    def shape_hint(p, got, exp):
+        k = exp[0][0]
+        if len(got[0]) == 2 and got[0][1] == k and got[0][0] != 1:
+            return "return only user j's row, shape (k,), not the whole Theta_grad"
+        if len(got[0]) == 2:
+            return "theta_grad is 1-D, shape (k,): use .ravel() or a 1-D product"
+        return "theta_grad has one entry per feature: shape (k,)"
+
+    spec = _Spec(
+        name="check_user_gradient", signature="j, X, Theta, Y, R, lam=0.0", ref_name="cflib.cost.user_gradient",
+        reference=_lazy("cost", "user_gradient"), cases=cases, parts=("theta_grad",),
+        split=lambda out, case: (_array(out, "theta_grad"),),
+        mistakes=[
+            _Mistake("also counts the movies user j did not rate (the mask R[:, j] is not applied)",
+                     "keep only the rated movies: rated = R[:, j]; e = X[rated] @ Theta[j] - Y[rated, j]",
+                     lambda j, X, T, Y, R, lam: (X @ T[j] - Y[:, j]) @ X + lam * T[j]),
+            _Mistake("misses lam * Theta[j]", "add the penalty's derivative, lam * Theta[j]",
+                     lambda j, X, T, Y, R, lam: errors_of(j, X, T, Y, R) @ X),
+            _Mistake("has the errors with the wrong sign",
+                     "the error is prediction minus rating: e = X[rated] @ Theta[j] - Y[rated, j]",
+                     lambda j, X, T, Y, R, lam: -errors_of(j, X, T, Y, R) @ X + lam * T[j]),
+            _Mistake("is exactly twice the right value",
+                     "the 1/2 in J cancels the 2 of the square: sum e_ij * X[i] + lam * Theta[j]",
+                     lambda j, X, T, Y, R, lam: 2 * (errors_of(j, X, T, Y, R) @ X + lam * T[j])),
+            _Mistake("is the gradient of movie j (row j of Y), not of user j (column j)",
+                     "user j is column j: use R[:, j] and Y[:, j], and sum rows of X",
+                     lambda j, X, T, Y, R, lam: np.where(R[j], X[j] @ T.T - Y[j], 0.0) @ T + lam * X[j]),
+        ],
+        shape_hint=shape_hint,
+        lam_hint="add lam * Theta[j], the derivative of lam/2 * |theta_j|**2",
+        error_hint="user j is column j: R[:, j] and Y[:, j] have shape (n_movies,); X[rated] is (n_j, k)",
+        data_hint="theta_grad = e @ X[rated] + lam * Theta[j], with rated = R[:, j] and "
+                  "e = X[rated] @ Theta[j] - Y[rated, j]",
+    )
+    return _run(spec, fn)
+
+
+# ----------------------------------------------------- the planted bug of 04
+def penalty_sign_bug(X, Theta, Y, R, lam=0.0):
+    """The gradient with the penalty's sign flipped: ``(E @ Theta - lam * X, E.T @ X - lam * Theta)``.
+
+    A deliberately WRONG gradient (notebook 04, exercise 1): right at
+    ``lam = 0``, wrong in both blocks for ``lam > 0``. Built from
+    :func:`cflib.gradient` at ``lam = 0``; shapes (n_movies, k) and (n_users, k).
+    """
+    X_data, Theta_data = _ref_gradient(X, Theta, Y, R, 0.0)
+    return X_data - lam * np.asarray(X, dtype=float), Theta_data - lam * np.asarray(Theta, dtype=float)
+
+
+def check_buggy_gradient(fn) -> Callable:
+    """Check the planted bug ``fn(X, Theta, Y, R, lam) -> (X_grad, Theta_grad)`` of notebook 04.
+
+    The exercise asks for the gradient with the penalty entering both blocks
+    with the wrong sign, ``- lam * X`` and ``- lam * Theta``, and nothing else
+    changed, so that its gradient check fails for ``lam > 0`` only. A correct
+    gradient, a dropped penalty or a bug elsewhere is told apart.
+
+    Returns
+    -------
+    callable
+        ``fn`` if it is exactly that bug, else :func:`penalty_sign_bug`.
+    """
+    names = ("X_grad", "Theta_grad")
+    cases = [_Case(label, (*p, lam), lam) for label, p, lam in _dense_cases()]
+
+    def data(X, T, Y, R):
+        return _ref_gradient(X, T, Y, R, 0.0)
+
+    spec = _Spec(
+        name="check_buggy_gradient", signature="X, Theta, Y, R, lam",
+        ref_name="cflib.checks.penalty_sign_bug", reference=penalty_sign_bug, cases=cases, parts=names,
+        split=lambda out, case: _pair(out, names),
+        mistakes=[
+            _Mistake("still has the + sign on its penalty: no bug is planted there",
+                     "flip only the penalty: - lam * X in X_grad and - lam * Theta in Theta_grad",
+                     lambda X, T, Y, R, lam: _ref_gradient(X, T, Y, R, lam)),
+            _Mistake("drops the penalty instead of flipping its sign",
+                     "keep the penalty with a minus sign: E @ Theta - lam * X, E.T @ X - lam * Theta",
+                     lambda X, T, Y, R, lam: data(X, T, Y, R)),
+            _Mistake("flips the sign of the whole gradient, not only of the penalty",
+                     "keep the data term E @ Theta as it is and write - lam * X",
+                     lambda X, T, Y, R, lam: tuple(-g for g in _ref_gradient(X, T, Y, R, lam))),
+            _Mistake("flips the sign of the errors instead of the penalty",
+                     "keep E = (X @ Theta.T - Y) * R and write - lam * X, - lam * Theta",
+                     lambda X, T, Y, R, lam: tuple(-g + lam * A for g, A in zip(data(X, T, Y, R), (X, T)))),
+        ],
+        shape_hint=_grad_shape_hint(names),
+        lam_hint="only the penalty changes sign: X_grad = E @ Theta - lam * X, Theta_grad = E.T @ X - lam * Theta",
+        data_hint="the data part must stay right: E = (X @ Theta.T - Y) * R, X_grad = E @ Theta - lam * X, "
+                  "Theta_grad = E.T @ X - lam * Theta",
     )
     return _run(spec, fn)

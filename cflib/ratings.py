@@ -23,11 +23,67 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-__all__ = ["Ratings"]
+__all__ = ["Ratings", "to_dense", "movie_means"]
 
 # A dense float64 Y plus a bool R above this size is refused: use the sparse
 # coordinates (movies, users, ratings) instead.
 DENSE_LIMIT_BYTES = 2 * 1024**3
+
+
+def to_dense(movies, users, ratings, n_movies: int, n_users: int):
+    """The dense matrices Y and R built from coordinates.
+
+    Parameters
+    ----------
+    movies, users : array_like of int, shape (nnz,)
+        0-based row (movie) and column (user) of each rating, each pair once.
+    ratings : array_like of float, shape (nnz,)
+    n_movies, n_users : int
+        The shape of the matrices (movies or users without ratings included).
+
+    Returns
+    -------
+    Y : ndarray of float64, shape (n_movies, n_users)
+        ``Y[movies[t], users[t]] = ratings[t]``, 0 where unrated.
+    R : ndarray of bool, shape (n_movies, n_users)
+        True exactly at the coordinates.
+    """
+    Y = np.zeros((n_movies, n_users))
+    Y[movies, users] = ratings
+    R = np.zeros((n_movies, n_users), dtype=bool)
+    R[movies, users] = True
+    return Y, R
+
+
+def movie_means(Y, R):
+    """Each movie's mean rating over its rated entries, NaN for a movie nobody rated.
+
+    .. math::
+
+        \\mu_i = \\frac{\\sum_j R_{ij} Y_{ij}}{\\sum_j R_{ij}}
+
+    Parameters
+    ----------
+    Y : array_like of shape (n_movies, n_users)
+        Ratings; values where R is 0 are ignored.
+    R : array_like of bool, shape (n_movies, n_users)
+
+    Returns
+    -------
+    ndarray of shape (n_movies,)
+        ``mu[i]``, or NaN (without a warning) where row i of R is empty.
+        :func:`cflib.train.normalize_ratings` gives such a movie the global
+        mean instead, which is what a model needs; NaN is what the data says.
+    """
+    Y = np.asarray(Y, dtype=np.float64)
+    R = np.asarray(R, dtype=bool)
+    if Y.ndim != 2 or Y.shape != R.shape:
+        raise ValueError(f"Y and R must be 2-D of the same shape (n_movies, n_users), got {Y.shape} and {R.shape}")
+    counts = R.sum(axis=1)
+    sums = np.where(R, Y, 0.0).sum(axis=1)
+    means = np.full(Y.shape[0], np.nan)
+    np.divide(sums, counts, out=means, where=counts > 0)
+    return means
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,6 +13,10 @@ from cflib.evaluate import rmse as ref_rmse
 from cflib.recommend import fold_in as ref_fold_in
 from cflib.train import gradient_descent_step as ref_step
 from cflib.train import normalize_ratings as ref_normalize
+from cflib.cost import user_gradient as ref_user_gradient
+from cflib.lowrank import truncated_svd as ref_truncated_svd
+from cflib.ratings import movie_means as ref_movie_means
+from cflib.ratings import to_dense as ref_to_dense
 
 
 def run(check, fn, capsys):
@@ -69,6 +73,42 @@ def numgrad_ok(f, params, eps):
     return grads
 
 
+def dense_ok(movies, users, ratings, n_movies, n_users):
+    Y = np.zeros((n_movies, n_users))
+    R = np.zeros((n_movies, n_users), dtype=bool)
+    Y[movies, users] = ratings
+    R[movies, users] = True
+    return Y, R
+
+
+def movie_means_ok(Y, R):
+    counts = R.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, np.where(R, Y, 0.0).sum(axis=1) / counts, np.nan)
+
+
+def svd_ok(M, k):
+    U, s, Vt = np.linalg.svd(M, full_matrices=False)
+    return U[:, :k] * np.sqrt(s[:k]), Vt[:k].T * np.sqrt(s[:k])
+
+
+def svd_ascending(M, k):
+    """Columns in increasing order of singular value and with flipped signs, as scipy's svds gives: still right."""
+    X, Theta = svd_ok(M, k)
+    return -X[:, ::-1], -Theta[:, ::-1]
+
+
+def user_grad_ok(j, X, Theta, Y, R, lam=0.0):
+    rated = R[:, j]
+    e = X[rated] @ Theta[j] - Y[rated, j]
+    return e @ X[rated] + lam * Theta[j]
+
+
+def buggy_ok(X, Theta, Y, R, lam):
+    E = np.where(R, X @ Theta.T - Y, 0.0)
+    return E @ Theta - lam * X, E.T @ X - lam * Theta
+
+
 def todo(*args, **kwargs):
     raise NotImplementedError
 
@@ -91,6 +131,12 @@ RIGHT = [
     (checks.check_rmse, lambda p, a: np.sqrt(np.mean((p - a) ** 2)), ref_rmse),
     (checks.check_fold_in,
      lambda X, m, r, lam: np.linalg.solve(X[m].T @ X[m] + lam * np.eye(X.shape[1]), X[m].T @ r), ref_fold_in),
+    (checks.check_dense, dense_ok, ref_to_dense),
+    (checks.check_movie_means, movie_means_ok, ref_movie_means),
+    (checks.check_truncated_svd, svd_ok, ref_truncated_svd),
+    (checks.check_truncated_svd, svd_ascending, ref_truncated_svd),
+    (checks.check_user_gradient, user_grad_ok, ref_user_gradient),
+    (checks.check_buggy_gradient, buggy_ok, checks.penalty_sign_bug),
 ]
 
 
@@ -446,6 +492,152 @@ def fold_in_all_rows(X, movies, ratings, lam):
     return np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]), X.T @ ratings)
 
 
+# Dense Y, R mistakes.
+def dense_swapped(movies, users, ratings, n_movies, n_users):
+    return dense_ok(users, movies, ratings, n_movies, n_users)
+
+
+def dense_transposed(movies, users, ratings, n_movies, n_users):
+    Y, R = dense_ok(movies, users, ratings, n_movies, n_users)
+    return Y.T, R.T
+
+
+def dense_int(movies, users, ratings, n_movies, n_users):
+    Y, R = dense_ok(movies, users, ratings, n_movies, n_users)
+    Y_int = np.zeros(Y.shape, dtype=int)
+    Y_int[movies, users] = ratings
+    return Y_int, R
+
+
+def dense_float_r(movies, users, ratings, n_movies, n_users):
+    Y, R = dense_ok(movies, users, ratings, n_movies, n_users)
+    return Y, R.astype(float)
+
+
+def dense_shape_from_max(movies, users, ratings, n_movies, n_users):
+    return dense_ok(movies, users, ratings, movies.max() + 1, users.max() + 1)
+
+
+def dense_nan(movies, users, ratings, n_movies, n_users):
+    Y, R = dense_ok(movies, users, ratings, n_movies, n_users)
+    return np.where(R, Y, np.nan), R
+
+
+# Movie-mean mistakes.
+def means_over_all(Y, R):
+    return np.where(R, Y, 0.0).mean(axis=1)
+
+
+def means_junk(Y, R):
+    return Y.sum(axis=1) / np.maximum(R.sum(axis=1), 1)
+
+
+def means_zero_for_empty(Y, R):
+    return np.nan_to_num(movie_means_ok(Y, R), nan=0.0)
+
+
+def means_global_for_empty(Y, R):
+    return ref_normalize(Y, R)[1]
+
+
+def means_keepdims(Y, R):
+    return movie_means_ok(Y, R)[:, None]
+
+
+def means_per_user(Y, R):
+    return movie_means_ok(Y.T, R.T)
+
+
+# Truncated SVD mistakes.
+def svd_smallest(M, k):
+    U, s, Vt = np.linalg.svd(M, full_matrices=False)
+    return U[:, -k:] * np.sqrt(s[-k:]), Vt[-k:].T * np.sqrt(s[-k:])
+
+
+def svd_all_in_x(M, k):
+    U, s, Vt = np.linalg.svd(M, full_matrices=False)
+    return U[:, :k] * s[:k], Vt[:k].T
+
+
+def svd_all_in_theta(M, k):
+    U, s, Vt = np.linalg.svd(M, full_matrices=False)
+    return U[:, :k], Vt[:k].T * s[:k]
+
+
+def svd_no_sigma(M, k):
+    U, s, Vt = np.linalg.svd(M, full_matrices=False)
+    return U[:, :k], Vt[:k].T
+
+
+def svd_sigma_twice(M, k):
+    U, s, Vt = np.linalg.svd(M, full_matrices=False)
+    return U[:, :k] * s[:k], Vt[:k].T * s[:k]
+
+
+def svd_theta_not_transposed(M, k):
+    X, Theta = svd_ok(M, k)
+    return X, Theta.T
+
+
+def svd_vt_columns(M, k):
+    U, s, Vt = np.linalg.svd(M, full_matrices=False)
+    return U[:, :k] * np.sqrt(s[:k]), Vt[:, :k] * np.sqrt(s[:k])
+
+
+# One-user gradient mistakes.
+def user_grad_no_mask(j, X, Theta, Y, R, lam=0.0):
+    return (X @ Theta[j] - Y[:, j]) @ X + lam * Theta[j]
+
+
+def user_grad_no_lam(j, X, Theta, Y, R, lam=0.0):
+    return user_grad_ok(j, X, Theta, Y, R, 0.0)
+
+
+def user_grad_sign(j, X, Theta, Y, R, lam=0.0):
+    rated = R[:, j]
+    e = Y[rated, j] - X[rated] @ Theta[j]
+    return e @ X[rated] + lam * Theta[j]
+
+
+def user_grad_twice(j, X, Theta, Y, R, lam=0.0):
+    return 2 * user_grad_ok(j, X, Theta, Y, R, lam)
+
+
+def user_grad_movie(j, X, Theta, Y, R, lam=0.0):
+    rated = R[j]
+    e = Theta[rated] @ X[j] - Y[j, rated]
+    return e @ Theta[rated] + lam * X[j]
+
+
+def user_grad_all_users(j, X, Theta, Y, R, lam=0.0):
+    return grad_ok(X, Theta, Y, R, lam)[1]
+
+
+def user_grad_row(j, X, Theta, Y, R, lam=0.0):
+    return grad_ok(X, Theta, Y, R, lam)[1][[j]]
+
+
+# Planted-bug mistakes (notebook 04): the bug must be exactly "- lam" in both blocks.
+def buggy_is_correct(X, Theta, Y, R, lam):
+    return grad_ok(X, Theta, Y, R, lam)
+
+
+def buggy_drops_penalty(X, Theta, Y, R, lam):
+    return grad_ok(X, Theta, Y, R, 0.0)
+
+
+def buggy_whole_sign(X, Theta, Y, R, lam):
+    return tuple(-g for g in grad_ok(X, Theta, Y, R, lam))
+
+
+def buggy_error_sign(X, Theta, Y, R, lam):
+    return grad_sign(X, Theta, Y, R, lam)
+
+
+def buggy_x_only(X, Theta, Y, R, lam):
+    return buggy_ok(X, Theta, Y, R, lam)[0], grad_ok(X, Theta, Y, R, lam)[1]
+
+
 MISTAKES = [
     m(checks.check_cost, ["unrated entries", "mask R"], cost_no_mask),
     m(checks.check_cost, ["exactly twice", "1/2"], cost_no_half),
@@ -508,6 +700,39 @@ MISTAKES = [
     m(checks.check_fold_in, ["every entry", "np.eye"], fold_in_lam_everywhere),
     m(checks.check_fold_in, ["theta has shape", "1-D"], fold_in_column),
     m(checks.check_fold_in, ["raised ValueError", "X_r = X[movies]"], fold_in_all_rows),
+    m(checks.check_dense, ["indices are swapped", "Y[movies, users] = ratings"], dense_swapped),
+    m(checks.check_dense, ["Y has shape (4, 3), expected (3, 4)", "(n_movies, n_users)"], dense_transposed),
+    m(checks.check_dense, ["R is right, but Y loses the half stars", "integer dtype"], dense_int),
+    m(checks.check_dense, ["R with dtype float64 instead of bool", "dtype=bool"], dense_float_r),
+    m(checks.check_dense, ["Y has shape (6, 4), expected (7, 5)", "not movies.max() + 1"], dense_shape_from_max),
+    m(checks.check_dense, ["Y contains NaN", "np.zeros"], dense_nan),
+    m(checks.check_movie_means, ["counts the unrated entries", "R.sum(axis=1)"], means_over_all),
+    m(checks.check_movie_means, ["adds up Y where R is 0 too", "junk"], means_junk),
+    m(checks.check_movie_means, ["gives 0 to a movie with no ratings instead of nan"], means_zero_for_empty),
+    m(checks.check_movie_means, ["gives the global mean to a movie with no ratings"], means_global_for_empty),
+    m(checks.check_movie_means, ["has shape (3, 1), expected (3,)", "1-D"], means_keepdims),
+    m(checks.check_movie_means, ["has shape (2,), expected (3,)", "axis=1"], means_per_user),
+    m(checks.check_truncated_svd, ["k smallest singular values", "s[:k]"], svd_smallest),
+    m(checks.check_truncated_svd, ["all of it is in X", "np.sqrt(s[:k])"], svd_all_in_x),
+    m(checks.check_truncated_svd, ["all of it is in Theta"], svd_all_in_theta),
+    m(checks.check_truncated_svd, ["leaves out the singular values"], svd_no_sigma),
+    m(checks.check_truncated_svd, ["scales both factors by s instead of sqrt(s)"], svd_sigma_twice),
+    m(checks.check_truncated_svd, ["Theta has shape (2, 5), expected (5, 2)", "Vt[:k].T"], svd_theta_not_transposed),
+    m(checks.check_truncated_svd, ["Theta has shape (5, 2), expected (7, 2)", "ROWS of Vt"], svd_vt_columns),
+    m(checks.check_user_gradient, ["movies user j did not rate", "R[:, j]"], user_grad_no_mask),
+    m(checks.check_user_gradient, ["misses lam * Theta[j]"], user_grad_no_lam),
+    m(checks.check_user_gradient, ["errors with the wrong sign"], user_grad_sign),
+    m(checks.check_user_gradient, ["exactly twice"], user_grad_twice),
+    m(checks.check_user_gradient, ["gradient of movie j", "column j"], user_grad_movie),
+    m(checks.check_user_gradient, ["theta_grad has shape (2, 2), expected (2,)", "only user j's row"],
+      user_grad_all_users),
+    m(checks.check_user_gradient, ["theta_grad has shape (1, 2), expected (2,)", "1-D"], user_grad_row),
+    m(checks.check_buggy_gradient, ["X_grad and Theta_grad each still has the + sign", "no bug is planted"],
+      buggy_is_correct),
+    m(checks.check_buggy_gradient, ["drops the penalty instead of flipping its sign"], buggy_drops_penalty),
+    m(checks.check_buggy_gradient, ["sign of the whole gradient"], buggy_whole_sign),
+    m(checks.check_buggy_gradient, ["sign of the errors instead of the penalty"], buggy_error_sign),
+    m(checks.check_buggy_gradient, ["X_grad is right, but Theta_grad still has the + sign"], buggy_x_only),
 ]
 
 REFERENCES = {check: reference for check, _, reference in RIGHT}
@@ -522,6 +747,11 @@ REF_NAMES = {
     checks.check_gradient_descent_step: "cflib.train.gradient_descent_step",
     checks.check_rmse: "cflib.evaluate.rmse",
     checks.check_fold_in: "cflib.recommend.fold_in",
+    checks.check_dense: "cflib.ratings.to_dense",
+    checks.check_movie_means: "cflib.ratings.movie_means",
+    checks.check_truncated_svd: "cflib.lowrank.truncated_svd",
+    checks.check_user_gradient: "cflib.cost.user_gradient",
+    checks.check_buggy_gradient: "cflib.checks.penalty_sign_bug",
 }
 
 
@@ -562,3 +792,32 @@ def test_learner_arrays_are_not_shared_between_cases(capsys):
 
     line, got = run(checks.check_cost, scribbles, capsys)
     assert "PASS" in line and got is scribbles
+
+
+def test_nan_where_the_reference_has_nan_is_right(capsys):
+    """A movie nobody rated has a NaN mean: NaN there passes, a number there fails with its own diagnosis."""
+    line, got = run(checks.check_movie_means, movie_means_ok, capsys)
+    assert "PASS" in line and got is movie_means_ok
+    Y = np.array([[4.0, 0.0], [0.0, 0.0]])
+    R = np.array([[True, False], [False, False]])
+    assert np.isnan(ref_movie_means(Y, R)[1]) and ref_movie_means(Y, R)[0] == 4.0
+
+
+def test_truncated_svd_is_compared_up_to_sign_and_order(capsys):
+    """Singular vectors have no fixed sign or order; flipping one factor's column alone is wrong."""
+    line, _ = run(checks.check_truncated_svd, svd_ascending, capsys)
+    assert "PASS" in line
+
+    def one_column_flipped(M, k):
+        X, Theta = svd_ok(M, k)
+        Theta[:, 0] *= -1
+        return X, Theta
+
+    line, got = run(checks.check_truncated_svd, one_column_flipped, capsys)
+    assert "X is right, but Theta differs" in line and got is ref_truncated_svd
+
+
+def test_planted_bug_reference_is_wrong_only_for_positive_lam():
+    """penalty_sign_bug is the bug the exercise asks for: the gradient check flags both blocks for lam > 0 only."""
+    assert cflib.check_gradient(1.5, gradient_fn=checks.penalty_sign_bug).wrong_blocks == ["X", "Theta"]
+    assert cflib.check_gradient(0.0, gradient_fn=checks.penalty_sign_bug).passed

@@ -243,3 +243,20 @@ def test_sparse_problem_reuse_matches_functions():
     np.testing.assert_allclose(Tg, g[1], atol=1e-11)
     with pytest.raises(ValueError, match=r"expected X \(50, k\) and Theta \(40, k\)"):
         prob.cost(X[:10], Theta)
+
+
+@pytest.mark.parametrize("lam", [0.0, 1.3])
+def test_user_gradient_is_one_row_of_theta_grad(lam):
+    from cflib.cost import user_gradient
+
+    rng = np.random.default_rng(4)
+    X, Theta = rng.standard_normal((6, 3)), rng.standard_normal((5, 3))
+    R = rng.random((6, 5)) < 0.5
+    R[:, 4] = False  # a user with no ratings: only the penalty remains
+    Y = np.where(R, rng.integers(1, 6, (6, 5)), 0.0)
+    Theta_grad = gradient(X, Theta, Y, R, lam)[1]
+    for j in range(5):
+        g = user_gradient(j, X, Theta, Y, R, lam)
+        assert g.shape == (3,)
+        np.testing.assert_allclose(g, Theta_grad[j], atol=1e-12)
+    np.testing.assert_allclose(user_gradient(4, X, Theta, Y, R, lam), lam * Theta[4])

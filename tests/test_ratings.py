@@ -90,3 +90,29 @@ def test_synthetic_bad_arguments():
         cflib.make_synthetic(5, 4, 1, nnz=21)
     with pytest.raises(ValueError, match="density must lie in"):
         cflib.make_synthetic(5, 4, 1, density=0.0)
+
+
+def test_to_dense_matches_the_ratings_views():
+    from cflib.ratings import to_dense
+
+    data = cflib.make_synthetic(12, 9, k=2, density=0.4, seed=3)
+    Y, R = to_dense(data.movies, data.users, data.ratings, data.n_movies, data.n_users)
+    assert Y.dtype == np.float64 and R.dtype == bool and Y.shape == R.shape == (12, 9)
+    np.testing.assert_array_equal(Y, data.Y)
+    np.testing.assert_array_equal(R, data.R)
+    assert int(R.sum()) == data.nnz and np.all(Y[~R] == 0)
+
+
+def test_movie_means_ignore_unrated_values_and_give_nan_for_empty_rows():
+    import warnings
+
+    from cflib.ratings import movie_means
+
+    Y = np.array([[4.0, 99.0, 2.0], [0.0, 0.0, 0.0], [5.0, 3.0, -7.0]])
+    R = np.array([[True, False, True], [False, False, False], [True, True, False]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0/0 warning for the empty row
+        means = movie_means(Y, R)
+    assert means.shape == (3,) and means[0] == 3.0 and np.isnan(means[1]) and means[2] == 4.0
+    with pytest.raises(ValueError, match="same shape"):
+        movie_means(Y, R[:, :2])
