@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 import matplotlib.pyplot as plt
+from matplotlib import patheffects
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter
 
 __all__ = [
     "plot_learning_curves",
+    "place_legend",
     "plot_cost_curves",
     "plot_sweep_heatmap",
     "plot_embedding",
@@ -57,7 +60,7 @@ def _series(history, name):
 
 
 # ------------------------------------------------------------ training curves
-def plot_learning_curves(history, *, baselines=None, ax=None, title=None, start=1):
+def plot_learning_curves(history, *, baselines=None, ax=None, title=None, start=1, legend="best"):
     """Training and validation RMSE against iteration, with baselines.
 
     The message: where validation RMSE stops falling (or turns up) while
@@ -74,6 +77,10 @@ def plot_learning_curves(history, *, baselines=None, ax=None, title=None, start=
     title : str, optional
     start : int, default 1
         Number of the first iteration (x value of the first point).
+    legend : {"best", "below"}
+        Where the legend goes: inside the axes where it covers least, or
+        under the axes (and its x label), where it never covers a curve or a
+        baseline. Use ``"below"`` when the curves fill the axes.
 
     Returns
     -------
@@ -100,8 +107,23 @@ def plot_learning_curves(history, *, baselines=None, ax=None, title=None, start=
     ax.set_ylabel("RMSE (stars)")
     ax.set_title(title or "Training and validation error")
     ax.grid(alpha=0.3)
-    ax.legend(loc="best")
+    place_legend(ax, legend)
     return ax
+
+
+def place_legend(ax, where="best", **kwargs):
+    """Draw the legend of ``ax`` inside it (``"best"``) or under it (``"below"``).
+
+    ``"below"`` centres the legend under the x label, clear of the data; it
+    is counted by ``tight_layout`` and by ``bbox_inches="tight"``.
+    """
+    if where == "best":
+        return ax.legend(loc="best", **kwargs)
+    if where != "below":
+        raise ValueError(f"legend must be 'best' or 'below', got {where!r}")
+    # borderaxespad is in font sizes: clears the tick labels and the x label.
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), borderaxespad=3.6, frameon=False,
+                     **kwargs)
 
 
 def plot_cost_curves(histories, *, x="iteration", ax=None, title=None, logy=True, relative=False):
@@ -183,6 +205,13 @@ def plot_cost_curves(histories, *, x="iteration", ax=None, title=None, logy=True
     ax.set_ylabel("J - lowest J reached" if relative else "cost J")
     ax.set_title(title or ("Cost against iteration" if x == "iteration" else "Cost against wall time"))
     ax.grid(alpha=0.3, which="both" if logy else "major")
+    if logy:
+        lo, hi = ax.get_ylim()
+        if 0 < lo and hi / lo < 10:
+            # Less than a decade: the default labels read "3.7x10^4" on every minor tick.
+            plain = FuncFormatter(lambda v, _: f"{v:,.6g}")
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(plain)
     ax.legend()
     return ax
 
@@ -371,11 +400,13 @@ def plot_embedding(X, data, *, method="pca", genres=("Children's", "Horror", "Fi
         label = _spread_labels(coords[shown], n_labels)
         label = shown[label]
     centre = np.median(coords[shown, 0])
+    notes = []
     for i in label:
         right = coords[i, 0] > centre  # write towards the centre so labels stay inside the axes
-        ax.annotate(str(data.titles[i]), coords[i], xytext=(-4 if right else 4, 3),
-                    textcoords="offset points", ha="right" if right else "left", fontsize=8,
-                    color="0.15")
+        notes.append(ax.annotate(str(data.titles[i]), coords[i], xytext=(-4 if right else 4, 3),
+                                 textcoords="offset points", ha="right" if right else "left",
+                                 fontsize=8, color="0.15"))
+    _unclutter(ax, notes, coords[shown], sizes[shown])
     axis = "PC" if method == "pca" else "feature "
     ax.set_xlabel(f"{axis}1 of X ({100 * explained[0]:.0f}% of variance)")
     ax.set_ylabel(f"{axis}2 of X ({100 * explained[1]:.0f}% of variance)")
@@ -386,6 +417,66 @@ def plot_embedding(X, data, *, method="pca", genres=("Children's", "Horror", "Fi
               title_fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
     return ax
+
+
+# Where a title may go relative to its point: (dx, dy) in points, ha, va.
+# Tried in this order; the first with the least overlap wins. The far spots
+# (joined to the point by a thin line) cost a little more than the near ones.
+_LABEL_SPOTS = tuple(
+    ((sx * dx, sy * dy), ha, "bottom" if sy > 0 else "top")
+    for dx, dy in ((4, 3), (8, 12), (8, 22), (8, 34))
+    for sx, ha in ((1, "left"), (-1, "right"))
+    for sy in (1, -1)
+) + (((0, 5), "center", "bottom"), ((0, -5), "center", "top"))
+
+
+def _unclutter(ax, notes, points, sizes):
+    """Redraw each annotation in ``notes`` at the spot beside its point that covers least.
+
+    For every candidate spot of :data:`_LABEL_SPOTS` the text box is measured
+    (in pixels) and scored: each scatter point (of area ``sizes`` in pt^2) it
+    touches counts 1, each earlier label it overlaps counts 20, leaving the
+    axes counts 100. Spots on the side facing the centre come first, so ties
+    keep labels inside. A thin white outline keeps the text readable where a
+    point still shows through.
+    """
+    canvas = ax.figure.canvas
+    if not notes or not hasattr(canvas, "get_renderer"):
+        return
+    renderer = canvas.get_renderer()
+    ax.autoscale_view()
+    xy = ax.transData.transform(np.asarray(points, dtype=float))
+    radius = np.sqrt(np.asarray(sizes, dtype=float)) / 2 * ax.figure.dpi / 72
+    frame = ax.get_window_extent(renderer)
+    placed, choices = [], []
+    for note in notes:
+        own = ax.transData.transform(np.asarray(note.xy, dtype=float))
+        right = note.get_horizontalalignment() == "right"
+        spots = sorted(_LABEL_SPOTS, key=lambda spot: (spot[1] == ("left" if right else "right")))
+        best = None
+        for offset, ha, va in spots:
+            note.xyann = offset
+            note.set_horizontalalignment(ha)
+            note.set_verticalalignment(va)
+            box = note.get_window_extent(renderer)
+            near = ((xy[:, 0] + radius > box.x0) & (xy[:, 0] - radius < box.x1)
+                    & (xy[:, 1] + radius > box.y0) & (xy[:, 1] - radius < box.y1))
+            near &= np.hypot(*(xy - own).T) > 0.5  # its own point is meant to be next to it
+            score = int(near.sum()) + 20 * sum(box.overlaps(other) for other in placed)
+            score += 0.4 * (abs(offset[1]) > 5)
+            score += 100 * (box.x0 < frame.x0 or box.x1 > frame.x1 or box.y0 < frame.y0 or box.y1 > frame.y1)
+            if best is None or score < best[0]:
+                best = (score, offset, ha, va, box)
+        _, offset, ha, va, box = best
+        choices.append((offset, ha, va))
+        placed.append(box)
+    # Drawn again in the same order, with a thin line to the point from the far spots.
+    for note, (offset, ha, va) in zip(notes, choices):
+        text, xy, style = note.get_text(), note.xy, dict(fontsize=note.get_fontsize(), color=note.get_color())
+        note.remove()
+        line = dict(arrowstyle="-", color="0.45", lw=0.6, shrinkA=0, shrinkB=2) if abs(offset[1]) > 5 else None
+        ax.annotate(text, xy, xytext=offset, textcoords="offset points", ha=ha, va=va, arrowprops=line,
+                    path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")], **style)
 
 
 def _spread_labels(coords, n):
@@ -454,5 +545,6 @@ def plot_predicted_vs_actual(predicted, actual, *, ax=None, title=None, levels=(
     ax.set_ylabel("predicted rating (stars)")
     ax.set_title(title or "Predictions for each true rating")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="upper left")
+    # Outside the axes: the violins fill the whole height, a legend inside covers one.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return ax

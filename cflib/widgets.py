@@ -40,7 +40,7 @@ from IPython.display import Image
 
 from .baselines import fit_baseline
 from .evaluate import rmse
-from .plots import PALETTE, plot_cost_curves, plot_learning_curves
+from .plots import PALETTE, place_legend, plot_cost_curves, plot_learning_curves
 from .recommend import recommend, similar_movies
 from .train import fit
 
@@ -269,14 +269,15 @@ class TrainingExplorer(widgets.VBox):
             f"<b>validation RMSE {val:.4f}</b> (training {_last_finite(history.train_rmse):.4f}) "
             f"&middot; {verdict} &middot; {cost.size} iterations in {seconds:.2f} s"
         )
-        fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
-        plot_learning_curves(history, baselines=self.baselines, ax=left,
+        fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5.2))
+        plot_learning_curves(history, baselines=self.baselines, ax=left, legend="below",
                              title=f"RMSE: {_describe(kw)}")
         if self._previous is not None:
             prev = np.asarray(self._previous.val_rmse, dtype=float)
             left.plot(np.arange(1, prev.size + 1), prev, color=PALETTE[1], lw=1, ls=":", alpha=0.8,
                       label="validation, previous run")
-            left.legend(loc="best", fontsize=8)
+        # Under the axes: inside, it covered the baselines or the curves.
+        place_legend(left, "below", fontsize=9)
         # Zoom on the interesting range: from below the best curve to above the baselines
         # and the first iteration; a diverging run leaves through the top.
         values = list(self.baselines.values())
@@ -287,6 +288,8 @@ class TrainingExplorer(widgets.VBox):
             left.set_ylim(max(0.0, min(values) - 0.08), min(2.0, max(values) + 0.08))
         plot_cost_curves({kw["method"]: history}, ax=right,
                          title="Cost J (log scale)")
+        if not diverged:  # one curve: the legend would only repeat the title
+            right.get_legend().remove()
         fig.tight_layout()
         show_figure(self.out, fig)
 
@@ -428,6 +431,7 @@ class RatingWidget(widgets.VBox):
 
     def refresh(self):
         """Recompute the recommendations from ``my_ratings`` and redraw the lists."""
+        self._relabel_matches()
         rows = sorted(self.my_ratings.items(), key=lambda p: (-p[1], str(self.data.titles[p[0]])))
         self.mine.value = "<b>Your ratings</b>" + (
             "<ul>" + "".join(f"<li>{'★' * int(round(s))}{'☆' * (5 - int(round(s)))} "
@@ -454,6 +458,15 @@ class RatingWidget(widgets.VBox):
         self.similar.value = (f"<b>Closest to {html.escape(str(self.data.titles[movie]))}</b><ol>"
                               + "".join(f"<li>{html.escape(str(self.data.titles[m]))} "
                                         f"<i>(cosine {c:.2f})</i></li>" for m, c in near) + "</ol>")
+
+    def _relabel_matches(self):
+        """Update the "[you: n]" marks of the listed matches, keeping the selection."""
+        options = [(self._label(i), i) for _, i in self.matches.options]
+        if options == list(self.matches.options):
+            return
+        selected = self.matches.value
+        self.matches.options = options  # selects the first option: put the selection back
+        self.matches.value = selected
 
     def titles(self, indices):
         """Titles of movie indices (for reading results in tests and notebooks)."""

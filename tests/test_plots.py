@@ -5,6 +5,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
@@ -54,6 +55,18 @@ def test_learning_curves_draw_both_curves_and_labelled_baselines():
     assert ax.get_xlabel() == "iteration" and "RMSE" in ax.get_ylabel()
 
 
+def test_learning_curves_legend_below_clears_the_axes():
+    ax = plots.plot_learning_curves(_history(), baselines={"biases": 0.95}, legend="below")
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    label = ax.xaxis.label.get_window_extent(renderer)
+    assert legend.y1 < label.y0  # under the x label, so it covers no curve
+    assert len(ax.get_legend().get_texts()) == 3
+    with pytest.raises(ValueError, match="below"):
+        plots.plot_learning_curves(_history(), legend="outside")
+
+
 def test_learning_curves_accept_objects_and_missing_validation():
     class H:
         train_rmse = [1.0, 0.9, 0.8]
@@ -97,6 +110,13 @@ def test_cost_curves_mark_divergence():
     assert ax.get_ylim() == pytest.approx((tame.min() / 1.5, tame.max() * 3.0))  # the blow-up is cut off
     ax = plots.plot_cost_curves({"big": _history(diverge=True), "ok": _history()}, logy=False)
     assert ax.get_ylim()[1] < 2 * tame.max()
+
+
+def test_cost_curves_within_a_decade_get_plain_tick_labels():
+    ax = plots.plot_cost_curves({"als": {"cost": [37000.0, 31000.0, 29500.0, 29000.0]}})
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels(minor=True) + ax.get_yticklabels()]
+    assert "30,000" in labels and not any("times" in lab or "^" in lab for lab in labels)
 
 
 def test_cost_curves_relative_and_bad_input():
@@ -169,6 +189,11 @@ def test_embedding_plot_colours_genres_and_labels_few_titles():
     assert 1 <= len(ax.texts) <= 5
     assert all(t.get_text().startswith("Movie ") for t in ax.texts)
     assert "PC1" in ax.get_xlabel() and "% of variance" in ax.get_xlabel()
+    renderer = ax.figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[:i])
+    frame = ax.get_window_extent(renderer)
+    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1 for b in boxes)
     ax2 = plots.plot_embedding(X, data, method="first2", genres=("Gamma",), min_ratings=1, label=[0, 1])
     assert [t.get_text() for t in ax2.texts] == ["Movie 0", "Movie 1"]
     assert "feature 1" in ax2.get_xlabel()
@@ -178,12 +203,40 @@ def test_embedding_plot_colours_genres_and_labels_few_titles():
         plots.plot_embedding(X[:5], data)
 
 
-def test_embedding_plot_on_movielens(movielens):
+def _points_under(ax, text):
+    """How many scatter points of ``ax`` lie inside the box of ``text`` (not its leader line)."""
+    ax.figure.canvas.draw()  # places the annotations
+    renderer = ax.figure.canvas.get_renderer()
+    xy = ax.transData.transform(np.vstack([c.get_offsets() for c in ax.collections]))
+    box = Text.get_window_extent(text, renderer)
+    return int(np.sum((xy[:, 0] > box.x0) & (xy[:, 0] < box.x1) & (xy[:, 1] > box.y0) & (xy[:, 1] < box.y1)))
+
+
+def test_embedding_titles_move_off_the_points():
+    """A point with a crowd just above-right of it (where its title would go by default)."""
+    data = _tiny_data_with_genres()
+    rng = np.random.default_rng(0)
+    angle = rng.uniform(0, 2 * np.pi, data.n_movies)
+    X = np.c_[3 * np.cos(angle), 3 * np.sin(angle), np.zeros(data.n_movies)]
+    X[0, :2] = (-3.5, 0.0)
+    X[1:12, 0], X[1:12, 1] = np.linspace(-3.4, -2.4, 11), 0.15  # the crowd
+    X[12:, 1] = np.where(np.abs(X[12:, 1]) < 1.0, 2.0, X[12:, 1])  # nothing else near it
+    ax = plots.plot_embedding(X, data, method="first2", genres=("Alpha",), min_ratings=1, label=[0])
+    (title,) = ax.texts
+    assert title.get_text() == "Movie 0" and tuple(title.xy) == (-3.5, 0.0)
+    assert _points_under(ax, title) == 0
+
+
+def test_embedding_plot_on_movielens(movielens, monkeypatch):
     X = np.random.default_rng(0).standard_normal((movielens.n_movies, 5))
     ax = plots.plot_embedding(X, movielens, n_labels=8)
     shown = int(np.sum(np.bincount(movielens.movies, minlength=movielens.n_movies) >= 50))
     assert sum(len(c.get_offsets()) for c in ax.collections) == shown
     assert len(ax.texts) == 8
+    covered = sum(_points_under(ax, t) for t in ax.texts)
+    monkeypatch.setattr(plots, "_unclutter", lambda *args: None)  # every title at its first spot
+    plain = plots.plot_embedding(X, movielens, n_labels=8)
+    assert covered < sum(_points_under(plain, t) for t in plain.texts)
 
 
 def test_predicted_vs_actual_one_violin_per_rating():
@@ -196,5 +249,7 @@ def test_predicted_vs_actual_one_violin_per_rating():
     np.testing.assert_allclose(means, [predicted[actual == r].mean() for r in range(1, 6)])
     np.testing.assert_array_equal(ax.get_lines()[1].get_ydata(), [1, 2, 3, 4, 5])
     assert [t.get_text() for t in ax.get_xticklabels()] == [f"{r}\n(n={np.sum(actual == r)})" for r in range(1, 6)]
+    renderer = ax.figure.canvas.get_renderer()
+    assert ax.get_legend().get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1  # off the violins
     with pytest.raises(ValueError, match="same length"):
         plots.plot_predicted_vs_actual(predicted[:3], actual)

@@ -151,6 +151,32 @@ def test_rating_widget_search_rate_remove_and_reset(named):
     assert rw.matches.options == ()
 
 
+def test_rating_widget_matches_show_your_rating_at_once(named):
+    """Rating, removing and resetting update the "[you: n]" marks of the listed matches,
+    and the selected movie stays selected (the similar list does not jump)."""
+    data, model = named
+    rw = W.RatingWidget(model, data, ratings={0: 5}, n=5, min_ratings=0)
+    rw.search.value = "film 0"  # Film 00 .. Film 09 (not 07, renamed)
+    labels = dict((v, lab) for lab, v in rw.matches.options)
+    assert labels[0] == "Film 00  [you: 5]" and labels[3] == "Film 03"
+    rw.matches.value = 3
+    similar = rw.similar.value
+    rw.stars.value = 2
+    rw.rate_button.click()
+    labels = dict((v, lab) for lab, v in rw.matches.options)
+    assert labels[3] == "Film 03  [you: 2]"
+    assert rw.matches.value == 3 and rw.similar.value == similar
+    rw.stars.value = 4
+    rw.rate_button.click()
+    assert dict((v, lab) for lab, v in rw.matches.options)[3] == "Film 03  [you: 4]"
+    rw.remove_button.click()
+    assert dict((v, lab) for lab, v in rw.matches.options)[3] == "Film 03"
+    rw.rate(3, 1)
+    rw.reset_button.click()
+    labels = dict((v, lab) for lab, v in rw.matches.options)
+    assert labels[3] == "Film 03" and labels[0] == "Film 00  [you: 5]" and rw.matches.value == 3
+
+
 def test_rating_widget_recommendations_follow_the_ratings(named):
     """Loving the movies one taste group loves must recommend that group's other movies."""
     data, model = named
