@@ -16,7 +16,7 @@ Which side the CSR rows follow matters for speed: entries are grouped by the
 *larger* side (users in every MovieLens release but 100K), so that the random
 reads and writes go to the rows of the *smaller* factor matrix, which stays in
 the CPU cache. On a synthetic MovieLens-10M shape this made one evaluation
-about 1.5 to 2 times faster than grouping by movie (benchmarks/README.md).
+2 to 3 times faster than grouping by movie (benchmarks/README.md).
 The public arrays (``movies``, ``users``, ``ratings``, ``predict``,
 ``residuals``) always use the movie-sorted order whatever the internal one.
 
