@@ -1,7 +1,7 @@
 """Scale benchmark: train on a synthetic MovieLens-25M shape with the sparse path.
 
-Run from the repository root, by hand (not in CI): about 4 minutes of CPU time, 13
-minutes wall-clock when the 2-core machine was shared; 3.7 GiB peak resident memory::
+Run from the repository root, by hand (not in CI): 2.5 minutes on an idle 2-core
+machine, 13 minutes when other jobs kept it busy; 3.5 GiB peak resident memory::
 
     python benchmarks/bench_scale.py                 # 162,541 users x 59,047 movies, 25,000,095 ratings
     python benchmarks/bench_scale.py --quick         # tiny shape, a smoke run of a few seconds
@@ -101,7 +101,7 @@ def main(argv=None):
         X = rng.standard_normal((n_movies, k)) / np.sqrt(k)
         Theta = rng.standard_normal((n_users, k)) / np.sqrt(k)
         # At this size one call takes seconds: no warm-up, and each timed call
-        # also measures its memory (tracemalloc adds little to numpy-heavy code).
+        # also measures its memory (so tracemalloc is on during the timed calls).
         times, cpus, mems = [], [], []
         for _ in range(args.repeats):
             start_cpu = time.process_time()
