@@ -5,9 +5,11 @@ functions from bytes built out of the hand-written files in tests/fixtures/.
 The real copy (via the ``movielens`` fixture) is only read.
 """
 
+import atexit
 import hashlib
 import io
 import shutil
+import tempfile
 import urllib.error
 import zipfile
 from dataclasses import replace
@@ -33,7 +35,23 @@ from cflib.data import (
 )
 from cflib.download import DownloadError, download_file, extract_archive, verify_file
 
-FIXTURES = Path(__file__).parent / "fixtures"
+def _materialize_fixtures() -> Path:
+    """Copy the hand-written fixtures to a temporary folder under their real names.
+
+    They are committed as ``NAME.fixture`` so that no file in the repository carries
+    a MovieLens file name (those files are never committed; these are made up).
+    """
+    src = Path(__file__).parent / "fixtures"
+    dest = Path(tempfile.mkdtemp(prefix="cflib-fixtures-"))
+    atexit.register(shutil.rmtree, dest, ignore_errors=True)
+    for f in src.glob("ml-*/*.fixture"):
+        target = dest / f.relative_to(src).with_suffix("")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(f, target)
+    return dest
+
+
+FIXTURES = _materialize_fixtures()
 # (ratings, movies, users) of the hand-written fixture copies
 FIXTURE_COUNTS = {"100k": (10, 5, 4), "1m": (5, 4, 3), "latest-small": (6, 6, 3)}
 REAL = RELEASES["100k"]
