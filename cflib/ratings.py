@@ -173,27 +173,25 @@ class Ratings:
                 "gradient_sparse instead"
             )
 
+    def _dense(self):
+        """Build Y and R once, with :func:`to_dense`, and cache both read-only."""
+        if "Y" not in self._cache:
+            self._check_dense()
+            Y, R = to_dense(self.movies, self.users, self.ratings, self.n_movies, self.n_users)
+            Y.flags.writeable = False
+            R.flags.writeable = False
+            self._cache["Y"], self._cache["R"] = Y, R
+        return self._cache["Y"], self._cache["R"]
+
     @property
     def Y(self) -> np.ndarray:
         """Ratings matrix of shape (n_movies, n_users), 0 where unrated."""
-        if "Y" not in self._cache:
-            self._check_dense()
-            Y = np.zeros(self.shape)
-            Y[self.movies, self.users] = self.ratings
-            Y.flags.writeable = False
-            self._cache["Y"] = Y
-        return self._cache["Y"]
+        return self._dense()[0]
 
     @property
     def R(self) -> np.ndarray:
         """Indicator of shape (n_movies, n_users): True where rated."""
-        if "R" not in self._cache:
-            self._check_dense()
-            R = np.zeros(self.shape, dtype=bool)
-            R[self.movies, self.users] = True
-            R.flags.writeable = False
-            self._cache["R"] = R
-        return self._cache["R"]
+        return self._dense()[1]
 
     # ---------------------------------------------------------------- subsets
     def subset(self, mask_or_index, name: str | None = None) -> "Ratings":

@@ -64,6 +64,7 @@ from threadpoolctl import threadpool_limits
 from .als import RowSystems
 from .baselines import RATING_SCALE, _check_index_pair
 from .cost import gradient
+from .ratings import movie_means
 from .sparse import SparseProblem
 from .validation import check_dense, check_lam
 
@@ -140,12 +141,9 @@ def normalize_ratings(Y, R):
         raise ValueError(f"Y must be 2-D (n_movies, n_users), got shape {Y.shape}")
     # Reuse the dense checks with zero-width factors of the right height.
     _, _, Y, R = check_dense(np.zeros((Y.shape[0], 0)), np.zeros((Y.shape[1], 0)), Y, R)
-    Yz = np.where(R, Y, 0.0)
-    counts = R.sum(axis=1)
-    total = counts.sum()
-    global_mean = Yz.sum() / total if total else 0.0
-    movie_mean = np.full(Y.shape[0], global_mean)
-    np.divide(Yz.sum(axis=1), counts, out=movie_mean, where=counts > 0)
+    movie_mean = movie_means(Y, R)  # NaN for a movie nobody rated
+    global_mean = Y[R].mean() if R.any() else 0.0
+    movie_mean[np.isnan(movie_mean)] = global_mean
     Y_norm = np.where(R, Y - movie_mean[:, None], 0.0)
     return Y_norm, movie_mean
 

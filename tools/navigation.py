@@ -58,7 +58,8 @@ HOW_TO_USE = """\
    `cflib.checks` and prints one line: pass, or what is wrong and a hint. If your
    function is not ready yet, the check hands back the `cflib` version so that the
    rest of the notebook still runs.
-4. The data: MovieLens 100K. Set `CFLIB_DATA_DIR` to the folder that holds `ml-100k/`
+4. The data: MovieLens 100K. `make lab` fetches it once into `data/`; offline, put
+   `ml-100k.zip` there, or set `CFLIB_DATA_DIR` to a folder that holds `ml-100k/`
    (see the repository README).
 """
 
