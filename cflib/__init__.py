@@ -4,7 +4,7 @@ Glossary: Y, R are (n_movies, n_users); X is (n_movies, k); Theta is (n_users, k
 ``lam`` is the regularization strength; ``k`` the number of features.
 """
 
-from .cost import (
+from .objective import (
     cost,
     cost_and_gradient,
     cost_and_gradient_sparse,

@@ -1,6 +1,6 @@
 r"""Batched closed-form ridge solves: the two half-steps of alternating least squares.
 
-With Theta fixed, the cost J of :mod:`cflib.cost` separates into one ridge
+With Theta fixed, the cost J of :mod:`cflib.objective` separates into one ridge
 regression per movie. Setting :math:`\partial J / \partial x_i = 0` gives
 
 .. math::

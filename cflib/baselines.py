@@ -35,10 +35,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BaselineModel", "fit_baseline", "RATING_SCALE", "DEFAULT_BASELINE_LAM"]
+from .ratings import RATING_SCALE
+from .validation import check_index_pair
 
-#: Lowest and highest possible rating; predictions are clipped to this range.
-RATING_SCALE = (1.0, 5.0)
+__all__ = ["BaselineModel", "fit_baseline", "DEFAULT_BASELINE_LAM"]
 
 #: Regularization used when ``lam`` is not given, per kind. ``"movie"`` uses the
 #: plain per-movie mean; the bias strength was tuned on the ml-100k folds u1..u5
@@ -90,7 +90,7 @@ class BaselineModel:
         -------
         ndarray of shape (n,)
         """
-        movies, users = _check_index_pair(movies, users, self.n_movies, self.n_users)
+        movies, users = check_index_pair(movies, users, self.n_movies, self.n_users)
         pred = self.mu + self.movie_bias[movies] + self.user_bias[users]
         return np.clip(pred, *RATING_SCALE) if clip else pred
 
@@ -99,21 +99,6 @@ class BaselineModel:
         pred = self.mu + self.movie_bias[:, None] + self.user_bias[None, :]
         return np.clip(pred, *RATING_SCALE) if clip else pred
 
-
-def _check_index_pair(movies, users, n_movies, n_users):
-    movies = np.asarray(movies)
-    users = np.asarray(users)
-    if movies.shape != users.shape or movies.ndim != 1:
-        raise ValueError(
-            "movies and users must be 1-D arrays of the same length; "
-            f"got shapes {movies.shape} and {users.shape}"
-        )
-    for a, name, n in ((movies, "movies", n_movies), (users, "users", n_users)):
-        if a.size and not np.issubdtype(a.dtype, np.integer):
-            raise TypeError(f"{name} must hold integer indices, got dtype {a.dtype}")
-        if a.size and (a.min() < 0 or a.max() >= n):
-            raise ValueError(f"{name} holds indices in {a.min()}..{a.max()}, expected 0..{n - 1}")
-    return movies.astype(np.int64, copy=False), users.astype(np.int64, copy=False)
 
 
 def bias_solve(residual, index, n, lam) -> np.ndarray:

@@ -23,7 +23,7 @@ stored in a notebook and compared by nbval.
 
 The references of :mod:`cflib.train`, :mod:`cflib.evaluate`,
 :mod:`cflib.recommend`, :mod:`cflib.ratings`, :mod:`cflib.lowrank` and
-:func:`cflib.cost.user_gradient` are imported when their check runs.
+:func:`cflib.objective.user_gradient` are imported when their check runs.
 NaN in a reference result (a movie nobody rated has a NaN mean) must be NaN
 in the learner's result at the same place.
 """
@@ -38,11 +38,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .cost import cost as _ref_cost
-from .cost import cost_sparse as _ref_cost_sparse
-from .cost import gradient as _ref_gradient
-from .cost import gradient_sparse as _ref_gradient_sparse
-from .cost import predict as _ref_predict
+from .objective import cost as _ref_cost
+from .objective import cost_sparse as _ref_cost_sparse
+from .objective import gradient as _ref_gradient
+from .objective import gradient_sparse as _ref_gradient_sparse
+from .objective import predict as _ref_predict
 from . import gradcheck as _gradcheck
 
 __all__ = [
@@ -1278,7 +1278,7 @@ def check_user_gradient(fn) -> Callable:
     Returns
     -------
     callable
-        ``fn`` if it agrees with :func:`cflib.cost.user_gradient`, else that function.
+        ``fn`` if it agrees with :func:`cflib.objective.user_gradient`, else that function.
     """
     cases = []
     for n, (label, (X, Theta, Y, R), lam) in enumerate(_dense_cases()):
@@ -1298,8 +1298,8 @@ def check_user_gradient(fn) -> Callable:
         return "theta_grad has one entry per feature: shape (k,)"
 
     spec = _Spec(
-        name="check_user_gradient", signature="j, X, Theta, Y, R, lam=0.0", ref_name="cflib.cost.user_gradient",
-        reference=_lazy("cost", "user_gradient"), cases=cases, parts=("theta_grad",),
+        name="check_user_gradient", signature="j, X, Theta, Y, R, lam=0.0", ref_name="cflib.objective.user_gradient",
+        reference=_lazy("objective", "user_gradient"), cases=cases, parts=("theta_grad",),
         split=lambda out, case: (_array(out, "theta_grad"),),
         mistakes=[
             _Mistake("also counts the movies user j did not rate (the mask R[:, j] is not applied)",

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .baselines import RATING_SCALE, BaselineModel, fit_baseline
+from .baselines import BaselineModel, fit_baseline
+from .ratings import RATING_SCALE
 
 __all__ = ["rmse", "mae", "evaluate", "fit_baseline", "baseline_ladder", "BaselineModel"]
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cost import cost as _reference_cost
-from .cost import gradient as _reference_gradient
+from .objective import cost as _reference_cost
+from .objective import gradient as _reference_gradient
 
 __all__ = ["numerical_gradient", "relative_error", "check_gradient", "GradCheckResult", "DEFAULT_EPS", "TOLERANCE"]
 

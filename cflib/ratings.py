@@ -23,7 +23,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-__all__ = ["Ratings", "to_dense", "movie_means"]
+__all__ = ["Ratings", "to_dense", "movie_means", "RATING_SCALE"]
+
+#: The MovieLens rating scale: predictions are clipped to it.
+RATING_SCALE = (1.0, 5.0)
 
 # A dense float64 Y plus a bool R above this size is refused: use the sparse
 # coordinates (movies, users, ratings) instead.
@@ -164,7 +167,7 @@ class Ratings:
         return self.n_movies * self.n_users * (8 + 1)
 
     # ------------------------------------------------------------ dense views
-    def _check_dense(self):
+    def _check_dense_size(self):
         need = self.dense_bytes()
         if need > DENSE_LIMIT_BYTES:
             raise MemoryError(
@@ -176,7 +179,7 @@ class Ratings:
     def _dense(self):
         """Build Y and R once, with :func:`to_dense`, and cache both read-only."""
         if "Y" not in self._cache:
-            self._check_dense()
+            self._check_dense_size()
             Y, R = to_dense(self.movies, self.users, self.ratings, self.n_movies, self.n_users)
             Y.flags.writeable = False
             R.flags.writeable = False

@@ -29,8 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .baselines import RATING_SCALE
-from .ratings import Ratings
+from .ratings import RATING_SCALE, Ratings
 from .validation import check_lam
 
 __all__ = ["fold_in", "fold_in_user", "FoldedUser", "recommend", "add_user", "similar_movies"]

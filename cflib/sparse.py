@@ -30,7 +30,7 @@ import scipy.sparse as sp
 
 from .validation import check_coords, check_factors, check_lam
 
-__all__ = ["SparseProblem"]
+__all__ = ["SparseProblem", "row_dots"]
 
 # Bytes of each of the two gather buffers, shape (chunk, k). Measured on a
 # 2-core AMD EPYC (benchmarks/README.md): 256 KiB to 1 MiB are equally fast;
@@ -91,6 +91,43 @@ def _sort_order(rows, cols, n_cols):
     return _stable_order(rows, cols, n_cols)
 
 
+def row_dots(A, B, rows, cols) -> np.ndarray:
+    r"""Row-wise dot products :math:`a_{r_t} \cdot b_{c_t}` for every t, shape (n,).
+
+    The one chunked gather-and-multiply of cflib (predictions at coordinates,
+    residuals, synthetic ratings): rows of ``A`` and ``B`` are gathered a chunk
+    of entries at a time into two small reusable buffers, so no (n, k)
+    temporary is ever built.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n_rows, k)
+    B : ndarray of shape (n_cols, k)
+    rows, cols : ndarray of int, shape (n,)
+        Valid 0-based indices into ``A`` and ``B``.
+
+    Returns
+    -------
+    ndarray of shape (n,)
+    """
+    A = np.asarray(A, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64)
+    n, k = len(rows), A.shape[1]
+    out = np.zeros(n)
+    if k == 0 or n == 0:
+        return out
+    chunk = min(_chunk_rows(k), n)
+    abuf = np.empty((chunk, k))
+    bbuf = np.empty((chunk, k))
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        m = stop - start
+        a = np.take(A, rows[start:stop], axis=0, out=abuf[:m])
+        b = np.take(B, cols[start:stop], axis=0, out=bbuf[:m])
+        np.einsum("ij,ij->i", a, b, out=out[start:stop])
+    return out
+
+
 class _Kernel:
     """Residuals and gradients for entries grouped by row: the CSR arrays of E.
 
@@ -114,10 +151,7 @@ class _Kernel:
         return self.rows.nbytes + self.cols.nbytes + self.targets.nbytes + self.ptr.nbytes
 
     def predict(self, A, B) -> np.ndarray:
-        nnz, k = self.targets.size, A.shape[1]
-        out = np.zeros(nnz)
-        if k == 0 or nnz == 0:
-            return out
+        return row_dots(A, B, self.rows, self.cols)
         chunk = min(_chunk_rows(k), nnz)
         abuf = np.empty((chunk, k))
         bbuf = np.empty((chunk, k))

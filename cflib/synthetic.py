@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .ratings import Ratings
+from .sparse import row_dots
 
 __all__ = ["make_synthetic"]
 
@@ -84,11 +85,7 @@ def make_synthetic(n_movies: int = 200, n_users: int = 100, k: int = 3, *, nnz: 
         keys = np.sort(rng.choice(keys, size=nnz, replace=False))
     movies = keys // n_users
     users = keys % n_users
-    ratings = np.empty(nnz)
-    chunk = 1 << 16
-    for s in range(0, nnz, chunk):
-        e = slice(s, s + chunk)
-        ratings[e] = np.einsum("ij,ij->i", X_true[movies[e]], Theta_true[users[e]])
+    ratings = row_dots(X_true, Theta_true, movies, users)
     ratings += noise * rng.standard_normal(nnz)
     ratings = np.clip(np.rint(ratings) if integer else ratings, 1, 5)
     data = Ratings(

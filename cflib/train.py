@@ -22,7 +22,7 @@ plus a learned movie bias :math:`b_i` and user bias :math:`b_{u,j}`:
         + \tfrac{\lambda}{2}(\|X\|_F^2 + \|\Theta\|_F^2)
         + \tfrac{\lambda_b}{2}(\|b\|^2 + \|b_u\|^2).
 
-Both are the cost J of :mod:`cflib.cost` with the ratings shifted by an offset
+Both are the cost J of :mod:`cflib.objective` with the ratings shifted by an offset
 (and, for the biases, two extra columns: ``[X, b, 1] @ [Theta, 1, b_u].T``
 equals ``X @ Theta.T + b + b_u``), so every trainer below minimizes exactly
 that J with :class:`cflib.SparseProblem`, built once per fit.
@@ -62,11 +62,10 @@ from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
 from .als import RowSystems
-from .baselines import RATING_SCALE, _check_index_pair
-from .cost import gradient
-from .ratings import movie_means
-from .sparse import SparseProblem
-from .validation import check_dense, check_lam
+from .objective import gradient
+from .ratings import RATING_SCALE, movie_means
+from .sparse import SparseProblem, row_dots
+from .validation import check_dense_args, check_index_pair, check_lam
 
 __all__ = [
     "fit",
@@ -140,7 +139,7 @@ def normalize_ratings(Y, R):
     if Y.ndim != 2:
         raise ValueError(f"Y must be 2-D (n_movies, n_users), got shape {Y.shape}")
     # Reuse the dense checks with zero-width factors of the right height.
-    _, _, Y, R = check_dense(np.zeros((Y.shape[0], 0)), np.zeros((Y.shape[1], 0)), Y, R)
+    _, _, Y, R = check_dense_args(np.zeros((Y.shape[0], 0)), np.zeros((Y.shape[1], 0)), Y, R)
     movie_mean = movie_means(Y, R)  # NaN for a movie nobody rated
     global_mean = Y[R].mean() if R.any() else 0.0
     movie_mean[np.isnan(movie_mean)] = global_mean
@@ -157,7 +156,7 @@ def gradient_descent_step(X, Theta, Y, R, lam, lr):
         \\Theta \\leftarrow \\Theta - \\alpha \\frac{\\partial J}{\\partial \\Theta}
 
     Both gradients are computed at the *old* (X, Theta) with
-    :func:`cflib.cost.gradient`.
+    :func:`cflib.objective.gradient`.
 
     Parameters
     ----------
@@ -291,7 +290,7 @@ class MFModel:
         -------
         ndarray of shape (n,)
         """
-        movies, users = _check_index_pair(movies, users, self.n_movies, self.n_users)
+        movies, users = check_index_pair(movies, users, self.n_movies, self.n_users)
         pred = _predict_at(self.X, self.Theta, self.mu, self.movie_bias, self.user_bias, movies, users)
         return np.clip(pred, *RATING_SCALE) if clip else pred
 
@@ -306,16 +305,8 @@ class MFModel:
                 f"n_users={self.n_users}, method={self.params.get('method')!r})")
 
 
-def _dots(X, Theta, movies, users, chunk=1 << 13):
-    """``x_{m_t} . theta_{u_t}`` for every t, in chunks (no (n, k) temporary), shape (n,)."""
-    out = np.empty(movies.size)
-    for s in range(0, movies.size, chunk):
-        out[s:s + chunk] = np.einsum("ij,ij->i", X[movies[s:s + chunk]], Theta[users[s:s + chunk]])
-    return out
-
-
 def _predict_at(X, Theta, mu, movie_bias, user_bias, movies, users):
-    out = _dots(X, Theta, movies, users)
+    out = row_dots(X, Theta, movies, users)
     out += movie_bias[movies]
     out += user_bias[users]
     out += mu
@@ -381,7 +372,7 @@ class _Objective:
 
     def cost(self, blocks):
         """J from one pass over the ratings."""
-        e = _dots(*self.augmented(blocks), self.movies, self.users) - self.shifted
+        e = row_dots(*self.augmented(blocks), self.movies, self.users) - self.shifted
         return 0.5 * float(e @ e) + self.penalty(blocks)
 
     def biases(self, blocks):

@@ -10,7 +10,17 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_factors", "check_dense", "check_coords", "check_lam"]
+__all__ = [
+    "check_scalar",
+    "check_int",
+    "check_lam",
+    "check_indices",
+    "check_index_pair",
+    "check_factors",
+    "check_dense_args",
+    "check_coords",
+    "check_no_duplicates",
+]
 
 
 def _as_2d_float(A, name: str) -> np.ndarray:
@@ -23,14 +33,145 @@ def _as_2d_float(A, name: str) -> np.ndarray:
     return A
 
 
-def check_lam(lam) -> float:
-    """Return ``lam`` as a float after checking it is finite and >= 0."""
-    if not isinstance(lam, numbers.Real) or isinstance(lam, bool):
-        raise TypeError(f"lam must be a real number, got {type(lam).__name__}")
-    lam = float(lam)
-    if not np.isfinite(lam) or lam < 0:
-        raise ValueError(f"lam must be a finite number >= 0, got {lam}")
-    return lam
+def check_scalar(x, name: str, target_type=numbers.Real, *, min_val=None, max_val=None,
+                 include_boundaries: str = "both", allow_none: bool = False):
+    """Check that ``x`` is one finite scalar of ``target_type`` within bounds, and return it.
+
+    The one scalar validator of cflib (after scikit-learn's ``check_scalar``):
+    every module checks its numeric arguments with it, so messages read alike.
+
+    Parameters
+    ----------
+    x : object
+        The value to check. ``bool`` is never accepted as a number, and strings
+        such as ``"0.1"`` are refused (not converted).
+    name : str
+        The argument's name, quoted in the message.
+    target_type : type or tuple of types, default numbers.Real
+        ``numbers.Integral`` for counts and seeds, ``numbers.Real`` for the rest.
+    min_val, max_val : float, optional
+        Bounds; which ones are inclusive is set by ``include_boundaries``.
+    include_boundaries : {"both", "left", "right", "neither"}, default "both"
+    allow_none : bool, default False
+        Return ``None`` unchanged when given.
+
+    Returns
+    -------
+    int or float
+        ``int(x)`` for ``numbers.Integral``, else ``float(x)``.
+
+    Raises
+    ------
+    TypeError
+        Wrong type (the message names the argument and the expected type).
+    ValueError
+        NaN, infinite or out of bounds.
+    """
+    if x is None and allow_none:
+        return None
+    integral = target_type is numbers.Integral or (
+        isinstance(target_type, type) and issubclass(target_type, numbers.Integral))
+    if isinstance(x, bool) or not isinstance(x, target_type):
+        kind = "an integer" if integral else "a real number"
+        hint = " (a string is not converted: write the number without quotes)" if isinstance(x, str) else ""
+        raise TypeError(f"{name} must be {kind}, got {type(x).__name__} {x!r}{hint}")
+    value = int(x) if integral else float(x)
+    if not integral and not np.isfinite(value):
+        bound = "" if min_val is None else f" {'>=' if include_boundaries in ('both', 'left') else '>'} {min_val:g}"
+        raise ValueError(f"{name} must be a finite number{bound}, got {value}")
+    left = include_boundaries in ("both", "left")
+    right = include_boundaries in ("both", "right")
+    if min_val is not None and (value < min_val or (value == min_val and not left)):
+        op = ">=" if left else ">"
+        raise ValueError(f"{name} must be {'an integer' if integral else 'a finite number'} {op} {min_val:g}, got {x!r}")
+    if max_val is not None and (value > max_val or (value == max_val and not right)):
+        op = "<=" if right else "<"
+        raise ValueError(f"{name} must be {'an integer' if integral else 'a finite number'} {op} {max_val:g}, got {x!r}")
+    return value
+
+
+def check_int(x, name: str, *, min_val=None, max_val=None, allow_none: bool = False):
+    """``check_scalar(x, name, numbers.Integral, ...)``: an int within bounds (both inclusive)."""
+    return check_scalar(x, name, numbers.Integral, min_val=min_val, max_val=max_val, allow_none=allow_none)
+
+
+def check_indices(a, name: str, n: int, *, what: str = "rows") -> np.ndarray:
+    """Check a 1-D array of 0-based indices into ``n`` items and return it as int64.
+
+    Parameters
+    ----------
+    a : array_like of int, shape (m,)
+    name : str
+        The argument's name, quoted in the message.
+    n : int
+        Valid indices are ``0 .. n - 1``.
+    what : str
+        What the indices point at, for the message (``"rows of X"``).
+
+    Returns
+    -------
+    ndarray of int64, shape (m,)
+    """
+    a = np.asarray(a)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of indices, got shape {a.shape}")
+    if a.size and not np.issubdtype(a.dtype, np.integer):
+        raise TypeError(f"{name} must hold integer indices, got dtype {a.dtype}")
+    if a.size and (a.min() < 0 or a.max() >= n):
+        raise ValueError(f"{name} holds indices in {a.min()}..{a.max()}, expected 0..{n - 1} ({what})")
+    return a.astype(np.int64, copy=False)
+
+
+def check_index_pair(movies, users, n_movies: int, n_users: int):
+    """Check paired movie and user indices (same 1-D shape, in range); return both as int64.
+
+    Parameters
+    ----------
+    movies, users : array_like of int, shape (n,)
+    n_movies, n_users : int
+
+    Returns
+    -------
+    movies, users : ndarray of int64, shape (n,)
+    """
+    movies = np.asarray(movies)
+    users = np.asarray(users)
+    if movies.shape != users.shape or movies.ndim != 1:
+        raise ValueError(
+            "movies and users must be 1-D arrays of the same length; "
+            f"got shapes {movies.shape} and {users.shape}"
+        )
+    return (check_indices(movies, "movies", n_movies, what="movies"),
+            check_indices(users, "users", n_users, what="users"))
+
+
+def check_no_duplicates(movies, users, n_users: int) -> None:
+    """Raise if a (movie, user) pair occurs twice; the message names the first one.
+
+    Parameters
+    ----------
+    movies, users : ndarray of int, shape (nnz,)
+        Valid 0-based indices (already checked).
+    n_users : int
+    """
+    if movies.size < 2:
+        return
+    key = movies.astype(np.int64) * int(n_users) + users
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    dup = np.flatnonzero(sk[1:] == sk[:-1])
+    if dup.size:
+        first = order[dup[0] + 1]
+        raise ValueError(
+            f"the pair (movie {int(movies[first])}, user {int(users[first])}) is rated more than once "
+            f"(entries {int(order[dup[0]])} and {int(first)}); give each (movie, user) pair one rating, "
+            "e.g. keep the latest"
+        )
+
+
+def check_lam(lam, name: str = "lam") -> float:
+    """Return ``lam`` as a float after checking it is a finite real number >= 0."""
+    return check_scalar(lam, name, numbers.Real, min_val=0.0)
 
 
 def check_factors(X, Theta):
@@ -63,7 +204,7 @@ def check_factors(X, Theta):
     return X, Theta
 
 
-def check_dense(X, Theta, Y, R):
+def check_dense_args(X, Theta, Y, R):
     """Check the arguments of the dense cost and gradient functions.
 
     Parameters

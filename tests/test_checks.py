@@ -13,7 +13,7 @@ from cflib.evaluate import rmse as ref_rmse
 from cflib.recommend import fold_in as ref_fold_in
 from cflib.train import gradient_descent_step as ref_step
 from cflib.train import normalize_ratings as ref_normalize
-from cflib.cost import user_gradient as ref_user_gradient
+from cflib.objective import user_gradient as ref_user_gradient
 from cflib.lowrank import truncated_svd as ref_truncated_svd
 from cflib.ratings import movie_means as ref_movie_means
 from cflib.ratings import to_dense as ref_to_dense
@@ -750,7 +750,7 @@ REF_NAMES = {
     checks.check_dense: "cflib.ratings.to_dense",
     checks.check_movie_means: "cflib.ratings.movie_means",
     checks.check_truncated_svd: "cflib.lowrank.truncated_svd",
-    checks.check_user_gradient: "cflib.cost.user_gradient",
+    checks.check_user_gradient: "cflib.objective.user_gradient",
     checks.check_buggy_gradient: "cflib.checks.penalty_sign_bug",
 }
 

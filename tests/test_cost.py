@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cflib
-from cflib.cost import (
+from cflib.objective import (
     cost,
     cost_and_gradient,
     cost_and_gradient_sparse,
@@ -247,7 +247,7 @@ def test_sparse_problem_reuse_matches_functions():
 
 @pytest.mark.parametrize("lam", [0.0, 1.3])
 def test_user_gradient_is_one_row_of_theta_grad(lam):
-    from cflib.cost import user_gradient
+    from cflib.objective import user_gradient
 
     rng = np.random.default_rng(4)
     X, Theta = rng.standard_normal((6, 3)), rng.standard_normal((5, 3))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cflib.cost import gradient
+from cflib.objective import gradient
 from cflib.gradcheck import (
     DEFAULT_EPS,
     TOLERANCE,

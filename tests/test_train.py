@@ -8,7 +8,7 @@ import pytest
 import cflib
 from cflib import als
 from cflib.baselines import fit_baseline
-from cflib.cost import cost, gradient
+from cflib.objective import cost, gradient
 from cflib.evaluate import evaluate, rmse
 from cflib.gradcheck import numerical_gradient, relative_error
 from cflib.train import (

@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from .sparse import SparseProblem
-from .validation import check_coords, check_dense, check_lam
+from .validation import check_coords, check_dense_args, check_lam
 
 __all__ = [
     "cost_loop",
@@ -85,7 +85,7 @@ def cost_loop(X, Theta, Y, R, lam: float = 0.0) -> float:
     J : float
         :math:`\\frac12 \\sum_{R_{ij}=1} (x_i \\cdot \\theta_j - y_{ij})^2 + \\frac{\\lambda}{2}(\\|X\\|^2 + \\|\\Theta\\|^2)`
     """
-    X, Theta, Y, R = check_dense(X, Theta, Y, R)
+    X, Theta, Y, R = check_dense_args(X, Theta, Y, R)
     lam = check_lam(lam)
     n_movies, n_users = Y.shape
     J = 0.0
@@ -114,7 +114,7 @@ def gradient_loop(X, Theta, Y, R, lam: float = 0.0):
     Theta_grad : ndarray of shape (n_users, k)
         :math:`\\sum_{i: R_{ij}=1} (x_i \\cdot \\theta_j - y_{ij}) x_i + \\lambda \\theta_j`
     """
-    X, Theta, Y, R = check_dense(X, Theta, Y, R)
+    X, Theta, Y, R = check_dense_args(X, Theta, Y, R)
     lam = check_lam(lam)
     n_movies, n_users = Y.shape
     X_grad = np.zeros_like(X)
@@ -142,7 +142,7 @@ def cost(X, Theta, Y, R, lam: float = 0.0) -> float:
     Same parameters and result as :func:`cost_loop`:
     ``E = (X @ Theta.T - Y) * R``, ``J = sum(E**2) / 2 + lam / 2 * (sum(X**2) + sum(Theta**2))``.
     """
-    X, Theta, Y, R = check_dense(X, Theta, Y, R)
+    X, Theta, Y, R = check_dense_args(X, Theta, Y, R)
     lam = check_lam(lam)
     E = _masked_residuals(X, Theta, Y, R)
     return float(0.5 * np.vdot(E, E) + _penalty(X, Theta, lam))
@@ -181,7 +181,7 @@ def user_gradient(j: int, X, Theta, Y, R, lam: float = 0.0) -> np.ndarray:
     ndarray of shape (k,)
         Equal to ``gradient(X, Theta, Y, R, lam)[1][j]``.
     """
-    X, Theta, Y, R = check_dense(X, Theta, Y, R)
+    X, Theta, Y, R = check_dense_args(X, Theta, Y, R)
     lam = check_lam(lam)
     rated = R[:, j]                      # (n_movies,) bool
     e = X[rated] @ Theta[j] - Y[rated, j]  # (n_j,)
@@ -196,7 +196,7 @@ def cost_and_gradient(X, Theta, Y, R, lam: float = 0.0):
     J : float
     (X_grad, Theta_grad) : tuple of ndarray, shapes (n_movies, k) and (n_users, k)
     """
-    X, Theta, Y, R = check_dense(X, Theta, Y, R)
+    X, Theta, Y, R = check_dense_args(X, Theta, Y, R)
     lam = check_lam(lam)
     E = _masked_residuals(X, Theta, Y, R)
     J = float(0.5 * np.vdot(E, E) + _penalty(X, Theta, lam))
