@@ -304,7 +304,7 @@ def _sorted_unique_ids(ids, path: Path, what: str) -> np.ndarray:
 
 
 def _assemble(name, folder: Path, release_files, movie_ids, titles, genre_names, genres,
-              user_ids, r_users, r_movies, r_values) -> Ratings:
+              user_ids, r_users, r_movies, r_values, r_times) -> Ratings:
     """Map original ids to sorted 0-based rows/columns and check the ratings."""
     ratings_path, movies_path, users_path = (folder / f for f in release_files)
     movie_ids = np.asarray(movie_ids, dtype=np.int64)
@@ -334,6 +334,7 @@ def _assemble(name, folder: Path, release_files, movie_ids, titles, genre_names,
         n_movies=len(sorted_movies), n_users=len(sorted_users),
         titles=titles, genre_names=tuple(genre_names), genres=genres,
         movie_ids=sorted_movies, user_ids=sorted_users, name=name,
+        timestamps=np.asarray(r_times).astype(np.int64),
     )
 
 
@@ -394,7 +395,8 @@ def _read_100k(folder: Path) -> Ratings:
     user_ids = _ids([p[0] for p in users], user_path, "user")
     table = _read_100k_ratings_file(folder / "u.data")
     return _assemble("ml-100k", folder, ("u.data", "u.item", "u.user"), movie_ids, titles,
-                     ML100K_GENRES, genres, user_ids, table[:, 0], table[:, 1], table[:, 2])
+                     ML100K_GENRES, genres, user_ids, table[:, 0], table[:, 1], table[:, 2],
+                     table[:, 3])
 
 
 def _read_1m(folder: Path) -> Ratings:
@@ -409,7 +411,7 @@ def _read_1m(folder: Path) -> Ratings:
     table = _numeric_table(_read_text(path, "ascii"), 4, path, sep="::")
     return _assemble("ml-1m", folder, ("ratings.dat", "movies.dat", "users.dat"), movie_ids,
                      [p[1] for p in rows], genre_names, genres, user_ids,
-                     table[:, 0], table[:, 1], table[:, 2])
+                     table[:, 0], table[:, 1], table[:, 2], table[:, 3])
 
 
 def _csv_header(text: str, expected: str, path: Path) -> str:
@@ -446,7 +448,8 @@ def _read_latest_small(folder: Path) -> Ratings:
     r_users, r_movies = ids[:, 0].astype(np.int64), ids[:, 1].astype(np.int64)
     return _assemble("ml-latest-small", folder, ("ratings.csv", "movies.csv", "ratings.csv"),
                      movie_ids, [r[1] for r in rows], genre_names, genres,
-                     np.unique(r_users), r_users, r_movies, table[:, 2])
+                     np.unique(r_users), r_users, r_movies, table[:, 2],
+                     table[:, 3].astype(np.int64))
 
 
 _READERS = {"100k": _read_100k, "1m": _read_1m, "latest-small": _read_latest_small}
@@ -650,7 +653,7 @@ def load_split(split: str = "u1", data_dir=None, *, download: bool = True,
             movies=movies, users=users, ratings=table[:, 2].astype(np.float64),
             n_movies=full.n_movies, n_users=full.n_users, titles=full.titles,
             genre_names=full.genre_names, genres=full.genres, movie_ids=full.movie_ids,
-            user_ids=full.user_ids, name=f"ml-100k {split}.{part}",
+            user_ids=full.user_ids, name=f"ml-100k {split}.{part}", timestamps=table[:, 3],
         ))
     if total != full.nnz:
         raise DataFormatError(

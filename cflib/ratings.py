@@ -111,6 +111,9 @@ class Ratings:
         The original data set's id of each row and column.
     name : str
         Where the data came from, e.g. ``"ml-100k"`` or ``"synthetic"``.
+    timestamps : ndarray of int64, shape (nnz,), or None
+        When each rating was given, in seconds since 1970-01-01 UTC (MovieLens
+        keeps them); None where the source has no times (synthetic data).
     """
 
     movies: np.ndarray
@@ -124,6 +127,7 @@ class Ratings:
     movie_ids: np.ndarray
     user_ids: np.ndarray
     name: str = "ratings"
+    timestamps: np.ndarray | None = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
@@ -142,6 +146,14 @@ class Ratings:
                 raise ValueError(f"user indices must lie in 0..{self.n_users - 1}")
         if not np.all(np.isfinite(ratings)):
             raise ValueError("ratings contain NaN or inf; remove or fix those entries")
+        if self.timestamps is not None:
+            timestamps = np.asarray(self.timestamps)
+            if timestamps.shape != movies.shape or not np.issubdtype(timestamps.dtype, np.integer):
+                raise ValueError(
+                    f"timestamps must be None or integers of shape {movies.shape} (one per rating), "
+                    f"got dtype {timestamps.dtype} and shape {timestamps.shape}"
+                )
+            object.__setattr__(self, "timestamps", timestamps.astype(np.int64, copy=False))
         object.__setattr__(self, "movies", movies)
         object.__setattr__(self, "users", users)
         object.__setattr__(self, "ratings", ratings)
@@ -211,6 +223,7 @@ class Ratings:
             movies=self.movies[sel],
             users=self.users[sel],
             ratings=self.ratings[sel],
+            timestamps=None if self.timestamps is None else self.timestamps[sel],
             name=name or self.name,
             _cache={},
         )
