@@ -255,34 +255,35 @@ def _validated(student: dict, path: Path) -> str:
     return dumps(student)
 
 
-def student_index(folder: Path, paths: list, notebooks: list) -> dict:
-    """The contents page of the student copies: the table of ``folder``'s contents page,
-    linking the student copies next to it."""
+def student_index(folder: Path) -> str | None:
+    """The text of the student copies' contents page: the table of ``folder``'s contents
+    page, linking the student copies next to it; None if ``folder`` has no contents page
+    written by ``tools/navigation.py``."""
+    if not navigation.is_generated_index(folder / INDEX_NAME):
+        return None
+    paths = solution_notebooks(folder)
+    notebooks = [nbf.read_notebook(p) for p in paths]
     try:
         entries = navigation.contents_entries(paths, notebooks)
     except navigation.NavigationError as exc:
         raise MarkerError(f"cannot build {EXERCISES_DIR}/{INDEX_NAME}: {exc}") from None
-    return navigation.build_student_index(entries, navigation.kernelspec_of(notebooks), GENERATED_BY)
+    page = navigation.build_student_index(entries, navigation.kernelspec_of(notebooks), GENERATED_BY)
+    return _validated(page, folder / INDEX_NAME)
 
 
 def build(folder: Path, only=None) -> dict:
-    """``{file name: text}`` of every student notebook for the solution notebooks in ``folder``.
+    """``{file name: text}`` of every student notebook for the solution notebooks in ``folder``
+    (``only``: a set of file names, to build just those).
 
     When ``folder`` has a contents page written by ``tools/navigation.py``, the student
-    copies get their own (``index.ipynb`` in the result), and their links to the contents
-    page lead to it. ``only``: a set of file names to build (then no contents page).
+    copies have their own (:func:`student_index`), and their links to the contents page
+    lead to it.
     """
     paths = solution_notebooks(folder)
-    notebooks = [nbf.read_notebook(p) for p in paths]
     with_index = navigation.is_generated_index(folder / INDEX_NAME)
     course = {p.name for p in paths} | ({INDEX_NAME} if with_index else set())
-    out = {}
-    for path, nb in zip(paths, notebooks):
-        if only is None or path.name in only:
-            out[path.name] = _validated(student_notebook(nb, _display(path), course), path)
-    if with_index and only is None:
-        out[INDEX_NAME] = _validated(student_index(folder, paths, notebooks), folder / INDEX_NAME)
-    return out
+    return {path.name: _validated(student_notebook(nbf.read_notebook(path), _display(path), course), path)
+            for path in paths if only is None or path.name in only}
 
 
 def _display(path: Path) -> str:
@@ -295,6 +296,9 @@ def _display(path: Path) -> str:
 def plan(folder: Path, out_dir: Path, only=None):
     """What to do: (files to write {path: text}, stale student notebooks to delete [path])."""
     wanted = build(folder, only)
+    page = student_index(folder) if only is None else None
+    if page is not None:
+        wanted[INDEX_NAME] = page
     writes = {}
     for name, text in wanted.items():
         target = out_dir / name
