@@ -53,7 +53,7 @@ if str(Path(__file__).resolve().parent) not in sys.path:  # the shared tool modu
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 import navigation  # noqa: E402
 import notebook_files as nbf  # noqa: E402
-from notebook_files import (BEGIN_CODE, BEGIN_MD, END_CODE, END_MD, EXERCISES_DIR,  # noqa: E402,F401
+from notebook_files import (BEGIN_CODE, BEGIN_MD, END_CODE, END_MD, EXERCISES_DIR,  # noqa: E402
                             INDEX_NAME, NAV_TAG, SOLUTION_TAG, dumps)
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "notebooks"
