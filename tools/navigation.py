@@ -1,25 +1,33 @@
-"""Navigation lines and the contents page of the course notebooks.
+"""Navigation lines and the contents pages of the course notebooks.
 
-For every ``notebooks/NN_*.ipynb`` (sorted by name) this tool
+For every course notebook ``notebooks/NN_*.ipynb`` (in the order of their numbers) this
+tool
 
 * sets the first cell to a markdown navigation line, for example
   ``[← 01 Low-rank model](01_low_rank_model.ipynb) · [Contents](index.ipynb) · [03 Gradient →](03_gradient.ipynb)``,
   marked with the cell tag ``navigation`` (inserted if absent, replaced if present,
   moved to the top if it is elsewhere);
-* (re)writes ``notebooks/index.ipynb``: the start page listing every notebook with
-  its H1 title, its one-line summary and its minutes, plus how to use the course;
+* (re)writes ``notebooks/index.ipynb``: the start page listing every notebook with its
+  H1 title, its one-line summary, its number of exercises and its minutes, plus how to
+  use the course;
 * writes the same table into the repository ``README.md``, between the markers
   ``<!-- contents-table: ... -->`` and ``<!-- end contents-table -->``.
+
+The student copies' contents page ``notebooks/exercises/index.ipynb`` is built by
+:func:`build_student_index` here and written by ``tools/make_exercises.py``, with the
+student copies it links.
 
 What it reads from each notebook
 --------------------------------
 * the H1 title: the first markdown line starting with ``# `` outside the navigation cell;
-* the notebook metadata ``cflib``: ``{"summary": str, "minutes": int}`` and, optionally,
+* the notebook metadata ``cflib``: ``{"summary": str}`` and, optionally,
   ``"short_title": str`` (the label in navigation lines; default: built from the file
-  name, ``02_cost_function.ipynb`` -> ``Cost function``).
+  name, ``02_cost_function.ipynb`` -> ``Cost function``);
+* the minutes are derived from the cells by ``tools/study_time.py``. An old hand-written
+  ``cflib.minutes`` entry is removed from the metadata.
 
-Only the navigation cell is ever changed: no other cell, output or execution count is
-touched, and a notebook that is already up to date is not rewritten.
+Apart from that entry, only the navigation cell is ever changed: no other cell, output
+or execution count is touched, and a notebook that is already up to date is not rewritten.
 
 Usage
 -----
@@ -31,17 +39,19 @@ Usage
 from __future__ import annotations
 
 import argparse
-import json
-import re
+import copy
 import sys
 from pathlib import Path
 
-NOTEBOOK_RE = re.compile(r"^(\d\d)_([A-Za-z0-9_]+)\.ipynb$")
-NAV_TAG = "navigation"
+if str(Path(__file__).resolve().parent) not in sys.path:  # the shared tool modules sit next to this file
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+import notebook_files as nbf  # noqa: E402
+import study_time  # noqa: E402
+
 NAV_CELL_ID = "navigation"
-INDEX_NAME = "index.ipynb"
-EXERCISES_DIR = "exercises"
+GENERATED_BY = "tools/navigation.py"
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+TITLE = "Low-rank matrix factorization for collaborative filtering"
 
 HOW_TO_USE = """\
 ## How to use this course
@@ -52,15 +62,29 @@ HOW_TO_USE = """\
    imports the tested function from `cflib` and applies it to MovieLens. Read the
    derivations with a pen; re-run the cells and change the numbers.
 3. Each notebook ends with a `## Summary` and `## Exercises`. The notebooks in this
-   folder contain the solutions. To practise, open the student copies in
-   [`exercises/`](exercises/): the same notebooks with the solutions removed. In each
-   exercise you write a function; the cell after it checks your function with
-   `cflib.checks` and prints one line: pass, or what is wrong and a hint. If your
-   function is not ready yet, the check hands back the `cflib` version so that the
-   rest of the notebook still runs.
+   folder contain the solutions. To practise, open the
+   [student copies](exercises/index.ipynb): the same notebooks with the solutions
+   removed. In each exercise you write a function; the cell after it checks your
+   function with `cflib.checks` and prints one line: pass, or what is wrong and a hint.
+   If your function is not ready yet, the check hands back the `cflib` version so that
+   the rest of the notebook still runs.
 4. The data: MovieLens 100K. `make lab` fetches it once into `data/`; offline, put
    `ml-100k.zip` there, or set `CFLIB_DATA_DIR` to a folder that holds `ml-100k/`
    (see the repository README).
+"""
+
+HOW_TO_EXERCISE = """\
+## How to work on an exercise
+
+1. Work through the notebooks in order. The navigation line at the top of each one links
+   the neighbouring student copies and this page.
+2. Write your code where a cell says `# YOUR CODE HERE`, and delete the line
+   `raise NotImplementedError` under it. Written answers go where it says *Your answer here.*
+3. Run the cell after your function: it checks your function with `cflib.checks` and
+   prints one line, pass, or what is wrong and a hint. Until your function passes, the
+   later cells run with the `cflib` version instead, and say so.
+4. Each notebook starts with a note linking its solution notebook; the solutions are
+   listed on the [course contents page](../index.ipynb).
 """
 
 GLOSSARY = r"""## Notation used in every notebook
@@ -81,84 +105,56 @@ class NavigationError(ValueError):
 
 
 # --------------------------------------------------------------- reading
-def course_notebooks(folder: Path) -> list[Path]:
-    """The ``NN_*.ipynb`` notebooks of ``folder``, sorted by name."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and NOTEBOOK_RE.match(p.name))
-
-
-def read_notebook(path: Path) -> dict:
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
-
-
-def write_notebook(path: Path, nb: dict) -> None:
-    # The layout nbformat itself writes: indent 1, sorted keys, trailing newline.
-    text = json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-    path.write_text(text, encoding="utf-8")
-
-
-def _source(cell: dict) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
-
-
-def _lines(text: str) -> list[str]:
-    """Source as nbformat stores it on disk: a list of lines keeping their newlines."""
-    return text.splitlines(keepends=True)
-
-
-def normalized(nb: dict) -> str:
-    """A canonical text of ``nb`` in which a source stored as one string or as a list of
-    lines compares equal (nbformat accepts both)."""
-    def fix(obj):
-        if isinstance(obj, dict):
-            return {k: ("".join(v) if k in ("source", "text") and isinstance(v, list) else fix(v))
-                    for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [fix(v) for v in obj]
-        return obj
-    return json.dumps(fix(nb), sort_keys=True, ensure_ascii=False)
-
-
-def _is_nav(cell: dict) -> bool:
-    return NAV_TAG in cell.get("metadata", {}).get("tags", [])
-
-
 def h1_title(nb: dict, path: Path) -> str:
     """The text of the first ``# `` heading outside the navigation cell."""
     for cell in nb.get("cells", []):
-        if cell.get("cell_type") != "markdown" or _is_nav(cell):
+        if cell.get("cell_type") != "markdown" or nbf.is_navigation(cell):
             continue
-        for line in _source(cell).splitlines():
+        for line in nbf.cell_source(cell).splitlines():
             if line.startswith("# "):
                 return line[2:].strip()
     raise NavigationError(f"{path.name}: no H1 title (a markdown line starting with '# ')")
 
 
-def course_meta(nb: dict, path: Path) -> dict:
-    """The ``cflib`` notebook metadata, checked: summary (str) and minutes (int)."""
+def summary(nb: dict, path: Path) -> str:
+    """The one-line summary in the notebook metadata ``cflib.summary``."""
     meta = nb.get("metadata", {}).get("cflib")
     if not isinstance(meta, dict):
         raise NavigationError(
             f'{path.name}: notebook metadata has no "cflib" entry; add '
-            '{"cflib": {"summary": "<one line>", "minutes": <int>}}'
+            '{"cflib": {"summary": "<one line: what the notebook teaches>"}}'
         )
-    if not isinstance(meta.get("summary"), str) or not meta["summary"].strip():
-        raise NavigationError(f'{path.name}: metadata cflib.summary must be a non-empty string')
-    minutes = meta.get("minutes")
-    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes <= 0:
-        raise NavigationError(f"{path.name}: metadata cflib.minutes must be a positive integer, got {minutes!r}")
-    return meta
+    text = meta.get("summary")
+    if not isinstance(text, str) or not text.strip():
+        raise NavigationError(f"{path.name}: metadata cflib.summary must be a non-empty string "
+                              "(one line: what the notebook teaches)")
+    return text.strip()
 
 
 def short_label(nb: dict, path: Path) -> str:
     """``"02 Cost function"``: the number and a short title for navigation links."""
-    number, stem = NOTEBOOK_RE.match(path.name).groups()
+    number, stem = nbf.NOTEBOOK_RE.match(path.name).groups()
     short = nb.get("metadata", {}).get("cflib", {}).get("short_title")
     if not short:
         words = stem.replace("_", " ").strip()
         short = words[:1].upper() + words[1:]
     return f"{number} {short}"
+
+
+def contents_entries(paths: list[Path], notebooks: list[dict]) -> list[dict]:
+    """One entry per notebook: file name, title, summary, number of exercises and minutes."""
+    entries = []
+    for path, nb in zip(paths, notebooks):
+        work = study_time.workload(nb)
+        entries.append({"name": path.name, "title": h1_title(nb, path), "summary": summary(nb, path),
+                        "exercises": work.exercises, "minutes": work.minutes})
+    return entries
+
+
+def read_course(folder: Path) -> tuple[list[Path], list[dict]]:
+    """The course notebooks of ``folder`` and their contents, in course order."""
+    paths = nbf.course_notebooks(folder)
+    return paths, [nbf.read_notebook(p) for p in paths]
 
 
 # ------------------------------------------------------------- building
@@ -167,43 +163,55 @@ def navigation_line(labels: list[str], names: list[str], pos: int) -> str:
     parts = []
     if pos > 0:
         parts.append(f"[← {labels[pos - 1]}]({names[pos - 1]})")
-    parts.append(f"[Contents]({INDEX_NAME})")
+    parts.append(f"[Contents]({nbf.INDEX_NAME})")
     if pos < len(names) - 1:
         parts.append(f"[{labels[pos + 1]} →]({names[pos + 1]})")
     return " · ".join(parts)
 
 
 def _nav_cell(nb: dict, line: str) -> dict:
-    cell = {"cell_type": "markdown", "metadata": {"tags": [NAV_TAG]}, "source": _lines(line)}
-    if (nb.get("nbformat", 4), nb.get("nbformat_minor", 0)) >= (4, 5):
+    cell = {"cell_type": "markdown", "metadata": {"tags": [nbf.NAV_TAG]}, "source": nbf.source_lines(line)}
+    if nbf.has_cell_ids(nb):
         cell["id"] = NAV_CELL_ID
     return cell
 
 
 def with_navigation(nb: dict, line: str) -> dict:
-    """A copy of ``nb`` whose first cell is the navigation line; other cells untouched."""
-    cells = [c for c in nb.get("cells", []) if not _is_nav(c)]
+    """A copy of ``nb`` whose first cell is the navigation line, without a hand-written
+    ``cflib.minutes``; other cells untouched."""
+    cells = [c for c in nb.get("cells", []) if not nbf.is_navigation(c)]
     new = dict(nb)
     new["cells"] = [_nav_cell(nb, line)] + cells
+    meta = nb.get("metadata", {})
+    if isinstance(meta.get("cflib"), dict) and "minutes" in meta["cflib"]:
+        new["metadata"] = copy.deepcopy(meta)
+        del new["metadata"]["cflib"]["minutes"]
     return new
 
 
 def _md(text: str, cell_id: str) -> dict:
-    return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": _lines(text)}
+    return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": nbf.source_lines(text)}
 
 
 def contents_rows(entries: list[dict], link_prefix: str = "") -> list[str]:
     """The contents table as markdown lines; links are ``link_prefix + name``."""
     rows = [
-        "| | Notebook | What you will learn | Minutes |",
-        "|---|---|---|---|",
+        "| | Notebook | What you will learn | Exercises | Minutes |",
+        "|---|---|---|---|---|",
     ]
     for e in entries:
         number = e["name"][:2]
-        title, summary = (e[key].replace("|", "\\|") for key in ("title", "summary"))  # keep the table intact
-        rows.append(f"| {number} | [{title}]({link_prefix}{e['name']}) | {summary} | {e['minutes']} |")
-    rows.append(f"| | **Total** | | **{sum(e['minutes'] for e in entries)}** |")
+        title, text = (e[key].replace("|", "\\|") for key in ("title", "summary"))  # keep the table intact
+        rows.append(f"| {number} | [{title}]({link_prefix}{e['name']}) | {text} | {e['exercises']} "
+                    f"| {e['minutes']} |")
+    rows.append(f"| | **Total** | | **{sum(e['exercises'] for e in entries)}** "
+                f"| **{sum(e['minutes'] for e in entries)}** |")
     return rows
+
+
+def contents_table(entries: list[dict], link_prefix: str = "") -> str:
+    """The contents table and, under it, how its minutes are estimated."""
+    return "\n".join(contents_rows(entries, link_prefix)) + "\n\n" + study_time.rule()
 
 
 README_START = "<!-- contents-table: generated by tools/navigation.py -->"
@@ -215,71 +223,91 @@ def readme_with_contents(text: str, entries: list[dict], folder_name: str) -> st
     start, end = text.find(README_START), text.find(README_END)
     if start < 0 or end < start:
         raise NavigationError(f"README.md lacks the markers {README_START!r} ... {README_END!r}")
-    table = "\n".join(contents_rows(entries, link_prefix=f"{folder_name}/"))
+    table = contents_table(entries, link_prefix=f"{folder_name}/")
     return text[: start + len(README_START)] + "\n" + table + "\n" + text[end:]
 
 
+def _page(cells: list[dict], kernelspec: dict | None, generated_by: str) -> dict:
+    metadata = {"language_info": {"name": "python"}, "cflib": {"generated_by": generated_by}}
+    if kernelspec:
+        metadata["kernelspec"] = kernelspec
+    return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
+
+
 def build_index(entries: list[dict], kernelspec: dict | None) -> dict:
-    """The contents notebook from ``entries`` (name, title, summary, minutes)."""
-    rows = contents_rows(entries)
+    """The contents notebook of the solution notebooks, from ``entries``."""
     intro = (
-        "# Low-rank matrix factorization for collaborative filtering\n\n"
+        f"# {TITLE}\n\n"
         "A hands-on course: from the MovieLens ratings matrix to a trained recommender, "
         "deriving every formula, checking every gradient and writing the key functions "
         "yourself. Start with the first notebook and follow the navigation line at the top "
         "of each one."
     )
-    contents = "## Contents\n\n" + "\n".join(rows) + "\n"
     exercises = (
         "## Exercises\n\n"
-        f"Student copies of the notebooks, with the solutions removed, are in "
-        f"[`{EXERCISES_DIR}/`]({EXERCISES_DIR}/). Each has the same file name as its solution "
-        "notebook listed above; the check cells tell you when your function is right."
+        f"Student copies of the notebooks, with the solutions removed, are in `{nbf.EXERCISES_DIR}/`, "
+        f"listed on their own [contents page]({nbf.EXERCISES_DIR}/{nbf.INDEX_NAME}). Each has the same "
+        "file name as its solution notebook listed above; the check cells tell you when your function "
+        "is right."
     )
-    metadata = {
-        "language_info": {"name": "python"},
-        "cflib": {"generated_by": "tools/navigation.py"},
-    }
-    if kernelspec:
-        metadata["kernelspec"] = kernelspec
-    return {
-        "cells": [
-            _md(intro, "title"),
-            _md(contents, "contents"),
-            _md(HOW_TO_USE, "how-to-use"),
-            _md(exercises, "exercises"),
-            _md(GLOSSARY, "notation"),
-        ],
-        "metadata": metadata,
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
+    return _page([
+        _md(intro, "title"),
+        _md("## Contents\n\n" + contents_table(entries) + "\n", "contents"),
+        _md(HOW_TO_USE, "how-to-use"),
+        _md(exercises, "exercises"),
+        _md(GLOSSARY, "notation"),
+    ], kernelspec, GENERATED_BY)
+
+
+def build_student_index(entries: list[dict], kernelspec: dict | None, generated_by: str) -> dict:
+    """The contents notebook of the student copies (``exercises/index.ipynb``): the same
+    table, linking the student copies next to it."""
+    intro = (
+        f"# Exercises: {TITLE}\n\n"
+        "The student copies of the course notebooks: the same notebooks with the solutions "
+        "removed, for you to write the key functions yourself. Start with the first one and "
+        "follow the navigation line at the top of each. The notebooks with the solutions are "
+        f"listed on the [course contents page](../{nbf.INDEX_NAME})."
+    )
+    return _page([
+        _md(intro, "title"),
+        _md("## Contents\n\n" + contents_table(entries) + "\n", "contents"),
+        _md(HOW_TO_EXERCISE, "how-to-exercise"),
+        _md(GLOSSARY, "notation"),
+    ], kernelspec, generated_by)
+
+
+def is_generated_index(path: Path) -> bool:
+    """Whether ``path`` is a contents page written by this tool."""
+    if not path.is_file():
+        return False
+    try:
+        meta = nbf.read_notebook(path).get("metadata", {}).get("cflib", {})
+    except ValueError:
+        return False
+    return isinstance(meta, dict) and meta.get("generated_by") == GENERATED_BY
+
+
+def kernelspec_of(notebooks: list[dict]) -> dict | None:
+    """The kernelspec the contents pages carry: the first notebook's."""
+    return notebooks[0].get("metadata", {}).get("kernelspec") if notebooks else None
 
 
 # ----------------------------------------------------------------- main
-def plan(folder: Path) -> dict[Path, dict]:
+def plan(folder: Path) -> dict[Path, dict | str]:
     """Every file that should change, mapped to its new content (empty if all is up to date)."""
-    paths = course_notebooks(folder)
-    notebooks = [read_notebook(p) for p in paths]
+    paths, notebooks = read_course(folder)
     labels = [short_label(nb, p) for nb, p in zip(notebooks, paths)]
     names = [p.name for p in paths]
-    changes: dict[Path, dict] = {}
-    entries = []
+    entries = contents_entries(paths, notebooks)
+    changes: dict[Path, dict | str] = {}
     for pos, (path, nb) in enumerate(zip(paths, notebooks)):
-        meta = course_meta(nb, path)
-        entries.append({
-            "name": path.name,
-            "title": h1_title(nb, path),
-            "summary": meta["summary"].strip(),
-            "minutes": meta["minutes"],
-        })
         new = with_navigation(nb, navigation_line(labels, names, pos))
-        if normalized(new) != normalized(nb):
+        if nbf.normalized(new) != nbf.normalized(nb):
             changes[path] = new
-    kernelspec = notebooks[0].get("metadata", {}).get("kernelspec") if notebooks else None
-    index_path = folder / INDEX_NAME
-    index = build_index(entries, kernelspec)
-    if not index_path.exists() or normalized(read_notebook(index_path)) != normalized(index):
+    index_path = folder / nbf.INDEX_NAME
+    index = build_index(entries, kernelspec_of(notebooks))
+    if not index_path.exists() or nbf.normalized(nbf.read_notebook(index_path)) != nbf.normalized(index):
         changes[index_path] = index
     readme = folder.parent / "README.md"
     if readme.exists():  # the repository README carries the same table
@@ -303,22 +331,22 @@ def main(argv=None) -> int:
         return 2
     try:
         changes = plan(folder)
-    except NavigationError as exc:
+    except (NavigationError, nbf.NotebookNameError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.check:
         if changes:
-            print("stale (run python tools/navigation.py):")
+            print("stale (run `make navigation`, i.e. python tools/navigation.py):")
             for path in changes:
                 print(f"  {path.name}")
             return 1
-        print(f"navigation and {INDEX_NAME} are up to date ({len(course_notebooks(folder))} notebooks)")
+        print(f"navigation and {nbf.INDEX_NAME} are up to date ({len(nbf.course_notebooks(folder))} notebooks)")
         return 0
     for path, new in changes.items():
         if isinstance(new, str):
             path.write_text(new, encoding="utf-8")
         else:
-            write_notebook(path, new)
+            nbf.write_notebook(path, new)
         print(f"updated {path.name}")
     if not changes:
         print("nothing to do: everything is up to date")
