@@ -33,7 +33,7 @@ test: $(VENV)/.installed-dev
 		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--ignore-glob='tests/fixtures/*' $(PYTEST_ARGS)
 
-exercises: $(VENV)/.installed
+exercises: navigation
 	$(PY) tools/make_exercises.py
 
 navigation: $(VENV)/.installed
