@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .validation import check_no_duplicates
+
 __all__ = ["Ratings", "to_dense", "movie_means", "RATING_SCALE"]
 
 #: The MovieLens rating scale: predictions are clipped to it.
@@ -100,7 +102,9 @@ class Ratings:
     Attributes
     ----------
     movies, users : ndarray of int64, shape (nnz,)
-        0-based row (movie) and column (user) index of each rating.
+        0-based row (movie) and column (user) index of each rating; each
+        (movie, user) pair at most once (a repeat is a ``ValueError`` naming
+        the first one, since Y and R could hold only one of the two ratings).
     ratings : ndarray of float64, shape (nnz,)
     n_movies, n_users : int
     titles : ndarray of str, shape (n_movies,)
@@ -146,6 +150,7 @@ class Ratings:
                 raise ValueError(f"user indices must lie in 0..{self.n_users - 1}")
         if not np.all(np.isfinite(ratings)):
             raise ValueError("ratings contain NaN or inf; remove or fix those entries")
+        check_no_duplicates(movies, users, self.n_users)
         if self.timestamps is not None:
             timestamps = np.asarray(self.timestamps)
             if timestamps.shape != movies.shape or not np.issubdtype(timestamps.dtype, np.integer):

@@ -148,25 +148,49 @@ def check_index_pair(movies, users, n_movies: int, n_users: int):
 def check_no_duplicates(movies, users, n_users: int) -> None:
     """Raise if a (movie, user) pair occurs twice; the message names the first one.
 
+    "First" is in the order of the input: the pair whose second occurrence
+    comes earliest. Cost: O(nnz) when the pairs are already sorted by
+    (movie, user), else one sort of nnz int64 keys; the slower search for the
+    first repeat runs only when there is one.
+
     Parameters
     ----------
     movies, users : ndarray of int, shape (nnz,)
         Valid 0-based indices (already checked).
     n_users : int
+
+    Raises
+    ------
+    ValueError
+        Naming the pair (movie, user) and the positions of its two entries.
     """
+    movies = np.asarray(movies)
+    users = np.asarray(users)
     if movies.size < 2:
         return
     key = movies.astype(np.int64) * int(n_users) + users
+    if np.all(key[1:] > key[:-1]):  # sorted and distinct: the common case, O(nnz)
+        return
+    sk = np.sort(key)
+    if not np.any(sk[1:] == sk[:-1]):
+        return
     order = np.argsort(key, kind="stable")
     sk = key[order]
-    dup = np.flatnonzero(sk[1:] == sk[:-1])
-    if dup.size:
-        first = order[dup[0] + 1]
-        raise ValueError(
-            f"the pair (movie {int(movies[first])}, user {int(users[first])}) is rated more than once "
-            f"(entries {int(order[dup[0]])} and {int(first)}); give each (movie, user) pair one rating, "
-            "e.g. keep the latest"
-        )
+    repeat = np.flatnonzero(sk[1:] == sk[:-1]) + 1  # positions in sk of second occurrences
+    second = order[repeat]
+    t = int(np.argmin(second))
+    # In a stable sort the occurrences of one key sit together in input order:
+    # walk back to the first.
+    j = repeat[t] - 1
+    while j > 0 and sk[j - 1] == sk[j]:
+        j -= 1
+    first_seen = int(order[j])
+    at = int(second[t])
+    raise ValueError(
+        f"the pair (movie {int(movies[at])}, user {int(users[at])}) is rated more than once "
+        f"(entries {first_seen} and {at}); give each (movie, user) pair one rating, "
+        "e.g. keep the latest"
+    )
 
 
 def check_lam(lam, name: str = "lam") -> float:

@@ -37,6 +37,40 @@ def test_bad_coordinates_are_rejected():
                 genre_names=(), genres=None, movie_ids=None, user_ids=None)
 
 
+def test_repeated_pair_is_rejected_naming_the_first():
+    kw = dict(n_movies=3, n_users=2, titles=None, genre_names=(), genres=None, movie_ids=None,
+              user_ids=None)
+    # nnz would be 4 while R.sum() is 3: the second rating of (2, 1) would be lost in Y.
+    with pytest.raises(ValueError, match=r"pair \(movie 2, user 1\) is rated more than once "
+                                         r"\(entries 0 and 3\)"):
+        Ratings(movies=[2, 0, 1, 2], users=[1, 0, 0, 1], ratings=[4.0, 3.0, 5.0, 1.0], **kw)
+    with pytest.raises(ValueError, match=r"\(movie 0, user 0\).*entries 1 and 2"):
+        Ratings(movies=[1, 0, 0, 1], users=[1, 0, 0, 1], ratings=[1.0] * 4, **kw)
+    ok = Ratings(movies=[0, 0, 1], users=[0, 1, 0], ratings=[1.0, 2.0, 3.0], **kw)
+    assert ok.nnz == int(ok.R.sum()) == 3
+
+
+def test_check_no_duplicates_fast_paths_agree_with_a_plain_count():
+    from cflib.validation import check_no_duplicates
+
+    rng = np.random.default_rng(0)
+    for trial in range(30):
+        m = rng.integers(0, 6, 12)
+        u = rng.integers(0, 5, 12)
+        keys = list(zip(m.tolist(), u.tolist()))
+        has_repeat = len(set(keys)) < len(keys)
+        if has_repeat:
+            at = next(i for i, k in enumerate(keys) if k in keys[:i])
+            with pytest.raises(ValueError, match=rf"\(movie {m[at]}, user {u[at]}\) .*"
+                                                 rf"entries {keys.index(keys[at])} and {at}\)"):
+                check_no_duplicates(m, u, 5)
+        else:
+            check_no_duplicates(m, u, 5)
+        order = np.lexsort((u, m))
+        if not has_repeat:  # the sorted fast path
+            check_no_duplicates(m[order], u[order], 5)
+
+
 def test_dense_refused_when_too_large():
     d = cflib.make_synthetic(100_000, 100_000, 2, nnz=1000, seed=0)
     with pytest.raises(MemoryError, match="use the coordinates"):
