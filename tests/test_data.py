@@ -134,7 +134,7 @@ def fake_release(monkeypatch):
         payload = zip_folder(FIXTURES / release.folder, release.folder)
         n_ratings, n_movies, n_users = FIXTURE_COUNTS[name]
         monkeypatch.setitem(RELEASES, name, replace(
-            release, url=f"https://example.invalid/{release.archive}", size=len(payload),
+            release, urls=(f"https://example.invalid/{release.archive}",), size=len(payload),
             sha256=hashlib.sha256(payload).hexdigest(),
             n_ratings=n_ratings, n_movies=n_movies, n_users=n_users,
         ))
@@ -330,9 +330,9 @@ def test_truncated_last_line(fake_release, tmp_path):
 
 @pytest.mark.parametrize("name,file,bad,pattern", [
     ("100k", "u.data", "1\t2\tthree\t876893171", r"u\.data, line 2 has a field that is not"),
-    ("100k", "u.data", "1\t1\t4\t876893171", r"rates the same \(user, movie\) pair twice"),
+    ("100k", "u.data", "1\t1\t4\t876893171", r"u\.data, line 2 rates the same \(user, movie\) pair as line 1"),
     ("100k", "u.data", "1\t9\t4\t876893171", r"rating for movie id 9, which u\.item does not"),
-    ("100k", "u.data", "1\t2\t7\t876893171", r"rating of 7\.0 \(outside 0\.5\.\.5\)"),
+    ("100k", "u.data", "1\t2\t7\t876893171", r"u\.data, line 2 has a rating of 7 \(outside 0\.5\.\.5\)"),
     ("100k", "u.item", "2|GoldenEye (1995)|01-Jan-1995||x" + "|0" * 18 + "|10",
      r"u\.item, line 2 has a genre flag other than 0 or 1"),
     ("1m", "movies.dat", "3::Grumpier Old Men (1995)", r"movies\.dat, line 2 has 2 fields"),
@@ -409,18 +409,20 @@ def test_download_checksum_mismatch(fake_release, tmp_path, monkeypatch):
     payload = fake_release("100k")
     damaged = payload[:50] + bytes([payload[50] ^ 0xFF]) + payload[51:]
     monkeypatch.setattr(cflib.download, "urlopen", FakeNetwork(damaged))
-    with pytest.raises(ChecksumError) as err:
+    # Every URL gave a wrong copy: not available, saying what the URL served.
+    with pytest.raises(DataNotFoundError) as err:
         load_movielens("100k", tmp_path, progress=False)
     msg = str(err.value)
+    assert "has the wrong sha256" in msg
     assert RELEASES["100k"].sha256 in msg and hashlib.sha256(damaged).hexdigest() in msg
-    assert str(tmp_path / "ml-100k.zip") in msg
+    assert f"put it in {tmp_path}" in msg
     assert leftovers(tmp_path) == []
 
 
 def test_download_too_long_is_refused(fake_release, tmp_path, monkeypatch):
     payload = fake_release("100k")
     monkeypatch.setattr(cflib.download, "urlopen", FakeNetwork(payload + b"x" * 10))
-    with pytest.raises(ChecksumError, match=r"larger than the expected"):
+    with pytest.raises(DataNotFoundError, match=r"larger than the expected"):
         load_movielens("100k", tmp_path, progress=False)
     assert leftovers(tmp_path) == []
 
