@@ -85,3 +85,42 @@ def test_package_imports_without_optional_extras():
     code = "import cflib, sys; assert 'surprise' not in sys.modules; print(cflib.__version__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_license_is_an_spdx_expression_with_its_file():
+    project = _pyproject()["project"]
+    assert project["license"] == "MIT"
+    assert project["license-files"] == ["LICENSE"]
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    # SPDX strings need setuptools 77 (PEP 639); an older one rejects the file.
+    requires = _pyproject()["build-system"]["requires"]
+    assert any(_name(r) == "setuptools" and ">=77" in r.replace(" ", "") for r in requires)
+
+
+def test_building_the_wheel_prints_no_deprecation_warning(tmp_path):
+    """Build as pip install does (isolated, with the setuptools pyproject asks for), verbosely."""
+    import os
+    import shutil
+    import zipfile
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "cflib", src / "cflib", ignore=shutil.ignore_patterns("__pycache__"))
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-v",
+         "-w", str(tmp_path / "dist"), str(src)],
+        capture_output=True, text=True, timeout=600,
+    )
+    log = out.stdout + out.stderr
+    if out.returncode != 0 and "satisfies the requirement setuptools" in log and not os.environ.get("CI"):
+        pytest.skip("the package index cannot be reached to fetch the build backend")
+    assert out.returncode == 0, log[-3000:]
+    assert "deprecat" not in log.lower(), [line for line in log.splitlines() if "eprecat" in line]
+    wheel = next((tmp_path / "dist").glob("cflib-*.whl"))
+    with zipfile.ZipFile(wheel) as zf:
+        meta = zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+        assert any(n.endswith("licenses/LICENSE") for n in zf.namelist())
+    assert "License-Expression: MIT" in meta.splitlines()
+    assert "License-File: LICENSE" in meta.splitlines()
