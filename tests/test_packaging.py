@@ -124,3 +124,67 @@ def test_building_the_wheel_prints_no_deprecation_warning(tmp_path):
         assert any(n.endswith("licenses/LICENSE") for n in zf.namelist())
     assert "License-Expression: MIT" in meta.splitlines()
     assert "License-File: LICENSE" in meta.splitlines()
+
+
+def _make_lab_command():
+    """The `jupyter lab ...` command of `make lab`, as make would run it (make -n runs nothing)."""
+    import shutil
+    import shlex
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    out = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = [line for line in out.stdout.splitlines() if " -m jupyter lab" in line]
+    assert len(lines) == 1, out.stdout
+    return shlex.split(lines[0])
+
+
+def test_make_lab_starts_a_lab_that_does_not_ask_about_news(tmp_path):
+    """Start the lab `make lab` starts (no browser), and read the settings it resolves."""
+    import json
+    import os
+    import socket
+    import time
+    import urllib.request
+
+    argv = _make_lab_command()
+    assert argv[1:4] == ["-m", "jupyter", "lab"]
+    settings = [a for a in argv if a.startswith("--LabApp.app_settings_dir=")]
+    assert settings and Path(settings[0].split("=", 1)[1]).is_relative_to(ROOT)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # The user's own folders are empty temporary ones: only the repository's config counts.
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+           "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "user-settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    cmd = [sys.executable, "-m", "jupyter", "lab", *settings, "--no-browser", "--allow-root",
+           f"--port={port}", "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=",
+           "--ServerApp.port_retries=0", f"--ServerApp.root_dir={ROOT}"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/lab/api/settings/@jupyterlab/apputils-extension:notification"
+    try:
+        body, deadline = None, time.monotonic() + 90
+        while body is None:
+            assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
+            assert time.monotonic() < deadline, "JupyterLab did not start within 90 s"
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    body = json.loads(r.read())
+            except OSError:
+                time.sleep(0.5)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    props = body["schema"]["properties"]
+    # "none" would ask the news question at the first start; "false" never asks and never fetches.
+    assert props["fetchNews"]["default"] == "false"
+    assert props["checkForUpdates"]["default"] is False
+    assert body["settings"].get("fetchNews", props["fetchNews"]["default"]) == "false"
