@@ -8,10 +8,11 @@ the genres (a multi-hot matrix), and the original MovieLens ids of every row
 (``movie_ids``) and column (``user_ids``). Rows are sorted by movie id and
 columns by user id; every movie the release lists gets a row, rated or not.
 
-Each release is one :class:`Release` record in :data:`RELEASES`: its archive's
-URLs (official first), size, sha256, the counts a complete copy has, and its
-reader (from :mod:`cflib.formats`, which parses the files). This module finds,
-fetches and checks the copy:
+Each release is one :class:`~cflib.releases.Release` record in
+:data:`~cflib.releases.RELEASES`: its archive's URLs (official first), size,
+sha256, the counts a complete copy has, and its reader (from
+:mod:`cflib.formats`, which parses the files). This module finds, fetches and
+checks the copy:
 
 1. the ``data_dir`` argument (then only that folder is used),
 2. the folder named by the environment variable ``CFLIB_DATA_DIR``,
@@ -33,17 +34,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from .download import (
-    DEADLINE_SECONDS,
-    TIMEOUT_SECONDS,
-    download_first,
-    extract_archive,
-    verify_file,
-)
+from .archive import extract_archive, verify_file
+from .download import DEADLINE_SECONDS, TIMEOUT_SECONDS, download_first
 from .errors import (
     ArchiveError,
     ChecksumError,
@@ -53,8 +47,9 @@ from .errors import (
     DataPermissionError,
     DownloadError,
 )
-from .formats import read_ml1m, read_ml100k, read_ml100k_split, read_ml_latest_small
+from .formats import read_ml100k_split
 from .ratings import Ratings
+from .releases import RELEASES, URL_ENV_VAR, Release, release_for, release_urls
 
 __all__ = [
     "load_movielens",
@@ -77,127 +72,8 @@ __all__ = [
 ]
 
 ENV_VAR = "CFLIB_DATA_DIR"
-URL_ENV_VAR = "CFLIB_MOVIELENS_URL"
 REPO_DATA = Path(__file__).resolve().parent.parent / "data"
 SPLITS = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
-
-
-@dataclass(frozen=True)
-class Release:
-    """One MovieLens release: where it comes from, what a good copy holds, how to read it.
-
-    Attributes
-    ----------
-    name : str
-        Short name used by :func:`load_movielens`, e.g. ``"100k"``.
-    title : str
-        Human-readable name, e.g. ``"MovieLens 100K"``.
-    folder : str
-        Folder inside the archive and in the data folder, e.g. ``"ml-100k"``.
-    urls : tuple of str
-        Where the archive is served, tried in order; the official one first.
-        A copy is used only if it has exactly ``size`` bytes and ``sha256``.
-    size, sha256 :
-        The official archive's size in bytes and its hex sha256.
-    n_ratings, n_movies, n_users : int
-        Counts a complete copy has (checked on every load).
-    ratings_file, movies_file, users_file : str
-        The files those counts come from (``users_file`` may be the ratings
-        file when the release has no user list).
-    reader : callable
-        ``reader(folder) -> Ratings``, the parser of this release's files.
-    """
-
-    name: str
-    title: str
-    folder: str
-    urls: tuple
-    size: int
-    sha256: str
-    n_ratings: int
-    n_movies: int
-    n_users: int
-    ratings_file: str
-    movies_file: str
-    users_file: str
-    reader: Callable[[Path], Ratings]
-
-    @property
-    def url(self) -> str:
-        """The official URL (the first of ``urls``)."""
-        return self.urls[0]
-
-    @property
-    def archive(self) -> str:
-        """File name of the archive, e.g. ``"ml-100k.zip"``."""
-        return self.folder + ".zip"
-
-
-# Only GroupLens' own server is listed. Other projects keep copies (the
-# Recommenders project reports byte-identical ml-100k and ml-1m zips on a
-# Hugging Face mirror, recommenders PR #2369), but the file address could not be
-# verified from here; a user can add any copy with CFLIB_MOVIELENS_URL, since
-# the size and sha256 are checked whatever the source.
-_BASE_URL = "https://files.grouplens.org/datasets/movielens/"
-RELEASES = {
-    "100k": Release(
-        "100k", "MovieLens 100K", "ml-100k", (_BASE_URL + "ml-100k.zip",), 4_924_029,
-        "50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229",
-        n_ratings=100_000, n_movies=1_682, n_users=943,
-        ratings_file="u.data", movies_file="u.item", users_file="u.user", reader=read_ml100k,
-    ),
-    "1m": Release(
-        "1m", "MovieLens 1M", "ml-1m", (_BASE_URL + "ml-1m.zip",), 5_917_549,
-        "a6898adb50b9ca05aa231689da44c217cb524e7ebd39d264c56e2832f2c54e20",
-        n_ratings=1_000_209, n_movies=3_883, n_users=6_040,
-        ratings_file="ratings.dat", movies_file="movies.dat", users_file="users.dat",
-        reader=read_ml1m,
-    ),
-    "latest-small": Release(
-        "latest-small", "MovieLens latest-small", "ml-latest-small",
-        (_BASE_URL + "ml-latest-small.zip",), 978_202,
-        "696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436",
-        n_ratings=100_836, n_movies=9_742, n_users=610,
-        ratings_file="ratings.csv", movies_file="movies.csv", users_file="ratings.csv",
-        reader=read_ml_latest_small,
-    ),
-}
-
-
-def _release(name: str) -> Release:
-    key = str(name).lower().removeprefix("ml-")
-    if key not in RELEASES:
-        raise ValueError(
-            f"unknown MovieLens release {name!r}; choose one of "
-            + ", ".join(repr(k) for k in RELEASES)
-        )
-    return RELEASES[key]
-
-
-def release_urls(release: Release) -> list[str]:
-    """The URLs to try for ``release``, in order: the user's, then the release's own.
-
-    ``CFLIB_MOVIELENS_URL`` holds one or more URLs separated by spaces. One
-    ending in ``/`` is a folder: the archive name (``ml-100k.zip``) is appended.
-    Any other is the address of one archive and is used for the release whose
-    archive name it contains. The size and sha256 are checked whatever the source.
-
-    Parameters
-    ----------
-    release : Release
-
-    Returns
-    -------
-    list of str
-        No URL twice.
-    """
-    own = []
-    for url in os.environ.get(URL_ENV_VAR, "").split():
-        if url.endswith("/"):
-            own.append(url + release.archive)
-        elif release.archive in url:
-            own.append(url)
-    return list(dict.fromkeys(own + list(release.urls)))
 
 
 # ------------------------------------------------------------------ locations
@@ -400,7 +276,7 @@ def fetch_movielens(name: str = "100k", data_dir=None, progress: bool = True, *,
     ChecksumError, ArchiveError
         A hand-placed archive is not the official one.
     """
-    release = _release(name)
+    release = release_for(name)
     return _locate(release, data_dir, download=True, progress=progress, validate_existing=True,
                    timeout=timeout, deadline=deadline)
 
@@ -454,7 +330,7 @@ def load_movielens(name: str = "100k", data_dir=None, *, download: bool = True,
     >>> data.Y.shape, data.nnz                   # doctest: +SKIP
     ((1682, 943), 100000)
     """
-    release = _release(name)
+    release = release_for(name)
     folder = _locate(release, data_dir, download=download, progress=progress,
                      validate_existing=False, timeout=timeout, deadline=deadline)
     return _read_checked(release, folder)

@@ -1,19 +1,13 @@
-"""Fetching, verifying and extracting a data archive, safely.
+"""Downloading a data archive, safely: verified, atomic, bounded in time.
 
-Three steps, each leaving nothing half-done at a final name:
-
-1. :func:`download_file` streams a URL into ``<name>.<random>.part`` next to the
-   destination, checks the byte count and the sha256, and only then renames
-   the file to its final name. Any failure (no network, an HTTP error, a web
-   page instead of the archive, a stalled or too slow server, wrong checksum,
-   Ctrl-C, SIGTERM or SIGHUP) deletes the ``.part`` file.
-   :func:`download_first` tries several URLs in turn and, when all fail, says
-   what each one answered.
-2. :func:`verify_file` checks an archive that is already there (for example
-   one a user copied in by hand); a bad one is moved aside to ``<name>.part``.
-3. :func:`extract_archive` unpacks a zip into a temporary folder beside the
-   destination, lets the caller validate the content, and only then renames
-   the folder into place.
+:func:`download_file` streams a URL into ``<name>.<random>.part`` next to the
+destination, checks the byte count and the sha256, and only then renames
+the file to its final name. Any failure (no network, an HTTP error, a web
+page instead of the archive, a stalled or too slow server, wrong checksum,
+Ctrl-C, SIGTERM or SIGHUP) deletes the ``.part`` file.
+:func:`download_first` tries several URLs in turn and, when all fail, says
+what each one answered. Checking and unpacking an archive that is already on
+disk is :mod:`cflib.archive`'s job.
 
 Two limits bound a download: ``timeout`` (the stall timeout: seconds the
 server may send nothing) and ``deadline`` (seconds the whole download may
@@ -30,30 +24,24 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import shutil
 import signal
 import ssl
 import tempfile
 import threading
 import time
 import urllib.error
-import zipfile
-import zlib
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from urllib.request import urlopen  # noqa: F401  (replaced by tests)
 
-from .errors import ArchiveError, ChecksumError, DataError, DataPermissionError, DownloadError
+from .errors import ChecksumError, DataError, DownloadError
 
 __all__ = [
     "DataError",
     "DownloadError",
     "ChecksumError",
-    "ArchiveError",
     "sha256_file",
     "download_file",
     "download_first",
-    "verify_file",
-    "extract_archive",
     "TIMEOUT_SECONDS",
     "DEADLINE_SECONDS",
 ]
@@ -84,11 +72,7 @@ def sha256_file(path) -> str:
     return digest.hexdigest()
 
 
-def _part_path(dest: Path) -> Path:
-    return dest.with_name(dest.name + ".part")
-
-
-def _manual_fix(url: str, dest: Path, size: int, sha256: str) -> str:
+def manual_fix(url: str, dest: Path, size: int, sha256: str) -> str:
     return (
         f"To install it by hand: download {url} on a machine with internet access, "
         f"check that it has {size:,} bytes and sha256 {sha256}, and put it at {dest}."
@@ -186,14 +170,14 @@ def download_file(url: str, dest, *, size: int, sha256: str, progress: bool = Tr
     from tqdm.auto import tqdm
 
     opener = opener if opener is not None else globals()["urlopen"]
-    fix = f"Try again later, or another URL. {_manual_fix(url, dest, size, sha256)}"
+    fix = f"Try again later, or another URL. {manual_fix(url, dest, size, sha256)}"
     try:
         fd, name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
     except OSError as exc:
         raise DownloadError(
             f"cannot write a temporary file in {dest.parent} ({exc.strerror or exc}).",
             f"Make the folder {dest.parent} writable or choose another folder. "
-            f"{_manual_fix(url, dest, size, sha256)}",
+            f"{manual_fix(url, dest, size, sha256)}",
         ) from exc
     part = Path(name)
     digest = hashlib.sha256()
@@ -255,7 +239,7 @@ def download_file(url: str, dest, *, size: int, sha256: str, progress: bool = Tr
             raise ChecksumError(
                 f"the download of {url} is larger than the expected {size:,} bytes; "
                 f"the server sent a different file, nothing was saved. "
-                f"{_manual_fix(url, dest, size, sha256)}"
+                f"{manual_fix(url, dest, size, sha256)}"
             )
         got = digest.hexdigest()
         if got != sha256:
@@ -263,7 +247,7 @@ def download_file(url: str, dest, *, size: int, sha256: str, progress: bool = Tr
                 f"the download of {url} has the wrong sha256: expected {sha256}, got {got}. "
                 f"The file was deleted. Try again; if this persists the file on the server "
                 f"differs from the one this course was checked against. "
-                f"{_manual_fix(url, dest, size, sha256)}"
+                f"{manual_fix(url, dest, size, sha256)}"
             )
         os.chmod(part, 0o644)  # mkstemp made it private; it is an ordinary data file
         os.replace(part, dest)
@@ -318,144 +302,4 @@ def download_first(urls, dest, *, size: int, sha256: str, progress: bool = True,
                 raise
     what = "the URL" if len(urls) == 1 else f"each of the {len(urls)} URLs"
     raise DownloadError(f"downloading failed from {what}:\n" + "\n".join(answers) + "\n",
-                        _manual_fix(urls[0], Path(dest), size, sha256))
-
-
-def verify_file(path, *, size: int, sha256: str, url: str = "") -> Path:
-    """Check a file's size and sha256; move a bad file aside to ``.part``.
-
-    Parameters
-    ----------
-    path : path
-    size : int
-        Expected number of bytes.
-    sha256 : str
-        Expected hex sha256.
-    url : str
-        Where a good copy comes from (used in the error message).
-
-    Raises
-    ------
-    ChecksumError
-        After renaming the bad file to ``path`` + ``".part"``, so that it is
-        never used again under its final name (if its folder is read-only it
-        stays, and the message says to remove it).
-    DataPermissionError
-        The file cannot be read.
-    """
-    path = Path(path)
-    try:
-        actual_size = path.stat().st_size
-        got = sha256_file(path) if actual_size == size else None
-    except PermissionError:
-        raise DataPermissionError(
-            f"{path} cannot be read: permission denied. Make it readable (chmod a+r {path}) "
-            f"or put a readable copy there."
-        ) from None
-    if got == sha256:
-        return path
-    part = _part_path(path)
-    found = (f"has {actual_size:,} bytes, expected {size:,}" if got is None
-             else f"has the wrong sha256: expected {sha256}, got {got}")
-    try:
-        os.replace(path, part)
-        moved = f"It was moved to {part} so it is not used again (delete it). "
-    except OSError:
-        moved = f"Its folder is read-only, so it is still there: remove it ({path}). "
-    raise ChecksumError(
-        f"{path} {found}. {moved}"
-        + _manual_fix(url or "the official archive", path, size, sha256)
-        + " Or simply delete it: cflib then downloads the archive itself."
-    )
-
-
-def _check_members(zf: zipfile.ZipFile, root: str, archive: Path):
-    for member in zf.namelist():
-        p = PurePosixPath(member)
-        if p.is_absolute() or ".." in p.parts or p.parts[:1] != (root,):
-            raise ArchiveError(
-                f"{archive} contains {member!r}, outside the expected folder {root}/; "
-                "it is not the official archive. Delete it and download it again."
-            )
-
-
-def _inside_archive(message: str, extracted: Path, archive: Path, root: str) -> str:
-    """A validation message about the temporary folder, told about the archive instead."""
-    message = message.split(" Delete the folder ")[0]
-    return message.replace(str(extracted), f"{root}/ (in {archive.name})").replace(
-        f"(in {archive.name})/", f"(in {archive.name}): ")
-
-
-def extract_archive(archive, dest, *, root: str | None = None, validate=None) -> Path:
-    """Extract a zip whose files all lie under ``root/`` into the folder ``dest``.
-
-    The zip is unpacked into a temporary folder beside ``dest``; ``validate``
-    (if given) is called with the extracted folder; only then is it renamed
-    to ``dest``. On any failure the temporary folder is removed and ``dest``
-    does not appear.
-
-    Parameters
-    ----------
-    archive : path
-    dest : path
-        Folder to create; must not exist yet.
-    root : str, optional
-        The single top-level folder inside the zip (default: ``dest``'s name).
-    validate : callable, optional
-        ``validate(folder)`` raising a :class:`DataError` if the content is wrong.
-
-    Returns
-    -------
-    Path
-        ``dest``.
-
-    Raises
-    ------
-    ArchiveError
-        The file is not a readable zip, a member fails its CRC check, a
-        member lies outside ``root/``, or ``validate`` rejected the content
-        (the message names the member, never the deleted temporary folder).
-    DataPermissionError
-        ``dest``'s folder is read-only.
-    """
-    archive, dest = Path(archive), Path(dest)
-    root = root or dest.name
-    fix = f"Delete {archive} and download it again (or copy a good one there)."
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f"{dest.name}-", suffix=".tmp", dir=dest.parent))
-    except PermissionError:
-        raise DataPermissionError(
-            f"cannot extract {archive} into {dest.parent}: permission denied (the folder is "
-            f"read-only). Fix: make it writable (chmod u+w {dest.parent}), or extract it "
-            f"yourself (cd {dest.parent} && unzip {archive.name}), or copy {archive.name} to "
-            f"a writable folder and use that one."
-        ) from None
-    try:
-        try:
-            with zipfile.ZipFile(archive) as zf:
-                _check_members(zf, root, archive)
-                bad = zf.testzip()
-                if bad is not None:
-                    raise ArchiveError(f"{archive} is damaged: {bad} fails its CRC check. {fix}")
-                zf.extractall(tmp)
-        except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
-            raise ArchiveError(f"{archive} is not a valid zip archive ({exc}). {fix}") from exc
-        extracted = tmp / root
-        if not extracted.is_dir():
-            raise ArchiveError(f"{archive} holds no {root}/ folder. {fix}")
-        if validate is not None:
-            try:
-                validate(extracted)
-            except DataError as exc:
-                raise ArchiveError(
-                    f"{archive} unpacked, but its content is not as expected: "
-                    f"{_inside_archive(str(exc), extracted, archive, root)} {fix}"
-                ) from exc
-        try:
-            os.rename(extracted, dest)
-        except OSError:
-            if not dest.is_dir():  # someone else extracting at the same time is fine
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return dest
+                        manual_fix(urls[0], Path(dest), size, sha256))

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import cflib.archive
 import cflib.download
 from cflib import data as cdata
 from cflib.data import (
@@ -33,7 +34,8 @@ from cflib.data import (
     load_movielens,
     load_split,
 )
-from cflib.download import DownloadError, download_file, extract_archive, verify_file
+from cflib.archive import extract_archive, verify_file
+from cflib.download import DownloadError, download_file
 
 def _materialize_fixtures() -> Path:
     """Copy the hand-written fixtures to a temporary folder under their real names.
@@ -666,7 +668,7 @@ def _deny_mkdtemp(monkeypatch):
     def mkdtemp(*args, dir=None, **kw):
         raise PermissionError(13, "Permission denied", str(dir))
 
-    monkeypatch.setattr(cflib.download.tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(cflib.archive.tempfile, "mkdtemp", mkdtemp)
 
 
 def test_read_only_folder_holding_the_zip(fake_release, no_env, tmp_path, monkeypatch, capsys):
