@@ -1,7 +1,8 @@
 """cflib.download against a real HTTP server on 127.0.0.1 that plays each failure in turn.
 
 The server (a thread of this process, bound to the loopback address only)
-answers by path: ``/good/``, ``/trickle/`` (one byte every 0.25 s), ``/stall/``
+answers by path: ``/good/``, ``/trickle/`` (one byte every 0.25 s; ``/trickle-2s/``
+every 2 s), ``/stall/``
 (headers, then silence), ``/page/`` (a 27-byte HTML reply), ``/wrong/`` (the
 right size, other bytes), anything else 404; a second server speaks TLS with a
 self-signed certificate. Limits are small (about a second) so the whole file
@@ -62,15 +63,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             elif kind in ("page", "page-plain"):
                 self._head(length=len(PAGE), ctype="text/html" if kind == "page" else "text/plain")
                 self.wfile.write(PAGE)
-            elif kind == "trickle":
+            elif kind in ("trickle", "trickle-2s"):
                 self._head()
                 start = time.monotonic()
+                pause = TRICKLE_SECONDS if kind == "trickle" else 2.0
                 for b in PAYLOAD:
                     if time.monotonic() - start > MAX_SECONDS:
                         break
                     self.wfile.write(bytes([b]))
                     self.wfile.flush()
-                    time.sleep(TRICKLE_SECONDS)
+                    time.sleep(pause)
             elif kind == "stall":
                 self._head()
                 self.wfile.write(PAYLOAD[:10])
@@ -149,6 +151,15 @@ def test_trickle_ends_at_the_deadline(server, tmp_path):
         fetch(f"{server}/trickle/ml-100k.zip", tmp_path / "a.zip")
     # Each read waits at most the stall timeout, so the overshoot is bounded by it.
     assert time.monotonic() - start < 1.5 + 1.0 + 1.0
+    assert os.listdir(tmp_path) == []
+
+
+def test_one_byte_every_two_seconds_never_stalls_but_meets_the_deadline(server, tmp_path):
+    # With the default 30 s stall timeout each read succeeds: only the deadline can end it.
+    start = time.monotonic()
+    with pytest.raises(DownloadError, match=r"did not finish within the deadline of 3 s"):
+        fetch(f"{server}/trickle-2s/ml-100k.zip", tmp_path / "a.zip", timeout=30, deadline=3)
+    assert time.monotonic() - start < 3 + 2 + 1.5
     assert os.listdir(tmp_path) == []
 
 
