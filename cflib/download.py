@@ -225,9 +225,8 @@ def download_file(url: str, dest, *, size: int, sha256: str, progress: bool = Tr
             except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets
                 if isinstance(exc, DownloadError):
                     raise
-                raise DownloadError(
-                    f"{url}: {_why(exc, timeout)}, after {received:,} of {size:,} bytes.", fix,
-                ) from exc
+                after = f", after {received:,} of {size:,} bytes" if received else ""
+                raise DownloadError(f"{url}: {_why(exc, timeout)}{after}.", fix) from exc
         if received < size:
             if _looks_like_a_page(head, ""):
                 raise DownloadError(f"{url}: the server answered with a web page, not the "
@@ -295,9 +294,11 @@ def download_first(urls, dest, *, size: int, sha256: str, progress: bool = True,
             return download_file(url, dest, size=size, sha256=sha256, progress=progress,
                                  opener=opener, timeout=timeout, deadline=deadline)
         except (DownloadError, ChecksumError) as exc:
-            reason = exc.reason if isinstance(exc, DownloadError) else str(exc).split(". ")[0]
-            answers.append(f"  {reason.removeprefix(url + ': ')}" if len(urls) == 1 else
-                           f"  {url}: {reason.removeprefix(url + ': ')}")
+            if isinstance(exc, DownloadError):
+                reason = exc.reason.removeprefix(f"{url}: ")
+            else:  # the first sentence, about "the file" rather than the URL again
+                reason = str(exc).split(". ")[0].replace(f"the download of {url}", "the file")
+            answers.append(f"  {reason}" if len(urls) == 1 else f"  {url}: {reason}")
             if isinstance(exc, DownloadError) and exc.reason.startswith("cannot write"):
                 raise
     what = "the URL" if len(urls) == 1 else f"each of the {len(urls)} URLs"

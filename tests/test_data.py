@@ -121,6 +121,7 @@ def offline(monkeypatch):
     no_dns = urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
     net = FakeNetwork(error=no_dns)
     monkeypatch.setattr(cflib.download, "urlopen", net)
+    monkeypatch.delenv(cdata.URL_ENV_VAR, raising=False)  # only the release's own URLs
     return net
 
 
