@@ -25,6 +25,7 @@ import numpy as np
 
 from .errors import DataFormatError, DataNotFoundError, DataPermissionError
 from .ratings import Ratings
+from .validation import first_repeated_pair
 
 __all__ = [
     "read_ml100k",
@@ -188,21 +189,6 @@ def _sorted_unique_ids(ids, path: Path, what: str) -> np.ndarray:
     return s
 
 
-def _first_repeat(movies, users, n_users):
-    """(position of the first entry repeating an earlier pair, position of that pair) or None."""
-    key = movies.astype(np.int64) * int(n_users) + users
-    order = np.argsort(key, kind="stable")
-    sk = key[order]
-    rep = np.flatnonzero(sk[1:] == sk[:-1]) + 1
-    if rep.size == 0:
-        return None
-    t = int(np.argmin(order[rep]))
-    j = rep[t] - 1
-    while j > 0 and sk[j - 1] == sk[j]:
-        j -= 1
-    return int(order[rep[t]]), int(order[j])
-
-
 def _check_values_and_pairs(values, movies, users, n_users, path: Path, *, scale,
                             first_line: int = 1):
     """Ratings within ``scale`` and every (user, movie) pair once, naming the line."""
@@ -214,7 +200,7 @@ def _check_values_and_pairs(values, movies, users, n_users, path: Path, *, scale
             f"{path}, line {i + first_line:,} has a rating of {values[i]:g} (outside "
             f"{lo:g}..{hi:g}). {_repair_hint(path.parent)}"
         )
-    rep = _first_repeat(movies, users, n_users)
+    rep = first_repeated_pair(movies, users, n_users)
     if rep is not None:
         again, first = rep
         raise DataFormatError(
@@ -399,7 +385,7 @@ def read_ml100k_split(folder: Path, split: str, full: Ratings):
         ))
     (base_path, bm, bu), (test_path, tm, tu) = tables
     n_base = bm.size
-    rep = _first_repeat(np.concatenate([bm, tm]), np.concatenate([bu, tu]), full.n_users)
+    rep = first_repeated_pair(np.concatenate([bm, tm]), np.concatenate([bu, tu]), full.n_users)
     if rep is not None:
         again, first = rep  # both files are free of repeats: one is in each
         raise DataFormatError(
