@@ -633,14 +633,16 @@ def test_a_rating_of_zero_in_the_base_file(fake_release, no_env, tmp_path):
 
 
 # ------------------------------------------------------------ text encodings
-def test_u_item_re_encoded_as_utf8_reads_the_same_titles(fake_release, no_env, tmp_path):
-    fake_release("100k")
-    folder = copy_fixture("100k", tmp_path)
-    text = (folder / "u.item").read_text(encoding="latin-1")
-    (folder / "u.item").write_text(text, encoding="utf-8")
-    assert (folder / "u.item").read_bytes().count("é".encode()) == 1  # really UTF-8 now
-    d = load_movielens("100k", tmp_path)
-    assert d.titles[2] == "Misérables, Les (1995)"
+@pytest.mark.parametrize("name,file,row", [("100k", "u.item", 2), ("1m", "movies.dat", 3)])
+def test_latin1_file_re_encoded_as_utf8_reads_the_same_titles(fake_release, no_env, tmp_path,
+                                                              name, file, row):
+    fake_release(name)
+    folder = copy_fixture(name, tmp_path)
+    text = (folder / file).read_text(encoding="latin-1")
+    (folder / file).write_text(text, encoding="utf-8")
+    assert (folder / file).read_bytes().count("é".encode()) == 1  # really UTF-8 now
+    d = load_movielens(name, tmp_path)
+    assert d.titles[row] == "Misérables, Les (1995)"
     assert not any("Ã" in t for t in d.titles)
 
 
@@ -653,14 +655,6 @@ def test_garbled_titles_are_refused_naming_the_line(fake_release, no_env, tmp_pa
     with pytest.raises(DataFormatError, match=r"u\.item, line 3 holds garbled text "
                                               r"\('3\|MisÃ©rables.*converted to UTF-8 twice"):
         load_movielens("100k", tmp_path)
-
-
-def test_1m_movies_in_utf8_read_the_same(fake_release, no_env, tmp_path):
-    fake_release("1m")
-    folder = copy_fixture("1m", tmp_path)
-    text = (folder / "movies.dat").read_text(encoding="latin-1")
-    (folder / "movies.dat").write_text(text, encoding="utf-8")
-    assert load_movielens("1m", tmp_path).titles[3] == "Misérables, Les (1995)"
 
 
 # ------------------------------------- folders: permissions, files in the way
