@@ -152,6 +152,16 @@ def copy_fixture(name: str, dest: Path) -> Path:
     return dest / folder
 
 
+def place_archive_of(src: Path, dest: Path, monkeypatch) -> Path:
+    """Zip the (edited) ml-100k copy ``src`` into ``dest``, as the release's checksummed archive."""
+    payload = zip_folder(src, "ml-100k")
+    monkeypatch.setitem(RELEASES, "100k", replace(
+        RELEASES["100k"], size=len(payload), sha256=hashlib.sha256(payload).hexdigest()))
+    dest.mkdir()
+    (dest / "ml-100k.zip").write_bytes(payload)
+    return dest
+
+
 def leftovers(folder: Path):
     """Names in ``folder`` other than the expected final ones."""
     return sorted(p.name for p in folder.iterdir())
@@ -518,12 +528,7 @@ def test_archive_that_fails_validation_is_not_installed(fake_release, tmp_path, 
     fake_release("100k")
     src = copy_fixture("100k", tmp_path / "src")
     (src / "u.data").write_text("".join((src / "u.data").read_text().splitlines(True)[:7]))
-    payload = zip_folder(src, "ml-100k")
-    monkeypatch.setitem(RELEASES, "100k", replace(
-        RELEASES["100k"], size=len(payload), sha256=hashlib.sha256(payload).hexdigest()))
-    dest = tmp_path / "dest"
-    dest.mkdir()
-    (dest / "ml-100k.zip").write_bytes(payload)
+    dest = place_archive_of(src, tmp_path / "dest", monkeypatch)
     with pytest.raises(ArchiveError, match=r"expected 10 ratings, found 7"):
         load_movielens("100k", dest)
     assert leftovers(dest) == ["ml-100k.zip"]
@@ -750,12 +755,7 @@ def test_zip_without_u_user_names_the_member_not_a_deleted_folder(fake_release, 
     fake_release("100k")
     src = copy_fixture("100k", tmp_path / "src")
     (src / "u.user").unlink()
-    payload = zip_folder(src, "ml-100k")
-    monkeypatch.setitem(RELEASES, "100k", replace(
-        RELEASES["100k"], size=len(payload), sha256=hashlib.sha256(payload).hexdigest()))
-    dest = tmp_path / "dest"
-    dest.mkdir()
-    (dest / "ml-100k.zip").write_bytes(payload)
+    dest = place_archive_of(src, tmp_path / "dest", monkeypatch)
     with pytest.raises(ArchiveError) as err:
         load_movielens("100k", dest)
     msg = str(err.value)
