@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb)) notebooks/index.ipynb
 PYTEST_ARGS ?=
 LAB_ARGS ?=
+# The course's JupyterLab defaults (no news pop-up), from the repository: jupyter-config/README.md
+LAB_SETTINGS := --LabApp.app_settings_dir=$(CURDIR)/jupyter-config/lab/settings
 
 .PHONY: lab test data exercises navigation benchmark clean
 
@@ -26,7 +28,7 @@ data: $(VENV)/.installed
 	$(PY) -m cflib.data
 
 lab: data
-	$(PY) -m jupyter lab notebooks/index.ipynb $(LAB_ARGS)
+	$(PY) -m jupyter lab $(LAB_SETTINGS) notebooks/index.ipynb $(LAB_ARGS)
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -n 2 --dist loadfile tests $(NOTEBOOKS) \

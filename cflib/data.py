@@ -8,7 +8,11 @@ the genres (a multi-hot matrix), and the original MovieLens ids of every row
 (``movie_ids``) and column (``user_ids``). Rows are sorted by movie id and
 columns by user id; every movie the release lists gets a row, rated or not.
 
-Where the data comes from, in order:
+Each release is one :class:`~cflib.releases.Release` record in
+:data:`~cflib.releases.RELEASES`: its archive's URLs (official first), size,
+sha256, the counts a complete copy has, and its reader (from
+:mod:`cflib.formats`, which parses the files). This module finds, fetches and
+checks the copy:
 
 1. the ``data_dir`` argument (then only that folder is used),
 2. the folder named by the environment variable ``CFLIB_DATA_DIR``,
@@ -17,49 +21,51 @@ Where the data comes from, in order:
 
 In each folder an extracted ``ml-100k/`` is used if it is complete; else an
 ``ml-100k.zip`` placed there (for instance by hand, offline) is verified and
-extracted; else the official archive is downloaded into the first writable
-folder, verified (size and sha256) and extracted. See ``data/README.md``.
+extracted; else the archive is downloaded into the first writable folder,
+trying the user's URLs (``CFLIB_MOVIELENS_URL``) and then the release's, each
+verified (size and sha256) before it is used. See ``data/README.md``.
 
 From a shell, ``python -m cflib.data [--name 100k]`` fetches a release once,
-with a progress bar, and prints where it is.
+with a progress bar, and prints where it is, or one line saying what is wrong.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 import sys
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from .download import (
+from .archive import extract_archive, verify_file
+from .download import DEADLINE_SECONDS, TIMEOUT_SECONDS, download_first
+from .errors import (
     ArchiveError,
     ChecksumError,
     DataError,
+    DataFormatError,
+    DataNotFoundError,
+    DataPermissionError,
     DownloadError,
-    download_file,
-    extract_archive,
-    verify_file,
 )
+from .formats import read_ml100k_split
 from .ratings import Ratings
+from .releases import RELEASES, URL_ENV_VAR, Release, release_for, release_urls
 
 __all__ = [
     "load_movielens",
     "load_split",
     "fetch_movielens",
     "data_dir_candidates",
+    "release_urls",
     "ENV_VAR",
+    "URL_ENV_VAR",
     "RELEASES",
     "Release",
     "SPLITS",
     "DataError",
     "DataNotFoundError",
     "DataFormatError",
+    "DataPermissionError",
     "DownloadError",
     "ChecksumError",
     "ArchiveError",
@@ -67,96 +73,7 @@ __all__ = [
 
 ENV_VAR = "CFLIB_DATA_DIR"
 REPO_DATA = Path(__file__).resolve().parent.parent / "data"
-
-ML100K_GENRES = (
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
-    "Romance", "Sci-Fi", "Thriller", "War", "Western",
-)
-NO_GENRES = "(no genres listed)"
 SPLITS = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
-
-
-class DataNotFoundError(DataError, FileNotFoundError):
-    """The data (a folder, or a file in it) is not there and cannot be fetched."""
-
-
-class DataFormatError(DataError, ValueError):
-    """A data file is truncated, damaged, or not in the expected format."""
-
-
-@dataclass(frozen=True)
-class Release:
-    """One MovieLens release: where it comes from and what a good copy holds.
-
-    Attributes
-    ----------
-    name : str
-        Short name used by :func:`load_movielens`, e.g. ``"100k"``.
-    title : str
-        Human-readable name, e.g. ``"MovieLens 100K"``.
-    folder : str
-        Folder inside the archive and in the data folder, e.g. ``"ml-100k"``.
-    url, size, sha256 :
-        The official archive, its size in bytes and its hex sha256.
-    n_ratings, n_movies, n_users : int
-        Counts a complete copy has (checked on every load).
-    ratings_file, movies_file, users_file : str
-        The files those counts come from (``users_file`` may be the ratings
-        file when the release has no user list).
-    """
-
-    name: str
-    title: str
-    folder: str
-    url: str
-    size: int
-    sha256: str
-    n_ratings: int
-    n_movies: int
-    n_users: int
-    ratings_file: str
-    movies_file: str
-    users_file: str
-
-    @property
-    def archive(self) -> str:
-        """File name of the archive, e.g. ``"ml-100k.zip"``."""
-        return self.folder + ".zip"
-
-
-_BASE_URL = "https://files.grouplens.org/datasets/movielens/"
-RELEASES = {
-    "100k": Release(
-        "100k", "MovieLens 100K", "ml-100k", _BASE_URL + "ml-100k.zip", 4_924_029,
-        "50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229",
-        n_ratings=100_000, n_movies=1_682, n_users=943,
-        ratings_file="u.data", movies_file="u.item", users_file="u.user",
-    ),
-    "1m": Release(
-        "1m", "MovieLens 1M", "ml-1m", _BASE_URL + "ml-1m.zip", 5_917_549,
-        "a6898adb50b9ca05aa231689da44c217cb524e7ebd39d264c56e2832f2c54e20",
-        n_ratings=1_000_209, n_movies=3_883, n_users=6_040,
-        ratings_file="ratings.dat", movies_file="movies.dat", users_file="users.dat",
-    ),
-    "latest-small": Release(
-        "latest-small", "MovieLens latest-small", "ml-latest-small",
-        _BASE_URL + "ml-latest-small.zip", 978_202,
-        "696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436",
-        n_ratings=100_836, n_movies=9_742, n_users=610,
-        ratings_file="ratings.csv", movies_file="movies.csv", users_file="ratings.csv",
-    ),
-}
-
-
-def _release(name: str) -> Release:
-    key = str(name).lower().removeprefix("ml-")
-    if key not in RELEASES:
-        raise ValueError(
-            f"unknown MovieLens release {name!r}; choose one of "
-            + ", ".join(repr(k) for k in RELEASES)
-        )
-    return RELEASES[key]
 
 
 # ------------------------------------------------------------------ locations
@@ -192,269 +109,35 @@ def _check_given_folder(data_dir):
         path, how = Path(os.environ[ENV_VAR]).expanduser(), ENV_VAR
     else:
         return
-    if not path.is_dir():
-        unset = f" or unset {ENV_VAR} (then {REPO_DATA} is used)" if how == ENV_VAR else ""
+    if path.is_dir():
+        return
+    unset = f" or unset {ENV_VAR} (then {REPO_DATA} is used)" if how == ENV_VAR else ""
+    if path.exists():
         raise DataNotFoundError(
-            f"{how} is {path}, but that folder does not exist. Fix the path{unset}, "
-            f"or create the folder (mkdir -p {path}) to have the data downloaded into it."
+            f"{how} is {path}, which is a file, not a folder. Give the folder that holds "
+            f"(or is to receive) the data, e.g. {path.parent}{unset}."
         )
+    raise DataNotFoundError(
+        f"{how} is {path}, but that folder does not exist. Fix the path{unset}, "
+        f"or create the folder (mkdir -p {path}) to have the data downloaded into it."
+    )
 
 
 def _writable(folder: Path) -> bool:
     return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
 
 
-def _repair_hint(folder: Path) -> str:
-    name = folder.name.removeprefix("ml-")
-    return (
-        f"Delete the folder {folder} and run `python -m cflib.data --name {name}` to "
-        f"download it again, or put a good {folder.name}.zip in {folder.parent}."
-    )
-
-
-# -------------------------------------------------------------------- parsing
-def _read_text(path: Path, encoding: str) -> str:
-    try:
-        with open(path, encoding=encoding, newline="") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        raise DataNotFoundError(
-            f"{path} is missing: the folder is incomplete. {_repair_hint(path.parent)}"
-        ) from None
-    except UnicodeDecodeError as exc:
+def _check_kind(path: Path, want_dir: bool):
+    """``path`` may be missing, or of the expected kind; else say what is in the way."""
+    if path.exists() and path.is_dir() != want_dir:
+        found, want = ("a folder", "a file") if path.is_dir() else ("a file", "a folder")
         raise DataFormatError(
-            f"{path} is not valid {encoding} text ({exc.reason} at byte {exc.start:,}). "
-            f"{_repair_hint(path.parent)}"
-        ) from None
-
-
-def _fields(n: int) -> str:
-    return f"{n} field" + ("" if n == 1 else "s")
-
-
-def _bad_line(text: str, n_cols: int, path: Path, sep, dtype, first_line: int):
-    """Raise a DataFormatError naming the first line that does not parse."""
-    convert = int if np.issubdtype(dtype, np.integer) else float
-    for lineno, line in enumerate(text.split("\n"), start=first_line):
-        line = line.rstrip("\r")
-        fields = line.split(sep) if sep else line.split()
-        problem = None
-        if len(fields) != n_cols:
-            problem = f"has {_fields(len(fields))}, expected {n_cols}"
-        else:
-            try:
-                [convert(f) for f in fields]
-            except ValueError:
-                problem = f"has a field that is not a {'whole ' if convert is int else ''}number"
-        if problem:
-            raise DataFormatError(
-                f"{path}, line {lineno:,} {problem} ({line[:80]!r}); the file is truncated "
-                f"or damaged. {_repair_hint(path.parent)}"
-            )
-    raise DataFormatError(f"{path} could not be parsed. {_repair_hint(path.parent)}")
-
-
-def _numeric_table(text: str, n_cols: int, path: Path, *, sep=None, dtype=np.int64,
-                   first_line: int = 1) -> np.ndarray:
-    """Parse lines of ``n_cols`` numbers into an array of shape (n_lines, n_cols).
-
-    ``np.fromstring`` does the work (about 10 times faster than splitting in
-    Python); only when it fails is the text walked line by line to name the
-    bad line.
-    """
-    body = text.strip()
-    n_lines = body.count("\n") + 1 if body else 0
-    flat = body.replace(sep, " ") if sep else body
-    values = None
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", DeprecationWarning)
-        try:
-            values = np.fromstring(flat, dtype=dtype, sep=" ")
-        except (ValueError, DeprecationWarning):
-            values = None
-    if values is None or values.size != n_lines * n_cols:
-        _bad_line(body, n_cols, path, sep, dtype, first_line)
-    return values.reshape(n_lines, n_cols)
-
-
-def _index(ids: np.ndarray, values: np.ndarray, path: Path, what: str, listed_in: Path):
-    """0-based positions of ``values`` in the sorted ``ids``; unknown ids are an error."""
-    pos = np.searchsorted(ids, values)
-    pos_c = np.minimum(pos, len(ids) - 1) if len(ids) else pos
-    unknown = (pos >= len(ids)) | (ids[pos_c] != values) if len(ids) else np.ones_like(values, bool)
-    if np.any(unknown):
-        bad = values[np.argmax(unknown)]
-        raise DataFormatError(
-            f"{path} has a rating for {what} id {bad}, which {listed_in.name} does not list "
-            f"({int(unknown.sum()):,} such ratings); the files come from different releases "
-            f"or are damaged. {_repair_hint(path.parent)}"
+            f"{path} is {found}, but cflib expects {want} of that name there. Move or "
+            f"delete it, then run `python -m cflib.data` again."
         )
-    return pos
 
 
-def _sorted_unique_ids(ids, path: Path, what: str) -> np.ndarray:
-    ids = np.asarray(ids, dtype=np.int64)
-    s = np.sort(ids)
-    dup = s[1:][s[1:] == s[:-1]]
-    if dup.size:
-        raise DataFormatError(
-            f"{path} lists {what} id {dup[0]} more than once. {_repair_hint(path.parent)}"
-        )
-    return s
-
-
-def _assemble(name, folder: Path, release_files, movie_ids, titles, genre_names, genres,
-              user_ids, r_users, r_movies, r_values, r_times) -> Ratings:
-    """Map original ids to sorted 0-based rows/columns and check the ratings."""
-    ratings_path, movies_path, users_path = (folder / f for f in release_files)
-    movie_ids = np.asarray(movie_ids, dtype=np.int64)
-    order = np.argsort(movie_ids, kind="stable")
-    sorted_movies = _sorted_unique_ids(movie_ids, movies_path, "movie")
-    titles = np.asarray(titles, dtype=object)[order]
-    genres = np.asarray(genres, dtype=bool).reshape(len(movie_ids), len(genre_names))[order]
-    sorted_users = _sorted_unique_ids(user_ids, users_path, "user")
-    movies = _index(sorted_movies, r_movies, ratings_path, "movie", movies_path)
-    users = _index(sorted_users, r_users, ratings_path, "user", users_path)
-    r_values = np.asarray(r_values, dtype=np.float64)
-    bad = ~((r_values >= 0.5) & (r_values <= 5.0))
-    if np.any(bad):
-        raise DataFormatError(
-            f"{ratings_path} has a rating of {r_values[np.argmax(bad)]} (outside 0.5..5). "
-            f"{_repair_hint(folder)}"
-        )
-    key = np.sort(movies * len(sorted_users) + users)
-    n_dup = int(np.count_nonzero(key[1:] == key[:-1]))
-    if n_dup:
-        raise DataFormatError(
-            f"{ratings_path} rates the same (user, movie) pair twice ({n_dup:,} times). "
-            f"{_repair_hint(folder)}"
-        )
-    return Ratings(
-        movies=movies, users=users, ratings=r_values,
-        n_movies=len(sorted_movies), n_users=len(sorted_users),
-        titles=titles, genre_names=tuple(genre_names), genres=genres,
-        movie_ids=sorted_movies, user_ids=sorted_users, name=name,
-        timestamps=np.asarray(r_times).astype(np.int64),
-    )
-
-
-def _split_lines(text: str, sep: str, n_fields: int, path: Path, *, maxsplit=-1,
-                 first_line: int = 1):
-    rows = []
-    for lineno, line in enumerate(text.strip("\r\n").split("\n"), start=first_line):
-        parts = line.rstrip("\r").split(sep, maxsplit)
-        if len(parts) != n_fields:
-            raise DataFormatError(
-                f"{path}, line {lineno:,} has {_fields(len(parts))}, expected {n_fields} "
-                f"({line[:80]!r}); the file is truncated or damaged. {_repair_hint(path.parent)}"
-            )
-        rows.append(parts)
-    return rows
-
-
-def _ids(column, path: Path, what: str) -> np.ndarray:
-    try:
-        return np.array([int(v) for v in column], dtype=np.int64)
-    except ValueError as exc:
-        raise DataFormatError(f"{path} has a {what} id that is not a whole number ({exc}). "
-                              f"{_repair_hint(path.parent)}") from None
-
-
-def _genre_matrix(genre_lists, path: Path):
-    """Multi-hot matrix for lists of genre names; names sorted, NO_GENRES dropped."""
-    names = sorted({g for gs in genre_lists for g in gs} - {NO_GENRES, ""})
-    col = {g: j for j, g in enumerate(names)}
-    genres = np.zeros((len(genre_lists), len(names)), dtype=bool)
-    for i, gs in enumerate(genre_lists):
-        for g in gs:
-            if g in col:
-                genres[i, col[g]] = True
-    return tuple(names), genres
-
-
-def _read_100k_ratings_file(path: Path) -> np.ndarray:
-    """(n, 4) int64 table: user id, movie id, rating, timestamp."""
-    return _numeric_table(_read_text(path, "ascii"), 4, path)
-
-
-def _read_100k(folder: Path) -> Ratings:
-    """Parse ml-100k: u.data (tab-separated), u.item (Latin-1, ``|``), u.user (``|``)."""
-    item_path, user_path = folder / "u.item", folder / "u.user"
-    n_item_fields = 5 + len(ML100K_GENRES)
-    items = _split_lines(_read_text(item_path, "latin-1"), "|", n_item_fields, item_path)
-    movie_ids = _ids([p[0] for p in items], item_path, "movie")
-    titles = [p[1] for p in items]
-    flags = np.array([p[5:] for p in items], dtype=str).reshape(len(items), -1)
-    genres = flags == "1"
-    bad = ~genres & (flags != "0")
-    if bad.any():
-        line = int(np.argmax(bad.any(axis=1))) + 1
-        raise DataFormatError(f"{item_path}, line {line:,} has a genre flag other than 0 or 1. "
-                              f"{_repair_hint(folder)}")
-    users = _split_lines(_read_text(user_path, "latin-1"), "|", 5, user_path)
-    user_ids = _ids([p[0] for p in users], user_path, "user")
-    table = _read_100k_ratings_file(folder / "u.data")
-    return _assemble("ml-100k", folder, ("u.data", "u.item", "u.user"), movie_ids, titles,
-                     ML100K_GENRES, genres, user_ids, table[:, 0], table[:, 1], table[:, 2],
-                     table[:, 3])
-
-
-def _read_1m(folder: Path) -> Ratings:
-    """Parse ml-1m: ``::``-separated ratings.dat, movies.dat (Latin-1), users.dat."""
-    movies_path, users_path = folder / "movies.dat", folder / "users.dat"
-    rows = _split_lines(_read_text(movies_path, "latin-1"), "::", 3, movies_path, maxsplit=2)
-    movie_ids = _ids([p[0] for p in rows], movies_path, "movie")
-    genre_names, genres = _genre_matrix([p[2].split("|") for p in rows], movies_path)
-    users = _split_lines(_read_text(users_path, "latin-1"), "::", 5, users_path)
-    user_ids = _ids([p[0] for p in users], users_path, "user")
-    path = folder / "ratings.dat"
-    table = _numeric_table(_read_text(path, "ascii"), 4, path, sep="::")
-    return _assemble("ml-1m", folder, ("ratings.dat", "movies.dat", "users.dat"), movie_ids,
-                     [p[1] for p in rows], genre_names, genres, user_ids,
-                     table[:, 0], table[:, 1], table[:, 2], table[:, 3])
-
-
-def _csv_header(text: str, expected: str, path: Path) -> str:
-    text = text.removeprefix("\ufeff")
-    first, _, rest = text.partition("\n")
-    if first.rstrip("\r") != expected:
-        raise DataFormatError(
-            f"{path} starts with {first[:80]!r}, expected the header {expected!r}. "
-            f"{_repair_hint(path.parent)}"
-        )
-    return rest
-
-
-def _read_latest_small(folder: Path) -> Ratings:
-    """Parse ml-latest-small: CSV with headers, UTF-8, half-star ratings."""
-    movies_path, ratings_path = folder / "movies.csv", folder / "ratings.csv"
-    body = _csv_header(_read_text(movies_path, "utf-8"), "movieId,title,genres", movies_path)
-    rows = list(csv.reader(io.StringIO(body)))
-    for lineno, row in enumerate(rows, start=2):
-        if len(row) != 3:
-            raise DataFormatError(
-                f"{movies_path}, line {lineno:,} has {_fields(len(row))}, expected 3 ({row!r}); "
-                f"the file is truncated or damaged. {_repair_hint(folder)}"
-            )
-    movie_ids = _ids([r[0] for r in rows], movies_path, "movie")
-    genre_names, genres = _genre_matrix([r[2].split("|") for r in rows], movies_path)
-    body = _csv_header(_read_text(ratings_path, "utf-8"), "userId,movieId,rating,timestamp",
-                       ratings_path)
-    table = _numeric_table(body, 4, ratings_path, sep=",", dtype=np.float64, first_line=2)
-    ids = table[:, :2]
-    if np.any(ids != np.round(ids)):
-        raise DataFormatError(f"{ratings_path} has a user or movie id that is not a whole "
-                              f"number. {_repair_hint(folder)}")
-    r_users, r_movies = ids[:, 0].astype(np.int64), ids[:, 1].astype(np.int64)
-    return _assemble("ml-latest-small", folder, ("ratings.csv", "movies.csv", "ratings.csv"),
-                     movie_ids, [r[1] for r in rows], genre_names, genres,
-                     np.unique(r_users), r_users, r_movies, table[:, 2],
-                     table[:, 3].astype(np.int64))
-
-
-_READERS = {"100k": _read_100k, "1m": _read_1m, "latest-small": _read_latest_small}
-
-
+# ------------------------------------------------------------------ reading
 def _check_counts(release: Release, data: Ratings, folder: Path):
     """A complete copy has exactly the release's numbers of ratings, movies and users."""
     checks = (
@@ -466,12 +149,14 @@ def _check_counts(release: Release, data: Ratings, folder: Path):
         if found != expected:
             raise DataFormatError(
                 f"{folder / file}: expected {expected:,} {what}, found {found:,}. The file is "
-                f"truncated or comes from another release. {_repair_hint(folder)}"
+                f"truncated or comes from another release. Delete the folder {folder} and run "
+                f"`python -m cflib.data --name {release.name}` to download it again, or put a "
+                f"good {release.archive} in {folder.parent}."
             )
 
 
 def _read_checked(release: Release, folder: Path) -> Ratings:
-    data = _READERS[release.name](folder)
+    data = release.reader(folder)
     _check_counts(release, data, folder)
     return data
 
@@ -489,26 +174,43 @@ def _not_found(release: Release, candidates, reason: str, target: Path | None) -
     )
 
 
+def _extract(release: Release, archive: Path, candidates) -> Path:
+    """Extract next to the archive, or into the first writable folder if that one is read-only."""
+    target = archive.parent if _writable(archive.parent) else next(
+        (c for c in candidates if _writable(c)), None)
+    if target is None:
+        raise DataPermissionError(
+            f"{archive} is there, but {archive.parent} is read-only, so it cannot be extracted "
+            f"there (and no other folder searched is writable). Fix: make the folder writable "
+            f"(chmod u+w {archive.parent}), or extract it yourself "
+            f"(cd {archive.parent} && unzip {release.archive}), or copy {release.archive} to a "
+            f"writable folder and set {ENV_VAR} to it."
+        )
+    _check_kind(target / release.folder, want_dir=True)
+    return extract_archive(archive, target / release.folder,
+                           validate=lambda folder: _read_checked(release, folder))
+
+
 def _locate(release: Release, data_dir, *, download: bool, progress: bool,
-            validate_existing: bool) -> Path:
+            validate_existing: bool, timeout: float = TIMEOUT_SECONDS,
+            deadline: float = DEADLINE_SECONDS) -> Path:
     """Folder holding the extracted release, fetching and extracting it if needed."""
     _check_given_folder(data_dir)
     candidates = data_dir_candidates(data_dir)
     for base in candidates:
         folder = base / release.folder
+        _check_kind(folder, want_dir=True)
         if folder.is_dir():
             if validate_existing:
                 _read_checked(release, folder)
             return folder
 
-    def validate(folder):
-        _read_checked(release, folder)
-
     for base in candidates:
         archive = base / release.archive
+        _check_kind(archive, want_dir=False)
         if archive.is_file():
             verify_file(archive, size=release.size, sha256=release.sha256, url=release.url)
-            return extract_archive(archive, base / release.folder, validate=validate)
+            return _extract(release, archive, candidates)
 
     target = next((c for c in candidates if _writable(c)), None)
     if not download:
@@ -518,27 +220,30 @@ def _locate(release: Release, data_dir, *, download: bool, progress: bool,
         raise _not_found(release, candidates, "none of the folders is writable, so it cannot "
                          "be downloaded.", None)
     archive = target / release.archive
+    urls = release_urls(release)
     if progress:
-        print(f"Downloading {release.title} ({release.size / 1e6:.1f} MB) from {release.url} "
+        print(f"Downloading {release.title} ({release.size / 1e6:.1f} MB) from {urls[0]} "
               f"to {target}", file=sys.stderr)
     try:
-        download_file(release.url, archive, size=release.size, sha256=release.sha256,
-                      progress=progress)
+        download_first(urls, archive, size=release.size, sha256=release.sha256,
+                       progress=progress, timeout=timeout, deadline=deadline)
     except DownloadError as exc:
         raise _not_found(release, candidates, f"no local copy, and {exc.reason}",
                          target) from exc
-    return extract_archive(archive, target / release.folder, validate=validate)
+    return extract_archive(archive, target / release.folder,
+                           validate=lambda folder: _read_checked(release, folder))
 
 
-def fetch_movielens(name: str = "100k", data_dir=None, progress: bool = True) -> Path:
+def fetch_movielens(name: str = "100k", data_dir=None, progress: bool = True, *,
+                    timeout: float = TIMEOUT_SECONDS, deadline: float = DEADLINE_SECONDS) -> Path:
     """Make sure a MovieLens release is on disk and complete; return its folder.
 
     Looks in ``data_dir`` (or ``CFLIB_DATA_DIR``, then the repository's
     ``data/``) for the extracted folder, then for the zip archive, and
-    otherwise downloads the official archive into the first writable folder.
-    Downloads and archives are checked against the expected size and sha256;
-    the extracted files against the expected numbers of ratings, movies and
-    users.
+    otherwise downloads the archive into the first writable folder, trying
+    each URL of :func:`release_urls` in turn. Downloads and archives are
+    checked against the expected size and sha256; the extracted files against
+    the expected numbers of ratings, movies and users.
 
     Parameters
     ----------
@@ -547,6 +252,11 @@ def fetch_movielens(name: str = "100k", data_dir=None, progress: bool = True) ->
         The only folder to use (it must exist).
     progress : bool
         Show a download progress bar.
+    timeout : float, default 30
+        Stall timeout: seconds a server may send nothing before that URL is given up.
+    deadline : float, default 300
+        Seconds one download from one URL may take in all (a server trickling
+        bytes is given up at this point).
 
     Returns
     -------
@@ -557,18 +267,23 @@ def fetch_movielens(name: str = "100k", data_dir=None, progress: bool = True) ->
     ------
     DataNotFoundError
         (a ``FileNotFoundError``) No copy, and none could be downloaded; the
-        message lists the folders searched and how to install one by hand.
+        message says what each URL answered, lists the folders searched and how
+        to install one by hand.
     DataFormatError
         A file of an existing copy is missing lines or damaged.
+    DataPermissionError
+        A folder that must be written (to extract the archive) is read-only.
     ChecksumError, ArchiveError
-        A downloaded or hand-placed archive is not the official one.
+        A hand-placed archive is not the official one.
     """
-    release = _release(name)
-    return _locate(release, data_dir, download=True, progress=progress, validate_existing=True)
+    release = release_for(name)
+    return _locate(release, data_dir, download=True, progress=progress, validate_existing=True,
+                   timeout=timeout, deadline=deadline)
 
 
 def load_movielens(name: str = "100k", data_dir=None, *, download: bool = True,
-                   progress: bool = True) -> Ratings:
+                   progress: bool = True, timeout: float = TIMEOUT_SECONDS,
+                   deadline: float = DEADLINE_SECONDS) -> Ratings:
     """Load MovieLens as Y and R of shape (n_movies, n_users) plus coordinates.
 
     Parameters
@@ -579,9 +294,12 @@ def load_movielens(name: str = "100k", data_dir=None, *, download: bool = True,
         The only folder to use; it holds (or receives) ``ml-100k/``.
         Default: ``CFLIB_DATA_DIR``, then ``data/`` in the repository.
     download : bool
-        Download the official archive when there is no local copy.
+        Download the archive when there is no local copy.
     progress : bool
         Show a progress bar while downloading.
+    timeout, deadline : float
+        Stall timeout and total time of a download from one URL, in seconds
+        (see :func:`fetch_movielens`).
 
     Returns
     -------
@@ -601,6 +319,8 @@ def load_movielens(name: str = "100k", data_dir=None, *, download: bool = True,
         (a ``FileNotFoundError``) No copy and no download possible.
     DataFormatError
         A file is truncated or damaged (the message names it and the fix).
+    DataPermissionError
+        A folder that must be written is read-only.
     ChecksumError, ArchiveError
         The archive is not the official one.
 
@@ -610,9 +330,9 @@ def load_movielens(name: str = "100k", data_dir=None, *, download: bool = True,
     >>> data.Y.shape, data.nnz                   # doctest: +SKIP
     ((1682, 943), 100000)
     """
-    release = _release(name)
+    release = release_for(name)
     folder = _locate(release, data_dir, download=download, progress=progress,
-                     validate_existing=False)
+                     validate_existing=False, timeout=timeout, deadline=deadline)
     return _read_checked(release, folder)
 
 
@@ -622,7 +342,9 @@ def load_split(split: str = "u1", data_dir=None, *, download: bool = True,
 
     ``u1``..``u5`` are the five folds of a 5-fold cross-validation (80,000
     training and 20,000 test ratings each, disjoint tests); ``ua`` and ``ub``
-    hold out exactly 10 ratings per user (90,570 / 9,430).
+    hold out exactly 10 ratings per user (90,570 / 9,430). Both files are
+    checked as ``u.data`` is (ratings 1..5, known ids, each pair once), no test
+    pair may be in the training file, and together they hold u.data's count.
 
     Parameters
     ----------
@@ -635,37 +357,28 @@ def load_split(split: str = "u1", data_dir=None, *, download: bool = True,
     train, test : Ratings
         Both of the full shape (1682, 943), with the same titles, genres and
         ids as ``load_movielens("100k")``.
+
+    Raises
+    ------
+    DataFormatError
+        Naming the file and the line (a rating of 9, a repeated line, a test
+        line also in the training file, a truncated file).
     """
     if split not in SPLITS:
         raise ValueError(f"unknown ml-100k split {split!r}; choose one of {', '.join(SPLITS)}")
     release = RELEASES["100k"]
     folder = _locate(release, data_dir, download=download, progress=progress,
                      validate_existing=False)
-    full = _read_checked(release, folder)
-    out, total = [], 0
-    for part in ("base", "test"):
-        path = folder / f"{split}.{part}"
-        table = _read_100k_ratings_file(path)
-        total += len(table)
-        users = _index(full.user_ids, table[:, 0], path, "user", folder / "u.user")
-        movies = _index(full.movie_ids, table[:, 1], path, "movie", folder / "u.item")
-        out.append(Ratings(
-            movies=movies, users=users, ratings=table[:, 2].astype(np.float64),
-            n_movies=full.n_movies, n_users=full.n_users, titles=full.titles,
-            genre_names=full.genre_names, genres=full.genres, movie_ids=full.movie_ids,
-            user_ids=full.user_ids, name=f"ml-100k {split}.{part}", timestamps=table[:, 3],
-        ))
-    if total != full.nnz:
-        raise DataFormatError(
-            f"{folder / (split + '.base')} and {split}.test: expected {full.nnz:,} ratings "
-            f"together, found {total:,}. A file is truncated. {_repair_hint(folder)}"
-        )
-    return tuple(out)
+    return read_ml100k_split(folder, split, _read_checked(release, folder))
 
 
 # ----------------------------------------------------------------------- CLI
 def main(argv=None) -> int:
-    """``python -m cflib.data [--name 100k] [--data-dir DIR] [--no-progress]``."""
+    """``python -m cflib.data [--name 100k] [--data-dir DIR] [--no-progress] ...``.
+
+    Prints one line on success and one message (never a traceback) on any
+    failure, with exit code 1 (130 after Ctrl-C).
+    """
     parser = argparse.ArgumentParser(
         prog="python -m cflib.data",
         description="Fetch a MovieLens release once (download, verify, extract) and "
@@ -675,11 +388,28 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", default=None,
                         help=f"folder to use (default: ${ENV_VAR}, else {REPO_DATA})")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT_SECONDS,
+                        help="seconds a server may send nothing (default: %(default)g)")
+    parser.add_argument("--deadline", type=float, default=DEADLINE_SECONDS,
+                        help="seconds one download may take in all (default: %(default)g)")
     args = parser.parse_args(argv)
     try:
-        folder = fetch_movielens(args.name, args.data_dir, progress=not args.no_progress)
+        folder = fetch_movielens(args.name, args.data_dir, progress=not args.no_progress,
+                                 timeout=args.timeout, deadline=args.deadline)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing half-written was left behind.", file=sys.stderr)
+        return 130
+    except OSError as exc:  # a file-system problem no check above foresaw
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}. Check that the data folder is a writable "
+              f"folder, or pass another one with --data-dir.", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the command line prints one message, not a traceback
+        print(f"error: unexpected {type(exc).__name__}: {exc}. This is a bug in cflib: "
+              f"please report it with the command you ran.", file=sys.stderr)
         return 1
     release = RELEASES[args.name]
     print(f"{release.title} is ready in {folder} ({release.n_ratings:,} ratings, "

@@ -217,7 +217,9 @@ def cost_sparse(X, Theta, movies, users, ratings, lam: float = 0.0) -> float:
     X : ndarray of shape (n_movies, k)
     Theta : ndarray of shape (n_users, k)
     movies, users : ndarray of int, shape (nnz,)
-        0-based movie and user index of each rating.
+        0-based movie and user index of each rating, each (movie, user) pair
+        once: a repeated pair raises ``ValueError`` naming the first one (it
+        would be counted twice, unlike in ``cost`` on the Y, R it describes).
     ratings : ndarray of shape (nnz,)
     lam : float, default 0
 

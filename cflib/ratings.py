@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .validation import check_index_pair, check_int, check_no_duplicates
+
 __all__ = ["Ratings", "to_dense", "movie_means", "RATING_SCALE"]
 
 #: The MovieLens rating scale: predictions are clipped to it.
@@ -100,7 +102,9 @@ class Ratings:
     Attributes
     ----------
     movies, users : ndarray of int64, shape (nnz,)
-        0-based row (movie) and column (user) index of each rating.
+        0-based row (movie) and column (user) index of each rating; each
+        (movie, user) pair at most once (a repeat is a ``ValueError`` naming
+        the first one, since Y and R could hold only one of the two ratings).
     ratings : ndarray of float64, shape (nnz,)
     n_movies, n_users : int
     titles : ndarray of str, shape (n_movies,)
@@ -131,21 +135,25 @@ class Ratings:
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
-        movies = np.asarray(self.movies, dtype=np.int64)
-        users = np.asarray(self.users, dtype=np.int64)
-        ratings = np.asarray(self.ratings, dtype=np.float64)
+        n_movies = check_int(self.n_movies, "n_movies", min_val=0)
+        n_users = check_int(self.n_users, "n_users", min_val=0)
+        movies, users = np.asarray(self.movies), np.asarray(self.users)
+        try:
+            ratings = np.asarray(self.ratings, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"ratings must be numbers, got {self.ratings!r:.80}") from None
         if not (movies.shape == users.shape == ratings.shape) or movies.ndim != 1:
             raise ValueError(
                 "movies, users and ratings must be 1-D arrays of the same length; "
                 f"got shapes {movies.shape}, {users.shape}, {ratings.shape}"
             )
-        if movies.size:
-            if movies.min() < 0 or movies.max() >= self.n_movies:
-                raise ValueError(f"movie indices must lie in 0..{self.n_movies - 1}")
-            if users.min() < 0 or users.max() >= self.n_users:
-                raise ValueError(f"user indices must lie in 0..{self.n_users - 1}")
+        if movies.size == 0:  # [] is float64 in numpy: an empty list holds no bad index
+            movies, users = movies.astype(np.int64), users.astype(np.int64)
+        # Integer indices only: 1.7 is refused, not truncated to movie 1.
+        movies, users = check_index_pair(movies, users, n_movies, n_users)
         if not np.all(np.isfinite(ratings)):
             raise ValueError("ratings contain NaN or inf; remove or fix those entries")
+        check_no_duplicates(movies, users, n_users)
         if self.timestamps is not None:
             timestamps = np.asarray(self.timestamps)
             if timestamps.shape != movies.shape or not np.issubdtype(timestamps.dtype, np.integer):
@@ -154,6 +162,8 @@ class Ratings:
                     f"got dtype {timestamps.dtype} and shape {timestamps.shape}"
                 )
             object.__setattr__(self, "timestamps", timestamps.astype(np.int64, copy=False))
+        object.__setattr__(self, "n_movies", n_movies)
+        object.__setattr__(self, "n_users", n_users)
         object.__setattr__(self, "movies", movies)
         object.__setattr__(self, "users", users)
         object.__setattr__(self, "ratings", ratings)

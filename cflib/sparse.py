@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .validation import check_coords, check_factors, check_lam
+from .validation import check_coords, check_factors, check_lam, check_no_duplicates
 
 __all__ = ["SparseProblem", "row_dots"]
 
@@ -181,7 +181,9 @@ class SparseProblem:
     Parameters
     ----------
     movies, users : array_like of int, shape (nnz,)
-        0-based movie (row of X) and user (row of Theta) index of each rating.
+        0-based movie (row of X) and user (row of Theta) index of each rating,
+        each (movie, user) pair once: a repeated pair raises ``ValueError``
+        naming the first one (the dense Y and R could not hold both ratings).
     ratings : array_like of float, shape (nnz,)
     n_movies, n_users : int
         Number of rows of X and of Theta.
@@ -225,6 +227,14 @@ class SparseProblem:
         else:
             self.movies, self.users, self.ratings = movies[order], users[order], ratings[order]
         del order
+        if self.nnz > 1:
+            # Sorted by (movie, user), a repeated pair sits in neighbouring entries:
+            # one O(nnz) pass, once per problem. The message (which names the first
+            # repeat in the caller's order) is built only when there is one.
+            same = self.movies[1:] == self.movies[:-1]
+            same &= self.users[1:] == self.users[:-1]
+            if same.any():
+                check_no_duplicates(movies, users, self.n_users)
         by = KERNEL_ORDER
         if by == "auto":
             by = "users" if self.n_users > self.n_movies else "movies"

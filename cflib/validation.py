@@ -20,6 +20,7 @@ __all__ = [
     "check_dense_args",
     "check_coords",
     "check_no_duplicates",
+    "first_repeated_pair",
 ]
 
 
@@ -145,6 +146,47 @@ def check_index_pair(movies, users, n_movies: int, n_users: int):
             check_indices(users, "users", n_users, what="users"))
 
 
+def first_repeated_pair(movies, users, n_users: int):
+    """Where the first repeated (movie, user) pair is, or None when every pair is distinct.
+
+    "First" is in the order of the input: the entry that repeats an earlier
+    pair and comes earliest. Cost: O(nnz) when the pairs are already sorted by
+    (movie, user), else one sort of nnz int64 keys; the slower search for the
+    first repeat runs only when there is one.
+
+    Parameters
+    ----------
+    movies, users : ndarray of int, shape (nnz,)
+        Valid 0-based indices (already checked).
+    n_users : int
+
+    Returns
+    -------
+    (int, int) or None
+        ``(again, first)``: the position of that entry and of the pair's first entry.
+    """
+    movies = np.asarray(movies)
+    users = np.asarray(users)
+    if movies.size < 2:
+        return None
+    key = movies.astype(np.int64) * int(n_users) + users
+    if np.all(key[1:] > key[:-1]):  # sorted and distinct: the common case, O(nnz)
+        return None
+    sk = np.sort(key)
+    if not np.any(sk[1:] == sk[:-1]):
+        return None
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    repeat = np.flatnonzero(sk[1:] == sk[:-1]) + 1  # positions in sk of repeated keys
+    t = int(np.argmin(order[repeat]))
+    # In a stable sort the occurrences of one key sit together in input order:
+    # walk back to the first.
+    j = repeat[t] - 1
+    while j > 0 and sk[j - 1] == sk[j]:
+        j -= 1
+    return int(order[repeat[t]]), int(order[j])
+
+
 def check_no_duplicates(movies, users, n_users: int) -> None:
     """Raise if a (movie, user) pair occurs twice; the message names the first one.
 
@@ -153,18 +195,19 @@ def check_no_duplicates(movies, users, n_users: int) -> None:
     movies, users : ndarray of int, shape (nnz,)
         Valid 0-based indices (already checked).
     n_users : int
+
+    Raises
+    ------
+    ValueError
+        Naming the pair (movie, user) and the positions of its two entries
+        (see :func:`first_repeated_pair` for which one is "first").
     """
-    if movies.size < 2:
-        return
-    key = movies.astype(np.int64) * int(n_users) + users
-    order = np.argsort(key, kind="stable")
-    sk = key[order]
-    dup = np.flatnonzero(sk[1:] == sk[:-1])
-    if dup.size:
-        first = order[dup[0] + 1]
+    found = first_repeated_pair(movies, users, n_users)
+    if found is not None:
+        at, first_seen = found
         raise ValueError(
-            f"the pair (movie {int(movies[first])}, user {int(users[first])}) is rated more than once "
-            f"(entries {int(order[dup[0]])} and {int(first)}); give each (movie, user) pair one rating, "
+            f"the pair (movie {int(movies[at])}, user {int(users[at])}) is rated more than once "
+            f"(entries {first_seen} and {at}); give each (movie, user) pair one rating, "
             "e.g. keep the latest"
         )
 

@@ -216,6 +216,16 @@ def test_sparse_bad_input(fn):
         fn(X, Theta, m, u, rn)
 
 
+@pytest.mark.parametrize("fn", [cost_sparse, gradient_sparse, cflib.cost_and_gradient_sparse])
+def test_sparse_refuses_a_repeated_pair(fn):
+    # cost on to_dense([0, 0], [0, 0], [4, 4]) sees one rating; the sparse sum would see two.
+    X, Theta = np.ones((2, 1)), np.ones((2, 1))
+    with pytest.raises(ValueError, match=r"pair \(movie 0, user 0\) is rated more than once"):
+        fn(X, Theta, [0, 0], [0, 0], [4.0, 4.0])
+    with pytest.raises(ValueError, match=r"pair \(movie 1, user 0\) .*entries 1 and 2"):
+        fn(X, Theta, [0, 1, 1], [1, 0, 0], [4.0, 3.0, 2.0])
+
+
 def test_sparse_never_builds_the_dense_matrix():
     # A shape whose dense Y would need 8 * 10**6 * 10**6 bytes = 8 TB.
     n_movies, n_users, k = 1_000_000, 1_000_000, 2

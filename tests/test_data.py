@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import cflib.archive
 import cflib.download
 from cflib import data as cdata
 from cflib.data import (
@@ -33,7 +34,8 @@ from cflib.data import (
     load_movielens,
     load_split,
 )
-from cflib.download import DownloadError, download_file, extract_archive, verify_file
+from cflib.archive import extract_archive, verify_file
+from cflib.download import DownloadError, download_file
 
 def _materialize_fixtures() -> Path:
     """Copy the hand-written fixtures to a temporary folder under their real names.
@@ -119,6 +121,7 @@ def offline(monkeypatch):
     no_dns = urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
     net = FakeNetwork(error=no_dns)
     monkeypatch.setattr(cflib.download, "urlopen", net)
+    monkeypatch.delenv(cdata.URL_ENV_VAR, raising=False)  # only the release's own URLs
     return net
 
 
@@ -134,7 +137,7 @@ def fake_release(monkeypatch):
         payload = zip_folder(FIXTURES / release.folder, release.folder)
         n_ratings, n_movies, n_users = FIXTURE_COUNTS[name]
         monkeypatch.setitem(RELEASES, name, replace(
-            release, url=f"https://example.invalid/{release.archive}", size=len(payload),
+            release, urls=(f"https://example.invalid/{release.archive}",), size=len(payload),
             sha256=hashlib.sha256(payload).hexdigest(),
             n_ratings=n_ratings, n_movies=n_movies, n_users=n_users,
         ))
@@ -147,6 +150,16 @@ def copy_fixture(name: str, dest: Path) -> Path:
     folder = RELEASES[name].folder
     shutil.copytree(FIXTURES / folder, dest / folder)
     return dest / folder
+
+
+def place_archive_of(src: Path, dest: Path, monkeypatch) -> Path:
+    """Zip the (edited) ml-100k copy ``src`` into ``dest``, as the release's checksummed archive."""
+    payload = zip_folder(src, "ml-100k")
+    monkeypatch.setitem(RELEASES, "100k", replace(
+        RELEASES["100k"], size=len(payload), sha256=hashlib.sha256(payload).hexdigest()))
+    dest.mkdir()
+    (dest / "ml-100k.zip").write_bytes(payload)
+    return dest
 
 
 def leftovers(folder: Path):
@@ -330,9 +343,9 @@ def test_truncated_last_line(fake_release, tmp_path):
 
 @pytest.mark.parametrize("name,file,bad,pattern", [
     ("100k", "u.data", "1\t2\tthree\t876893171", r"u\.data, line 2 has a field that is not"),
-    ("100k", "u.data", "1\t1\t4\t876893171", r"rates the same \(user, movie\) pair twice"),
+    ("100k", "u.data", "1\t1\t4\t876893171", r"u\.data, line 2 rates the same \(user, movie\) pair as line 1"),
     ("100k", "u.data", "1\t9\t4\t876893171", r"rating for movie id 9, which u\.item does not"),
-    ("100k", "u.data", "1\t2\t7\t876893171", r"rating of 7\.0 \(outside 0\.5\.\.5\)"),
+    ("100k", "u.data", "1\t2\t7\t876893171", r"u\.data, line 2 has a rating of 7 \(outside 0\.5\.\.5\)"),
     ("100k", "u.item", "2|GoldenEye (1995)|01-Jan-1995||x" + "|0" * 18 + "|10",
      r"u\.item, line 2 has a genre flag other than 0 or 1"),
     ("1m", "movies.dat", "3::Grumpier Old Men (1995)", r"movies\.dat, line 2 has 2 fields"),
@@ -409,18 +422,20 @@ def test_download_checksum_mismatch(fake_release, tmp_path, monkeypatch):
     payload = fake_release("100k")
     damaged = payload[:50] + bytes([payload[50] ^ 0xFF]) + payload[51:]
     monkeypatch.setattr(cflib.download, "urlopen", FakeNetwork(damaged))
-    with pytest.raises(ChecksumError) as err:
+    # Every URL gave a wrong copy: not available, saying what the URL served.
+    with pytest.raises(DataNotFoundError) as err:
         load_movielens("100k", tmp_path, progress=False)
     msg = str(err.value)
+    assert "has the wrong sha256" in msg
     assert RELEASES["100k"].sha256 in msg and hashlib.sha256(damaged).hexdigest() in msg
-    assert str(tmp_path / "ml-100k.zip") in msg
+    assert f"put it in {tmp_path}" in msg
     assert leftovers(tmp_path) == []
 
 
 def test_download_too_long_is_refused(fake_release, tmp_path, monkeypatch):
     payload = fake_release("100k")
     monkeypatch.setattr(cflib.download, "urlopen", FakeNetwork(payload + b"x" * 10))
-    with pytest.raises(ChecksumError, match=r"larger than the expected"):
+    with pytest.raises(DataNotFoundError, match=r"larger than the expected"):
         load_movielens("100k", tmp_path, progress=False)
     assert leftovers(tmp_path) == []
 
@@ -513,12 +528,7 @@ def test_archive_that_fails_validation_is_not_installed(fake_release, tmp_path, 
     fake_release("100k")
     src = copy_fixture("100k", tmp_path / "src")
     (src / "u.data").write_text("".join((src / "u.data").read_text().splitlines(True)[:7]))
-    payload = zip_folder(src, "ml-100k")
-    monkeypatch.setitem(RELEASES, "100k", replace(
-        RELEASES["100k"], size=len(payload), sha256=hashlib.sha256(payload).hexdigest()))
-    dest = tmp_path / "dest"
-    dest.mkdir()
-    (dest / "ml-100k.zip").write_bytes(payload)
+    dest = place_archive_of(src, tmp_path / "dest", monkeypatch)
     with pytest.raises(ArchiveError, match=r"expected 10 ratings, found 7"):
         load_movielens("100k", dest)
     assert leftovers(dest) == ["ml-100k.zip"]
@@ -595,3 +605,195 @@ def test_data_readme_documents_every_release():
         for fact in (release.url, f"{release.size:,}", release.sha256, f"{release.n_ratings:,}"):
             assert fact in readme, f"data/README.md does not mention {fact} ({release.name})"
     assert ENV_VAR in readme
+
+
+# --------------------------------------------- split files, checked like u.data
+@pytest.mark.parametrize("edit,pattern", [
+    # (line index in u1.test, new line), message
+    ((1, "2\t3\t9\t888551150"), r"u1\.test, line 2 has a rating of 9 \(outside 1\.\.5\)"),
+    ((1, "1\t2\t3\t876893171"), r"u1\.test, line 2 rates the same \(user, movie\) pair as line 1"),
+    ((3, "1\t1\t5\t874965758"), r"u1\.test, line 4 rates the same \(user, movie\) pair as line 1 "
+                                r"of u1\.base: a test rating must not be in the training file"),
+    ((2, "3\t77\t5\t879372555"), r"u1\.test has a rating for movie id 77, which u\.item does not"),
+])
+def test_split_files_are_validated_naming_file_and_line(fake_release, no_env, tmp_path, edit,
+                                                        pattern):
+    fake_release("100k")
+    folder = copy_fixture("100k", tmp_path)
+    lines = (folder / "u1.test").read_text().splitlines()
+    lines[edit[0]] = edit[1]
+    (folder / "u1.test").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataFormatError, match=pattern) as err:
+        load_split("u1", tmp_path)
+    assert str(folder / "u1.test") in str(err.value) and "python -m cflib.data" in str(err.value)
+
+
+def test_a_rating_of_zero_in_the_base_file(fake_release, no_env, tmp_path):
+    fake_release("100k")
+    folder = copy_fixture("100k", tmp_path)
+    text = (folder / "u1.base").read_text().replace("1\t1\t5\t", "1\t1\t0\t", 1)
+    (folder / "u1.base").write_text(text)
+    with pytest.raises(DataFormatError, match=r"u1\.base, line 1 has a rating of 0 \(outside"):
+        load_split("u1", tmp_path)
+
+
+# ------------------------------------------------------------ text encodings
+@pytest.mark.parametrize("name,file,row", [("100k", "u.item", 2), ("1m", "movies.dat", 3)])
+def test_latin1_file_re_encoded_as_utf8_reads_the_same_titles(fake_release, no_env, tmp_path,
+                                                              name, file, row):
+    fake_release(name)
+    folder = copy_fixture(name, tmp_path)
+    text = (folder / file).read_text(encoding="latin-1")
+    (folder / file).write_text(text, encoding="utf-8")
+    assert (folder / file).read_bytes().count("é".encode()) == 1  # really UTF-8 now
+    d = load_movielens(name, tmp_path)
+    assert d.titles[row] == "Misérables, Les (1995)"
+    assert not any("Ã" in t for t in d.titles)
+
+
+def test_garbled_titles_are_refused_naming_the_line(fake_release, no_env, tmp_path):
+    fake_release("100k")
+    folder = copy_fixture("100k", tmp_path)
+    text = (folder / "u.item").read_text(encoding="latin-1")
+    garbled = text.encode("utf-8").decode("latin-1")  # "MisÃ©rables", as after a bad conversion
+    (folder / "u.item").write_text(garbled, encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"u\.item, line 3 holds garbled text "
+                                              r"\('3\|MisÃ©rables.*converted to UTF-8 twice"):
+        load_movielens("100k", tmp_path)
+
+
+# ------------------------------------- folders: permissions, files in the way
+def _deny_mkdtemp(monkeypatch):
+    """What a read-only folder does to a non-root user (tests may run as root)."""
+    def mkdtemp(*args, dir=None, **kw):
+        raise PermissionError(13, "Permission denied", str(dir))
+
+    monkeypatch.setattr(cflib.archive.tempfile, "mkdtemp", mkdtemp)
+
+
+def test_read_only_folder_holding_the_zip(fake_release, no_env, tmp_path, monkeypatch, capsys):
+    payload = fake_release("100k")
+    (tmp_path / "ml-100k.zip").write_bytes(payload)
+    _deny_mkdtemp(monkeypatch)
+    with pytest.raises(cdata.DataPermissionError) as err:
+        load_movielens("100k", tmp_path)
+    msg = str(err.value)
+    assert isinstance(err.value, PermissionError) and isinstance(err.value, DataError)
+    assert f"cannot extract {tmp_path / 'ml-100k.zip'} into {tmp_path}" in msg
+    assert f"chmod u+w {tmp_path}" in msg and "unzip ml-100k.zip" in msg
+    assert cdata.main(["--data-dir", str(tmp_path), "--no-progress"]) == 1
+    err_text = capsys.readouterr().err
+    assert err_text.startswith("error: cannot extract") and "Traceback" not in err_text
+    assert leftovers(tmp_path) == ["ml-100k.zip"]
+
+
+def test_zip_in_a_read_only_env_folder_is_extracted_into_a_writable_one(
+        fake_release, tmp_path, monkeypatch):
+    payload = fake_release("100k")
+    ro, repo = tmp_path / "ro", tmp_path / "repo"
+    ro.mkdir(), repo.mkdir()
+    (ro / "ml-100k.zip").write_bytes(payload)
+    monkeypatch.setenv(ENV_VAR, str(ro))
+    monkeypatch.setattr(cdata, "REPO_DATA", repo)
+    monkeypatch.setattr(cdata, "_writable", lambda folder: folder == repo)
+    assert fetch_movielens("100k", progress=False) == repo / "ml-100k"
+    assert leftovers(ro) == ["ml-100k.zip"] and leftovers(repo) == ["ml-100k"]
+    # No writable folder at all: a permission error naming the folder and the fixes.
+    monkeypatch.setattr(cdata, "_writable", lambda folder: False)
+    (repo / "ml-100k").rename(tmp_path / "moved")
+    with pytest.raises(cdata.DataPermissionError, match=rf"{ro} is read-only.*chmod u\+w {ro}.*"
+                                                         rf"set {ENV_VAR}"):
+        fetch_movielens("100k", progress=False)
+
+
+def test_unreadable_file_is_a_cflib_error(fake_release, no_env, tmp_path, monkeypatch):
+    fake_release("100k")
+    folder = copy_fixture("100k", tmp_path)
+    real = Path.read_bytes
+
+    def read_bytes(self):
+        if self.name == "u.user":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    with pytest.raises(cdata.DataPermissionError, match=rf"{folder / 'u.user'} cannot be read: "
+                                                         r"permission denied.*chmod a\+r"):
+        load_movielens("100k", tmp_path)
+
+
+def test_a_file_where_the_folder_is_expected(fake_release, no_env, tmp_path):
+    payload = fake_release("100k")
+    (tmp_path / "ml-100k.zip").write_bytes(payload)
+    (tmp_path / "ml-100k").write_text("not a folder")
+    with pytest.raises(DataFormatError, match=rf"{tmp_path / 'ml-100k'} is a file, but cflib "
+                                              r"expects a folder of that name there\. Move or "
+                                              r"delete it"):
+        load_movielens("100k", tmp_path)
+    assert sorted(leftovers(tmp_path)) == ["ml-100k", "ml-100k.zip"]  # nothing half-written
+
+
+def test_a_folder_where_the_zip_is_expected(fake_release, no_env, tmp_path):
+    fake_release("100k")
+    (tmp_path / "ml-100k.zip").mkdir()
+    with pytest.raises(DataFormatError, match=r"ml-100k\.zip is a folder, but cflib expects a file"):
+        load_movielens("100k", tmp_path)
+
+
+def test_data_dir_that_is_a_file(tmp_path):
+    f = tmp_path / "notes.txt"
+    f.write_text("x")
+    with pytest.raises(DataNotFoundError) as err:
+        load_movielens("100k", f)
+    msg = str(err.value)
+    assert f"data_dir is {f}, which is a file, not a folder" in msg and str(tmp_path) in msg
+    assert "mkdir" not in msg
+
+
+def test_zip_without_u_user_names_the_member_not_a_deleted_folder(fake_release, tmp_path,
+                                                                  monkeypatch):
+    fake_release("100k")
+    src = copy_fixture("100k", tmp_path / "src")
+    (src / "u.user").unlink()
+    dest = place_archive_of(src, tmp_path / "dest", monkeypatch)
+    with pytest.raises(ArchiveError) as err:
+        load_movielens("100k", dest)
+    msg = str(err.value)
+    assert "ml-100k/ (in ml-100k.zip): u.user is missing" in msg
+    assert ".tmp" not in msg and f"Delete {dest / 'ml-100k.zip'}" in msg
+    assert leftovers(dest) == ["ml-100k.zip"]
+
+
+CLI_CASES = {
+    "no copy, no network": lambda tmp: ["--data-dir", str(tmp)],
+    "data_dir is a file": lambda tmp: ["--data-dir", str(tmp / "file.txt")],
+    "missing data_dir": lambda tmp: ["--data-dir", str(tmp / "nope")],
+    "file where the folder goes": lambda tmp: ["--data-dir", str(tmp / "blocked")],
+}
+
+
+@pytest.mark.parametrize("case", list(CLI_CASES))
+def test_command_line_prints_one_message_never_a_traceback(tmp_path, case):
+    import subprocess
+    import sys
+
+    (tmp_path / "file.txt").write_text("x")
+    (tmp_path / "blocked").mkdir()
+    (tmp_path / "blocked" / "ml-100k").write_text("x")
+    # The command line's own code in a fresh process, with urlopen failing as offline
+    # (no test reaches the network, not even the official host's name).
+    script = ("import sys, urllib.error, cflib.download as d\n"
+              "def offline(url, timeout=None):\n"
+              "    raise urllib.error.URLError('[Errno -3] Temporary failure in name resolution')\n"
+              "d.urlopen = offline\n"
+              "from cflib.data import main\n"
+              "sys.exit(main(sys.argv[1:]))\n")
+    env = {k: v for k, v in __import__("os").environ.items() if k != ENV_VAR}
+    env.update(PYTHONPATH=str(cdata.REPO_DATA.parent))
+    argv = [sys.executable, "-c", script, "--no-progress", "--timeout", "2", "--deadline", "2",
+            *CLI_CASES[case](tmp_path)]
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1, out
+    assert out.stderr.startswith("error: ") and "Traceback" not in out.stderr, out.stderr
+    assert out.stdout == ""
+    assert not any(p.name.endswith((".part", ".tmp")) for p in tmp_path.rglob("*"))

@@ -85,3 +85,106 @@ def test_package_imports_without_optional_extras():
     code = "import cflib, sys; assert 'surprise' not in sys.modules; print(cflib.__version__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_license_is_an_spdx_expression_with_its_file():
+    project = _pyproject()["project"]
+    assert project["license"] == "MIT"
+    assert project["license-files"] == ["LICENSE"]
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    # SPDX strings need setuptools 77 (PEP 639); an older one rejects the file.
+    requires = _pyproject()["build-system"]["requires"]
+    assert any(_name(r) == "setuptools" and ">=77" in r.replace(" ", "") for r in requires)
+
+
+def test_building_the_wheel_prints_no_deprecation_warning(tmp_path):
+    """Build as pip install does (isolated, with the setuptools pyproject asks for), verbosely."""
+    import os
+    import shutil
+    import zipfile
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "cflib", src / "cflib", ignore=shutil.ignore_patterns("__pycache__"))
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-v",
+         "-w", str(tmp_path / "dist"), str(src)],
+        capture_output=True, text=True, timeout=600,
+    )
+    log = out.stdout + out.stderr
+    if out.returncode != 0 and "satisfies the requirement setuptools" in log and not os.environ.get("CI"):
+        pytest.skip("the package index cannot be reached to fetch the build backend")
+    assert out.returncode == 0, log[-3000:]
+    assert "deprecat" not in log.lower(), [line for line in log.splitlines() if "eprecat" in line]
+    wheel = next((tmp_path / "dist").glob("cflib-*.whl"))
+    with zipfile.ZipFile(wheel) as zf:
+        meta = zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+        assert any(n.endswith("licenses/LICENSE") for n in zf.namelist())
+    assert "License-Expression: MIT" in meta.splitlines()
+    assert "License-File: LICENSE" in meta.splitlines()
+
+
+def _make_lab_command():
+    """The `jupyter lab ...` command of `make lab`, as make would run it (make -n runs nothing)."""
+    import shutil
+    import shlex
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    out = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = [line for line in out.stdout.splitlines() if " -m jupyter lab" in line]
+    assert len(lines) == 1, out.stdout
+    return shlex.split(lines[0])
+
+
+def test_make_lab_starts_a_lab_that_does_not_ask_about_news(tmp_path):
+    """Start the lab `make lab` starts (no browser), and read the settings it resolves."""
+    import json
+    import os
+    import socket
+    import time
+    import urllib.request
+
+    argv = _make_lab_command()
+    assert argv[1:4] == ["-m", "jupyter", "lab"]
+    settings = [a for a in argv if a.startswith("--LabApp.app_settings_dir=")]
+    assert settings and Path(settings[0].split("=", 1)[1]).is_relative_to(ROOT)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # The user's own folders are empty temporary ones: only the repository's config counts.
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+           "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "user-settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    cmd = [sys.executable, "-m", "jupyter", "lab", *settings, "--no-browser", "--allow-root",
+           f"--port={port}", "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=",
+           "--ServerApp.port_retries=0", f"--ServerApp.root_dir={ROOT}"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/lab/api/settings/@jupyterlab/apputils-extension:notification"
+    try:
+        body, deadline = None, time.monotonic() + 90
+        while body is None:
+            assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
+            assert time.monotonic() < deadline, "JupyterLab did not start within 90 s"
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    body = json.loads(r.read())
+            except OSError:
+                time.sleep(0.5)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    props = body["schema"]["properties"]
+    # "none" would ask the news question at the first start; "false" never asks and never fetches.
+    assert props["fetchNews"]["default"] == "false"
+    assert props["checkForUpdates"]["default"] is False
+    assert body["settings"].get("fetchNews", props["fetchNews"]["default"]) == "false"

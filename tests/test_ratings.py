@@ -26,7 +26,7 @@ def test_dense_views_match_coordinates():
 
 
 def test_bad_coordinates_are_rejected():
-    with pytest.raises(ValueError, match="movie indices must lie in 0..2"):
+    with pytest.raises(ValueError, match=r"movies holds indices in 3\.\.3, expected 0\.\.2"):
         Ratings(movies=[3], users=[0], ratings=[1.0], n_movies=3, n_users=2, titles=None,
                 genre_names=(), genres=None, movie_ids=None, user_ids=None)
     with pytest.raises(ValueError, match="NaN or inf"):
@@ -35,6 +35,40 @@ def test_bad_coordinates_are_rejected():
     with pytest.raises(ValueError, match="same length"):
         Ratings(movies=[0, 1], users=[0], ratings=[1.0], n_movies=3, n_users=2, titles=None,
                 genre_names=(), genres=None, movie_ids=None, user_ids=None)
+
+
+def test_repeated_pair_is_rejected_naming_the_first():
+    kw = dict(n_movies=3, n_users=2, titles=None, genre_names=(), genres=None, movie_ids=None,
+              user_ids=None)
+    # nnz would be 4 while R.sum() is 3: the second rating of (2, 1) would be lost in Y.
+    with pytest.raises(ValueError, match=r"pair \(movie 2, user 1\) is rated more than once "
+                                         r"\(entries 0 and 3\)"):
+        Ratings(movies=[2, 0, 1, 2], users=[1, 0, 0, 1], ratings=[4.0, 3.0, 5.0, 1.0], **kw)
+    with pytest.raises(ValueError, match=r"\(movie 0, user 0\).*entries 1 and 2"):
+        Ratings(movies=[1, 0, 0, 1], users=[1, 0, 0, 1], ratings=[1.0] * 4, **kw)
+    ok = Ratings(movies=[0, 0, 1], users=[0, 1, 0], ratings=[1.0, 2.0, 3.0], **kw)
+    assert ok.nnz == int(ok.R.sum()) == 3
+
+
+def test_check_no_duplicates_fast_paths_agree_with_a_plain_count():
+    from cflib.validation import check_no_duplicates
+
+    rng = np.random.default_rng(0)
+    for trial in range(30):
+        m = rng.integers(0, 6, 12)
+        u = rng.integers(0, 5, 12)
+        keys = list(zip(m.tolist(), u.tolist()))
+        has_repeat = len(set(keys)) < len(keys)
+        if has_repeat:
+            at = next(i for i, k in enumerate(keys) if k in keys[:i])
+            with pytest.raises(ValueError, match=rf"\(movie {m[at]}, user {u[at]}\) .*"
+                                                 rf"entries {keys.index(keys[at])} and {at}\)"):
+                check_no_duplicates(m, u, 5)
+        else:
+            check_no_duplicates(m, u, 5)
+        order = np.lexsort((u, m))
+        if not has_repeat:  # the sorted fast path
+            check_no_duplicates(m[order], u[order], 5)
 
 
 def test_dense_refused_when_too_large():
@@ -116,3 +150,40 @@ def test_movie_means_ignore_unrated_values_and_give_nan_for_empty_rows():
     assert means.shape == (3,) and means[0] == 3.0 and np.isnan(means[1]) and means[2] == 4.0
     with pytest.raises(ValueError, match="same shape"):
         movie_means(Y, R[:, :2])
+
+
+# ------------------------------------------------- property-based guard (issue 12)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+_index_values = st.one_of(
+    st.integers(-3, 8), st.floats(-3, 8), st.sampled_from([float("nan"), float("inf")]),
+    st.just("x"),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(n_movies=st.integers(0, 5), n_users=st.integers(0, 5),
+       movies=st.lists(_index_values, max_size=8), users=st.lists(_index_values, max_size=8),
+       ratings=st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                                  st.integers(-5, 10), st.just("4")), max_size=8))
+def test_ratings_is_built_correctly_or_refused_with_a_named_argument(n_movies, n_users, movies,
+                                                                     users, ratings):
+    """Random ids (negative, float, strings, repeats), ratings (NaN, inf, strings) and shapes:
+    a correct container, or a ValueError/TypeError naming the argument; never a raw crash."""
+    try:
+        d = Ratings(movies=movies, users=users, ratings=ratings, n_movies=n_movies,
+                    n_users=n_users, titles=None, genre_names=(), genres=None, movie_ids=None,
+                    user_ids=None)
+    except (ValueError, TypeError) as exc:
+        msg = str(exc)
+        assert any(name in msg for name in ("movies", "users", "ratings", "pair")), msg
+        return
+    # Accepted: every index an in-range integer, every rating finite, every pair once,
+    # and the dense views agree with the coordinates exactly.
+    assert all(isinstance(v, int) and 0 <= v < n_movies for v in movies)
+    assert all(isinstance(v, int) and 0 <= v < n_users for v in users)
+    assert len(set(zip(movies, users))) == len(movies) == d.nnz
+    assert int(d.R.sum()) == d.nnz
+    np.testing.assert_array_equal(d.Y[d.movies, d.users], np.asarray(ratings, dtype=float))
+    assert np.all(np.isfinite(d.ratings))

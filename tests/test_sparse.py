@@ -167,13 +167,17 @@ def test_sorted_by_movie_but_not_by_user_is_resorted():
     assert sparse._sort_order(m, u, 3) is not None
 
 
-def test_repeated_entries_are_each_counted():
-    X = np.array([[1.0, 0.0], [0.0, 1.0]])
-    Theta = np.array([[2.0, 1.0]])
-    prob = SparseProblem([0, 1, 0], [0, 0, 0], [1.0, 3.0, 5.0], 2, 1)
-    # residuals at (0, 0): 2 - 1 and 2 - 5; at (1, 0): 1 - 3
-    assert prob.cost(X, Theta) == pytest.approx(0.5 * (1.0 + 9.0 + 4.0))
-    np.testing.assert_allclose(prob.residuals(X, Theta), [1.0, -3.0, -2.0])
+def test_repeated_pairs_are_refused_naming_the_first():
+    # (0, 0) is given twice: the dense Y, R could hold only one of the ratings.
+    with pytest.raises(ValueError, match=r"pair \(movie 0, user 0\) is rated more than once "
+                                         r"\(entries 0 and 2\)"):
+        SparseProblem([0, 1, 0], [0, 0, 0], [1.0, 3.0, 5.0], 2, 1)
+    # Several repeats: the one whose second entry comes first is named, whatever the order.
+    with pytest.raises(ValueError, match=r"\(movie 2, user 1\) .* \(entries 1 and 3\)"):
+        SparseProblem([0, 2, 1, 2, 0], [0, 1, 1, 1, 0], np.ones(5), 3, 2)
+    # Distinct pairs sharing a movie or a user are fine.
+    prob = SparseProblem([0, 0, 1], [0, 1, 0], [1.0, 2.0, 3.0], 2, 2)
+    assert prob.nnz == 3
 
 
 def test_predict_and_residuals_follow_the_stored_order():
