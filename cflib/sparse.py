@@ -152,16 +152,6 @@ class _Kernel:
 
     def predict(self, A, B) -> np.ndarray:
         return row_dots(A, B, self.rows, self.cols)
-        chunk = min(_chunk_rows(k), nnz)
-        abuf = np.empty((chunk, k))
-        bbuf = np.empty((chunk, k))
-        for start in range(0, nnz, chunk):
-            stop = min(start + chunk, nnz)
-            n = stop - start
-            a = np.take(A, self.rows[start:stop], axis=0, out=abuf[:n])
-            b = np.take(B, self.cols[start:stop], axis=0, out=bbuf[:n])
-            np.einsum("ij,ij->i", a, b, out=out[start:stop])
-        return out
 
     def residuals(self, A, B) -> np.ndarray:
         e = self.predict(A, B)
