@@ -87,9 +87,9 @@ def check_to_dense(fn) -> Callable:
         shape_hint=shape_hint,
         nan_hint="Y is 0 where unrated, not NaN: start from np.zeros((n_movies, n_users))",
         error_hint="Y and R have shape (n_movies, n_users): movies index the rows, users the columns",
-        source_notes=[(_reads_r_from_y, "R seems to be computed from Y (Y > 0 or Y != 0); that only works while no "
-                                        "rating is 0, the trap section 2 describes: set R[movies, users] = True "
-                                        "from the coordinates instead")],
+        source_notes=[(_reads_r_from_y, "R seems to be computed from Y (Y > 0 or Y != 0), which breaks as soon as "
+                                        "a placeholder is NaN or a centred rating is 0 (section 2): set "
+                                        "R[movies, users] = True from the coordinates instead")],
         data_hint="Y[movies, users] = ratings on a zero matrix, R[movies, users] = True on a False matrix",
     )
     return run(spec, fn)
@@ -130,7 +130,7 @@ def check_movie_means(fn) -> Callable:
         cases=cases, parts=("the mean vector",), split=lambda out, case: (array(out, "the mean vector"),),
         mistakes=[
             Mistake("is Y.mean(axis=1), the mean over all n_users entries of each row: the unrated entries "
-                    "(0, or junk in some test cases) count as ratings, the mistake section 3 warns about",
+                    "(0, or junk in some test cases) count as ratings, the classic mistake of section 6",
                     "average only the rated entries: np.where(R, Y, 0).sum(axis=1) / R.sum(axis=1), "
                     "nan where R.sum(axis=1) is 0",
                     lambda Y, R: Y.mean(axis=1)),
@@ -140,6 +140,9 @@ def check_movie_means(fn) -> Callable:
             Mistake("adds up Y where R is 0 too: the numerator is not masked (Y holds junk there in some test cases)",
                     "sum only the rated entries: np.where(R, Y, 0).sum(axis=1), or (R * Y).sum(axis=1)",
                     lambda Y, R: Y.sum(axis=1) / np.maximum(R.sum(axis=1), 1)),
+            Mistake("adds up Y where R is 0 too: the numerator is not masked (Y holds junk there in some test cases)",
+                    "sum only the rated entries: np.where(R, Y, 0).sum(axis=1), or (R * Y).sum(axis=1)",
+                    lambda Y, R: Y.sum(axis=1) / R.sum(axis=1)),  # the same mistake, without the guard against 0
             Mistake("gives 0 to a movie with no ratings instead of nan",
                     "where R.sum(axis=1) is 0 return np.nan: np.where(counts > 0, sums / counts, np.nan)",
                     empty_as(0.0)),

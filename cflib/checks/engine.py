@@ -241,7 +241,13 @@ def _join_hints(hints) -> str:
     for h in hints:
         if h and h not in seen:
             seen.append(h)
-    return " ".join(_sentence(h) for h in seen)
+    return " ".join(_sentence(h if i == 0 else _capitalized(h)) for i, h in enumerate(seen))
+
+
+def _capitalized(text: str) -> str:
+    """A following sentence starts with a capital, unless it starts with code (``np.where``, ``X_grad``)."""
+    word = text.split(" ", 1)[0]
+    return text[0].upper() + text[1:] if word.isalpha() and word.islower() else text
 
 
 def _sentence(text: str) -> str:
