@@ -118,6 +118,22 @@ def test_an_endless_loop_fails_after_the_time_limit(capsys):
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 
 
+def test_after_one_timeout_the_other_cases_are_not_run(capsys):
+    calls = []
+
+    def endless_after_counting(Y, R):
+        calls.append(1)
+        while True:
+            pass
+
+    old = checks.set_time_limit(0.2)
+    try:
+        line, _ = one_line(checks.check_normalize, endless_after_counting, capsys)
+    finally:
+        checks.set_time_limit(old)
+    assert "took longer than 0.2 s" in line and len(calls) == 1
+
+
 def test_the_limit_message_quotes_20_s_by_default(capsys):
     out = guard.call_guarded(endless_normalize, checks.engine.Case("x", (np.zeros((1, 1)), np.ones((1, 1), bool))),
                              lambda out, case: (out,), limit=0.1)

@@ -1,4 +1,4 @@
-"""Calling the learner's function safely: copies, a time limit, captured output, and the stand-in.
+"""Calling the learner's function safely (copies, a time limit, captured output), the stand-in, and reading results.
 
 :func:`call_guarded` calls a function on one case and never lets it harm the
 notebook:
@@ -214,3 +214,44 @@ def _first_line(text, limit: int = 160) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
+# =====================================================================
+# Reading the result (used by the specs' split functions)
+# =====================================================================
+def scalar(out, what: str) -> np.ndarray:
+    """A number, a 0-d array or a 1-element array, as a 0-d float array."""
+    if out is None:
+        raise Invalid(f"returned None instead of {what}: is the `return` statement missing?")
+    if isinstance(out, (tuple, list)) and len(out) != 1:
+        raise Invalid(f"returned a {type(out).__name__} of {len(out)} items instead of {what}")
+    try:
+        a = np.asarray(out, dtype=float)
+    except (TypeError, ValueError):
+        raise Invalid(f"returned a {type(out).__name__} instead of {what}") from None
+    if a.size != 1:
+        raise Invalid(f"returned an array of shape {a.shape} instead of {what}: "
+                      "sum over the entries to get one number")
+    return a.reshape(())
+
+
+def array(out, what: str) -> np.ndarray:
+    """The result as a float array; :class:`Invalid` when it is None or not numeric."""
+    if out is None:
+        raise Invalid(f"returned None instead of {what}: is the `return` statement missing?")
+    try:
+        return np.asarray(out, dtype=float)
+    except (TypeError, ValueError):
+        raise Invalid(f"returned a {type(out).__name__} instead of {what}") from None
+
+
+def pair(out, names: tuple) -> tuple:
+    """A pair of arrays such as ``(X_grad, Theta_grad)``."""
+    what = f"the pair ({', '.join(names)})"
+    if out is None:
+        raise Invalid(f"returned None instead of {what}: is the `return` statement missing?")
+    if isinstance(out, np.ndarray) or not isinstance(out, (tuple, list)):
+        shape = getattr(out, "shape", None)
+        extra = f" (one array of shape {shape})" if shape is not None else f" (a {type(out).__name__})"
+        raise Invalid(f"returned one value{extra} instead of {what}: end with `return {', '.join(names)}`")
+    if len(out) != len(names):
+        raise Invalid(f"returned {len(out)} values instead of {what}")
+    return tuple(array(o, n) for o, n in zip(out, names))
