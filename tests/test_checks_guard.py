@@ -387,3 +387,18 @@ def test_every_check_runs_its_reference_within_one_line(capsys):
     for check, ref in refs.items():
         line, got = one_line(check, ref, capsys)
         assert "PASS" in line and got is ref
+
+
+def test_rmse_check_stays_in_the_domain_the_exercise_states(capsys):
+    """Exercise 06.1 says clipping is up to the learner because every prediction the check passes is in 1..5."""
+    seen = []
+
+    def records(predictions, actual):
+        seen.append(np.asarray(predictions, dtype=float))
+        return ref_rmse(predictions, actual)
+
+    line, _ = one_line(checks.check_rmse, records, capsys)
+    assert line.startswith("check_rmse: PASS") and len(seen) == 3
+    assert min(p.min() for p in seen) >= 1.0 and max(p.max() for p in seen) <= 5.0
+    line, _ = one_line(checks.check_rmse, lambda p, a: ref_rmse(np.clip(p, 1, 5), a), capsys)
+    assert line.startswith("check_rmse: PASS")
