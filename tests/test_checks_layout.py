@@ -74,3 +74,48 @@ def test_the_recipe_for_a_new_check_is_in_the_package_docstring():
     assert "How to add a check" in doc
     for word in ("CheckSpec", "Mistake", "import line", "tests/test_checks.py", "NDCG", "Gibbs"):
         assert word in doc, word
+
+
+def test_the_recipe_adds_a_part_with_one_module_and_one_import_line(tmp_path):
+    """Follow the docstring's recipe on a copy of cflib: a new module plus one import line gives a working check."""
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copytree(ROOT / "cflib", tmp_path / "cflib", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "cflib" / "checks" / "ranking.py").write_text('''"""Checks of a new part: the mean of the top k scores."""
+import numpy as np
+
+from .engine import Case, CheckSpec, Mistake, run, scalar
+
+__all__ = ["check_top_mean"]
+
+
+def top_mean(scores, k):
+    return float(np.sort(scores)[::-1][:k].mean())
+
+
+def check_top_mean(fn):
+    cases = [Case("5 scores, k=2", (np.array([3.0, 1.0, 4.0, 1.0, 5.0]), 2)),
+             Case("4 scores, k=3", (np.array([0.5, 2.0, -1.0, 7.0]), 3))]
+    return run(CheckSpec(name="check_top_mean", signature="scores, k", ref_name="top_mean", reference=top_mean,
+                         cases=cases, parts=("the mean",), split=lambda out, case: (scalar(out, "the mean"),),
+                         mistakes=[Mistake("takes the k smallest scores", "sort in decreasing order",
+                                           lambda s, k: float(np.sort(s)[:k].mean()))]), fn)
+''', encoding="utf-8")
+    init = tmp_path / "cflib" / "checks" / "__init__.py"
+    text = init.read_text(encoding="utf-8")
+    anchor = "from .recommendations import *  # noqa: E402,F401,F403\n"
+    assert anchor in text
+    init.write_text(text.replace(anchor, anchor + "from .ranking import *  # noqa: E402,F401,F403\n"),
+                    encoding="utf-8")
+    code = ("import numpy as np\nfrom cflib import checks\nprint(checks.CHECKS[-1])\n"
+            "checks.check_top_mean(lambda s, k: float(np.sort(s)[-k:].mean()))\n"
+            "checks.check_top_mean(lambda s, k: float(np.sort(s)[:k].mean()))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "check_top_mean"
+    assert lines[1].startswith("check_top_mean: PASS")
+    assert lines[2].startswith("check_top_mean: FAIL - the mean takes the k smallest scores. Hint: sort"), lines[2]

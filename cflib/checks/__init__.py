@@ -68,25 +68,26 @@ solve, a Gibbs conditional draw, ...)
    mistakes=[...], data_hint="..."), fn)``. A draw from a distribution (Gibbs)
    is checked with a fixed ``seed``/``rng`` passed in the arguments, so the
    reference and the learner draw the same numbers.
-3. Add one import line below, ``from .ranking import *  # noqa: F401,F403``;
-   ``__all__`` here is built from the modules' ``__all__``, and the README's list
-   is tested against it (``tests/test_checks_layout.py``).
+3. Add one import line below, after the part it follows in the course:
+   ``from .ranking import *  # noqa: E402,F401,F403``. ``CHECKS`` and ``__all__``
+   are built from what the import lines bring in; add the new row to the README's
+   table of checks, which ``tests/test_checks_layout.py`` keeps equal to ``CHECKS``.
 4. Add the right answer to ``RIGHT`` and each mistake to ``MISTAKES`` in
    ``tests/test_checks.py``: the right answer must PASS, each mistake must get
    its phrase.
 """
 
-from . import cost_gradient, data_model, gradient_checking, recommendations, training
-from .cost_gradient import *  # noqa: F401,F403
-from .data_model import *  # noqa: F401,F403
-from .engine import ATOL, RTOL  # noqa: F401
-from .gradient_checking import *  # noqa: F401,F403
-from .guard import StandIn, set_time_limit, who  # noqa: F401
-from .recommendations import *  # noqa: F401,F403
-from .training import *  # noqa: F401,F403
+# The parts of the course, in course order: one import line each (the recipe above, step 3).
+from .data_model import *  # noqa: E402,F401,F403
+from .cost_gradient import *  # noqa: E402,F401,F403
+from .gradient_checking import *  # noqa: E402,F401,F403
+from .training import *  # noqa: E402,F401,F403
+from .recommendations import *  # noqa: E402,F401,F403
 
-#: Every exercise check, in course order.
-CHECKS = tuple(name for module in (data_model, cost_gradient, gradient_checking, training, recommendations)
-               for name in module.__all__ if name.startswith("check_"))
+from .engine import ATOL, RTOL  # noqa: E402,F401
+from .guard import StandIn, set_time_limit, who  # noqa: E402,F401
 
-__all__ = [*CHECKS, "penalty_sign_bug", "StandIn", "who", "set_time_limit"]
+#: Every exercise check, in course order (the order of the import lines above).
+CHECKS = tuple(name for name, obj in list(globals().items()) if name.startswith("check_") and callable(obj))
+
+__all__ = [*CHECKS, "penalty_sign_bug", "StandIn", "who", "set_time_limit", "CHECKS"]

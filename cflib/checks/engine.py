@@ -9,6 +9,12 @@ output), compares each part of the result with the reference within
 FAIL with a diagnosis (a shape, NaN, a known mistake, "right for lam = 0 only",
 or the first differing entry located as ``X_grad[3, 1]``) and a hint. It returns
 the learner's function after a PASS, else a :class:`~cflib.checks.guard.StandIn`.
+
+A new check is one ``check_xxx(fn)`` that builds a :class:`CheckSpec` and
+returns ``run(spec, fn)``, in the module of its part of the course; a new part
+(ranking@k, NDCG, an implicit-ALS row solve, a Gibbs conditional draw) is one
+new module plus one import line in ``cflib/checks/__init__.py``. The package
+docstring gives the recipe step by step, with the tests to add.
 """
 
 from __future__ import annotations
