@@ -71,7 +71,8 @@ def check_cost(fn) -> Callable:
     Returns
     -------
     callable
-        ``fn`` if it agrees with :func:`cflib.cost`, else :func:`cflib.cost`.
+        ``fn`` if it agrees with :func:`cflib.cost`, else a StandIn
+        that runs :func:`cflib.cost` and says so.
     """
     cases = cases_from(dense_cases())
     mistakes = _cost_mistakes(masked_errors) + [
@@ -138,7 +139,8 @@ def check_analytic_gradient(fn) -> Callable:
     Returns
     -------
     callable
-        ``fn`` if it agrees with :func:`cflib.gradient`, else :func:`cflib.gradient`.
+        ``fn`` if it agrees with :func:`cflib.gradient`, else a StandIn
+        that runs :func:`cflib.gradient` and says so.
     """
     names = ("X_grad", "Theta_grad")
     cases = cases_from(dense_cases())
@@ -182,7 +184,8 @@ def check_cost_sparse(fn) -> Callable:
     Returns
     -------
     callable
-        ``fn`` if it agrees with :func:`cflib.cost_sparse`, else :func:`cflib.cost_sparse`.
+        ``fn`` if it agrees with :func:`cflib.cost_sparse`, else a StandIn
+        that runs :func:`cflib.cost_sparse` and says so.
     """
     cases = cases_from(sparse_cases())
     mistakes = _cost_mistakes(sparse_errors) + [
@@ -209,7 +212,8 @@ def check_gradient_sparse(fn) -> Callable:
     Returns
     -------
     callable
-        ``fn`` if it agrees with :func:`cflib.gradient_sparse`, else :func:`cflib.gradient_sparse`.
+        ``fn`` if it agrees with :func:`cflib.gradient_sparse`, else a StandIn
+        that runs :func:`cflib.gradient_sparse` and says so.
     """
     names = ("X_grad", "Theta_grad")
     cases = cases_from(sparse_cases())
@@ -272,7 +276,8 @@ def check_user_gradient(fn) -> Callable:
     Returns
     -------
     callable
-        ``fn`` if it agrees with :func:`cflib.objective.user_gradient`, else that function.
+        ``fn`` if it agrees with :func:`cflib.objective.user_gradient`, else a StandIn
+        that runs that function and says so.
     """
     cases = []
     for n, (label, (X, Theta, Y, R), lam) in enumerate(dense_cases()):

@@ -33,7 +33,8 @@ def check_to_dense(fn) -> Callable:
     Returns
     -------
     callable
-        ``fn`` if it agrees with :func:`cflib.ratings.to_dense`, else that function.
+        ``fn`` if it agrees with :func:`cflib.ratings.to_dense`, else a StandIn
+        that runs that function and says so.
     """
     names = ("Y", "R")
     rng = np.random.default_rng(29)
@@ -104,7 +105,8 @@ def check_movie_means(fn) -> Callable:
     Returns
     -------
     callable
-        ``fn`` if it agrees with :func:`cflib.ratings.movie_means`, else that function.
+        ``fn`` if it agrees with :func:`cflib.ratings.movie_means`, else a StandIn
+        that runs that function and says so.
     """
     reference = lazy("ratings", "movie_means")
     cases = rating_cases()
@@ -163,7 +165,11 @@ def _canonical_factors(X: np.ndarray, Theta: np.ndarray) -> tuple:
 
     Columns are sorted by decreasing ``|X[:, r]| |Theta[:, r]|`` (sigma_r for an
     even split); each pair of columns is flipped together so that the entry of
-    X[:, r] largest in absolute value is positive. Arrays that are not a pair
+    X[:, r] largest in absolute value is positive. Weights equal up to rounding
+    (factors without Sigma all have norm 1) are ties, broken by the columns'
+    entries, so the order does not depend on the numpy version or memory
+    layout (numpy 2.4 rounds those norms differently for a view and a copy).
+    Arrays that are not a pair
     of matrices with k columns each are returned unchanged (the shapes are
     diagnosed instead).
     """
@@ -195,7 +201,8 @@ def check_truncated_svd(fn) -> Callable:
     Returns
     -------
     callable
-        ``fn`` if it agrees with :func:`cflib.lowrank.truncated_svd`, else that function.
+        ``fn`` if it agrees with :func:`cflib.lowrank.truncated_svd`, else a StandIn
+        that runs that function and says so.
     """
     names = ("X", "Theta")
     rng = np.random.default_rng(31)
@@ -268,7 +275,8 @@ def check_predict(fn) -> Callable:
     Returns
     -------
     callable
-        ``fn`` if it agrees with :func:`cflib.predict`, else :func:`cflib.predict`.
+        ``fn`` if it agrees with :func:`cflib.predict`, else a StandIn
+        that runs :func:`cflib.predict` and says so.
     """
     rng = np.random.default_rng(11)
     cases = [Case("the fixed 3x2 problem", fixed_problem()[:2])]

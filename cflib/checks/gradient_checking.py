@@ -60,7 +60,8 @@ def check_numerical_gradient(fn) -> Callable:
     Returns
     -------
     callable
-        ``fn`` if it agrees with :func:`cflib.gradcheck.numerical_gradient`, else that function.
+        ``fn`` if it agrees with :func:`cflib.gradcheck.numerical_gradient`, else a StandIn
+        that runs that function and says so.
     """
     cases = _numgrad_cases()
 
@@ -129,7 +130,8 @@ def check_buggy_gradient(fn) -> Callable:
     Returns
     -------
     callable
-        ``fn`` if it is exactly that bug, else :func:`penalty_sign_bug`.
+        ``fn`` if it is exactly that bug, else a StandIn
+        that runs :func:`penalty_sign_bug` and says so.
     """
     names = ("X_grad", "Theta_grad")
     cases = cases_from(dense_cases())

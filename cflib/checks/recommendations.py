@@ -23,7 +23,8 @@ def check_fold_in(fn) -> Callable:
     Returns
     -------
     callable
-        ``fn`` if it agrees with :func:`cflib.recommend.fold_in`, else that function.
+        ``fn`` if it agrees with :func:`cflib.recommend.fold_in`, else a StandIn
+        that runs that function and says so.
     """
     reference = lazy("recommend", "fold_in")
     rng = np.random.default_rng(23)

@@ -28,7 +28,8 @@ def check_normalize(fn) -> Callable:
     Returns
     -------
     callable
-        ``fn`` if it agrees with :func:`cflib.train.normalize_ratings`, else that function.
+        ``fn`` if it agrees with :func:`cflib.train.normalize_ratings`, else a StandIn
+        that runs that function and says so.
     """
     reference = lazy("train", "normalize_ratings")
     names = ("Y_norm", "movie_mean")
@@ -102,7 +103,8 @@ def check_gradient_descent_step(fn) -> Callable:
     Returns
     -------
     callable
-        ``fn`` if it agrees with :func:`cflib.train.gradient_descent_step`, else that function.
+        ``fn`` if it agrees with :func:`cflib.train.gradient_descent_step`, else a StandIn
+        that runs that function and says so.
     """
     reference = lazy("train", "gradient_descent_step")
     names = ("X_new", "Theta_new")
@@ -160,7 +162,8 @@ def check_rmse(fn) -> Callable:
     Returns
     -------
     callable
-        ``fn`` if it agrees with :func:`cflib.evaluate.rmse`, else that function.
+        ``fn`` if it agrees with :func:`cflib.evaluate.rmse`, else a StandIn
+        that runs that function and says so.
     """
     reference = lazy("evaluate", "rmse")
     rng = np.random.default_rng(17)
