@@ -278,6 +278,27 @@ def test_shared_plus_minus_array_is_diagnosed_as_half_with_block_and_position(ca
     assert "index" not in line
 
 
+def numgrad_shared_array_both_first(f, params, eps):
+    out = []
+    for i, p in enumerate(params):
+        g = np.zeros_like(p, dtype=float)
+        for t in range(p.size):
+            p_plus = np.array(p, dtype=float)
+            p_minus = p_plus  # one array: both steps are applied before f runs
+            p_plus.flat[t] += eps
+            p_minus.flat[t] -= eps
+            f_plus = f(*params[:i], p_plus, *params[i + 1:])
+            f_minus = f(*params[:i], p_minus, *params[i + 1:])
+            g.flat[t] = (f_plus - f_minus) / (2 * eps)
+        out.append(g)
+    return tuple(out)
+
+
+def test_shared_array_with_both_steps_first_is_diagnosed_as_zero(capsys):
+    line, _ = one_line(checks.check_numerical_gradient, numgrad_shared_array_both_first, capsys)
+    assert "is 0 everywhere (at X[3, 2] expected -15.7975, got 0" in line and "one array" in line, line
+
+
 def test_a_wrong_numerical_gradient_entry_is_located_in_its_block(capsys):
     def wrong_in_theta(f, params, eps):
         g = [b.copy() for b in cflib.numerical_gradient(f, params, eps)]

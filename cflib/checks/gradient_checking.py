@@ -95,6 +95,12 @@ def check_numerical_gradient(fn) -> Callable:
                     "make two separate copies, p_plus = p.copy() and p_minus = p.copy(), then p_plus[t] += eps "
                     "and p_minus[t] -= eps",
                     _half_forward),
+            Mistake("is 0 everywhere ({where}): f(p + eps) and f(p - eps) came out equal, which is what happens "
+                    "when p_plus and p_minus are one array (p_minus = p_plus): the - eps undoes the + eps before "
+                    "f is called",
+                    "make two separate copies, p_plus = p.copy() and p_minus = p.copy(), and fill the gradient "
+                    "array entry by entry",
+                    lambda f, p, eps: tuple(np.zeros(np.shape(a)) for a in p)),
             Mistake("uses a one-sided difference (f(p + eps) - f(p)) / eps",
                     "central differences are far more accurate: (f(p + eps) - f(p - eps)) / (2 * eps)",
                     lambda f, p, eps: gradcheck.finite_differences(f, p, eps, scheme="forward")),
