@@ -423,3 +423,35 @@ def test_rmse_check_stays_in_the_domain_the_exercise_states(capsys):
     assert min(p.min() for p in seen) >= 1.0 and max(p.max() for p in seen) <= 5.0
     line, _ = one_line(checks.check_rmse, lambda p, a: ref_rmse(np.clip(p, 1, 5), a), capsys)
     assert line.startswith("check_rmse: PASS")
+
+
+# ---------------------------------------------- the finite differences the checks use
+def test_finite_differences_schemes_and_the_caller_arrays():
+    from cflib.gradcheck import finite_differences
+
+    a = np.array([0.3, -1.2, 2.0])
+
+    def f(x):
+        return float(np.sum(x ** 3))
+
+    exact = 3 * a ** 2
+    central = finite_differences(f, [a], 1e-4)[0]
+    forward = finite_differences(f, [a], 1e-4, scheme="forward")[0]
+    assert np.allclose(central, exact, rtol=1e-7) and not np.allclose(forward, exact, rtol=1e-7)
+    assert np.allclose(forward, exact + 3 * a * 1e-4, rtol=1e-6)  # forward error 3 a h for f = x**3
+    assert np.array_equal(a, [0.3, -1.2, 2.0])  # the caller's array is untouched
+    assert np.array_equal(cflib.numerical_gradient(f, [a], 1e-4)[0], central)
+    # restore=False: each later entry is differentiated with the earlier ones left at p - h
+    def g(x):
+        return float(np.sum(x) ** 3)  # not separable: every derivative depends on every entry
+
+    h = 1e-2
+    right = finite_differences(g, [a], h)[0]
+    stuck = finite_differences(g, [a], h, restore=False)[0]
+    assert stuck[0] == pytest.approx(right[0], rel=1e-12)  # the first entry sees the true point
+    assert stuck[2] == pytest.approx(3 * (a.sum() - 2 * h) ** 2, rel=1e-3)  # two entries left at p - h
+    assert abs(stuck[2] - right[2]) > 1e-2
+    with pytest.raises(ValueError, match="scheme"):
+        finite_differences(f, [a], 1e-4, scheme="backward")
+    with pytest.raises(ValueError, match="eps"):
+        finite_differences(f, [a], 0.0)
