@@ -29,7 +29,7 @@ import numpy as np
 from .objective import cost as _reference_cost
 from .objective import gradient as _reference_gradient
 
-__all__ = ["numerical_gradient", "relative_error", "check_gradient", "GradCheckResult", "DEFAULT_EPS", "TOLERANCE"]
+__all__ = ["numerical_gradient", "finite_differences", "relative_error", "check_gradient", "GradCheckResult", "DEFAULT_EPS", "TOLERANCE"]
 
 DEFAULT_EPS = float(np.finfo(float).eps ** (1 / 3))
 #: A gradient passes when its relative error is below this. A correct gradient
@@ -55,6 +55,38 @@ def numerical_gradient(f, params, eps: float = DEFAULT_EPS):
         One array per block, each of the block's shape:
         ``(f(p + h e_t) - f(p - h e_t)) / (2 h)`` for every entry t.
     """
+    return finite_differences(f, params, eps)
+
+
+def finite_differences(f, params, eps: float = DEFAULT_EPS, *, scheme: str = "central", restore: bool = True):
+    """Finite-difference gradient of ``f`` at ``params``, entry by entry.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(*params) -> float``.
+    params : sequence of ndarray
+        The point, one array per block; the caller's arrays are never changed
+        (the differences are taken on copies).
+    eps : float
+        Step h, > 0.
+    scheme : {"central", "forward"}
+        ``"central"``: :math:`(f(p + h e_t) - f(p - h e_t)) / 2h`, error
+        :math:`O(h^2)`; ``"forward"``: :math:`(f(p + h e_t) - f(p)) / h`,
+        error :math:`O(h)`.
+    restore : bool
+        Put each entry back before moving to the next one (True, the right
+        way). ``False`` reproduces the classic mistake of leaving every entry
+        at ``p_t - h`` (central) or ``p_t + h`` (forward); :mod:`cflib.checks`
+        uses it to recognise that mistake.
+
+    Returns
+    -------
+    tuple of ndarray
+        One array per block, each of the block's shape.
+    """
+    if scheme not in ("central", "forward"):
+        raise ValueError(f"scheme must be 'central' or 'forward', got {scheme!r}")
     if not eps > 0:
         raise ValueError(f"eps must be > 0, got {eps}")
     params = [np.array(p, dtype=np.float64, copy=True) for p in params]
@@ -64,12 +96,18 @@ def numerical_gradient(f, params, eps: float = DEFAULT_EPS):
         flat, gflat = p.reshape(-1), g.reshape(-1)
         for t in range(flat.size):
             old = flat[t]
+            if scheme == "forward":
+                f_base = float(f(*params))
             flat[t] = old + eps
             f_plus = float(f(*params))
-            flat[t] = old - eps
-            f_minus = float(f(*params))
-            flat[t] = old
-            gflat[t] = (f_plus - f_minus) / (2 * eps)
+            if scheme == "central":
+                flat[t] = old - eps
+                f_minus = float(f(*params))
+                gflat[t] = (f_plus - f_minus) / (2 * eps)
+            else:
+                gflat[t] = (f_plus - f_base) / eps
+            if restore:
+                flat[t] = old
         grads.append(g)
     return tuple(grads)
 
@@ -128,8 +166,9 @@ class GradCheckResult:
         if self.passed:
             lines.append("PASS: the analytic gradient matches the numerical one.")
         else:
-            blocks = " and ".join(f"{b}_grad" for b in self.wrong_blocks) or "the gradient"
-            lines.append(f"FAIL: {blocks} does not match the numerical gradient.")
+            wrong = [f"{b}_grad" for b in self.wrong_blocks]
+            verb = "do not match" if len(wrong) > 1 else "does not match"
+            lines.append(f"FAIL: {' and '.join(wrong) or 'the gradient'} {verb} the numerical gradient.")
         return "\n".join(lines)
 
     def __str__(self):

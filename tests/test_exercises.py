@@ -370,7 +370,11 @@ def test_fixture_student_notebook_uses_cflib_until_solved(tmp_path):
     ran = execute(mx.student_notebook(solution, "exercise_mini.ipynb", set()), tmp_path)
     out = {c.id: "".join(o.get("text", "") for o in c.outputs) for c in ran.cells if c.cell_type == "code"}
     assert out["ex2-check"] == "check_cost: not implemented yet - later cells will use cflib.cost.\n"
-    assert out["use-code"] == "J = 21.5853, |X_grad| = 11.4708, prediction[0, 0] = 0.1466\n"
+    # what ran is named: cflib's functions stand in, and the line says so (no success under the learner's name)
+    assert out["use-code"] == (
+        "by cflib.cost (stands in: yours is not written yet), cflib.gradient (stands in: yours is not written yet) "
+        "and cflib.predict (stands in: yours is not written yet):\n"
+        "J = 21.5853, |X_grad| = 11.4708, prediction[0, 0] = 0.1466\n")
     assert out["last"] == "the end\n"
 
 
@@ -402,3 +406,32 @@ def test_note_id_never_duplicates_a_cell_id():
     ids = [c["id"] for c in student["cells"]]
     assert len(ids) == len(set(ids))
     nbformat.validate(nbformat.from_dict(student))
+
+
+def test_fixture_student_mistakes_never_pass_and_later_cells_name_the_stand_in(tmp_path):
+    """A learner who submits typical mistakes: every check FAILs, and the cells after it say cflib's version ran."""
+    solution = load(FIXTURES / "exercise_mini.ipynb")
+    student = mx.student_notebook(solution, "exercise_mini.ipynb", set())
+    wrong = {
+        "ex1-code": "def my_predict(X, Theta):\n    return Theta @ X.T\n",
+        "ex2-code": ("def my_cost(X, Theta, Y, R, lam=0.0):\n"
+                     "    return 0.5 * np.sum((X @ Theta.T - Y) ** 2) + 0.5 * lam * (np.sum(X**2) + np.sum(Theta**2))\n"),
+        "ex3-code": ("def my_gradient(X, Theta, Y, R, lam=0.0):\n"
+                     "    E = (X @ Theta.T - Y) * R\n"
+                     "    X -= 0.0  # harmless value, but in place\n"
+                     "    X[0, 0] = 7.0\n"
+                     "    return E @ Theta + lam * X, E.T @ X + lam * Theta\n"),
+    }
+    for cell in student["cells"]:
+        if cell["id"] in wrong:
+            cell["source"] = wrong[cell["id"]]
+    ran = execute(student, tmp_path)
+    assert errors(ran) == []
+    found = check_lines(ran)
+    assert [v for cid in ("ex1-check", "ex2-check", "ex3-check") for _, v in found[cid]] == ["FAIL"] * 3
+    out = {c.id: "".join(o.get("text", "") for o in c.outputs) for c in ran.cells if c.cell_type == "code"}
+    assert "unrated entries" in out["ex2-check"]
+    assert "changed its argument X in place" in out["ex3-check"]
+    assert out["use-code"].startswith(
+        "by cflib.cost (stands in: yours did not pass its check), cflib.gradient (stands in: yours did not pass "
+        "its check) and cflib.predict (stands in: yours did not pass its check):\n")

@@ -1,0 +1,112 @@
+"""The shared test problems of the checks: small, seeded, deterministic.
+
+Every check that takes ``(X, Theta, Y, R, lam)`` runs on :func:`dense_cases`;
+the sparse checks run on the same problems as coordinates (:func:`sparse_cases`);
+the checks that take ``(Y, R)`` run on each of those rating matrices once
+(:func:`rating_cases`). A fixed hand-written problem comes first, so a learner can
+redo it on paper.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .engine import Case
+
+__all__ = ["dense_problem", "fixed_problem", "dense_cases", "sparse_cases", "rating_cases",
+           "penalty", "masked_errors", "sparse_errors", "grad_shape_hint"]
+
+
+def dense_problem(rng, n_movies, n_users, k, *, junk=True, empty=False):
+    """X, Theta, Y, R with about half of Y rated (integers 1..5).
+
+    ``junk``: Y holds values at unrated entries too (they must not count).
+    ``empty``: the last movie and the last user have no ratings.
+    """
+    X = rng.standard_normal((n_movies, k))
+    Theta = rng.standard_normal((n_users, k))
+    R = rng.random((n_movies, n_users)) < 0.55
+    R[0, 0] = R[0, -1] = R[-1 if not empty else 0, 0] = True
+    if empty:
+        R[-1, :] = False
+        R[:, -1] = False
+    Y = rng.integers(1, 6, size=(n_movies, n_users)).astype(float)
+    if not junk:
+        Y = np.where(R, Y, 0.0)
+    return X, Theta, Y, R
+
+
+def fixed_problem():
+    """A hand-written 3-movie, 2-user problem with k = 2."""
+    X = np.array([[1.0, 2.0], [0.5, -1.0], [2.0, 0.0]])
+    Theta = np.array([[1.0, 0.5], [-1.0, 2.0]])
+    Y = np.array([[4.0, 3.0], [0.0, 5.0], [2.0, 1.0]])
+    R = np.array([[True, True], [False, True], [True, False]])
+    return X, Theta, Y, R
+
+
+def dense_cases() -> list:
+    """(label, (X, Theta, Y, R), lam) problems, including a square one and empty rows."""
+    rng = np.random.default_rng(20240)
+    fixed = fixed_problem()
+    a = dense_problem(rng, 4, 5, 3)
+    b = dense_problem(rng, 6, 4, 2, junk=False)
+    sq = dense_problem(rng, 5, 5, 3)
+    e = dense_problem(rng, 7, 6, 2, empty=True)
+    return [
+        ("the fixed 3x2 problem with lam=0", fixed, 0.0),
+        ("the fixed 3x2 problem with lam=1", fixed, 1.0),
+        ("a random 4x5 problem with lam=0", a, 0.0),
+        ("a random 4x5 problem with lam=1.5", a, 1.5),
+        ("a random 6x4 problem with lam=0.7", b, 0.7),
+        ("a random square 5x5 problem with lam=0", sq, 0.0),
+        ("a random square 5x5 problem with lam=2", sq, 2.0),
+        ("a random 7x6 problem with an unrated movie and user with lam=0.3", e, 0.3),
+    ]
+
+
+def sparse_cases() -> list:
+    """The dense problems as shuffled coordinates (movies, users, ratings)."""
+    rng = np.random.default_rng(7)
+    out = []
+    for label, (X, Theta, Y, R), lam in dense_cases():
+        movies, users = np.nonzero(R)
+        order = rng.permutation(movies.size)
+        out.append((label, (X, Theta, movies[order], users[order], Y[movies, users][order]), lam))
+    return out
+
+
+def penalty(X, Theta):
+    return 0.5 * (np.sum(X * X) + np.sum(Theta * Theta))
+
+
+def masked_errors(X, Theta, Y, R):
+    return np.where(R, X @ Theta.T - Y, 0.0)
+
+
+def rating_cases() -> list:
+    """``Case((Y, R))`` for each rating matrix of :func:`dense_cases` once (lam plays no part)."""
+    cases, seen = [], set()
+    for label, (X, Theta, Y, R), lam in dense_cases():
+        if id(Y) not in seen:
+            seen.add(id(Y))
+            cases.append(Case(label.rsplit(" with lam", 1)[0].rsplit(", lam", 1)[0], (Y, R)))
+    return cases
+
+
+def sparse_errors(X, T, movies, users, ratings):
+    """Residuals ``X[movies[t]] @ T[users[t]] - ratings[t]`` of coordinate ratings, shape (n_ratings,)."""
+    return np.sum(X[movies] * T[users], axis=1) - ratings
+
+
+def grad_shape_hint(names, of=("X", "Theta")):
+    """A shape hint for a pair of results with the shapes of ``of`` (swapped, transposed, other)."""
+    def hint(p, got, exp):
+        if got[p] == exp[1 - p] and got[1 - p] == exp[p]:
+            return f"the two results are swapped: return ({names[0]}, {names[1]}) in this order"
+        if got[p] == exp[p][::-1]:
+            return f"{names[p]} is transposed: it has the shape of {of[p]}"
+        return f"{names[p]} has the shape of {of[p]}"
+    return hint
+
+
