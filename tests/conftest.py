@@ -26,3 +26,24 @@ def _real_data_or_skip():
 def movielens():
     """The real ml-100k data as a cflib.Ratings."""
     return _real_data_or_skip()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A local Spark session (2 cores, so 2 partitions; ALS fits use 2 blocks), stopped at the end.
+
+    Its checkpoint directory is removed by ``cflib.spark.stop_session``. Without
+    pyspark or Java the tests that use it skip with the reason, except in CI
+    (``CI`` set), where that is an error.
+    """
+    from cflib import spark as cspark
+
+    try:
+        cspark.require_spark()
+    except cspark.SparkUnavailableError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"Spark not available: {exc}")
+    session = cspark.start_session(cores=2, driver_memory="1g", app_name="cflib-tests")
+    yield session
+    cspark.stop_session(session)

@@ -1,0 +1,193 @@
+r"""ALS-WR: cflib's alternating least squares on Spark MLlib's own objective.
+
+Spark's ``pyspark.ml.recommendation.ALS`` (explicit ratings) minimizes, with
+no offsets, no biases and no mean normalization,
+
+.. math::
+
+    J_{\text{WR}}(X, \Theta) = \sum_{R_{ij}=1} (x_i \cdot \theta_j - y_{ij})^2
+        + \rho \Big(\sum_i n_i \|x_i\|^2 + \sum_j n_j \|\theta_j\|^2\Big),
+
+where :math:`\rho` is ``regParam`` (here ``reg_param``), :math:`n_i` the number
+of training ratings of movie i and :math:`n_j` that of user j: the penalty is
+*weighted by each row's number of ratings* (ALS with weighted
+lambda-regularization, Zhou et al. 2008). Its ``ALS.scala`` solves each row with
+``solver.solve(ls, numExplicits * regParam)``. Setting the gradient in
+:math:`\theta_j` to zero gives
+
+.. math::
+
+    (X_j^T X_j + \rho\, n_j I)\,\theta_j = X_j^T y_j ,
+
+which is the ridge system that :meth:`cflib.als.RowSystems.solve` solves for
+every row at once when given the per-row penalty ``rho * n_j`` of shape
+(n_rows, k) (:func:`row_penalty`). cflib's own J has one ``lam`` for every row
+(:math:`\tfrac12\sum e^2 + \tfrac{\lambda}{2}\|\cdot\|^2`, system
+:math:`X_j^T X_j + \lambda I`): the two agree row by row when
+:math:`\lambda_j = \rho\, n_j`; the factor 2 of Spark's un-halved squares
+cancels against the 2 of its un-halved penalty.
+
+Like Spark, each sweep first solves the movies (Spark's *items*) from the
+users, then the users from the movies; the users start as random unit vectors
+(Spark's initialization: Gaussian entries, each row scaled to norm 1).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .als import RowSystems
+from .ratings import RATING_SCALE
+from .sparse import row_dots
+from .train import History, MFModel
+from .validation import check_indices, check_int, check_scalar
+
+__all__ = ["fit_als_wr", "row_penalty", "wr_cost"]
+
+
+def row_penalty(rows, n_rows: int, reg_param: float, k: int) -> np.ndarray:
+    r"""The per-row ridge penalty of ALS-WR: :math:`\rho\, n_r` in every coordinate.
+
+    Parameters
+    ----------
+    rows : array_like of int, shape (nnz,)
+        The row (movie or user) of each rating, 0-based.
+    n_rows : int
+        Number of rows (rows without ratings get penalty 0).
+    reg_param : float
+        Spark's ``regParam`` :math:`\rho \ge 0`.
+    k : int
+        Number of features.
+
+    Returns
+    -------
+    ndarray of shape (n_rows, k)
+        ``P[r, :] = reg_param * n_r`` with :math:`n_r` the number of ratings of
+        row r: the ``penalty`` argument of :meth:`cflib.als.RowSystems.solve`.
+    """
+    n_rows = check_int(n_rows, "n_rows", min_val=0)
+    k = check_int(k, "k", min_val=0)
+    reg_param = check_scalar(reg_param, "reg_param", min_val=0.0)
+    rows = check_indices(rows, "rows", n_rows)
+    counts = np.bincount(rows, minlength=n_rows).astype(np.float64)
+    return np.repeat(reg_param * counts[:, None], k, axis=1)
+
+
+def wr_cost(X, Theta, train, reg_param: float) -> float:
+    r"""Spark's objective :math:`J_{\text{WR}}` (module docstring) at (X, Theta).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_movies, k)
+    Theta : ndarray of shape (n_users, k)
+    train : Ratings
+    reg_param : float
+
+    Returns
+    -------
+    float
+        :math:`\sum (x_i\cdot\theta_j - y_{ij})^2 + \rho(\sum_i n_i\|x_i\|^2 + \sum_j n_j\|\theta_j\|^2)`.
+    """
+    reg_param = check_scalar(reg_param, "reg_param", min_val=0.0)
+    e = row_dots(X, Theta, train.movies, train.users) - train.ratings
+    n_m = np.bincount(train.movies, minlength=train.n_movies)
+    n_u = np.bincount(train.users, minlength=train.n_users)
+    pen = n_m @ np.sum(X * X, axis=1) + n_u @ np.sum(Theta * Theta, axis=1)
+    return float(e @ e + reg_param * pen)
+
+
+def fit_als_wr(train, *, k: int = 10, reg_param: float = 0.15, n_iters: int = 20, seed: int = 0,
+               validation=None, progress: bool = False):
+    r"""Minimize Spark's ALS-WR objective with cflib's batched row solves.
+
+    Parameters
+    ----------
+    train : Ratings
+        Training ratings.
+    k : int, default 10
+        Number of features (Spark's ``rank``).
+    reg_param : float, default 0.15
+        Spark's ``regParam`` :math:`\rho`: row r's penalty is ``reg_param * n_r``.
+    n_iters : int, default 20
+        Sweeps (Spark's ``maxIter``): movies from users, then users from movies.
+    seed : int, default 0
+        Seed of ``np.random.default_rng`` for the initial unit-norm user rows.
+    validation : Ratings, optional
+        Ratings on which to record the clipped RMSE after every sweep.
+    progress : bool, default False
+        Show a ``tqdm.auto`` progress bar.
+
+    Returns
+    -------
+    model : MFModel
+        ``kind="plain"``: prediction ``X @ Theta.T`` clipped to 1..5 (``mu`` and
+        the biases are 0); ``lam`` holds ``reg_param``.
+    history : History
+        ``cost`` is :math:`J_{\text{WR}}` (no 1/2), ``train_rmse`` the unclipped
+        training RMSE, ``val_rmse`` the clipped validation RMSE, ``time`` in
+        seconds; ``diverged`` is True if the factors became non-finite.
+    """
+    if not hasattr(train, "movies") or not hasattr(train, "n_users"):
+        raise TypeError(f"train must be a cflib.Ratings, got {type(train).__name__}")
+    if train.nnz == 0:
+        raise ValueError("train holds no ratings; nothing to learn from")
+    k = check_int(k, "k", min_val=1)
+    reg_param = check_scalar(reg_param, "reg_param", min_val=0.0)
+    n_iters = check_int(n_iters, "n_iters", min_val=1)
+    seed = check_int(seed, "seed", min_val=0)
+    if validation is not None and (validation.n_movies, validation.n_users) != (train.n_movies, train.n_users):
+        raise ValueError(
+            f"validation has shape {(validation.n_movies, validation.n_users)} but train has "
+            f"{(train.n_movies, train.n_users)}: split one Ratings so both keep all movies and users")
+
+    start = time.perf_counter()
+    history = History(method="als_wr", model="plain")
+    with threadpool_limits(limits=1, user_api="blas"):  # many small solves: one thread is fastest
+        movie_side = RowSystems(train.movies, train.users, train.n_movies, train.n_users)
+        user_side = RowSystems(train.users, train.movies, train.n_users, train.n_movies)
+        pen_m = row_penalty(train.movies, train.n_movies, reg_param, k)
+        pen_u = row_penalty(train.users, train.n_users, reg_param, k)
+        y_m = train.ratings[movie_side.order]
+        y_u = train.ratings[user_side.order]
+        rng = np.random.default_rng(seed)
+        Theta = rng.standard_normal((train.n_users, k))
+        Theta /= np.linalg.norm(Theta, axis=1, keepdims=True)
+        Theta[user_side.counts == 0] = 0.0
+        X = np.zeros((train.n_movies, k))
+        history.initial_cost = wr_cost(X, Theta, train, reg_param)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=n_iters, desc=f"als_wr (k={k})")
+        try:
+            for _ in range(n_iters):
+                X_new = movie_side.solve(Theta, y_m, pen_m, grouped=True)
+                Theta_new, sse = user_side.solve(X_new, y_u, pen_u, grouped=True, return_sse=True)
+                if not (np.all(np.isfinite(X_new)) and np.all(np.isfinite(Theta_new)) and np.isfinite(sse)):
+                    history.diverged = True
+                    break
+                X, Theta = X_new, Theta_new
+                sse = max(sse, 0.0)
+                pen = np.sum(pen_m[:, :1] * X * X) + np.sum(pen_u[:, :1] * Theta * Theta)
+                history.cost.append(float(sse + pen))
+                history.train_rmse.append(float(np.sqrt(sse / train.nnz)))
+                if validation is not None:
+                    pred = np.clip(row_dots(X, Theta, validation.movies, validation.users), *RATING_SCALE)
+                    d = pred - validation.ratings
+                    history.val_rmse.append(float(np.sqrt(d @ d / d.size)) if d.size else float("nan"))
+                history.time.append(time.perf_counter() - start)
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+    model = MFModel(
+        X=np.ascontiguousarray(X), Theta=np.ascontiguousarray(Theta), mu=0.0,
+        movie_bias=np.zeros(train.n_movies), user_bias=np.zeros(train.n_users), kind="plain",
+        lam=reg_param, lam_bias=0.0, movie_counts=movie_side.counts.astype(np.int64),
+        user_counts=user_side.counts.astype(np.int64),
+        params=dict(method="als_wr", k=k, reg_param=reg_param, n_iters=n_iters, seed=seed), train=train)
+    return model, history
