@@ -34,13 +34,16 @@ def test_environment_yml_mirrors_pyproject_dependencies():
             pip.extend(dep["pip"])
         else:
             conda.append(dep)
-    conda_names = {_name(d) for d in conda} - {"python", "pip"}
-    py_deps = _pyproject()["project"]["dependencies"]
+    # The core dependencies plus the `spark` extra (notebook 12) and the Java it needs.
+    outside = {"python", "pip", "openjdk"}
+    conda_names = {_name(d) for d in conda} - outside
+    py_deps = _pyproject()["project"]["dependencies"] + _pyproject()["project"]["optional-dependencies"]["spark"]
     assert conda_names == {_name(d) for d in py_deps}
-    # Same lower bounds, so conda and pip users get compatible versions.
-    assert sorted(d.replace(" ", "") for d in conda if _name(d) not in {"python", "pip"}) == sorted(
+    # Same bounds, so conda and pip users get compatible versions.
+    assert sorted(d.replace(" ", "") for d in conda if _name(d) not in outside) == sorted(
         d.replace(" ", "") for d in py_deps
     )
+    assert "openjdk>=17" in conda, "Spark 4 needs Java 17 or newer"
     assert "-e ." in pip
 
 
