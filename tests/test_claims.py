@@ -472,3 +472,70 @@ def test_08_exercise_3_bias_penalty(u1):
     v = [fit(train, method="als", model="biased", k=10, lam=10.0, lam_bias=lb, n_iters=10,
              validation=val)[1].val_rmse[-1] for lb in (1.0, 5.0, 25.0)]
     assert np.allclose(v, [0.9191, 0.9189, 0.9300], atol=5e-4)
+
+
+# --------------------------------------------------------------------------- exercise answers and instructions
+
+def test_02_exercise_3_regularized_minimum():
+    Theta = np.array([[2.0, 1.0], [0.0, 1.0]])   # the two raters
+    y = np.array([4.0, 2.0])
+    exact = np.linalg.solve(Theta, y)
+    shrunk = np.linalg.solve(Theta.T @ Theta + np.eye(2), Theta.T @ y)
+    assert np.allclose(exact, [1.0, 2.0]) and np.allclose(shrunk, [12 / 11, 14 / 11])
+    assert abs(np.linalg.norm(shrunk - exact) - 0.73) < 0.005
+
+
+def test_06_exercise_1_unclipped_rmse_passes_its_check(capsys):
+    # 06 Exercise 1 says "do not clip": the check must then accept the plain RMSE (and a clipped one too).
+    from cflib import checks
+
+    def plain(p, a):
+        return float(np.sqrt(np.mean((np.asarray(p, float) - np.asarray(a, float)) ** 2)))
+
+    def clipped(p, a):
+        return plain(np.clip(p, 1, 5), a)
+
+    assert checks.check_rmse(plain) is plain
+    assert checks.check_rmse(clipped) is clipped
+    assert capsys.readouterr().out.count("PASS") == 2
+
+
+def test_07_exercise_3_small_lam_clips_the_top_five(movielens):
+    from cflib.recommend import fold_in_user
+    from cflib.widgets import EXAMPLE_RATINGS, ratings_by_title
+    model = fit(movielens, **BEST)[0]
+    mine = ratings_by_title(movielens, EXAMPLE_RATINGS)
+    predictions = fold_in_user(model, mine, lam=0.1).predictions
+    unrated = np.setdiff1d(np.arange(movielens.n_movies), list(mine))
+    top = unrated[np.argsort(-predictions[unrated], kind="stable")[:5]]
+    assert np.all(predictions[top] >= 5.0)  # "the top five are all clipped to 5.0 stars"
+
+
+def test_07_exercise_5_popular_first_is_worse(movielens):
+    from cflib.recommend import fold_in_user
+    data = movielens
+    rng = np.random.default_rng(0)
+    user_counts = np.bincount(data.users, minlength=data.n_users)
+    newcomers = rng.choice(np.flatnonzero(user_counts >= 60), size=100, replace=False)
+    others = fit(data.subset(~np.isin(data.users, newcomers)), **BEST)[0]
+    popularity = others.movie_counts  # ratings per movie among the users the model was trained on
+    orders = {u: rng.permutation(np.flatnonzero(data.users == u)) for u in newcomers}
+
+    def curve(order_of):
+        out = []
+        for n in (5, 10, 20):
+            errors = []
+            for u in newcomers:
+                order = order_of(u)
+                given, hidden = order[:n], order[n:]
+                theirs = {int(data.movies[t]): float(data.ratings[t]) for t in given}
+                p = fold_in_user(others, theirs).predictions
+                errors.append(p[data.movies[hidden]] - data.ratings[hidden])
+            out.append(float(np.sqrt(np.mean(np.concatenate(errors) ** 2))))
+        return np.array(out)
+
+    random_first = curve(lambda u: orders[u])
+    popular_first = curve(lambda u: orders[u][np.argsort(-popularity[data.movies[orders[u]]], kind="stable")])
+    assert np.allclose(random_first, [0.953, 0.936, 0.916], atol=6e-4)  # as printed in section 7
+    assert np.allclose(popular_first, [0.963, 0.936, 0.925], atol=6e-4)
+    assert popular_first[0] > random_first[0] and popular_first[2] > random_first[2]
