@@ -539,3 +539,25 @@ def test_07_exercise_5_popular_first_is_worse(movielens):
     assert np.allclose(random_first, [0.953, 0.936, 0.916], atol=6e-4)  # as printed in section 7
     assert np.allclose(popular_first, [0.963, 0.936, 0.925], atol=6e-4)
     assert popular_first[0] > random_first[0] and popular_first[2] > random_first[2]
+
+
+def test_07_exercise_4_folded_in_movie_neighbours(movielens):
+    import dataclasses
+
+    from cflib.recommend import similar_movies
+    data = movielens
+    toy = data.find_title("Toy Story")[0]
+    model = fit(data.subset(data.movies != toy), **BEST)[0]
+    first = np.flatnonzero(data.movies == toy)[:10]           # its first 10 ratings, in data order
+    users = data.users[first]
+    centred = data.ratings[first] - model.mu - model.user_bias[users]   # what the movie's own terms explain
+    A = np.hstack([np.ones((10, 1)), model.Theta[users]])     # bias column + Theta_r, (10, k + 1)
+    solution = np.linalg.solve(A.T @ A + model.lam * np.eye(model.k + 1), A.T @ centred)
+    X = model.X.copy()
+    X[toy] = solution[1:]
+    folded = dataclasses.replace(model, X=X)
+    near = [data.titles[i] for i, _ in similar_movies(folded, toy, n=5, min_ratings=50)]
+    assert near == ["Star Trek IV: The Voyage Home (1986)", "Sneakers (1992)", "Star Trek: First Contact (1996)",
+                    "Men in Black (1997)", "Die Hard: With a Vengeance (1995)"]
+    full = fit(data, **BEST)[0]
+    assert not set(near) & {data.titles[i] for i, _ in similar_movies(full, toy, n=5, min_ratings=50)}
