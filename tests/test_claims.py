@@ -508,7 +508,8 @@ def test_07_exercise_3_small_lam_clips_the_top_five(movielens):
     predictions = fold_in_user(model, mine, lam=0.1).predictions
     unrated = np.setdiff1d(np.arange(movielens.n_movies), list(mine))
     top = unrated[np.argsort(-predictions[unrated], kind="stable")[:5]]
-    assert np.all(predictions[top] >= 5.0)  # "the top five are all clipped to 5.0 stars"
+    assert np.all(predictions[top] >= 5.0)
+    assert np.sum(predictions[unrated] >= 5.0) == 40  # "40 unrated movies are clipped to 5.0 stars"
 
 
 def test_07_exercise_5_popular_first_is_worse(movielens):
