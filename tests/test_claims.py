@@ -562,3 +562,28 @@ def test_07_exercise_4_folded_in_movie_neighbours(movielens):
                     "Men in Black (1997)", "Die Hard: With a Vengeance (1995)"]
     full = fit(data, **BEST)[0]
     assert not set(near) & {data.titles[i] for i, _ in similar_movies(full, toy, n=5, min_ratings=50)}
+
+
+def test_04_exercise_2_forward_differences():
+    X, Theta, Y, R = gradcheck.small_problem(seed=0)
+
+    def J(X_, T_):
+        return cflib.cost(X_, T_, Y, R, 1.5)
+
+    analytic = np.concatenate([g.ravel() for g in cflib.gradient(X, Theta, Y, R, 1.5)])
+    errors = {}
+    for eps in (1e-4, 1e-6, 1e-8, 1e-10):
+        params, grads = [X.copy(), Theta.copy()], []
+        base = J(*params)
+        for p in params:
+            g = np.zeros_like(p)
+            for t in np.ndindex(p.shape):
+                old = p[t]
+                p[t] = old + eps
+                g[t] = (J(*params) - base) / eps
+                p[t] = old
+            grads.append(g.ravel())
+        errors[eps] = gradcheck.relative_error(analytic, np.concatenate(grads))
+    assert [e < gradcheck.TOLERANCE for e in errors.values()] == [False, False, True, False]
+    assert errors[1e-8] > gradcheck.TOLERANCE / 4 and errors[1e-6] < 3 * gradcheck.TOLERANCE
+    assert errors[1e-4] > 1e-5 and errors[1e-10] > 1e-6
