@@ -587,3 +587,30 @@ def test_04_exercise_2_forward_differences():
     assert [e < gradcheck.TOLERANCE for e in errors.values()] == [False, False, True, False]
     assert errors[1e-8] > gradcheck.TOLERANCE / 4 and errors[1e-6] < 3 * gradcheck.TOLERANCE
     assert errors[1e-4] > 1e-5 and errors[1e-10] > 1e-6
+
+
+def test_04_exercises_3_and_4():
+    def cost32(X, T, Y, R, lam):
+        return cflib.cost(X.astype(np.float32), T.astype(np.float32), Y, R, lam)
+
+    errors = [cflib.check_gradient(1.5, eps=e, cost_fn=cost32).relative_error for e in np.logspace(-12, -1, 23)]
+    assert min(errors) > gradcheck.TOLERANCE        # single precision: the check fails at every step
+
+    def no_lam_theta(X, Theta, Y, R, lam):
+        E = np.where(R, X @ Theta.T - Y, 0.0)
+        return E @ Theta + lam * X, E.T @ X
+
+    for seed in (1, 2, 3):
+        result = cflib.check_gradient(1.5, gradient_fn=no_lam_theta, seed=seed)
+        assert not result.passed and list(result.wrong_blocks) == ["Theta"]
+
+
+def test_02_exercise_2_original_point_has_the_smaller_penalty():
+    rng = np.random.default_rng(42)
+    X0, Theta0 = 0.3 * rng.standard_normal((1682, 10)), 0.3 * rng.standard_normal((943, 10))
+    Y, R = np.zeros((1682, 943)), np.zeros((1682, 943), dtype=bool)
+    R[0, 0] = True
+    lam = 10.0
+    assert cflib.cost(2 * X0, Theta0 / 2, Y, R, lam) > cflib.cost(X0, Theta0, Y, R, lam)
+    assert cflib.cost(2 * X0, Theta0 / 2, Y, R, 0.0) == pytest.approx(cflib.cost(X0, Theta0, Y, R, 0.0))
+    assert abs(np.sum(X0**2) / (0.09 * X0.size) - 1) < 0.05
