@@ -614,3 +614,11 @@ def test_02_exercise_2_original_point_has_the_smaller_penalty():
     assert cflib.cost(2 * X0, Theta0 / 2, Y, R, lam) > cflib.cost(X0, Theta0, Y, R, lam)
     assert cflib.cost(2 * X0, Theta0 / 2, Y, R, 0.0) == pytest.approx(cflib.cost(X0, Theta0, Y, R, 0.0))
     assert abs(np.sum(X0**2) / (0.09 * X0.size) - 1) < 0.05
+
+
+def test_05_toy_curve_shape():
+    costs, blew = _toy_runs(0.0, 0.005)
+    assert not blew
+    assert costs[5] > 0.9 * costs[0]          # a short flat start
+    assert costs[30] < 0.1 * costs[0]         # a fast drop
+    assert 0.85 < costs[300] / costs[50] < 1  # then a long slow tail
