@@ -319,6 +319,10 @@ def test_06_heatmap_claims(grid):
     k1, k2, k5, k10 = col10
     assert k1 > k2 > k5 and 0.3 < (k10 - k5) / (k1 - k5) < 0.7  # k = 10 gives back about half
     assert np.unravel_index(np.argmin(G), G.shape) == (ks.index(5), lams.index(10.0))
+    biases = grab(printed("06", "ladder = baseline_ladder(train, val"), r"movie \+ user biases\s+validation RMSE NUMBER")
+    at_100 = runs[0][10, 100.0]
+    assert abs(at_100.val_rmse[-1] - biases) < 0.001 and at_100.val_rmse[-1] - at_100.train_rmse[-1] < 0.03
+    assert np.argmin(row10) == lams.index(10.0) and row10[lams.index(3.0)] > biases  # bottoms out, then climbs
     # exercise 3: the best cell stays; k = 10, lam = 10 is 0.005 to 0.006 behind in both splits
     for s in (0, 1):
         best = V[s][ks.index(5), lams.index(10.0)]
