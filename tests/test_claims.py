@@ -626,3 +626,15 @@ def test_05_toy_curve_shape():
     assert costs[5] > 0.9 * costs[0]          # a short flat start
     assert costs[30] < 0.1 * costs[0]         # a fast drop
     assert 0.85 < costs[300] / costs[50] < 1  # then a long slow tail
+
+
+def test_08_experiment_e_curves(u1):
+    _, _, train, val = u1
+    kw = dict(validation=val, seed=0, model="normalized", k=10)
+    gd = np.asarray(_quiet_fit(train, method="gd", lam=1.0, lr=0.01, n_iters=80, **kw)[1].val_rmse)
+    best = int(np.argmin(gd))
+    assert 10 <= best + 1 <= 20 and np.all(np.diff(gd[best:]) > 0)  # lowest near 15, then rising to the end
+    als_1 = np.asarray(fit(train, method="als", lam=1.0, n_iters=15, **kw)[1].val_rmse)
+    als_10 = np.asarray(fit(train, method="als", lam=10.0, n_iters=15, **kw)[1].val_rmse)
+    assert np.all(np.diff(als_1) < 0)          # "falls at every sweep"
+    assert np.all(als_1 > als_10 + 0.05)       # "from the first sweep on far above the lam = 10 curve"
