@@ -435,28 +435,41 @@ def test_07_exercise_3_theta_norms(movielens):
 
 # --------------------------------------------------------------------------- 08 explorer
 
-def test_08_every_experiment_check_holds():
+def test_08_starting_setting_and_experiment_a():
     start = printed("08", 'print("settings:"')
-    baseline = grab(start, r"movie \+ user biases NUMBER")
+    baseline, movie_mean = grab(start, r"movie \+ user biases NUMBER"), grab(start, r"movie mean NUMBER")
     assert grab(start, r"validation RMSE NUMBER, training") > baseline  # the start does not beat the biases
     a = printed("08", "for lam in [1.0, 10.0, 100.0]:")
-    movie_mean = grab(start, r"movie mean NUMBER")
     val_a = [float(x) for x in re.findall(r"^\s*\d+\s+[\d.]+\s+([\d.]+)\s*$", a, re.M)]
-    assert len(val_a) == 3 and val_a[0] > movie_mean and abs(val_a[2] - movie_mean) < 0.002
+    assert len(val_a) == 3 and val_a[0] > movie_mean   # lam = 1 is worse than the movie means
+    assert abs(val_a[2] - movie_mean) < 0.002          # lam = 100 leaves the movie means
     assert val_a[1] == min(val_a)
+
+
+def test_08_experiment_b_check():
     b = printed("08", "b_val = {k: [run(")
     assert "the validation RMSE grows with k: True" in b and grab(b, r"differ by NUMBER stars") < 0.01
+
+
+def test_08_experiment_d_check():
     d = printed("08", "mom = run(")
     assert "in J and in validation RMSE: True" in d
     gaps = [float(x) for x in re.findall(rf"({NUMBER}) from 60 momentum steps", d)]
-    assert len(gaps) == 3 and gaps[1] < 0.005 and abs(gaps[2]) < 0.001
+    assert len(gaps) == 3 and gaps[1] < 0.005 and abs(gaps[2]) < 0.001  # "a few thousandths", "level"
+
+
+def test_08_experiment_e_check():
     e = printed("08", "e_runs = {lam: run(")
     step_1 = grab(e, r"lam = 1\s+validation lowest [\d.]+ at step NUMBER,")
     low_1, end_1 = grab(e, r"lam = 1\s+validation lowest NUMBER at step \d+, NUMBER at step 80")
     low_10, step_10 = grab(e, r"lam = 10\s+validation lowest NUMBER at step NUMBER")
-    assert step_1 <= 20 and end_1 - low_1 > 0.03 and step_10 == 80 and low_10 < low_1
+    assert step_1 <= 20 and end_1 - low_1 > 0.03     # lowest early, then clearly worse
+    assert step_10 == 80 and low_10 < low_1           # lam = 10 still improving, and better
     assert e.count("falling at every step: True") == 2
     assert grab(e, r"\(lowest at sweep NUMBER\)") == 15 and grab(e, r"NUMBER after 15") > low_10 + 0.05
+
+
+def test_08_experiment_f_check():
     f = printed("08", "f_gain = {}")
     assert "than any k of experiment B changed (at lam = 10): True" in f
     gains = [float(x) for x in re.findall(r"^\s*\d+\s+[\d.]+\s+[\d.]+\s+([\d.]+)\s*$", f, re.M)]
