@@ -651,3 +651,15 @@ def test_08_experiment_e_curves(u1):
     als_10 = np.asarray(fit(train, method="als", lam=10.0, n_iters=15, **kw)[1].val_rmse)
     assert np.all(np.diff(als_1) < 0)          # "falls at every sweep"
     assert np.all(als_1 > als_10 + 0.05)       # "from the first sweep on far above the lam = 10 curve"
+
+
+def test_01_svd_claims():
+    out = printed("01", "error of the true rank-3 model")
+    rows = re.findall(r"^\s*(\d)\s+([\d.]+)\s+([\d.]+)\s*$", out, re.M)
+    direct = {int(k): float(a) for k, a, _ in rows}
+    assert len(rows) == 6 and all(a == b for _, a, b in rows)                        # "the two columns agree to every digit"
+    truth = grab(out, r"generated M: NUMBER")
+    assert direct[3] < truth                                      # the best rank-3 fit beats the truth
+    assert direct[2] - direct[3] > 10 * (direct[3] - direct[4])   # sharp drop up to k = 3, slow after
+    full = cflib.make_synthetic(200, 100, k=3, density=1.0, noise=0.3, integer=False, seed=0)
+    assert abs(full.Y.mean() - 3.5) < 0.15                        # "an offset of about 3.5 stars"
