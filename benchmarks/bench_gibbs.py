@@ -9,7 +9,7 @@ the ``bench`` extra)::
 In one run, on the same folds, one thread each (BLAS pinned to 1 thread by
 ``fit_gibbs``; ``OMP_NUM_THREADS=1`` set before myFM is imported):
 
-* ``cflib.gibbs.fit_gibbs(train, k=10, n_iters=200, seed=0)`` (burn-in the default, a quarter);
+* ``cflib.gibbs.fit_gibbs(train, k=10, n_iters=200, seed=0)`` (the default burn-in, 10 sweeps);
 * ``myfm.MyFMRegressor(rank=10, random_seed=0).fit(X, y, n_iter=200)`` on one-hot
   user and movie features (its defaults: every sample kept, one hyperparameter group);
 * ALS ``BEST`` of :mod:`cflib.train`, for reference.

@@ -65,11 +65,19 @@ from .train import History
 from .validation import check_index_pair, check_int, check_scalar
 
 __all__ = ["fit_gibbs", "GibbsModel", "GibbsHistory", "sample_row", "sample_rows",
-           "row_moments", "sample_alpha", "sample_hyper", "HYPER"]
+           "row_moments", "sample_alpha", "sample_hyper", "HYPER", "BURN_IN"]
 
 #: Hyperprior of myFM's defaults: Gamma(a0, rate b0) for every precision, and the
 #: prior mean of a row coordinate N(0, 1/(beta0 * lambda_d)).
 HYPER = dict(a0=1.0, b0=1.0, beta0=1.0)
+#: Default burn-in (sweeps discarded before averaging), when ``n_iters >= 20``.
+#: Chosen on validation splits (10% of u1.base and of u2.base, never the test
+#: files) at k = 10 and 200 sweeps: validation RMSE 0.9061 / 0.9063 / 0.9074 /
+#: 0.9082 / 0.9086 for a burn-in of 0 / 10 / 25 / 50 / 100. The chain is still
+#: drifting long after 10 sweeps (alpha rises until about sweep 80), but the
+#: early samples are more strongly shrunk models whose average still predicts
+#: well; 10 discards only the draws closest to the initialization.
+BURN_IN = 10
 
 
 # ------------------------------------------------------------------ the conditionals
@@ -323,7 +331,8 @@ def fit_gibbs(train, *, k: int = 10, n_iters: int = 200, burn_in: int | None = N
     n_iters : int, default 200
         Number of sweeps.
     burn_in : int or None
-        Sweeps discarded before averaging; None means ``n_iters // 4``.
+        Sweeps discarded before averaging; None means ``min(BURN_IN, n_iters // 2)``
+        (10 for 20 sweeps or more; see :data:`BURN_IN` for how it was chosen).
     seed : int, default 0
     validation : Ratings or None
         Ratings whose RMSE (of the running average, clipped) is recorded each sweep.
@@ -339,7 +348,7 @@ def fit_gibbs(train, *, k: int = 10, n_iters: int = 200, burn_in: int | None = N
     """
     k = check_int(k, "k", min_val=1)
     n_iters = check_int(n_iters, "n_iters", min_val=1)
-    burn_in = n_iters // 4 if burn_in is None else check_int(burn_in, "burn_in", min_val=0, max_val=n_iters - 1)
+    burn_in = min(BURN_IN, n_iters // 2) if burn_in is None else check_int(burn_in, "burn_in", min_val=0, max_val=n_iters - 1)
     seed = check_int(seed, "seed", min_val=0)
     init_std = check_scalar(init_std, "init_std", min_val=0.0)
     if train.nnz == 0:
