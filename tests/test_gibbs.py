@@ -189,3 +189,21 @@ def test_rarely_rated_movies_get_wider_intervals(toy, fitted):
 def test_bad_arguments_name_themselves(toy, kwargs, word):
     with pytest.raises((ValueError, TypeError), match=word):
         fit_gibbs(toy[0], **kwargs)
+
+
+def test_normal_equations_are_the_unpenalized_als_systems():
+    rng = np.random.default_rng(9)
+    rows, cols = rng.integers(0, 7, 40), rng.integers(0, 5, 40)
+    keep = np.unique(rows * 5 + cols, return_index=True)[1]
+    rows, cols = rows[keep], cols[keep]
+    systems = RowSystems(rows, cols, 8, 5)  # row 7 has no entries
+    F, t = rng.standard_normal((5, 3)), rng.standard_normal(rows.size)
+    A, b = systems.normal_equations(F, t)
+    for r in range(8):
+        mask = rows == r
+        np.testing.assert_allclose(A[r], F[cols[mask]].T @ F[cols[mask]], atol=1e-12)
+        np.testing.assert_allclose(b[r], F[cols[mask]].T @ t[mask], atol=1e-12)
+    penalty = np.array([0.5, 1.0, 2.0])
+    W = np.linalg.solve(A[:7] + np.diag(penalty), b[:7][..., None])[..., 0]
+    np.testing.assert_allclose(W, systems.solve(F, t, penalty)[:7], rtol=1e-10)
+    assert not A[7].any() and not b[7].any()
