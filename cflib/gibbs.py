@@ -261,6 +261,8 @@ def fit_gibbs(train, *, k: int = 10, n_iters: int = 200, burn_in: int | None = N
     burn_in = check_int(burn_in, "burn_in", min_val=0, max_val=n_iters - 1)
     seed = check_int(seed, "seed", min_val=0)
     init_std = check_scalar(init_std, "init_std", min_val=0.0)
+    if not all(hasattr(train, a) for a in ("movies", "users", "ratings", "n_movies", "n_users")):
+        raise TypeError(f"train must be a cflib Ratings (e.g. from cflib.load_split), got {type(train).__name__}")
     if train.nnz == 0:
         raise ValueError("train holds no ratings: nothing to sample from")
     rng = np.random.default_rng(seed)

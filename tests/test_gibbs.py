@@ -207,3 +207,10 @@ def test_normal_equations_are_the_unpenalized_als_systems():
     W = np.linalg.solve(A[:7] + np.diag(penalty), b[:7][..., None])[..., 0]
     np.testing.assert_allclose(W, systems.solve(F, t, penalty)[:7], rtol=1e-10)
     assert not A[7].any() and not b[7].any()
+
+
+def test_train_must_be_ratings_and_progress_runs(toy, capsys):
+    with pytest.raises(TypeError, match="train must be a cflib Ratings"):
+        fit_gibbs(np.zeros((3, 3)))
+    model, h = fit_gibbs(toy[0], k=2, n_iters=4, progress=True)
+    assert len(h) == 4 and h.burn_in == 2 and model.n_samples == 2
