@@ -179,3 +179,34 @@ class RowSystems:
         # rows without entries have w = 0 and add nothing.
         quad = np.einsum("nd,nde,ne->", W, A, W) - float(np.sum(P * W * W))
         return W, float(targets @ targets - 2.0 * np.vdot(W, B) + quad)
+
+    def normal_equations(self, F, targets, *, grouped: bool = False):
+        r"""The unpenalized systems of every row: Gram matrices and right-hand sides.
+
+        .. math::
+
+            A_r = \sum_{c \in R(r)} f_c f_c^T, \qquad b_r = \sum_{c \in R(r)} t_{rc}\, f_c
+
+        What :meth:`solve` builds before adding the penalty; a Gibbs sampler
+        (:mod:`cflib.gibbs`) scales them by the noise precision and adds the
+        prior's. Rows with no entries get A = 0 and b = 0.
+
+        Parameters
+        ----------
+        F : ndarray of shape (n_cols, d)
+        targets : ndarray of shape (nnz,)
+            In the constructor's order (or, with ``grouped``, permuted by ``order``).
+        grouped : bool, default False
+
+        Returns
+        -------
+        A : ndarray of shape (n_rows, d, d)
+        b : ndarray of shape (n_rows, d)
+        """
+        F = np.asarray(F, dtype=np.float64)
+        targets = np.asarray(targets, dtype=np.float64)
+        if grouped:
+            self._targets.data[:] = targets
+        else:
+            np.take(targets, self.order, out=self._targets.data)
+        return self._grams(F), self._targets @ F

@@ -1,0 +1,111 @@
+r"""Posterior samples of a biased MF model and what they predict (the result of :func:`cflib.gibbs.fit_gibbs`).
+
+A prediction averages the kept samples,
+:math:`\hat y_{ij} = \frac1S \sum_s \hat y^{(s)}_{ij}` with
+:math:`\hat y^{(s)}_{ij} = \mu + b^{(s)}_i + c^{(s)}_j + x^{(s)}_i \cdot \theta^{(s)}_j`,
+and its predictive standard deviation adds the spread of the samples and the noise,
+:math:`\sigma_{ij}^2 = \overline{1/\alpha} + \operatorname{Var}_s \hat y^{(s)}_{ij}`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .ratings import RATING_SCALE
+from .sparse import row_dots
+from .train import History
+from .validation import check_index_pair
+
+__all__ = ["GibbsModel", "GibbsHistory"]
+
+
+@dataclass(eq=False)
+class GibbsHistory(History):
+    """:class:`cflib.train.History` plus the noise precision of every sweep.
+
+    ``train_rmse``/``val_rmse`` are those of the running average of the kept
+    samples' predictions (during burn-in, of the current sample); ``cost`` is J
+    of the current sample with the sampled :math:`\\lambda_d / \\alpha` as penalties.
+    """
+
+    alpha: list = field(default_factory=list)
+    burn_in: int = 0
+
+
+@dataclass(eq=False)
+class GibbsModel:
+    r"""Posterior samples of a biased Bayesian MF model.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_movies, k)
+    Theta : ndarray of shape (n_samples, n_users, k)
+    movie_bias : ndarray of shape (n_samples, n_movies)
+    user_bias : ndarray of shape (n_samples, n_users)
+    alpha : ndarray of shape (n_samples,)
+        Noise precision of each kept sample.
+    mu : float
+    movie_counts, user_counts : ndarray of int
+    params : dict
+    """
+
+    X: np.ndarray
+    Theta: np.ndarray
+    movie_bias: np.ndarray
+    user_bias: np.ndarray
+    alpha: np.ndarray
+    mu: float
+    movie_counts: np.ndarray
+    user_counts: np.ndarray
+    params: dict = field(default_factory=dict)
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def k(self) -> int:
+        return int(self.X.shape[2])
+
+    @property
+    def n_movies(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def n_users(self) -> int:
+        return int(self.Theta.shape[1])
+
+    def sample_predictions(self, movies, users) -> np.ndarray:
+        """Each kept sample's prediction at ``(movies[t], users[t])``, shape (n_samples, n), unclipped."""
+        movies, users = check_index_pair(movies, users, self.n_movies, self.n_users)
+        out = np.empty((self.n_samples, movies.size))
+        for s in range(self.n_samples):
+            out[s] = row_dots(self.X[s], self.Theta[s], movies, users)
+            out[s] += self.movie_bias[s, movies] + self.user_bias[s, users] + self.mu
+        return out
+
+    def predict(self, movies, users, *, clip: bool = True) -> np.ndarray:
+        """Posterior-mean prediction (average over the kept samples), shape (n,), clipped to 1..5 by default."""
+        pred = self.sample_predictions(movies, users).mean(axis=0)
+        return np.clip(pred, *RATING_SCALE) if clip else pred
+
+    def predict_std(self, movies, users) -> np.ndarray:
+        r"""Predictive standard deviation :math:`\sqrt{\overline{1/\alpha} + \operatorname{Var}_s \hat y^{(s)}}`, shape (n,)."""
+        samples = self.sample_predictions(movies, users)
+        return np.sqrt(np.mean(1.0 / self.alpha) + samples.var(axis=0))
+
+    def predict_all(self, *, clip: bool = True) -> np.ndarray:
+        """All posterior-mean predictions, shape (n_movies, n_users)."""
+        total = np.zeros((self.n_movies, self.n_users))
+        for s in range(self.n_samples):
+            total += self.X[s] @ self.Theta[s].T
+            total += self.movie_bias[s][:, None] + self.user_bias[s][None, :]
+        total /= self.n_samples
+        total += self.mu
+        return np.clip(total, *RATING_SCALE, out=total) if clip else total
+
+    def __repr__(self):
+        return (f"GibbsModel(k={self.k}, n_samples={self.n_samples}, n_movies={self.n_movies}, "
+                f"n_users={self.n_users})")

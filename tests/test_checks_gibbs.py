@@ -1,0 +1,118 @@
+"""check_sample_row: a right sampler passes, each typical mistake gets its own diagnosis."""
+
+import numpy as np
+import pytest
+
+from cflib.checks_gibbs import MISTAKES, N_DRAWS, Z_MAX, _cases, _reference, check_sample_row
+from cflib.gibbs import sample_row
+
+
+def _parts(F, t, alpha, mu, lam):
+    A = alpha * F.T @ F + np.diag(lam)
+    b = alpha * F.T @ t + lam * mu
+    return A, b, np.linalg.cholesky(A)
+
+
+def right(F, t, alpha, mu, lam, rng):
+    A, b, L = _parts(F, t, alpha, mu, lam)
+    return np.linalg.solve(A, b) + np.linalg.solve(L.T, rng.standard_normal(mu.size))
+
+
+def right_other_draws(F, t, alpha, mu, lam, rng):
+    """Right, with a different use of the generator (another normal API): must pass as well."""
+    A, b, _ = _parts(F, t, alpha, mu, lam)
+    return rng.multivariate_normal(np.linalg.solve(A, b), np.linalg.inv(A))
+
+
+def precision_as_cov(F, t, alpha, mu, lam, rng):
+    A, b, L = _parts(F, t, alpha, mu, lam)
+    return np.linalg.solve(A, b) + L @ rng.standard_normal(mu.size)
+
+
+def no_alpha(F, t, alpha, mu, lam, rng):
+    return right(F, t, 1.0, mu, lam, rng)
+
+
+def no_prior_mean(F, t, alpha, mu, lam, rng):
+    A, b, L = _parts(F, t, alpha, mu, lam)
+    return np.linalg.solve(A, alpha * F.T @ t) + np.linalg.solve(L.T, rng.standard_normal(mu.size))
+
+
+def transposed(F, t, alpha, mu, lam, rng):
+    A, b, L = _parts(F, t, alpha, mu, lam)
+    return np.linalg.solve(A, b) + np.linalg.solve(L, rng.standard_normal(mu.size))
+
+
+def no_noise(F, t, alpha, mu, lam, rng):
+    A, b, _ = _parts(F, t, alpha, mu, lam)
+    return np.linalg.solve(A, b)
+
+
+def too_much_noise(F, t, alpha, mu, lam, rng):
+    return right(F, t, alpha, mu, lam, rng) + 0.3 * rng.standard_normal(mu.size)
+
+
+def todo(F, t, alpha, mu, lam, rng):
+    raise NotImplementedError
+
+
+def wrong_shape(F, t, alpha, mu, lam, rng):
+    return right(F, t, alpha, mu, lam, rng)[None, :]
+
+
+@pytest.mark.parametrize("fn", [right, right_other_draws, sample_row])
+def test_right_samplers_pass(fn, capsys):
+    assert check_sample_row(fn) is fn
+    out = capsys.readouterr().out
+    assert out.startswith("check_sample_row: PASS") and out.count("\n") == 1
+
+
+@pytest.mark.parametrize("fn, words", [
+    (precision_as_cov, ["covariance of your draws", "precision A", "solve(L.T, z)"]),
+    (no_alpha, ["alpha is missing"]),
+    (no_prior_mean, ["mean of your draws", "prior mean mu", "lam * mu"]),
+    (transposed, ["covariance of your draws", "transposed"]),
+    (no_noise, ["covariance of your draws", "without any noise"]),
+])
+def test_each_mistake_is_diagnosed(fn, words, capsys):
+    assert check_sample_row(fn) is sample_row
+    out = capsys.readouterr().out
+    assert out.startswith("check_sample_row: FAIL") and out.count("\n") == 1
+    for w in words:
+        assert w in out, (w, out)
+    if fn is not no_alpha:
+        # only the wrong part is blamed
+        right_part = "mean" if "covariance of your draws" in words[0] else "covariance"
+        assert f"the {right_part} of your draws is right" in out
+
+
+def test_unknown_error_names_the_entry(capsys):
+    check_sample_row(too_much_noise)
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "the covariance of your draws differs from cflib.gibbs.sample_row" in out
+    assert "the mean of your draws is right" in out
+
+
+def test_todo_shape_and_non_callable(capsys):
+    assert check_sample_row(todo) is sample_row
+    assert "not implemented yet" in capsys.readouterr().out
+    check_sample_row(wrong_shape)
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "shape (1, 3)" in out
+    check_sample_row(3)
+    assert "expected a function" in capsys.readouterr().out
+
+
+def test_mistakes_are_far_from_the_right_moments():
+    """Each mistake's exact moments lie beyond 4 * Z_MAX standard errors of the right ones somewhere."""
+    for case in _cases():
+        ref = _reference(*case.args)
+        var = np.diag(ref["cov"])
+        se_mean = np.sqrt(var / N_DRAWS)
+        se_cov = np.sqrt((np.outer(var, var) + ref["cov"] ** 2) / N_DRAWS)
+        for m in MISTAKES:
+            got = m.fn(*case.args)
+            gap = max(np.max(np.abs(got["mean"] - ref["mean"]) / se_mean),
+                      np.max(np.abs(got["cov"] - ref["cov"]) / se_cov))
+            assert gap > 4 * Z_MAX, (case.label, m.phrase, gap)
+
