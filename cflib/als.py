@@ -66,7 +66,7 @@ def index_dtype(nnz: int, n_rows: int, n_cols: int):
     return np.int32 if max(int(nnz), int(n_rows), int(n_cols)) <= limit else np.int64
 
 
-def solve_systems(A, B) -> np.ndarray:
+def solve_systems(A, B, *, may_be_singular: bool = True) -> np.ndarray:
     r"""Solve the stacked symmetric systems :math:`A_r w_r = b_r`: the one ridge solve of cflib.
 
     Used by both ALS half-steps (:meth:`RowSystems.solve`) and by fold-in
@@ -77,21 +77,34 @@ def solve_systems(A, B) -> np.ndarray:
     A : ndarray of shape (n, d, d)
         Symmetric positive semi-definite matrices (Gram matrix plus penalty).
     B : ndarray of shape (n, d)
+    may_be_singular : bool, default True
+        False when every penalty is > 0 (then each A_r is positive definite
+        and the rank check is skipped).
 
     Returns
     -------
     W : ndarray of shape (n, d)
-        ``np.linalg.solve``; if any system is singular (``lam = 0`` and fewer
-        ratings than features), the minimum-norm least-squares solution
-        ``pinv(A_r) b_r`` of every row instead. Non-finite input (a diverging
+        ``np.linalg.solve``; the rows whose system is singular (``lam = 0`` and
+        fewer ratings than features: the smallest eigenvalue of A_r is below
+        ``d * eps`` times the largest) get the minimum-norm least-squares
+        solution ``pinv(A_r) b_r`` instead. Non-finite input (a diverging
         run) gives NaN rows, which the trainer's divergence check reports.
     """
     if not (np.isfinite(A).all() and np.isfinite(B).all()):
         return np.full(B.shape, np.nan)
-    try:
-        return np.linalg.solve(A, B[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        return (np.linalg.pinv(A, hermitian=True) @ B[..., None])[..., 0]
+    if A.shape[0] == 0:
+        return np.zeros(B.shape)
+    singular = np.zeros(A.shape[0], dtype=bool)
+    if may_be_singular:
+        eig = np.linalg.eigvalsh(A)  # ascending, per row
+        singular = eig[:, 0] <= A.shape[-1] * np.finfo(np.float64).eps * np.maximum(eig[:, -1], 0.0)
+    W = np.empty(B.shape)
+    ok = ~singular
+    if ok.any():
+        W[ok] = np.linalg.solve(A[ok], B[ok][..., None])[..., 0]
+    if singular.any():
+        W[singular] = (np.linalg.pinv(A[singular], hermitian=True) @ B[singular][..., None])[..., 0]
+    return W
 
 
 def ridge_solve(F, t, penalty) -> np.ndarray:
@@ -111,7 +124,7 @@ def ridge_solve(F, t, penalty) -> np.ndarray:
     """
     M = F.T @ F
     M[np.diag_indices_from(M)] += penalty
-    return solve_systems(M[None], (F.T @ t)[None])[0]
+    return solve_systems(M[None], (F.T @ t)[None], may_be_singular=bool(np.min(penalty) <= 0))[0]
 
 
 class RowSystems:
@@ -234,7 +247,8 @@ class RowSystems:
         if self._empty.any():  # no data: w = 0 (also keeps lam = 0 well posed there)
             A[self._empty] = np.eye(d)
             B[self._empty] = 0.0
-        W = solve_systems(A, B)
+        # Rows without entries hold the identity: only a zero penalty can leave a row singular.
+        W = solve_systems(A, B, may_be_singular=bool(P.min() <= 0))
         if not return_sse:
             return W
         # ||t - F w||^2 = t.t - 2 w.(F^T t) + w^T (F^T F) w, for every row at once;
