@@ -36,15 +36,12 @@ So a movie nobody rated is predicted by the global mean (normalized model) or
 by ``mu + b_u`` (biased model); a user with no ratings gets the movie's mean
 (normalized) or ``mu + b_i`` (biased).
 
-Four trainers (the registry :mod:`cflib.trainers` holds them; a new method is one entry there)
---------------------------------------------------------------------------------------------
-* ``"gd"``: gradient descent with a fixed step ``lr``: ``p <- p - lr * grad J(p)``.
-* ``"momentum"``: heavy-ball momentum ``v <- momentum * v - lr * grad J(p)``, ``p <- p + v``.
-* ``"lbfgs"``: ``scipy.optimize.minimize(method="L-BFGS-B", jac=True)`` on the
-  flattened parameters, with the combined cost and gradient.
-* ``"als"``: alternating least squares, the exact minimization of J over the
-  movie side (X and b) with the user side fixed, then the reverse; each half is
-  a batch of small ridge regressions solved in closed form (:mod:`cflib.als`).
+Four trainers
+-------------
+``"gd"`` (gradient descent with a fixed step ``lr``), ``"momentum"`` (heavy ball),
+``"lbfgs"`` (scipy's L-BFGS-B) and ``"als"`` (alternating least squares: exact ridge
+solves of each side in turn, :mod:`cflib.als`). They are entries of the registry
+:mod:`cflib.trainers`, which says how to add a method (one entry plus its runner).
 
 Predictions (``predict``, ``predict_all``) and the validation RMSE of the
 history are clipped to the rating scale 1..5; the training RMSE of the history
@@ -55,12 +52,9 @@ from __future__ import annotations
 
 import numbers
 import time
-import warnings
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .baselines import DEFAULT_LAM_BIAS, BiasedPredictor
 from .blocks import BlockObjective, Recorder, all_finite
@@ -68,7 +62,7 @@ from .history import Diverged, History, history_diverged
 from .objective import gradient
 from .ratings import movie_means
 from .trainers import METHODS as REGISTRY
-from .trainers import Options, get_method
+from .trainers import AUTO_ONE_THREAD_WORK, Options, blas_limit, get_method, warn_diverged  # noqa: F401 (AUTO_ONE_THREAD_WORK: re-exported)
 from .validation import check_dense_args, check_int, check_lam, check_scalar
 
 # The names tests and older code import from here.
@@ -105,14 +99,6 @@ DEFAULT_LAM = {"normalized": 12.0, "biased": 15.0}
 DEFAULT_N_ITERS = {name: m.defaults["n_iters"] for name, m in REGISTRY.items()}
 #: Fixed step when ``lr`` is not given, per step method (from the registry).
 DEFAULT_LR = {name: m.defaults["lr"] for name, m in REGISTRY.items() if m.uses_lr}
-#: With ``threads=None``, ALS always runs with one BLAS thread (its BLAS calls are
-#: many small products and solves: two OpenBLAS threads made it up to 10 times
-#: slower at k=50 on ml-100k), and the gradient methods do when nnz * k is below
-#: this (two threads made L-BFGS 1.3 to 5 times slower on ml-100k, k=5..50, on a
-#: 2-core machine; see ``benchmarks/results_training.md``). Larger problems keep
-#: the BLAS default; that threshold is a guess, not a measurement.
-AUTO_ONE_THREAD_WORK = 50_000_000
-
 #: The best trainer found on the ml-100k folds u1..u5: ``fit(train, **BEST)``
 #: (mean test RMSE 0.910, about 0.15 s of CPU per fold).
 BEST = dict(method="als", kind="biased", k=5, lam=10.0, lam_bias=5.0, n_iters=15)
@@ -241,25 +227,6 @@ class MFModel(BiasedPredictor):
                 f"n_users={self.n_users}, method={self.params.get('method')!r})")
 
 
-# --------------------------------------------------------------- internals
-def _blas_limit(threads, entry, work):
-    """Context manager pinning BLAS threads: ``threads`` if given, else 1 for ALS and small problems."""
-    if threads is None:
-        one = entry.one_blas_thread or work < AUTO_ONE_THREAD_WORK
-        return threadpool_limits(limits=1, user_api="blas") if one else nullcontext()
-    if not isinstance(threads, (int, np.integer)) or isinstance(threads, bool) or threads < 1:
-        raise ValueError(f"threads must be None (automatic) or an int >= 1, got {threads!r}")
-    return threadpool_limits(limits=int(threads), user_api="blas")
-
-
-def _warn_diverged(entry, history, params):
-    lr = params.get("lr")
-    advice = entry.hint.format(lr=lr or 0.0, lr_smaller=(lr or 0.0) / 10, init_scale=params["init_scale"],
-                               lam=params["lam"])
-    warnings.warn(f"{entry.name} diverged after {len(history)} iteration(s): the cost or the parameters "
-                  f"became non-finite. {advice[0].upper() + advice[1:]}.", RuntimeWarning, stacklevel=3)
-
-
 # ---------------------------------------------------------------------- fit
 def fit(train, *, k: int = 10, lam: float | None = None, method: str = "als", kind: str | None = None,
         n_iters: int | None = None, lr: float | None = None, momentum: float = 0.9,
@@ -364,18 +331,18 @@ def fit(train, *, k: int = 10, lam: float | None = None, method: str = "als", ki
                   momentum=momentum, lam_bias=lam_bias, seed=seed, init_scale=init_scale)
 
     if entry.fit_model is not None:  # a method with its own model class
-        with _blas_limit(threads, entry, train.nnz * max(k, 1)):
+        with blas_limit(threads, entry, train.nnz * max(k, 1)):
             model, history = entry.fit_model(train, k=k, lam=lam, n_iters=n_iters, validation=validation,
                                              seed=seed, kind=kind, lr=lr, momentum=momentum,
                                              lam_bias=lam_bias, init_scale=init_scale, progress=progress)
         if history_diverged(history) or not all_finite([getattr(model, a) for a in ("X", "Theta")
                                                          if hasattr(model, a)]):
             history.diverged = True
-            _warn_diverged(entry, history, params)
+            warn_diverged(entry, history, params)
         return model, history
 
     start = time.perf_counter()
-    with _blas_limit(threads, entry, train.nnz * max(k, 1)):
+    with blas_limit(threads, entry, train.nnz * max(k, 1)):
         movie_counts = np.bincount(train.movies, minlength=train.n_movies)
         user_counts = np.bincount(train.users, minlength=train.n_users)
         mu = float(train.ratings.mean())
@@ -415,7 +382,7 @@ def fit(train, *, k: int = 10, lam: float | None = None, method: str = "als", ki
             if not all_finite(blocks):  # not even the initialization is finite
                 blocks = [np.zeros_like(b) for b in blocks]
             history.diverged = True
-            _warn_diverged(entry, history, params)
+            warn_diverged(entry, history, params)
         finally:
             if bar is not None:
                 bar.close()

@@ -56,21 +56,36 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from contextlib import nullcontext
+
+import warnings
+
 import numpy as np
 from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
 
 from .als import RowSystems
 from .blocks import all_finite
 from .history import Diverged
 
 __all__ = ["Method", "Options", "METHODS", "register", "get_method", "explorer_methods", "LR_VALUES",
-           "LAM_RANGE"]
+           "LAM_RANGE", "blas_limit", "warn_diverged", "AUTO_ONE_THREAD_WORK"]
 
 #: Step sizes the explorer's step-size control offers (gradient methods): the
 #: 1-2-5 steps of each decade, plus 0.03, which notebooks 05 and 08 use.
 LR_VALUES = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 3e-2, 5e-2, 1e-1)
 #: The explorer's lam slider: 10**-2 .. 10**2.5 in steps of 10**0.25.
 LAM_RANGE = dict(min=-2.0, max=2.5, step=0.25)
+
+
+#: With ``threads=None``, ALS always runs with one BLAS thread (its BLAS calls are
+#: many small products and solves: two OpenBLAS threads made it up to 10 times
+#: slower at k=50 on ml-100k), and the gradient methods do when nnz * k is below
+#: this (two threads made L-BFGS 1.3 to 5 times slower on ml-100k, k=5..50, on a
+#: 2-core machine; see ``benchmarks/results_training.md``). Larger problems keep
+#: the BLAS default; that threshold is a guess, not a measurement.
+AUTO_ONE_THREAD_WORK = 50_000_000
+
 
 
 @dataclass(frozen=True)
@@ -158,6 +173,26 @@ def get_method(name) -> Method:
 def explorer_methods() -> tuple:
     """Names of the methods the explorer offers, in registry order."""
     return tuple(name for name, m in METHODS.items() if m.explorer)
+
+
+def blas_limit(threads, entry, work):
+    """Context manager pinning BLAS threads: ``threads`` if given, else 1 for ALS
+    (``entry.one_blas_thread``) and for problems with ``work = nnz * k`` below ``AUTO_ONE_THREAD_WORK``."""
+    if threads is None:
+        one = entry.one_blas_thread or work < AUTO_ONE_THREAD_WORK
+        return threadpool_limits(limits=1, user_api="blas") if one else nullcontext()
+    if not isinstance(threads, (int, np.integer)) or isinstance(threads, bool) or threads < 1:
+        raise ValueError(f"threads must be None (automatic) or an int >= 1, got {threads!r}")
+    return threadpool_limits(limits=int(threads), user_api="blas")
+
+
+def warn_diverged(entry, history, params):
+    """The one divergence warning of ``fit``: which method, after how many iterations, and the entry's advice."""
+    lr = params.get("lr")
+    advice = entry.hint.format(lr=lr or 0.0, lr_smaller=(lr or 0.0) / 10, init_scale=params["init_scale"],
+                               lam=params["lam"])
+    warnings.warn(f"{entry.name} diverged after {len(history)} iteration(s): the cost or the parameters "
+                  f"became non-finite. {advice[0].upper() + advice[1:]}.", RuntimeWarning, stacklevel=4)
 
 
 # ------------------------------------------------------------------ runners
