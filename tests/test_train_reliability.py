@@ -270,6 +270,7 @@ def test_explorer_issue_case_draws_and_says_diverged(movielens):
 def test_explorer_step_sizes_reach_the_values_the_notebooks_use(split):
     train, val = split
     e = W.TrainingExplorer(train, val, k=2, n_iters=3, method="gd", lr=0.002)
+    assert {0.002, 0.005, 0.01, 0.02, 0.025, 0.03} <= {v for _, v in e.lr.options}
     for lr in (0.002, 0.005, 0.03):
         e.lr.value = lr
         assert e.settings()["lr"] == lr and e.history.method == "gd"
