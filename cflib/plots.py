@@ -11,7 +11,12 @@ returns the Axes, so a notebook decides the layout::
 The functions work on plain arrays and on training histories. A *history* is
 any object (or dict) with the per-iteration sequences ``cost``,
 ``train_rmse``, ``val_rmse`` and ``time`` (seconds since the start of
-training), as returned by :func:`cflib.train.fit`.
+training), as returned by :func:`cflib.train.fit`; "diverged" is decided by
+:func:`cflib.history.is_diverged`, the rule ``fit`` and the explorer use.
+
+The module holds every figure of the course (about 550 lines): each function is
+independent and short, and one file per figure would only scatter the shared
+palette and legend helpers.
 """
 
 from __future__ import annotations

@@ -26,6 +26,11 @@ saved widget state, and leaves nothing stray in the cell output::
 Callbacks are wrapped with ``Output.capture()``: in a notebook an exception is
 shown inside the widget's output area instead of vanishing in the browser
 console; outside IPython (plain pytest) it propagates.
+
+The module is a little over 400 lines because each widget is one class with
+its layout, callbacks and docstrings together; the logic they call lives in
+:mod:`cflib.train`, :mod:`cflib.trainers`, :mod:`cflib.recommend` and
+:mod:`cflib.plots`, so splitting the two classes apart would not help a reader.
 """
 
 from __future__ import annotations
