@@ -32,7 +32,7 @@ import numpy as np
 
 from .als import ridge_solve
 from .ratings import RATING_SCALE, Ratings
-from .validation import check_int, check_lam
+from .validation import check_indices, check_int, check_lam
 
 __all__ = ["fold_in", "fold_in_user", "FoldedUser", "recommend", "add_user", "similar_movies"]
 
@@ -44,15 +44,12 @@ def _check_rated(movies, ratings, n_movies):
         raise ValueError(
             f"movies and ratings must be 1-D arrays of the same length; got shapes {movies.shape} and {ratings.shape}"
         )
-    if movies.size and not np.issubdtype(movies.dtype, np.integer):
-        raise TypeError(f"movies must hold integer movie indices, got dtype {movies.dtype}")
-    if movies.size and (movies.min() < 0 or movies.max() >= n_movies):
-        raise ValueError(f"movie indices must lie in 0..{n_movies - 1}, got {movies.min()}..{movies.max()}")
+    movies = check_indices(movies, "movies", n_movies, what="rows of X: movie indices")
     if np.unique(movies).size != movies.size:
         raise ValueError("a movie is rated more than once; give each movie one rating")
     if not np.all(np.isfinite(ratings)):
         raise ValueError("ratings contain NaN or inf")
-    return movies.astype(np.int64), ratings
+    return movies, ratings
 
 
 def fold_in(X, movies, ratings, lam) -> np.ndarray:

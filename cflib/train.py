@@ -297,9 +297,9 @@ def fit(train, *, k: int = 10, lam: float | None = None, method: str = "als", ki
     if "model" in renamed:
         raise TypeError(f"fit() calls the model kind `kind` now (as MFModel.kind): write "
                         f"kind={renamed['model']!r} instead of model={renamed['model']!r}")
-    if renamed:
-        raise TypeError(f"fit() got unexpected keyword argument(s) {sorted(renamed)}")
     entry = get_method(method)
+    if renamed and (entry.fit_model is None or not entry.accepts(renamed)):
+        raise TypeError(f"fit() got unexpected keyword argument(s) {sorted(renamed)} for method {method!r}")
     kind = entry.kinds[0] if kind is None else kind
     if kind not in entry.kinds:
         raise ValueError(f"kind must be one of {entry.kinds} for method {method!r}, got {kind!r}")
@@ -332,9 +332,9 @@ def fit(train, *, k: int = 10, lam: float | None = None, method: str = "als", ki
 
     if entry.fit_model is not None:  # a method with its own model class
         with blas_limit(threads, entry, train.nnz * max(k, 1)):
-            model, history = entry.fit_model(train, k=k, lam=lam, n_iters=n_iters, validation=validation,
-                                             seed=seed, kind=kind, lr=lr, momentum=momentum,
-                                             lam_bias=lam_bias, init_scale=init_scale, progress=progress)
+            model, history = entry.call_fit_model(train, dict(
+                k=k, lam=lam, n_iters=n_iters, validation=validation, seed=seed, kind=kind, lr=lr,
+                momentum=momentum, lam_bias=lam_bias, init_scale=init_scale, progress=progress, **renamed))
         if history_diverged(history) or not all_finite([getattr(model, a) for a in ("X", "Theta")
                                                          if hasattr(model, a)]):
             history.diverged = True

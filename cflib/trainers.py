@@ -23,32 +23,50 @@ explorer (:class:`cflib.widgets.TrainingExplorer`) uses, and how to train:
 
 Registering a method
 --------------------
-Adding a method is one entry plus its function; ``fit(method=name)`` and the
-explorer's optimizer buttons pick it up. Three methods are planned, written
-as standalone functions elsewhere:
+Adding a method is one entry plus its function; ``fit(method=name)`` and (unless
+``explorer=False``) the explorer's optimizer buttons pick it up.
 
-* ``als_wr`` (Spark MLlib's ALS-WR: no offsets, per-row penalty ``lam * n_r``)
-  can reuse the block machinery through a runner adapter, since it is ALS
-  with a per-row penalty (:meth:`cflib.als.RowSystems.solve` accepts a
-  penalty of shape (n_rows, d))::
+*A runner adapter* suits a method that minimizes the same J over the same
+blocks (either built-in kind), e.g. a stochastic gradient method::
 
-      def _fit_als_wr(objective, blocks, record, options):
-          return als_wr_sweeps(objective, blocks, record, options)   # its own loop
+    def _fit_sgd(objective, blocks, record, options):
+        for _ in range(options.n_iters):
+            ...                                   # update the blocks (new arrays)
+            record(blocks, objective.cost(blocks))
+        return blocks
 
-      register(Method("als_wr", "ALS-WR (Spark)", runner=_fit_als_wr,
-                      defaults={"n_iters": 15}, kinds=("normalized",), max_iters=15, start_iters=10))
+    register(Method("sgd", "SGD", runner=_fit_sgd, defaults={"n_iters": 20, "lr": 0.01},
+                    uses_lr=True, max_iters=40, start_iters=20))
 
-* ``implicit_als`` (its own model class with ``predict_all(clip=False)``) and
-  ``gibbs`` (its model also has ``predict_std``) are whole-model fits::
+*A whole-model fit entry* suits a method with its own model class or its own
+objective; the function is used as written. ``fit`` validates ``train``,
+``k``, ``lam``, ``n_iters``, ``seed`` and ``validation``, then passes only
+the keywords the function names (from ``k, lam, n_iters, validation, seed,
+kind, lr, momentum, lam_bias, init_scale, progress``, plus any extra keyword
+given to ``fit`` that the function takes, such as ``alpha``). It may return
+``(model, History)`` or the model alone; divergence is then judged by the same
+rule (:func:`cflib.history.history_diverged`, and non-finite ``model.X`` /
+``model.Theta``). The three methods planned next are entries of this kind::
 
-      from .implicit import implicit_als          # (model, history) = implicit_als(train, k=..., ...)
+    from .implicit import implicit_als   # implicit_als(train, *, k, lam, n_iters, alpha, seed)
+    from .gibbs import gibbs             # gibbs(train, *, k, n_iters, seed, validation)
+    from .als_wr import als_wr           # als_wr(train, *, k, lam, n_iters, seed, validation)
 
-      register(Method("implicit_als", "implicit ALS", fit_model=implicit_als,
-                      defaults={"n_iters": 15}, kinds=("implicit",), explorer=False))
+    register(Method("implicit_als", "implicit ALS", fit_model=implicit_als,
+                    defaults={"n_iters": 15}, kinds=("implicit",), explorer=False))
+    register(Method("gibbs", "Bayesian MF (Gibbs)", fit_model=gibbs,
+                    defaults={"n_iters": 200}, kinds=("bayesian",), explorer=False))
+    register(Method("als_wr", "ALS-WR (Spark)", fit_model=als_wr,
+                    defaults={"n_iters": 10}, kinds=("plain",), explorer=False))
 
-  ``kinds`` lists the model kinds the method accepts (the first is the
-  default); ``explorer=False`` keeps a method out of the explorer (it has no
-  validation RMSE curve to show, or is too slow to retrain on every slider move).
+so that ``fit(train, method="implicit_als", alpha=40.0)`` returns the method's
+own model (``predict_all(clip=False)``; the Gibbs model also has
+``predict_std``). ``kinds`` lists the model kinds a method accepts (the first
+is the default of ``fit``); the explorer's model toggle offers
+``"normalized"`` and ``"biased"``, so a method with other kinds is registered
+with ``explorer=False``. ALS-WR could instead become a runner once the block
+objective has an offset-free kind: :meth:`cflib.als.RowSystems.solve` already
+takes a per-row penalty of shape (n_rows, d), here ``lam * counts[:, None]``.
 """
 
 from __future__ import annotations
@@ -56,6 +74,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+import inspect
 from contextlib import nullcontext
 
 import warnings
@@ -66,7 +85,7 @@ from threadpoolctl import threadpool_limits
 
 from .als import RowSystems
 from .blocks import all_finite
-from .history import Diverged
+from .history import Diverged, History
 
 __all__ = ["Method", "Options", "METHODS", "register", "get_method", "explorer_methods", "LR_VALUES",
            "LAM_RANGE", "blas_limit", "warn_diverged", "AUTO_ONE_THREAD_WORK"]
@@ -146,6 +165,30 @@ class Method:
     explorer: bool = True
     one_blas_thread: bool = False
     hint: str = "try a smaller init_scale (now {init_scale:g}) or a larger lam (now {lam:g})"
+
+    def accepts(self, names) -> bool:
+        """True when ``fit_model`` takes every keyword in ``names`` (or has ``**kwargs``)."""
+        params = inspect.signature(self.fit_model).parameters.values()
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+            return True
+        return set(names) <= {p.name for p in params}
+
+    def call_fit_model(self, train, arguments):
+        """Call ``fit_model(train, **arguments)`` with the arguments it takes; return ``(model, History)``.
+
+        ``fit`` offers every shared argument (``k``, ``lam``, ``n_iters``,
+        ``validation``, ``seed``, ``kind``, ``lr``, ``momentum``, ``lam_bias``,
+        ``init_scale``, ``progress``) plus the method's own keywords; a function
+        that does not name one (and has no ``**kwargs``) is not given it. A
+        function that returns a model alone gets an empty History.
+        """
+        params = inspect.signature(self.fit_model).parameters
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            arguments = {name: value for name, value in arguments.items() if name in params}
+        out = self.fit_model(train, **arguments)
+        if isinstance(out, tuple) and len(out) == 2:
+            return out
+        return out, History(method=self.name, kind=str(arguments.get("kind", "")))
 
     def __post_init__(self):
         if (self.runner is None) == (self.fit_model is None):

@@ -91,6 +91,38 @@ def test_a_whole_model_fit_entry_is_called_and_checked_for_divergence(split):
         del trainers.METHODS["ones"]
 
 
+def test_a_standalone_function_is_wired_with_one_entry(split):
+    """A function written elsewhere, with its own keywords and no History, as implicit_als will be."""
+    train, _ = split
+    seen = {}
+
+    class Model:
+        def __init__(self, X, Theta):
+            self.X, self.Theta = X, Theta
+
+        def predict_all(self, *, clip=False):
+            return self.X @ self.Theta.T
+
+    def standalone(train, *, k, lam, seed, alpha=1.0):
+        seen.update(k=k, lam=lam, seed=seed, alpha=alpha)
+        rng = np.random.default_rng(seed)
+        return Model(rng.standard_normal((train.n_movies, k)), rng.standard_normal((train.n_users, k)))
+
+    trainers.register(trainers.Method("standalone", "standalone", fit_model=standalone,
+                                      defaults={"n_iters": 1}, kinds=("implicit",), explorer=False))
+    try:
+        model, h = fit(train, k=3, lam=2.0, method="standalone", alpha=40.0)
+        assert seen == dict(k=3, lam=2.0, seed=0, alpha=40.0)
+        assert model.predict_all().shape == (train.n_movies, train.n_users)
+        assert isinstance(h, History) and h.method == "standalone" and not h.diverged
+        with pytest.raises(TypeError, match="unexpected keyword.*beta"):
+            fit(train, method="standalone", beta=1.0)
+        with pytest.raises(TypeError, match="unexpected keyword.*alpha"):
+            fit(train, method="als", alpha=1.0)
+    finally:
+        del trainers.METHODS["standalone"]
+
+
 # ---------------------------------------------------------- names and defaults
 def test_fit_takes_kind_and_explains_the_old_model_keyword(data):
     m, h = fit(data, k=2, kind="normalized", n_iters=3)
