@@ -321,6 +321,8 @@ def fit(train, *, k: int = 10, lam: float | None = None, method: str = "als", ki
         lr = entry.defaults["lr"]
     lr = check_scalar(lr, "lr", min_val=0.0, include_boundaries="right", allow_none=True)
     momentum = check_scalar(momentum, "momentum", min_val=0.0, max_val=1.0, include_boundaries="left")
+    if validation is not None and not hasattr(validation, "movies"):
+        raise TypeError(f"validation must be a cflib.Ratings or None, got {type(validation).__name__}")
     if validation is not None and (validation.n_movies, validation.n_users) != (train.n_movies, train.n_users):
         raise ValueError(
             f"validation has shape {(validation.n_movies, validation.n_users)} but train has "

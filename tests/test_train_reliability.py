@@ -419,3 +419,50 @@ def test_rating_widget_validates_before_storing(data):
                 rw.recommendations.value) == before
     rw.rate(3, 4)  # later ratings still work
     assert rw.my_ratings == {0: 5.0, 3: 4.0}
+
+
+# ------------------------------------------------------------ property-based guard
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_ANY_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True, allow_infinity=True),
+                        st.text(max_size=4), st.just([1.0]))
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    data = cflib.make_synthetic(12, 9, 2, density=0.5, seed=0)
+    model, _ = fit(data, k=2, n_iters=2)
+    return data, model
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(["lr", "momentum", "seed", "lam", "lam_bias", "init_scale", "k", "n_iters"]),
+       value=_ANY_SCALAR, method=st.sampled_from(["als", "gd", "momentum", "lbfgs"]))
+def test_fit_either_trains_or_names_the_bad_argument(tiny, name, value, method):
+    data, _ = tiny
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            model, h = fit(data, method=method, n_iters=2, **{name: value}) if name != "n_iters" else \
+                fit(data, method=method, n_iters=value)
+        except (TypeError, ValueError) as exc:
+            assert name in str(exc)
+            return
+    assert np.all(np.isfinite(model.X)) and np.all(np.isfinite(model.Theta))
+    assert np.all(np.isfinite(h.cost))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mine=st.dictionaries(st.one_of(st.integers(-3, 15), st.floats(0, 12), st.booleans(), st.text(max_size=3)),
+                            st.one_of(st.floats(allow_nan=True), st.integers(-1, 7), st.text(max_size=2)),
+                            max_size=4))
+def test_recommend_either_answers_or_refuses_clearly(tiny, mine):
+    data, model = tiny
+    try:
+        recs = recommend(model, mine, n=3)
+    except (TypeError, ValueError) as exc:
+        assert any(word in str(exc) for word in ("my_ratings", "movies", "ratings", "movie"))
+        return
+    assert all(isinstance(k, int) and not isinstance(k, bool) for k in mine)
+    assert len(recs) <= 3 and all(0 <= m < data.n_movies and 1.0 <= p <= 5.0 for m, p in recs)
