@@ -342,6 +342,12 @@ def test_explorer_survives_bad_values_and_keeps_working(split):
     e.seed = 0
     e.k.value = 2
     assert "validation RMSE" in e.readout.value and e.runs == runs + 1
+    e.lam.value = float("nan")  # NaN reaches the slider: the readout says why, controls keep working
+    assert "cannot train" in e.readout.value and "lam must be a finite number" in e.readout.value
+    e.lam.value = 1.0
+    assert "validation RMSE 0." in e.readout.value and e.runs == runs + 2
+    with pytest.raises(Exception, match="Invalid selection"):
+        e.lr.value = float("nan")  # the step-size control only takes its own values
     with pytest.raises(ValueError, match="lam"):
         W.TrainingExplorer(train, val, lam=float("nan"))
     with pytest.raises(ValueError, match="lr"):
