@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["RowSystems"]
+__all__ = ["RowSystems", "ridge_solve", "solve_systems", "index_dtype"]
 
 #: From this many columns of F on, the (d, d) systems are built row by row with
 #: BLAS instead of by one sparse product: at ml-100k size the sparse product
@@ -46,6 +46,85 @@ __all__ = ["RowSystems"]
 LOOP_MIN_D = 24
 #: Entries gathered at once by the row loop (a (GATHER_ENTRIES, d) temporary).
 GATHER_ENTRIES = 1 << 16
+
+
+def index_dtype(nnz: int, n_rows: int, n_cols: int):
+    """The index dtype of the grouped pattern: int32 while every index and offset fits, else int64.
+
+    ``indptr`` holds offsets up to ``nnz`` and ``indices`` columns up to
+    ``n_cols - 1``; both must fit, or int32 would wrap past 2**31 entries.
+
+    Parameters
+    ----------
+    nnz, n_rows, n_cols : int
+
+    Returns
+    -------
+    numpy dtype class, ``np.int32`` or ``np.int64``
+    """
+    limit = np.iinfo(np.int32).max
+    return np.int32 if max(int(nnz), int(n_rows), int(n_cols)) <= limit else np.int64
+
+
+def solve_systems(A, B, *, may_be_singular: bool = True) -> np.ndarray:
+    r"""Solve the stacked symmetric systems :math:`A_r w_r = b_r`: the one ridge solve of cflib.
+
+    Used by both ALS half-steps (:meth:`RowSystems.solve`) and by fold-in
+    (:func:`ridge_solve`, :mod:`cflib.recommend`).
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, d, d)
+        Symmetric positive semi-definite matrices (Gram matrix plus penalty).
+    B : ndarray of shape (n, d)
+    may_be_singular : bool, default True
+        False when every penalty is > 0 (then each A_r is positive definite
+        and the rank check is skipped).
+
+    Returns
+    -------
+    W : ndarray of shape (n, d)
+        ``np.linalg.solve``; the rows whose system is singular (``lam = 0`` and
+        fewer ratings than features: the smallest eigenvalue of A_r is below
+        ``d * eps`` times the largest) get the minimum-norm least-squares
+        solution ``pinv(A_r) b_r`` instead. Non-finite input (a diverging
+        run) gives NaN rows, which the trainer's divergence check reports.
+    """
+    if not (np.isfinite(A).all() and np.isfinite(B).all()):
+        return np.full(B.shape, np.nan)
+    if A.shape[0] == 0:
+        return np.zeros(B.shape)
+    singular = np.zeros(A.shape[0], dtype=bool)
+    if may_be_singular:
+        eig = np.linalg.eigvalsh(A)  # ascending, per row
+        singular = eig[:, 0] <= A.shape[-1] * np.finfo(np.float64).eps * np.maximum(eig[:, -1], 0.0)
+    W = np.empty(B.shape)
+    ok = ~singular
+    if ok.any():
+        W[ok] = np.linalg.solve(A[ok], B[ok][..., None])[..., 0]
+    if singular.any():
+        W[singular] = (np.linalg.pinv(A[singular], hermitian=True) @ B[singular][..., None])[..., 0]
+    return W
+
+
+def ridge_solve(F, t, penalty) -> np.ndarray:
+    r"""One ridge regression :math:`(F^T F + \operatorname{diag}(p))\, w = F^T t` via :func:`solve_systems`.
+
+    Parameters
+    ----------
+    F : ndarray of shape (n, d)
+        The fixed factor's rows of the rated entries (``X[movies]`` for fold-in).
+    t : ndarray of shape (n,)
+        Targets.
+    penalty : float or ndarray of shape (d,)
+
+    Returns
+    -------
+    w : ndarray of shape (d,)
+    """
+    M = F.T @ F
+    M[np.diag_indices_from(M)] += penalty
+    return solve_systems(M[None], (F.T @ t)[None], may_be_singular=bool(np.min(penalty) <= 0))[0]
 
 
 class RowSystems:
@@ -75,8 +154,9 @@ class RowSystems:
         small = self.n_rows <= np.iinfo(np.int16).max
         self.order = np.argsort(rows.astype(np.int16) if small else rows, kind="stable")
         rows_sorted = rows[self.order]
-        self.indptr = np.searchsorted(rows_sorted, np.arange(self.n_rows + 1)).astype(np.int32)
-        self.indices = cols[self.order].astype(np.int32)
+        itype = index_dtype(rows.size, self.n_rows, self.n_cols)
+        self.indptr = np.searchsorted(rows_sorted, np.arange(self.n_rows + 1)).astype(itype)
+        self.indices = cols[self.order].astype(itype)
         self.counts = np.diff(self.indptr)
         self.pattern = sp.csr_matrix(
             (np.ones(rows.size), self.indices, self.indptr), shape=(self.n_rows, self.n_cols)
@@ -167,12 +247,8 @@ class RowSystems:
         if self._empty.any():  # no data: w = 0 (also keeps lam = 0 well posed there)
             A[self._empty] = np.eye(d)
             B[self._empty] = 0.0
-        try:
-            W = np.linalg.solve(A, B[..., None])[..., 0]
-        except np.linalg.LinAlgError:
-            # Singular systems (lam = 0 and fewer ratings than features): the
-            # minimum-norm least-squares solution, row by row through pinv.
-            W = (np.linalg.pinv(A, hermitian=True) @ B[..., None])[..., 0]
+        # Rows without entries hold the identity: only a zero penalty can leave a row singular.
+        W = solve_systems(A, B, may_be_singular=bool(P.min() <= 0))
         if not return_sse:
             return W
         # ||t - F w||^2 = t.t - 2 w.(F^T t) + w^T (F^T F) w, for every row at once;

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .baselines import BaselineModel, fit_baseline
+from .baselines import fit_baseline
 from .ratings import RATING_SCALE
 
-__all__ = ["rmse", "mae", "evaluate", "fit_baseline", "baseline_ladder", "BaselineModel"]
+__all__ = ["rmse", "mae", "evaluate", "baseline_ladder"]
 
 
 def _check_pair(predictions, actual, clip):
@@ -88,15 +88,29 @@ def evaluate(model, test) -> dict:
     model : object with ``predict(movies, users)``
         An :class:`cflib.train.MFModel` or a :class:`cflib.baselines.BaselineModel`.
     test : Ratings
-        Held-out ratings of the same shape as the training data.
+        Held-out ratings of the same shape (n_movies, n_users) as the training data.
 
     Returns
     -------
     dict
         ``{"rmse": float, "mae": float}`` (clipped predictions).
+
+    Raises
+    ------
+    ValueError
+        When ``test`` has another shape than the model, or no ratings.
     """
     if not hasattr(model, "predict"):
         raise TypeError(f"model must have a predict(movies, users) method, got {type(model).__name__}")
+    if not hasattr(test, "movies") or not hasattr(test, "n_users"):
+        raise TypeError(f"test must be a cflib.Ratings, got {type(test).__name__}")
+    shape = (getattr(model, "n_movies", None), getattr(model, "n_users", None))
+    if None not in shape and shape != (test.n_movies, test.n_users):
+        raise ValueError(
+            f"test has shape {(test.n_movies, test.n_users)} (n_movies, n_users) but the model was "
+            f"trained on {shape}: evaluate on ratings split from the same data as the training set "
+            "(e.g. load_split or Ratings.random_split)"
+        )
     if test.nnz == 0:
         raise ValueError("test holds no ratings: nothing to evaluate on")
     pred = model.predict(test.movies, test.users)

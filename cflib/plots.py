@@ -11,7 +11,12 @@ returns the Axes, so a notebook decides the layout::
 The functions work on plain arrays and on training histories. A *history* is
 any object (or dict) with the per-iteration sequences ``cost``,
 ``train_rmse``, ``val_rmse`` and ``time`` (seconds since the start of
-training), as returned by :func:`cflib.train.fit`.
+training), as returned by :func:`cflib.train.fit`; "diverged" is decided by
+:func:`cflib.history.is_diverged`, the rule ``fit`` and the explorer use.
+
+The module holds every figure of the course (about 550 lines): each function is
+independent and short, and one file per figure would only scatter the shared
+palette and legend helpers.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import matplotlib.pyplot as plt
 from matplotlib import patheffects
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter
+
+from .history import finite_prefix, is_diverged
 
 __all__ = [
     "plot_learning_curves",
@@ -174,33 +181,42 @@ def plot_cost_curves(histories, *, x="iteration", ax=None, title=None, logy=True
         if initial is not None and np.isfinite(initial):
             c, xs = np.r_[float(initial), c], np.r_[0.0, xs]
         flagged = h.get("diverged", False) if isinstance(h, dict) else getattr(h, "diverged", False)
-        runs[name] = (xs, c, bool(flagged))
+        # The one divergence rule (cflib.history); c[0] is J at the start when recorded.
+        runs[name] = (xs, c, is_diverged(c, c[0], bool(flagged)))
     floor = min(np.nanmin(np.where(np.isfinite(c), c, np.nan)) for _, c, _ in runs.values())
-    for i, (name, (xs, c, flagged)) in enumerate(runs.items()):
+    tame = [c for (_, c, diverged) in runs.values() if not diverged]
+    # Highest cost worth showing: above the tame runs (or every run's start) by a
+    # margin. A diverging run climbs by hundreds of orders of magnitude (and a log
+    # axis up to 1e275 cannot even be drawn): it leaves through this ceiling.
+    ref = tame or [c[:1] for _, c, _ in runs.values()]
+    ceiling = max(float(np.max(c)) for c in ref)
+    ceiling = ceiling * (3.0 if logy else 1.0) + (0.0 if logy else 0.3 * abs(ceiling - floor) + 1.0)
+    for i, (name, (xs, c, diverged)) in enumerate(runs.items()):
         color = PALETTE[i % len(PALETTE)]
-        finite = np.isfinite(c)
-        n_ok = int(np.argmin(finite)) if not finite.all() else c.size
-        diverged = flagged or n_ok < c.size or (n_ok > 1 and c[n_ok - 1] > c[0])
+        n_ok = finite_prefix(c)
         ys = c[:n_ok] - floor if relative else c[:n_ok].copy()
         if relative:
             ys[ys <= 0] = np.nan  # the run that reached the floor: log(0) is not drawn
         label = f"{name} (diverged)" if diverged else name
-        ax.plot(xs[:n_ok], ys, color=color, lw=2, label=label)
+        shown = np.minimum(ys, ceiling) if not relative else ys
+        ax.plot(xs[:n_ok], shown, color=color, lw=2, label=label)
         if diverged and n_ok:
-            ax.plot(xs[n_ok - 1], ys[-1], "x", color=color, ms=10, mew=2.5)
+            ax.plot(xs[n_ok - 1], shown[-1], "x", color=color, ms=10, mew=2.5)
+            if not relative and ys[-1] > ceiling:
+                last = "inf" if n_ok < c.size else f"{ys[-1]:.1e}"
+                ax.annotate(f"diverged: J reaches {last} (off the scale)", (xs[n_ok - 1], ceiling),
+                            xytext=(-6, -14), textcoords="offset points", ha="right", va="top",
+                            color=color, fontsize=9)
     if logy:
         ax.set_yscale("log")
-    tame = [c for name, (_, c, flagged) in runs.items() if not flagged and np.all(np.isfinite(c))
-            and not (c.size > 1 and c[-1] > c[0])]
-    if not relative and tame and len(tame) < len(runs):
-        # A diverging run climbs by hundreds of orders of magnitude: keep the others readable.
-        lo = min(float(np.min(c)) for c in tame)
-        hi = max(float(np.max(c)) for c in tame)
+    if not relative and len(tame) < len(runs):
+        lo = min(float(np.min(c[:finite_prefix(c)])) for _, c, _ in runs.values())
+        hi = ceiling
         if logy:
-            ax.set_ylim(lo / 1.5, hi * 3.0)
+            ax.set_ylim(max(lo, 1e-300) / 1.5, hi)
         else:
-            pad = 0.1 * (hi - lo) or 0.1 * abs(hi) or 1.0
-            ax.set_ylim(lo - pad, hi + 3 * pad)
+            pad = 0.05 * (hi - lo) or 0.1 * abs(hi) or 1.0
+            ax.set_ylim(lo - pad, hi + pad)
     ax.set_xlabel("iteration" if x == "iteration" else "wall time (s)")
     ax.set_ylabel("J - lowest J reached" if relative else "cost J")
     ax.set_title(title or ("Cost against iteration" if x == "iteration" else "Cost against wall time"))

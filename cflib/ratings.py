@@ -272,3 +272,46 @@ class Ratings:
             f"Ratings(name={self.name!r}, n_movies={self.n_movies}, n_users={self.n_users}, "
             f"nnz={self.nnz}, density={self.density:.4f})"
         )
+
+
+def ratings_by_title(data, titled) -> dict:
+    """Turn ``{exact title: stars}`` into ``{movie index: stars}`` for ``data``.
+
+    The movie indices are what :func:`cflib.recommend.recommend`, ``fold_in_user``
+    and ``add_user`` take as keys (they refuse titles).
+
+    Parameters
+    ----------
+    data : Ratings
+        Gives the titles (``data.titles``, one per movie row).
+    titled : dict of str -> float
+        ``{"Star Wars (1977)": 5, ...}``, titles written exactly as in ``data.titles``.
+
+    Returns
+    -------
+    dict of int -> float
+
+    Raises
+    ------
+    KeyError
+        When a title is not found exactly, with the closest matches by substring.
+    TypeError
+        When ``titled`` is not a dict or a key is not a string.
+    """
+    if not isinstance(titled, dict):
+        raise TypeError(f"titled must be a dict {{title: stars}}, got {type(titled).__name__}")
+    index = {str(t): i for i, t in enumerate(data.titles)}
+    out = {}
+    for title, stars in titled.items():
+        if not isinstance(title, str):
+            raise TypeError(f"titled keys must be titles (str), got {type(title).__name__} {title!r}")
+        if title not in index:
+            word = title.split("(")[0].strip().split(",")[0]
+            near = [str(data.titles[i]) for i in data.find_title(word)][:5]
+            raise KeyError(f"no movie titled {title!r} in {data.name}; titles containing "
+                           f"{word!r}: {near}")
+        out[index[title]] = float(stars)
+    return out
+
+
+__all__ += ["ratings_by_title"]

@@ -11,7 +11,8 @@ ratings :math:`r` (n_r,) on the movies :math:`X_r` (n_r, k) is a ridge regressio
     \quad\Longrightarrow\quad
     (X_r^T X_r + \lambda I)\,\theta = X_r^T r ,
 
-the same closed-form step ALS takes for every user. :func:`fold_in` solves it.
+the same closed-form step ALS takes for every user: :func:`fold_in` solves it
+with :func:`cflib.als.ridge_solve`, the solve of the ALS half-steps.
 A trained model first removes its offsets from the ratings
 (:func:`fold_in_user`): the movie means for the normalized model,
 :math:`\mu + b_i` for the biased model, which also solves for the new user's
@@ -29,21 +30,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .als import ridge_solve
 from .ratings import RATING_SCALE, Ratings
-from .validation import check_lam
+from .validation import check_indices, check_int, check_lam
 
 __all__ = ["fold_in", "fold_in_user", "FoldedUser", "recommend", "add_user", "similar_movies"]
-
-
-def _ridge(A, r, penalty):
-    """Solve ``(A^T A + diag(penalty)) w = A^T r`` (minimum-norm solution if singular)."""
-    M = A.T @ A
-    M[np.diag_indices_from(M)] += penalty
-    b = A.T @ r
-    try:
-        return np.linalg.solve(M, b)
-    except np.linalg.LinAlgError:
-        return np.linalg.lstsq(M, b, rcond=None)[0]
 
 
 def _check_rated(movies, ratings, n_movies):
@@ -53,15 +44,12 @@ def _check_rated(movies, ratings, n_movies):
         raise ValueError(
             f"movies and ratings must be 1-D arrays of the same length; got shapes {movies.shape} and {ratings.shape}"
         )
-    if movies.size and not np.issubdtype(movies.dtype, np.integer):
-        raise TypeError(f"movies must hold integer movie indices, got dtype {movies.dtype}")
-    if movies.size and (movies.min() < 0 or movies.max() >= n_movies):
-        raise ValueError(f"movie indices must lie in 0..{n_movies - 1}, got {movies.min()}..{movies.max()}")
+    movies = check_indices(movies, "movies", n_movies, what="rows of X: movie indices")
     if np.unique(movies).size != movies.size:
         raise ValueError("a movie is rated more than once; give each movie one rating")
     if not np.all(np.isfinite(ratings)):
         raise ValueError("ratings contain NaN or inf")
-    return movies.astype(np.int64), ratings
+    return movies, ratings
 
 
 def fold_in(X, movies, ratings, lam) -> np.ndarray:
@@ -93,17 +81,33 @@ def fold_in(X, movies, ratings, lam) -> np.ndarray:
     movies, ratings = _check_rated(movies, ratings, X.shape[0])
     if movies.size == 0:
         return np.zeros(X.shape[1])
-    return _ridge(X[movies], ratings, lam)
+    return ridge_solve(X[movies], ratings, lam)
+
+
+def _movie_key(key):
+    """A key of my_ratings as a movie index: an int (numpy ints too), never a float, bool or str."""
+    if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
+        return int(key)
+    if isinstance(key, str):
+        raise TypeError(
+            f"my_ratings keys must be integer movie indices, got the string {key!r}; to rate by "
+            "title, turn titles into indices first: cflib.ratings.ratings_by_title(data, "
+            "{'Star Wars (1977)': 5})"
+        )
+    raise TypeError(f"my_ratings keys must be integer movie indices, got {type(key).__name__} {key!r}")
 
 
 def _as_arrays(my_ratings, n_movies):
-    if isinstance(my_ratings, Mapping):
-        movies = np.fromiter((int(m) for m in my_ratings.keys()), dtype=np.int64, count=len(my_ratings))
-        ratings = np.fromiter((float(r) for r in my_ratings.values()), dtype=np.float64, count=len(my_ratings))
-    else:
+    if not isinstance(my_ratings, Mapping):
         raise TypeError(
             f"my_ratings must be a dict {{movie index: rating}}, got {type(my_ratings).__name__}"
         )
+    movies = np.fromiter((_movie_key(m) for m in my_ratings.keys()), dtype=np.int64, count=len(my_ratings))
+    for value in my_ratings.values():
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"my_ratings values must be numbers (stars 1..5), got {type(value).__name__} "
+                            f"{value!r}")
+    ratings = np.fromiter((float(r) for r in my_ratings.values()), dtype=np.float64, count=len(my_ratings))
     movies, ratings = _check_rated(movies, ratings, n_movies)
     lo, hi = RATING_SCALE
     if ratings.size and (ratings.min() < lo or ratings.max() > hi):
@@ -151,7 +155,7 @@ def fold_in_user(model, my_ratings: Mapping, lam: float | None = None) -> Folded
             w = np.zeros(model.k + 1)
         else:
             A = np.hstack([model.X[movies], np.ones((movies.size, 1))])
-            w = _ridge(A, r, np.r_[np.full(model.k, lam), model.lam_bias])
+            w = ridge_solve(A, r, np.r_[np.full(model.k, lam), model.lam_bias])
         theta, bias = w[:-1], float(w[-1])
     else:
         theta, bias = fold_in(model.X, movies, r, lam), 0.0
@@ -212,8 +216,8 @@ def recommend(model, my_ratings: Mapping, n: int = 10, *, retrain: bool = False,
     list of (int, float)
         ``(movie index, predicted rating)``, best first (ties by movie index).
     """
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    n = check_int(n, "n", min_val=1)
+    min_ratings = check_int(min_ratings, "min_ratings", min_val=0)
     movies, _ = _as_arrays(my_ratings, model.n_movies)
     if retrain:
         if model.train is None:

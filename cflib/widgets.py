@@ -7,7 +7,9 @@ and read results without a browser:
 * :class:`TrainingExplorer`: sliders for ``k``, ``lam``, the step size ``lr``
   and the number of iterations, and a choice of optimizer. Every change
   retrains with :func:`cflib.train.fit` and redraws the curves and the
-  validation RMSE readout.
+  validation RMSE readout. The optimizers, their labels, iteration limits and
+  step sizes come from the registry :mod:`cflib.trainers`; the baselines
+  from :func:`cflib.evaluate.evaluate`; "diverged" from :mod:`cflib.history`.
 * :class:`RatingWidget`: search a title, give it 1 to 5 stars, and see your
   recommendations, computed by fold-in (:func:`cflib.recommend.recommend`): a
   small ridge solve for your taste vector, no retraining.
@@ -24,6 +26,11 @@ saved widget state, and leaves nothing stray in the cell output::
 Callbacks are wrapped with ``Output.capture()``: in a notebook an exception is
 shown inside the widget's output area instead of vanishing in the browser
 console; outside IPython (plain pytest) it propagates.
+
+The module is a little over 400 lines because each widget is one class with
+its layout, callbacks and docstrings together; the logic they call lives in
+:mod:`cflib.train`, :mod:`cflib.trainers`, :mod:`cflib.recommend` and
+:mod:`cflib.plots`, so splitting the two classes apart would not help a reader.
 """
 
 from __future__ import annotations
@@ -39,25 +46,28 @@ import numpy as np
 from IPython.display import Image
 
 from .baselines import fit_baseline
-from .evaluate import rmse
+from .evaluate import evaluate
+from .history import history_diverged
 from .plots import PALETTE, place_legend, plot_cost_curves, plot_learning_curves
 from .recommend import recommend, similar_movies
 from .train import fit
+from .trainers import LAM_RANGE, LR_VALUES, explorer_methods
+from .trainers import METHODS as REGISTRY
+from .validation import check_int, check_scalar
 
-__all__ = ["TrainingExplorer", "RatingWidget", "EXAMPLE_RATINGS", "ratings_by_title", "show_figure"]
+__all__ = ["TrainingExplorer", "RatingWidget", "EXAMPLE_RATINGS", "show_figure"]
 
-#: The optimizers offered by the explorer (``method=`` of :func:`cflib.train.fit`).
-METHODS = ("gd", "momentum", "lbfgs", "als")
+#: The optimizers offered by the explorer (``method=`` of :func:`cflib.train.fit`), from the registry.
+METHODS = explorer_methods()
 
-#: Most iterations the explorer allows per optimizer, so that one retrain on
-#: ml-100k u1 stays around a second on a laptop: an ALS sweep costs about as
-#: much as 5-10 gradient steps, and ALS needs far fewer of them.
-MAX_ITERS = {"gd": 80, "momentum": 80, "lbfgs": 50, "als": 15}
+#: Most iterations the explorer allows per optimizer (``Method.max_iters``), so
+#: that one retrain on ml-100k u1 stays around a second on a laptop.
+MAX_ITERS = {m: REGISTRY[m].max_iters for m in METHODS}
 
-#: Iterations the explorer starts each optimizer with; after that it remembers
-#: the learner's last choice per optimizer (an ALS sweep and a gradient step are
-#: not worth the same, so one shared number would suit none of them).
-START_ITERS = {"gd": 60, "momentum": 60, "lbfgs": 40, "als": 10}
+#: Iterations the explorer starts each optimizer with (``Method.start_iters``);
+#: after that it remembers the learner's last choice per optimizer (an ALS sweep
+#: and a gradient step are not worth the same, so one shared number would suit none).
+START_ITERS = {m: REGISTRY[m].start_iters for m in METHODS}
 
 #: A reproducible starting profile for the rating widget on ml-100k: a viewer
 #: who loves space opera and action and dislikes romantic comedies.
@@ -87,31 +97,6 @@ def show_figure(out, fig):
     out.append_display_data(Image(data=buffer.getvalue(), format="png"))
 
 
-def ratings_by_title(data, titled):
-    """Turn ``{exact title: stars}`` into ``{movie index: stars}`` for ``data``.
-
-    Parameters
-    ----------
-    data : cflib.Ratings
-    titled : dict of str -> float
-
-    Raises
-    ------
-    KeyError
-        When a title is not found exactly, with the closest matches by substring.
-    """
-    index = {str(t): i for i, t in enumerate(data.titles)}
-    out = {}
-    for title, stars in titled.items():
-        if title not in index:
-            word = title.split("(")[0].strip().split(",")[0]
-            near = [str(data.titles[i]) for i in data.find_title(word)][:5]
-            raise KeyError(f"no movie titled {title!r} in {data.name}; titles containing "
-                           f"{word!r}: {near}")
-        out[index[title]] = float(stars)
-    return out
-
-
 def _last_finite(values):
     if values is None:
         return float("nan")
@@ -121,6 +106,19 @@ def _last_finite(values):
 
 
 # ------------------------------------------------------------------ explorer
+def _nearest_lr(lr):
+    """The step size of ``LR_VALUES`` closest to ``lr`` on a log scale."""
+    lr = check_scalar(lr, "lr", min_val=0.0, include_boundaries="right")
+    return min(LR_VALUES, key=lambda v: abs(np.log(v) - np.log(lr)))
+
+
+def _fmt_rmse(value):
+    """An RMSE for the readout: 4 decimals when it is a sensible number, never 60 digits."""
+    if not np.isfinite(value):
+        return "n/a"
+    return f"{value:.4f}" if value < 100 else f"{value:.1e}"
+
+
 class TrainingExplorer(widgets.VBox):
     """Retrain on every slider change and show the learning curves.
 
@@ -128,13 +126,16 @@ class TrainingExplorer(widgets.VBox):
     ----------
     train, validation : cflib.Ratings
         Training ratings and held-out ratings scored after every iteration.
-    k, lam, lr : initial values of the sliders
+    k, lam, lr : initial values of the controls
+        ``lr`` is moved to the nearest of ``cflib.trainers.LR_VALUES`` (the
+        step sizes the control offers, 0.002, 0.005 and 0.03 among them).
     n_iters : int, optional
         Initial iterations for ``method``; default ``START_ITERS[method]``.
         Each optimizer keeps its own iteration count while you switch between them.
-    method : {"gd", "momentum", "lbfgs", "als"}
-    model : {"normalized", "biased"}
-        Initial model (mean-normalized, or with learned biases); a toggle
+    method : str
+        One of ``METHODS`` (the registry's methods offered by the explorer).
+    kind : {"normalized", "biased"}
+        Initial model kind (mean-normalized, or with learned biases); a toggle
         switches it.
     max_iters : dict of str -> int, optional
         Upper end of the iterations slider per optimizer (default
@@ -143,16 +144,19 @@ class TrainingExplorer(widgets.VBox):
         Initialisation seed: the same settings always give the same curves.
     baselines : dict of str -> float, optional
         Validation RMSE of simple predictors drawn as horizontal lines; by
-        default the movie-mean and bias baselines fitted on ``train``.
+        default the movie-mean and bias baselines fitted on ``train``
+        (scored by :func:`cflib.evaluate.evaluate`).
 
     Attributes
     ----------
-    k, lam, lr, n_iters : ipywidgets sliders
-    method, model : ipywidgets.ToggleButtons
+    k, lam, n_iters : ipywidgets sliders
+    lr : ipywidgets.SelectionSlider
+        The step size, over ``LR_VALUES``.
+    method, kind : ipywidgets.ToggleButtons
     readout : ipywidgets.HTML
-        The validation RMSE of the last run (and its time).
+        The validation RMSE of the last run (and its time), or "diverged".
     out : ipywidgets.Output
-        The figure: RMSE curves (left), cost J (right).
+        The figure: RMSE curves (left), cost J (right, clipped above when a run diverges).
     history, result : the last :func:`cflib.train.fit` history and model
     runs : int
         Number of trainings done so far.
@@ -164,40 +168,51 @@ class TrainingExplorer(widgets.VBox):
         return "Training explorer: run the notebook (Run > Run All Cells) to use the controls."
 
     def __init__(self, train, validation, *, k=10, lam=10.0, lr=0.005, n_iters=None, method="als",
-                 model="normalized", max_iters=None, seed=0, baselines=None):
+                 kind="normalized", max_iters=None, seed=0, baselines=None, **renamed):
+        if "model" in renamed:
+            raise TypeError(f"TrainingExplorer calls the model kind `kind` (as fit does): write "
+                            f"kind={renamed['model']!r} instead of model={renamed['model']!r}")
+        if renamed:
+            raise TypeError(f"TrainingExplorer got unexpected keyword argument(s) {sorted(renamed)}")
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         if validation is None or validation.nnz == 0:
             raise ValueError("the explorer needs validation ratings to score each run")
+        kinds = REGISTRY[method].kinds
+        if kind not in kinds:
+            raise ValueError(f"kind must be one of {kinds}, got {kind!r}")
+        k = check_int(k, "k", min_val=1, max_val=30)
+        lam = check_scalar(lam, "lam", min_val=0.0)
+        lr = _nearest_lr(lr)
+        seed = check_int(seed, "seed", min_val=0)
         self.train_data = train
         self.validation = validation
         self.max_iters = dict(MAX_ITERS if max_iters is None else max_iters)
         self._iters = {m: min(START_ITERS[m], self.max_iters[m]) for m in METHODS}
         if n_iters is not None:
-            self._iters[method] = min(int(n_iters), self.max_iters[method])
+            self._iters[method] = min(check_int(n_iters, "n_iters", min_val=1), self.max_iters[method])
         self.seed = seed
         style = {"description_width": "90px"}
         layout = widgets.Layout(width="420px")
         common = dict(continuous_update=False, style=style, layout=layout)
         self.k = widgets.IntSlider(value=k, min=1, max=30, description="k (features)", **common)
-        self.lam = widgets.FloatLogSlider(value=lam, base=10, min=-2, max=2.5, step=0.25,
-                                          description="lam", readout_format=".3g", **common)
-        self.lr = widgets.FloatLogSlider(value=lr, base=10, min=-4, max=-1, step=0.25,
-                                         description="step size lr", readout_format=".2g", **common)
+        self.lam = widgets.FloatLogSlider(value=lam, base=10, description="lam", readout_format=".3g",
+                                          **LAM_RANGE, **common)
+        self.lr = widgets.SelectionSlider(options=[(f"{v:g}", v) for v in LR_VALUES], value=lr,
+                                          description="step size lr", **common)
         self.n_iters = widgets.IntSlider(value=self._iters[method], min=1,
                                          max=self.max_iters[method], description="iterations", **common)
-        self.method = widgets.ToggleButtons(options=[("gradient descent", "gd"), ("momentum", "momentum"),
-                                                     ("L-BFGS", "lbfgs"), ("ALS", "als")],
+        self.method = widgets.ToggleButtons(options=[(REGISTRY[m].label, m) for m in METHODS],
                                             value=method, description="optimizer", style=style)
-        self.model = widgets.ToggleButtons(options=[("mean-normalized", "normalized"),
-                                                    ("with biases", "biased")],
-                                           value=model, description="model", style=style)
+        self.kind = widgets.ToggleButtons(options=[("mean-normalized", "normalized"),
+                                                   ("with biases", "biased")],
+                                          value=kind, description="model", style=style)
         self.readout = widgets.HTML()
         self.out = widgets.Output(layout=widgets.Layout(min_height="360px"))
         if baselines is None:
             baselines = {
-                "movie mean": _baseline_rmse(train, validation, "movie"),
-                "movie + user biases": _baseline_rmse(train, validation, "biases"),
+                "movie mean": evaluate(fit_baseline(train, "movie"), validation)["rmse"],
+                "movie + user biases": evaluate(fit_baseline(train, "biases"), validation)["rmse"],
             }
         self.baselines = dict(baselines)
         self.history = None
@@ -209,11 +224,11 @@ class TrainingExplorer(widgets.VBox):
         # clamp its value) and then retrains exactly once.
         self._adapting = False
         self.method.observe(self.out.capture()(self._method_changed), names="value")
-        for control in (self.k, self.lam, self.lr, self.n_iters, self.model):
+        for control in (self.k, self.lam, self.lr, self.n_iters, self.kind):
             control.observe(lambda change: None if self._adapting else self.retrain(), names="value")
         super().__init__([
             widgets.HBox([widgets.VBox([self.k, self.lam]), widgets.VBox([self.lr, self.n_iters])]),
-            self.method, self.model, self.readout, self.out,
+            self.method, self.kind, self.readout, self.out,
         ])
         self.retrain()
 
@@ -234,48 +249,63 @@ class TrainingExplorer(widgets.VBox):
         self._retrain()
 
     def settings(self):
-        """The current slider values as keyword arguments of :func:`cflib.train.fit`."""
+        """The current control values as keyword arguments of :func:`cflib.train.fit`."""
         kw = dict(k=int(self.k.value), lam=float(self.lam.value), method=self.method.value,
-                  n_iters=int(self.n_iters.value), model=self.model.value, seed=self.seed)
-        if self.method.value in ("gd", "momentum"):
+                  n_iters=int(self.n_iters.value), kind=self.kind.value, seed=self.seed)
+        if REGISTRY[self.method.value].uses_lr:
             kw["lr"] = float(self.lr.value)
         return kw
 
     def _retrain(self):
         kw = self.settings()
-        self.lr.disabled = kw["method"] not in ("gd", "momentum")
+        self.lr.disabled = not REGISTRY[kw["method"]].uses_lr
         start = time.perf_counter()
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            # A too large step size overflows; the curves and readout say "diverged".
-            warnings.simplefilter("ignore", RuntimeWarning)
-            result, history = fit(self.train_data, validation=self.validation, progress=False, **kw)
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                # A too large step size diverges: the curves and the readout say so.
+                warnings.simplefilter("ignore", RuntimeWarning)
+                result, history = fit(self.train_data, validation=self.validation, progress=False, **kw)
+        except (ValueError, TypeError) as exc:  # a setting fit refuses: say why, keep the controls
+            self.readout.value = f"<b style='color:#D55E00'>cannot train</b>: {html.escape(str(exc))}"
+            return
         seconds = time.perf_counter() - start
         self._previous, self.history, self.result = self.history, history, result
         self.runs += 1
         val = _last_finite(history.val_rmse)
         cost = np.asarray(history.cost, dtype=float)
-        diverged = bool(getattr(history, "diverged", False)) or not np.all(np.isfinite(cost)) or (
-            cost.size > 0 and cost[-1] > getattr(history, "initial_cost", cost[0]))
+        diverged = history_diverged(history)
         best = self.baselines and min(self.baselines.values())
         if diverged:
-            verdict = "<b style='color:#D55E00'>diverged</b>: lower the step size"
-        elif best and val < best:
-            verdict = f"beats the best baseline by {best - val:.4f}"
-        elif best:
-            verdict = f"worse than the best baseline ({best:.4f})"
+            finite = [v for v in history.val_rmse if np.isfinite(v)]
+            lowest = min(finite) if finite else float("nan")
+            self.readout.value = (
+                f"<b style='color:#D55E00'>validation RMSE: diverged</b> after {cost.size} "
+                f"iterations (lowest before that {_fmt_rmse(lowest)}): lower the step size "
+                f"&middot; {seconds:.2f} s")
         else:
-            verdict = ""
-        self.readout.value = (
-            f"<b>validation RMSE {val:.4f}</b> (training {_last_finite(history.train_rmse):.4f}) "
-            f"&middot; {verdict} &middot; {cost.size} iterations in {seconds:.2f} s"
-        )
+            if best and val < best:
+                verdict = f"beats the best baseline by {best - val:.4f}"
+            elif best:
+                verdict = f"worse than the best baseline ({best:.4f})"
+            else:
+                verdict = ""
+            self.readout.value = (
+                f"<b>validation RMSE {_fmt_rmse(val)}</b> (training {_fmt_rmse(_last_finite(history.train_rmse))}) "
+                f"&middot; {verdict} &middot; {cost.size} iterations in {seconds:.2f} s"
+            )
         fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5.2))
-        plot_learning_curves(history, baselines=self.baselines, ax=left, legend="below",
-                             title=f"RMSE: {_describe(kw)}")
-        if self._previous is not None:
+        if cost.size:
+            plot_learning_curves(history, baselines=self.baselines, ax=left, legend="below",
+                                 title=f"RMSE: {_describe(kw)}")
+        else:  # diverged at the first iteration: nothing to draw but the baselines
+            for i, (name, value) in enumerate(self.baselines.items()):
+                left.axhline(value, color=PALETTE[2 + i % (len(PALETTE) - 2)], ls="--", lw=1.2,
+                             label=f"{name}: {value:.4f}")
+            left.set_title(f"RMSE: {_describe(kw)} (diverged at once)")
+        if self._previous is not None and len(self._previous.val_rmse):
             prev = np.asarray(self._previous.val_rmse, dtype=float)
-            left.plot(np.arange(1, prev.size + 1), prev, color=PALETTE[1], lw=1, ls=":", alpha=0.8,
-                      label="validation, previous run")
+            left.plot(np.arange(1, prev.size + 1), np.where(prev < 2.0, prev, np.nan), color=PALETTE[1],
+                      lw=1, ls=":", alpha=0.8, label="validation, previous run")
         # Under the axes: inside, it covered the baselines or the curves.
         place_legend(left, "below", fontsize=9)
         # Zoom on the interesting range: from below the best curve to above the baselines
@@ -286,24 +316,21 @@ class TrainingExplorer(widgets.VBox):
             values += list(arr[np.isfinite(arr) & (arr < 2.0)])
         if values:
             left.set_ylim(max(0.0, min(values) - 0.08), min(2.0, max(values) + 0.08))
-        plot_cost_curves({kw["method"]: history}, ax=right,
-                         title="Cost J (log scale)")
-        if not diverged:  # one curve: the legend would only repeat the title
-            right.get_legend().remove()
+        if cost.size:
+            plot_cost_curves({kw["method"]: history}, ax=right, title="Cost J (log scale)")
+            if not diverged:  # one curve: the legend would only repeat the title
+                right.get_legend().remove()
+        else:
+            right.set_title("Cost J: diverged at the first iteration")
         fig.tight_layout()
         show_figure(self.out, fig)
 
 
 def _describe(kw):
-    text = f"{kw['method']} ({kw['model']}), k={kw['k']}, lam={kw['lam']:.3g}"
+    text = f"{kw['method']} ({kw['kind']}), k={kw['k']}, lam={kw['lam']:.3g}"
     if "lr" in kw:
         text += f", lr={kw['lr']:.2g}"
     return text
-
-
-def _baseline_rmse(train, validation, kind):
-    base = fit_baseline(train, kind)
-    return float(rmse(base.predict(validation.movies, validation.users), validation.ratings))
 
 
 # ------------------------------------------------------------- rating widget
@@ -317,7 +344,7 @@ class RatingWidget(widgets.VBox):
         Gives the titles (and what the model was trained on).
     ratings : dict of int -> float, optional
         Starting ratings ``{movie index: stars}`` (for example
-        ``ratings_by_title(data, EXAMPLE_RATINGS)``); this makes the stored
+        ``cflib.ratings.ratings_by_title(data, EXAMPLE_RATINGS)``); this makes the stored
         notebook output reproducible.
     n : int
         Number of recommendations shown.
@@ -406,11 +433,18 @@ class RatingWidget(widgets.VBox):
         self.status.value = "" if found else f"no title contains {html.escape(text)!r}"
 
     def rate(self, movie, stars):
-        """Record ``stars`` for ``movie`` (an index) and refresh the recommendations."""
+        """Record ``stars`` for ``movie`` (an index) and refresh the recommendations.
+
+        Both are checked first: a movie index outside ``0 .. n_movies - 1`` or
+        stars outside 1..5 raise a ValueError (a TypeError for a non-number)
+        and leave the widget exactly as it was.
+        """
         if movie is None:
             self.status.value = "pick a movie in the list first"
             return
-        self.my_ratings[int(movie)] = float(stars)
+        movie = check_int(movie, "movie", min_val=0, max_val=self.data.n_movies - 1)
+        stars = check_scalar(stars, "stars", min_val=1.0, max_val=5.0)
+        self.my_ratings[movie] = stars
         self.status.value = f"rated {html.escape(str(self.data.titles[movie]))}: {int(stars)} stars"
         self.refresh()
 

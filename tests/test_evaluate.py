@@ -88,7 +88,7 @@ def test_global_and_movie_baselines(split):
 def test_bias_baseline_is_the_ridge_solution(split):
     train, _ = split
     lam = 4.0
-    b = fit_baseline(train, "biases", lam=lam, n_iters=200)
+    b = fit_baseline(train, "biases", lam_bias=lam, n_iters=200)
     e = b.mu + b.movie_bias[train.movies] + b.user_bias[train.users] - train.ratings
     # Stationarity of J_b: sum of residuals per movie (and per user) + lam * bias = 0.
     gm = np.bincount(train.movies, weights=e, minlength=train.n_movies) + lam * b.movie_bias
@@ -111,7 +111,7 @@ def test_baseline_bad_arguments(split):
     with pytest.raises(ValueError, match="kind"):
         fit_baseline(train, "median")
     with pytest.raises(ValueError, match="lam"):
-        fit_baseline(train, "biases", lam=-1.0)
+        fit_baseline(train, "biases", lam_bias=-1.0)
     with pytest.raises(ValueError, match="no ratings"):
         fit_baseline(train.subset(np.zeros(train.nnz, dtype=bool)))
     b = fit_baseline(train, "global")
@@ -133,6 +133,6 @@ def test_baseline_ladder_goes_down(split):
     trained_inside = baseline_ladder(train, test, k=3, lam=2.0, n_iters=20)
     assert trained_inside[3][1] == pytest.approx(values[3])
     # fit's own `model=` keyword (as in the BEST and COURSE presets) passes through.
-    normalized = baseline_ladder(train, test, k=3, lam=2.0, n_iters=20, model="normalized")
-    m_norm, _ = fit(train, k=3, lam=2.0, n_iters=20, model="normalized")
+    normalized = baseline_ladder(train, test, k=3, lam=2.0, n_iters=20, kind="normalized")
+    m_norm, _ = fit(train, k=3, lam=2.0, n_iters=20, kind="normalized")
     assert normalized[3][1] == pytest.approx(evaluate(m_norm, test)["rmse"])

@@ -7,7 +7,7 @@ import pytest
 
 import cflib
 from cflib.recommend import add_user, fold_in, fold_in_user, recommend, similar_movies
-from cflib.train import MODELS, fit
+from cflib.train import KINDS, fit
 
 
 @pytest.fixture(scope="module")
@@ -15,9 +15,9 @@ def data():
     return cflib.make_synthetic(100, 60, 3, density=0.25, noise=0.3, seed=7)
 
 
-@pytest.fixture(scope="module", params=MODELS)
+@pytest.fixture(scope="module", params=KINDS)
 def model(request, data):
-    m, _ = fit(data, k=3, lam=2.0, model=request.param, method="als", n_iters=10)
+    m, _ = fit(data, k=3, lam=2.0, kind=request.param, method="als", n_iters=10)
     return m
 
 

@@ -14,7 +14,7 @@ from cflib.gradcheck import numerical_gradient, relative_error
 from cflib.train import (
     BEST,
     METHODS,
-    MODELS,
+    KINDS,
     _Objective,
     fit,
     gradient_descent_step,
@@ -44,17 +44,17 @@ def with_unrated(data, movie=0, user=0):
 
 
 # ------------------------------------------------------------------ trainers
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", KINDS)
 @pytest.mark.parametrize("method", METHODS)
 def test_each_trainer_decreases_the_cost(data, method, model):
-    _, h = fit(data, k=3, lam=1.0, method=method, model=model, n_iters=15, lr=SMALL_LR.get(method))
+    _, h = fit(data, k=3, lam=1.0, method=method, kind=model, n_iters=15, lr=SMALL_LR.get(method))
     assert h.cost[-1] < h.initial_cost
     assert h.train_rmse[-1] < h.train_rmse[0] or h.train_rmse[-1] < 0.5
     if method in ("als", "gd", "lbfgs"):  # monotone methods (momentum may overshoot)
         assert np.all(np.diff(np.r_[h.initial_cost, h.cost]) <= 1e-9 * h.initial_cost)
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", KINDS)
 @pytest.mark.parametrize("method", ["als", "lbfgs"])
 def test_als_and_lbfgs_recover_exact_low_rank(method, model):
     # Truth: x_i . theta_j with x_i = (sqrt(3.5), a_i): a user bias plus a rank-1 term.
@@ -63,7 +63,7 @@ def test_als_and_lbfgs_recover_exact_low_rank(method, model):
     # Biased: the biases take the constant column, one feature is left. Normalized:
     # y - m_i = [1, a_i, -m_i] . [sqrt(3.5) t_j, b_j, 1], rank 3.
     k = 1 if model == "biased" else 3
-    m, h = fit(train, k=k, lam=1e-6, lam_bias=1e-6, method=method, model=model,
+    m, h = fit(train, k=k, lam=1e-6, lam_bias=1e-6, method=method, kind=model,
                n_iters=30 if method == "als" else 150, seed=0)
     # Cost (about the squared error: lam is tiny) says the training ratings are fitted...
     assert np.sqrt(2 * h.cost[-1] / train.nnz) < 2e-3
@@ -94,16 +94,16 @@ def test_history_lengths_and_fields(data, method):
     assert 1 <= n <= 7
     assert len(h) == len(h.cost) == len(h.train_rmse) == len(h.val_rmse) == len(h.time) == n
     assert np.all(np.diff(h.time) >= 0) and h.time[0] >= 0
-    assert h.method == method and h.model == "biased"
+    assert h.method == method and h.kind == "biased"
     _, h2 = fit(train, k=2, method=method, n_iters=7, lr=SMALL_LR.get(method))
     assert h2.val_rmse == []
 
 
 @pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", KINDS)
 def test_history_rmse_matches_the_model(data, method, model):
     train, val = data.random_split(0.2, seed=0)
-    m, h = fit(train, k=3, n_iters=5, validation=val, method=method, model=model, lr=SMALL_LR.get(method))
+    m, h = fit(train, k=3, n_iters=5, validation=val, method=method, kind=model, lr=SMALL_LR.get(method))
     if model == "biased":  # the biases are parameters
         obj = _Objective(train, model, 3, m.lam, m.lam_bias, m.mu, np.zeros(train.n_movies))
         blocks = [m.X, m.Theta, m.movie_bias, m.user_bias]
@@ -141,7 +141,7 @@ def test_progress_bar_runs(data, capsys):
 
 
 # -------------------------------------------------------------------- models
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", KINDS)
 def test_objective_gradient_matches_finite_differences(data, model):
     small = cflib.make_synthetic(12, 9, 2, density=0.5, seed=2)
     mu = float(small.ratings.mean())
@@ -159,8 +159,8 @@ def test_objective_gradient_matches_finite_differences(data, model):
 
 @pytest.mark.parametrize("method", ["als", "lbfgs"])
 def test_biased_model_with_k0_is_the_bias_baseline(data, method):
-    m, _ = fit(data, k=0, model="biased", lam_bias=3.0, method=method, n_iters=60)
-    base = fit_baseline(data, "biases", lam=3.0, n_iters=200)
+    m, _ = fit(data, k=0, kind="biased", lam_bias=3.0, method=method, n_iters=60)
+    base = fit_baseline(data, "biases", lam_bias=3.0, n_iters=200)
     assert m.mu == pytest.approx(base.mu)
     np.testing.assert_allclose(m.movie_bias, base.movie_bias, atol=1e-5)
     np.testing.assert_allclose(m.user_bias, base.user_bias, atol=1e-5)
@@ -170,7 +170,7 @@ def test_biased_model_with_k0_is_the_bias_baseline(data, method):
 @pytest.mark.parametrize("method", METHODS)
 def test_normalized_model_with_k0_predicts_movie_means(data, method):
     train = with_unrated(data, movie=4, user=2)
-    m, h = fit(train, k=0, model="normalized", method=method, n_iters=2)
+    m, h = fit(train, k=0, kind="normalized", method=method, n_iters=2)
     assert 1 <= len(h) <= 2
     _, movie_mean = normalize_ratings(train.Y, train.R)
     np.testing.assert_allclose(m.movie_mean, movie_mean)
@@ -179,11 +179,11 @@ def test_normalized_model_with_k0_predicts_movie_means(data, method):
     assert pred[4, 0] == pytest.approx(train.ratings.mean())  # unrated movie: global mean
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", KINDS)
 @pytest.mark.parametrize("method", METHODS)
 def test_unrated_movies_and_users_have_zero_factors(data, method, model):
     train = with_unrated(data, movie=4, user=2)
-    m, _ = fit(train, k=3, lam=1.0, method=method, model=model, n_iters=10, lr=SMALL_LR.get(method))
+    m, _ = fit(train, k=3, lam=1.0, method=method, kind=model, n_iters=10, lr=SMALL_LR.get(method))
     assert np.all(m.X[4] == 0) and np.all(m.Theta[2] == 0)
     assert m.movie_bias[4] == 0 and m.user_bias[2] == 0
     mu = train.ratings.mean()
@@ -243,7 +243,7 @@ def test_gradient_descent_step_is_one_step_of_the_gradient():
     "kwargs, match",
     [
         (dict(method="sgd"), "method"),
-        (dict(model="plain"), "model"),
+        (dict(kind="plain"), "kind"),
         (dict(k=-1), "k must"),
         (dict(k=2.5), "k must"),
         (dict(lam=-1.0), "lam"),

@@ -38,7 +38,7 @@ def test_explorer_draws_once_and_retrains_on_every_change(small_split):
     assert _image(e.out) != first_png and e.readout.value != first_text
     e.lam.value = 1.0
     e.n_iters.value = 8
-    e.model.value = "biased"
+    e.kind.value = "biased"
     assert e.runs == 5
     assert len(e.history.val_rmse) == 8 and e.result.kind == "biased"
     shown = float(e.readout.value.split("validation RMSE ")[1].split("<")[0])
@@ -114,7 +114,7 @@ def named():
     titles = np.array([f"Film {i:02d}" for i in range(data.n_movies)], dtype=object)
     titles[7] = "The Special One"
     data = replace(data, titles=titles, _cache={})
-    model, _ = fit(data, k=2, lam=1.0, model="normalized", n_iters=10)
+    model, _ = fit(data, k=2, lam=1.0, kind="normalized", n_iters=10)
     return data, model
 
 
@@ -214,14 +214,6 @@ def test_rating_widget_with_no_ratings_and_min_ratings(named):
     assert all(counts[m] >= 20 for m, _ in rw.recommended)
     rw.rate(None, 4)
     assert "pick a movie" in rw.status.value
-
-
-def test_ratings_by_title(movielens):
-    mine = W.ratings_by_title(movielens, W.EXAMPLE_RATINGS)
-    assert len(mine) == len(W.EXAMPLE_RATINGS)
-    assert movielens.titles[next(iter(mine))] == "Star Wars (1977)"
-    with pytest.raises(KeyError, match="Star Wars"):
-        W.ratings_by_title(movielens, {"Star Wars": 5})
 
 
 def test_show_figure_replaces_the_output():
