@@ -118,8 +118,8 @@ def main(argv=None):
     del prob
 
     tracemalloc.start()
-    model, history = step(f"fit(method={args.method!r}, model={args.model!r}, k={args.k}, n_iters={n_iters})",
-                          lambda: fit(train, k=args.k, method=args.method, model=args.model, n_iters=n_iters,
+    model, history = step(f"fit(method={args.method!r}, kind={args.model!r}, k={args.k}, n_iters={n_iters})",
+                          lambda: fit(train, k=args.k, method=args.method, kind=args.model, n_iters=n_iters,
                                       validation=val),
                           "includes setup and per-iteration RMSEs")
     tracemalloc.stop()

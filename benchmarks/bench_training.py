@@ -182,7 +182,7 @@ def main(argv=None):
     configs = [
         ("BEST: als, biased", fmt_kw(BEST), dict(BEST)),
         ("COURSE: als, normalized", fmt_kw(COURSE), dict(COURSE)),
-        ("fit(train) defaults", "method='als', model='biased', k=10, lam=15.0, lam_bias=5.0, n_iters=15", {}),
+        ("fit(train) defaults", "method='als', kind='biased', k=10, lam=15.0, lam_bias=5.0, n_iters=15", {}),
     ]
     for model, preset in (("biased", BEST), ("normalized", COURSE)):
         base = {key: preset[key] for key in preset if key not in ("method", "n_iters")}

@@ -144,7 +144,7 @@ def fit_als_wr(train, *, k: int = 10, reg_param: float = 0.15, n_iters: int = 20
             f"{(train.n_movies, train.n_users)}: split one Ratings so both keep all movies and users")
 
     start = time.perf_counter()
-    history = History(method="als_wr", model="plain")
+    history = History(method="als_wr", kind="plain")
     with threadpool_limits(limits=1, user_api="blas"):  # many small solves: one thread is fastest
         movie_side = RowSystems(train.movies, train.users, train.n_movies, train.n_users)
         user_side = RowSystems(train.users, train.movies, train.n_users, train.n_movies)

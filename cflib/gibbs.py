@@ -286,7 +286,7 @@ def fit_gibbs(train, *, k: int = 10, n_iters: int = 200, burn_in: int | None = N
     train_sum = np.zeros(nnz)
     ones_u, ones_m = np.ones((n_u, 1)), np.ones((n_m, 1))
     diag = np.arange(d)
-    h = GibbsHistory(method="gibbs", model="biased", burn_in=burn_in)
+    h = GibbsHistory(method="gibbs", kind="biased", burn_in=burn_in)
     bar = None
     if progress:
         from tqdm.auto import tqdm
