@@ -179,3 +179,63 @@ class RowSystems:
         # rows without entries have w = 0 and add nothing.
         quad = np.einsum("nd,nde,ne->", W, A, W) - float(np.sum(P * W * W))
         return W, float(targets @ targets - 2.0 * np.vdot(W, B) + quad)
+
+    def _weighted_grams(self, F, weights) -> np.ndarray:
+        """``A[r] = sum over the partners c of row r of w_rc f_c f_c^T``, shape (n_rows, d, d).
+
+        ``weights`` (nnz,) are in the grouped order (permuted by ``order``).
+        """
+        d = F.shape[1]
+        A = np.empty((self.n_rows, d, d))
+        if d < LOOP_MIN_D:
+            iu, ju = np.triu_indices(d)
+            pattern = sp.csr_matrix((weights, self.indices, self.indptr), shape=(self.n_rows, self.n_cols))
+            upper = pattern @ (F[:, iu] * F[:, ju])
+            A[:, iu, ju] = upper
+            A[:, ju, iu] = upper
+            return A
+        ptr = self.indptr
+        for r in range(self.n_rows):
+            g = F[self.indices[ptr[r]:ptr[r + 1]]]
+            np.dot(g.T * weights[ptr[r]:ptr[r + 1]], g, out=A[r])
+        return A
+
+    def solve_weighted(self, F, weights, targets, penalty, *, base=None):
+        r"""Solve every row's *weighted* ridge system, with an optional shared Gram term.
+
+        .. math::
+
+            \Big(G + \sum_{c \in R(r)} w_{rc} f_c f_c^T + \operatorname{diag}(p)\Big) w_r
+                = \sum_{c \in R(r)} t_{rc}\, f_c
+
+        This is the implicit-feedback ALS step (Hu, Koren and Volinsky 2008) with
+        :math:`G = F^T F` over *all* columns, :math:`w_{rc} = c_{rc} - 1` and
+        :math:`t_{rc} = c_{rc} p_{rc}`: the work grows with the number of
+        entries, never with n_rows * n_cols.
+
+        Parameters
+        ----------
+        F : ndarray of shape (n_cols, d)
+        weights, targets : ndarray of shape (nnz,)
+            Per entry, in the grouped order (permuted by ``order``).
+        penalty : float or ndarray of shape (d,)
+        base : ndarray of shape (d, d), optional
+            The Gram term G shared by every row (``F.T @ F``); default 0.
+
+        Returns
+        -------
+        W : ndarray of shape (n_rows, d)
+        """
+        F = np.asarray(F, dtype=np.float64)
+        d = F.shape[1]
+        A = self._weighted_grams(F, np.asarray(weights, dtype=np.float64))
+        if base is not None:
+            A += base
+        diag = np.arange(d)
+        A[:, diag, diag] += np.broadcast_to(np.asarray(penalty, dtype=np.float64), (d,))
+        self._targets.data[:] = targets
+        B = self._targets @ F
+        try:
+            return np.linalg.solve(A, B[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            return (np.linalg.pinv(A, hermitian=True) @ B[..., None])[..., 0]
