@@ -48,7 +48,8 @@ import numpy as np
 
 from .validation import check_int, check_scalar
 
-__all__ = ["ranking_metrics", "ranking_table", "popularity_strata", "top_k", "score_matrix", "METRICS"]
+__all__ = ["ranking_metrics", "ranking_table", "popularity_strata", "top_k", "score_matrix", "METRICS",
+           "user_list", "precision_at_k", "ndcg_at_k"]
 
 #: The keys of :func:`ranking_metrics` that are means over the evaluated users.
 METRICS = ("precision", "recall", "ndcg", "map", "hit_rate")
@@ -288,3 +289,48 @@ def popularity_strata(model, train, test, *, k: int = 10, relevant_min: float = 
             "recall": float(n_hit_part / n_rel_part) if n_rel_part else float("nan"),
         }
     return out
+
+
+# ------------------------------------------------ one user, for teaching
+def user_list(scores, train_movies, k: int) -> np.ndarray:
+    """One user's top-k list: the best-scored movies not rated in train, ties by the lower index.
+
+    Parameters
+    ----------
+    scores : array_like of shape (n_movies,)
+    train_movies : array_like of int   movies the user rated in train (never listed)
+    k : int
+
+    Returns
+    -------
+    ndarray of int64, shape (min(k, candidates),)
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    exclude = np.zeros((1, scores.size), dtype=bool)
+    exclude[0, np.asarray(train_movies, dtype=np.int64)] = True
+    top, valid = top_k(scores[None, :], k, exclude=exclude)
+    return top[0][valid[0]]
+
+
+def precision_at_k(scores, train_movies, relevant, k: int) -> float:
+    """P@k = hits / k of one user (see the module docstring).
+
+    Parameters
+    ----------
+    scores : array_like of shape (n_movies,)
+    train_movies, relevant : array_like of int
+        The movies the user rated in train; the relevant test movies.
+    k : int
+    """
+    hits = np.isin(user_list(scores, train_movies, k), np.asarray(relevant)).sum()
+    return float(hits / k)
+
+
+def ndcg_at_k(scores, train_movies, relevant, k: int) -> float:
+    """NDCG@k of one user: DCG with gains rel_r / log2(r + 1) over the ideal DCG of min(k, |relevant|) hits."""
+    relevant = np.unique(np.asarray(relevant, dtype=np.int64))
+    if relevant.size == 0:
+        raise ValueError("relevant is empty: NDCG is only defined for a user with at least one relevant movie")
+    rel = np.isin(user_list(scores, train_movies, k), relevant)
+    discount = 1.0 / np.log2(np.arange(1, k + 1) + 1.0)
+    return float((rel * discount[:rel.size]).sum() / discount[:min(k, relevant.size)].sum())
