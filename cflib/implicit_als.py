@@ -70,7 +70,7 @@ WEIGHTS = ("binary", "rating")
 #: Row solvers: conjugate gradient from the previous iterate, or the exact batched solve.
 SOLVERS = ("cg", "exact")
 #: The validation-tuned defaults (k=20; see the module docstring).
-DEFAULTS = dict(alpha=5.0, lam=20.0, interactions="liked", weights="binary")
+DEFAULTS = dict(alpha=2.0, lam=50.0, interactions="liked", weights="rating")
 
 
 def to_interactions(train, *, interactions: str = "liked", weights: str = "binary"):
