@@ -122,3 +122,26 @@ def test_errors():
     model, _ = fit_implicit_als(data, k=2, n_iters=1)
     with pytest.raises(ValueError, match="clip=False"):
         model.predict_all(clip=True)
+
+
+# ----------------------------------------------------------- the widget
+def test_widget_refits_when_a_slider_moves():
+    from cflib.implicit_widget import ImplicitExplorer, user_top
+
+    data = make_synthetic(40, 30, 2, seed=7)
+    train, test = data.random_split(0.2, seed=0)
+    w = ImplicitExplorer(train, test, user=3, k=3, n_iters=3, alpha=2.0, lam=50.0)
+    assert w.runs == 1 and len(w.top) == 10
+    rated = set(train.movies[train.users == 3].tolist())
+    assert not rated & set(w.top.tolist())  # never lists a training movie
+    w.alpha.value = 50.0
+    w.lam.value = 1.0
+    assert w.runs == 3
+    assert "alpha = 50" in w.table.value and "lambda = 1<" in w.table.value
+    expected, _ = fit_implicit_als(train, k=3, alpha=50.0, lam=1.0, n_iters=3)
+    assert w.top.tolist() == user_top(expected, train, 3, 10).tolist()
+    assert 0 <= w.hits <= 10 and f"precision@10 = {w.hits / 10:.1f}" in w.table.value
+    with pytest.raises(ValueError, match="alpha must be one of"):
+        ImplicitExplorer(train, test, user=0, alpha=3.0)
+    with pytest.raises(ValueError, match="user"):
+        ImplicitExplorer(train, test, user=99)
