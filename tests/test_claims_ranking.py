@@ -47,3 +47,23 @@ def test_nb09_exercise4_time_cut_users_with_20_ratings(movielens):
     best = ranking_metrics(fit(past, **BEST)[0], past, sub)
     assert pop["n_users"] == 93
     assert round(pop["precision"], 3) == 0.106 and round(best["precision"], 3) == 0.096
+
+
+def test_nb10_exercise2_precision_by_k(u1):
+    from cflib.implicit_als import fit_implicit_als
+    train, test = u1
+    got = [round(ranking_metrics(fit_implicit_als(train, k=k, record_cost=False)[0], train, test)["precision"], 3)
+           for k in (5, 10, 20, 50)]
+    assert got == [0.347, 0.377, 0.389, 0.391]
+
+
+def test_nb10_implicit_beats_twice_best_and_popularity(u1):
+    from cflib.implicit_als import fit_implicit_als
+    train, test = u1
+    imp = ranking_metrics(fit_implicit_als(train, k=20)[0], train, test)
+    best = ranking_metrics(fit(train, **BEST)[0], train, test)
+    pop = ranking_metrics(fit_popularity(train), train, test)
+    assert imp["precision"] > 2 * best["precision"]
+    for key in ("precision", "recall", "ndcg", "map"):
+        assert imp[key] > pop[key] > best[key]
+    assert pop["novelty"] < imp["novelty"] < best["novelty"]
