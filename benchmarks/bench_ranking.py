@@ -4,7 +4,8 @@ Run from the repository root (needs the real MovieLens 100K copy and, for the
 peer rows, ``pip install implicit``, the ``bench`` extra)::
 
     CFLIB_DATA_DIR=/path/to/data python benchmarks/bench_ranking.py           # ~1 min
-    CFLIB_DATA_DIR=/path/to/data python benchmarks/bench_ranking.py --tune    # + the validation grid, ~1 min more
+    CFLIB_DATA_DIR=/path/to/data python benchmarks/bench_ranking.py --tune    # + the validation grid, ~2 min more
+    CFLIB_DATA_DIR=/path/to/data python benchmarks/bench_ranking.py --quick   # factors 20, one run: a smoke test
 
 Protocol (issue 13): train on u1.base, test on u1.test; a test movie is
 relevant when rated >= 4; movies the user rated in u1.base are never listed;
@@ -46,7 +47,7 @@ import cflib
 from cflib.implicit_als import DEFAULTS, fit_implicit_als, to_interactions
 from cflib.ranking import ranking_metrics
 from cflib.train import BEST, fit
-from measure import load_average, machine_markdown, markdown_table, median
+from measure import machine_markdown, markdown_table, median
 
 GRID = dict(alpha=[0.0, 0.5, 1.0, 2.0, 5.0], lam=[5.0, 10.0, 20.0, 50.0],
             interactions=["liked", "all"], weights=["binary", "rating"])
@@ -99,10 +100,13 @@ def main(argv=None):
     parser.add_argument("--tune", action="store_true")
     parser.add_argument("--tune-only", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="factors 20 only, one run each (a smoke test)")
     args = parser.parse_args(argv)
+    factors = (20,) if args.quick else (20, 50)
+    if args.quick:
+        args.repeats = 1
     print("## Top-N ranking and implicit feedback (`bench_ranking.py`)\n")
-    print(machine_markdown())
-    print(f"- load average at start: {load_average()}\n")
+    print(machine_markdown() + "\n")
     train, test = cflib.load_split("u1")
     if args.tune or args.tune_only:
         best = tune(train)
@@ -121,7 +125,7 @@ def main(argv=None):
                                shape=(train.n_users, train.n_movies))
 
     rows, figures = [], {}
-    for k in (20, 50):
+    for k in factors:
         with threadpool_limits(limits=1, user_api="blas"):
             model, wall, cpu = _timed(lambda: fit_implicit_als(train, k=k, n_iters=15, record_cost=False)[0],
                                       args.repeats)
@@ -152,7 +156,7 @@ def main(argv=None):
     print(markdown_table(["model", "factors", "P@10", "NDCG@10", "MAP@10", "coverage",
                           "fit wall s (median)", "fit CPU s (median)"], rows))
     print()
-    for k in (20, 50):
+    for k in factors:
         if ("implicit", k) in figures:
             (cm, cw), (pm, pw) = figures[("cflib", k)], figures[("implicit", k)]
             print(f"- factors {k}: cflib/implicit fit time {cw / pw:.2f}x; P@10 {cm['precision']:.3f} vs "

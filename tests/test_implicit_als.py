@@ -145,3 +145,11 @@ def test_widget_refits_when_a_slider_moves():
         ImplicitExplorer(train, test, user=0, alpha=3.0)
     with pytest.raises(ValueError, match="user"):
         ImplicitExplorer(train, test, user=99)
+
+
+def test_validation_ndcg_is_recorded_per_sweep():
+    data = make_synthetic(40, 30, 2, seed=8)
+    train, val = data.random_split(0.2, seed=1)
+    _, h = fit_implicit_als(train, k=3, n_iters=4, interactions="all", validation=val)
+    assert len(h.val_ndcg) == 4 and all(0.0 <= v <= 1.0 for v in h.val_ndcg)
+    assert h.val_rmse == []
