@@ -240,7 +240,7 @@ class RowSystems:
         except np.linalg.LinAlgError:
             return (np.linalg.pinv(A, hermitian=True) @ B[..., None])[..., 0]
 
-    def solve_weighted_cg(self, F, weights, targets, penalty, W0, *, base, steps: int = 3):
+    def solve_weighted_cg(self, F, weights, targets, penalty, W0, *, base, steps: int = 3, dtype=np.float64):
         r"""A few conjugate-gradient steps on every row's weighted system, from ``W0``.
 
         The same systems as :meth:`solve_weighted`, never built: CG only needs
@@ -258,16 +258,20 @@ class RowSystems:
         W0 : ndarray of shape (n_rows, d)   the starting point
         base : ndarray of shape (d, d)   the shared Gram term G
         steps : int
+        dtype : numpy float type, default float64
+            Precision of the products (float32 halves the memory traffic of
+            the gathers, which dominate; the result is returned as float64).
 
         Returns
         -------
-        W : ndarray of shape (n_rows, d)
+        W : ndarray of float64, shape (n_rows, d)
         """
-        F = np.asarray(F, dtype=np.float64)
+        F = np.asarray(F, dtype=dtype)
+        weights = np.asarray(weights, dtype=dtype)
         d = F.shape[1]
-        G = base + float(penalty) * np.eye(d)
+        G = (base + float(penalty) * np.eye(d)).astype(dtype)
         Fe = F[self.indices]  # (nnz, d): the partner of every entry
-        weighted = sp.csr_matrix((np.zeros(self.indices.size), self.indices, self.indptr),
+        weighted = sp.csr_matrix((np.zeros(self.indices.size, dtype=dtype), self.indices, self.indptr),
                                  shape=(self.n_rows, self.n_cols))
 
         def apply(V):
@@ -275,9 +279,10 @@ class RowSystems:
             weighted.data[:] = weights * np.einsum("nd,nd->n", Fe, np.repeat(V, self.counts, axis=0))
             return V @ G + weighted @ F
 
-        self._targets.data[:] = targets
-        W = np.array(W0, dtype=np.float64)
-        r = self._targets @ F - apply(W)
+        B = sp.csr_matrix((np.asarray(targets, dtype=dtype), self.indices, self.indptr),
+                          shape=(self.n_rows, self.n_cols)) @ F
+        W = np.array(W0, dtype=dtype)
+        r = B - apply(W)
         p = r.copy()
         rs = np.einsum("nd,nd->n", r, r)
         for _ in range(steps):
@@ -290,4 +295,4 @@ class RowSystems:
             beta = np.divide(rs_new, rs, out=np.zeros_like(rs), where=rs > 0)
             p = r + beta[:, None] * p
             rs = rs_new
-        return W
+        return W.astype(np.float64)

