@@ -1,0 +1,164 @@
+"""Confidence-weighted ALS: the row solve against the dense normal equations, cost, descent, errors."""
+
+import numpy as np
+import pytest
+
+from cflib.als import RowSystems
+from cflib.implicit_als import (ImplicitModel, fit_implicit_als, implicit_cost, to_interactions)
+from cflib.ranking import ranking_metrics
+from cflib.synthetic import make_synthetic
+
+
+def _dense_cost(X, Theta, P, C, lam):
+    S = X @ Theta.T
+    return float(np.sum(C * (P - S) ** 2) + lam * (np.sum(X * X) + np.sum(Theta * Theta)))
+
+
+def _problem(seed=0, alpha=3.0):
+    data = make_synthetic(25, 18, 2, seed=seed)
+    movies, users, w = to_interactions(data, interactions="all", weights="rating")
+    P = np.zeros(data.shape)
+    P[movies, users] = 1.0
+    C = np.ones(data.shape)
+    C[movies, users] = 1.0 + alpha * w
+    return data, movies, users, w, P, C
+
+
+@pytest.mark.parametrize("d", [3, 30])  # both paths of the weighted Gram (sparse product and row loop)
+def test_weighted_row_solve_equals_dense_normal_equations(d):
+    data, movies, users, w, P, C = _problem()
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((data.n_movies, d))
+    lam = 0.7
+    side = RowSystems(users, movies, data.n_users, data.n_movies)
+    c = (1.0 + 3.0 * w)[side.order]
+    Theta = side.solve_weighted(X, c - 1.0, c, lam, base=X.T @ X)
+    for u in range(data.n_users):
+        A = X.T @ np.diag(C[:, u]) @ X + lam * np.eye(d)
+        b = X.T @ (C[:, u] * P[:, u])
+        np.testing.assert_allclose(Theta[u], np.linalg.solve(A, b), rtol=1e-9, atol=1e-12)
+
+
+def test_cg_converges_to_the_exact_solve():
+    data, movies, users, w, P, C = _problem()
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((data.n_movies, 4))
+    side = RowSystems(users, movies, data.n_users, data.n_movies)
+    c = (1.0 + 3.0 * w)[side.order]
+    exact = side.solve_weighted(X, c - 1.0, c, 0.5, base=X.T @ X)
+    W0 = np.zeros((data.n_users, 4))
+    cg = side.solve_weighted_cg(X, c - 1.0, c, 0.5, W0, base=X.T @ X, steps=4)  # d steps: exact in theory
+    np.testing.assert_allclose(cg, exact, rtol=1e-6, atol=1e-8)
+    one = side.solve_weighted_cg(X, c - 1.0, c, 0.5, W0, base=X.T @ X, steps=1)
+    assert np.abs(one - exact).max() > 1e-3  # one step is not the solution: the test can fail
+
+
+def test_cost_from_interactions_equals_dense_cost():
+    data, movies, users, w, P, C = _problem()
+    rng = np.random.default_rng(3)
+    X, Theta = rng.standard_normal((data.n_movies, 3)), rng.standard_normal((data.n_users, 3))
+    got = implicit_cost(X, Theta, movies, users, 1.0 + 3.0 * w, 0.4)
+    assert got == pytest.approx(_dense_cost(X, Theta, P, C, 0.4), rel=1e-12)
+
+
+@pytest.mark.parametrize("solver", ["exact", "cg"])
+def test_fit_decreases_the_cost_and_solvers_agree(solver):
+    data, movies, users, w, P, C = _problem(alpha=2.0)
+    model, h = fit_implicit_als(data, k=3, alpha=2.0, lam=1.0, interactions="all", weights="rating",
+                                n_iters=8, solver=solver)
+    assert len(h.cost) == 8 and h.time == sorted(h.time)
+    assert h.cost[0] < h.initial_cost
+    assert all(b <= a * (1 + 1e-9) for a, b in zip(h.cost, h.cost[1:]))  # ALS never goes up (exact); CG nearly
+    assert h.cost[-1] == pytest.approx(_dense_cost(model.X, model.Theta, P, C, 1.0), rel=1e-10)
+    assert not h.diverged
+    assert isinstance(model, ImplicitModel) and model.predict_all().shape == data.shape
+
+
+def test_exact_and_cg_reach_similar_costs_and_no_gram_is_the_same_fit():
+    data = make_synthetic(25, 18, 2, seed=4)
+    _, he = fit_implicit_als(data, k=3, alpha=2.0, lam=1.0, n_iters=10, solver="exact")
+    _, hc = fit_implicit_als(data, k=3, alpha=2.0, lam=1.0, n_iters=10, solver="cg")
+    assert hc.cost[-1] == pytest.approx(he.cost[-1], rel=1e-3)
+    m1, _ = fit_implicit_als(data, k=3, n_iters=3, solver="exact")
+    m2, _ = fit_implicit_als(data, k=3, n_iters=3, use_gram=False)
+    np.testing.assert_allclose(m1.X, m2.X, rtol=1e-8, atol=1e-10)
+
+
+def test_interactions_and_weights():
+    data = make_synthetic(25, 18, 2, seed=5)
+    m, u, w = to_interactions(data, interactions="liked", weights="binary")
+    assert m.size == int((data.ratings >= 4).sum()) and np.all(w == 1.0)
+    m, u, w = to_interactions(data, interactions="all", weights="rating")
+    assert m.size == data.nnz and np.array_equal(w, data.ratings)
+
+
+def test_learns_the_interactions_better_than_chance():
+    data = make_synthetic(60, 50, 2, seed=6)
+    train, test = data.random_split(0.2, seed=0)
+    model, _ = fit_implicit_als(train, k=4, n_iters=10, interactions="all")
+    rng = np.random.default_rng(0)
+
+    class Random:
+        def predict_all(self, *, clip=False):
+            return rng.random(data.shape)
+
+    ours = ranking_metrics(model, train, test, k=5)["precision"]
+    chance = ranking_metrics(Random(), train, test, k=5)["precision"]
+    assert ours > chance + 0.05
+
+
+def test_errors():
+    data = make_synthetic(10, 8, 2, seed=0)
+    with pytest.raises(ValueError, match="interactions must be"):
+        fit_implicit_als(data, interactions="some")
+    with pytest.raises(ValueError, match="weights must be"):
+        fit_implicit_als(data, weights="log")
+    with pytest.raises(ValueError, match="solver must be"):
+        fit_implicit_als(data, solver="lu")
+    with pytest.raises(ValueError, match="alpha"):
+        fit_implicit_als(data, alpha=-1.0)
+    with pytest.raises(TypeError, match="train must be"):
+        fit_implicit_als(np.zeros((3, 3)))
+    model, _ = fit_implicit_als(data, k=2, n_iters=1)
+    with pytest.raises(ValueError, match="clip=False"):
+        model.predict_all(clip=True)
+
+
+# ----------------------------------------------------------- the widget
+def test_widget_refits_when_a_slider_moves():
+    from cflib.implicit_widget import ImplicitExplorer, user_top
+
+    data = make_synthetic(40, 30, 2, seed=7)
+    train, test = data.random_split(0.2, seed=0)
+    w = ImplicitExplorer(train, test, user=3, k=3, n_iters=3, alpha=2.0, lam=50.0)
+    assert w.runs == 1 and len(w.top) == 10
+    rated = set(train.movies[train.users == 3].tolist())
+    assert not rated & set(w.top.tolist())  # never lists a training movie
+    w.alpha.value = 50.0
+    w.lam.value = 1.0
+    assert w.runs == 3
+    assert "alpha = 50" in w.table.value and "lambda = 1<" in w.table.value
+    expected, _ = fit_implicit_als(train, k=3, alpha=50.0, lam=1.0, n_iters=3)
+    assert w.top.tolist() == user_top(expected, train, 3, 10).tolist()
+    assert 0 <= w.hits <= 10 and f"precision@10 = {w.hits / 10:.1f}" in w.table.value
+    with pytest.raises(ValueError, match="alpha must be one of"):
+        ImplicitExplorer(train, test, user=0, alpha=3.0)
+    with pytest.raises(ValueError, match="user"):
+        ImplicitExplorer(train, test, user=99)
+
+
+def test_validation_ndcg_is_recorded_per_sweep():
+    data = make_synthetic(40, 30, 2, seed=8)
+    train, val = data.random_split(0.2, seed=1)
+    _, h = fit_implicit_als(train, k=3, n_iters=4, interactions="all", validation=val)
+    assert len(h.val_ndcg) == 4 and all(0.0 <= v <= 1.0 for v in h.val_ndcg)
+    assert h.val_rmse == []
+
+
+def test_cg_in_float32_is_close_to_float64():
+    data = make_synthetic(40, 30, 2, seed=9)
+    m32, h32 = fit_implicit_als(data, k=3, n_iters=6, interactions="all")
+    m64, h64 = fit_implicit_als(data, k=3, n_iters=6, interactions="all", cg_dtype=np.float64)
+    assert m32.X.dtype == np.float64
+    assert h32.cost[-1] == pytest.approx(h64.cost[-1], rel=1e-4)
+    assert np.abs(m32.predict_all() - m64.predict_all()).max() < 1e-3
