@@ -269,7 +269,7 @@ def fit_implicit_als(train, *, k: int = 20, alpha: float | None = None, lam: flo
                   solver=solver, cg_steps=cg_steps)
 
     start = time.perf_counter()
-    history = History(method="implicit_als", model="implicit")
+    history = History(method="implicit_als", kind="implicit")
     history.val_ndcg = []
     bar = None
     if progress:
