@@ -16,6 +16,7 @@ from .objective import (
     predict,
 )
 from .gradcheck import check_gradient, numerical_gradient, relative_error
+from .ranking import ranking_metrics
 from .ratings import Ratings
 from .sparse import SparseProblem
 from .synthetic import make_synthetic
@@ -52,5 +53,6 @@ __all__ = [
     "make_synthetic",
     "numerical_gradient",
     "predict",
+    "ranking_metrics",
     "relative_error",
 ]

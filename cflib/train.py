@@ -84,8 +84,10 @@ __all__ = [
     "COURSE",
 ]
 
-#: The training methods, from the registry :data:`cflib.trainers.METHODS`.
-METHODS = tuple(REGISTRY)
+#: The methods that train an :class:`MFModel` on the course's J (block runners),
+#: from the registry :data:`cflib.trainers.METHODS`; the registry also holds the
+#: whole-model methods of notebooks 10-12 (``"implicit_als"``, ``"gibbs"``, ``"als_wr"``).
+METHODS = tuple(name for name, entry in REGISTRY.items() if entry.runner is not None)
 #: The model kinds of the built-in methods (``MFModel.kind``).
 KINDS = ("normalized", "biased")
 
@@ -96,7 +98,7 @@ KINDS = ("normalized", "biased")
 #: ``lam`` used when not given (sum-form penalty of J), per kind, tuned for the default k=10.
 DEFAULT_LAM = {"normalized": 12.0, "biased": 15.0}
 #: Iterations when ``n_iters`` is not given, per method (from the registry).
-DEFAULT_N_ITERS = {name: m.defaults["n_iters"] for name, m in REGISTRY.items()}
+DEFAULT_N_ITERS = {name: REGISTRY[name].defaults["n_iters"] for name in METHODS}
 #: Fixed step when ``lr`` is not given, per step method (from the registry).
 DEFAULT_LR = {name: m.defaults["lr"] for name, m in REGISTRY.items() if m.uses_lr}
 #: The best trainer found on the ml-100k folds u1..u5: ``fit(train, **BEST)``
@@ -228,9 +230,9 @@ class MFModel(BiasedPredictor):
 
 
 # ---------------------------------------------------------------------- fit
-def fit(train, *, k: int = 10, lam: float | None = None, method: str = "als", kind: str | None = None,
+def fit(train, *, k: int | None = None, lam: float | None = None, method: str = "als", kind: str | None = None,
         n_iters: int | None = None, lr: float | None = None, momentum: float = 0.9,
-        lam_bias: float | None = None, validation=None, seed: int = 0, init_scale: float = 0.1,
+        lam_bias: float | None = None, validation=None, seed: int = 0, init_scale: float | None = None,
         threads: int | None = None, progress: bool = False, **renamed):
     """Learn X and Theta (and biases) from training ratings.
 
@@ -238,10 +240,12 @@ def fit(train, *, k: int = 10, lam: float | None = None, method: str = "als", ki
     ----------
     train : Ratings
         Training ratings (coordinates are used; no dense Y is built).
-    k : int, default 10
+    k : int, optional
         Number of latent features (0 allowed: biases / movie means only).
+        Default: the method's ``defaults["k"]`` in the registry, else 10.
     lam : float, optional
-        Regularization of X and Theta in J. Default ``DEFAULT_LAM[kind]``.
+        Regularization of X and Theta in J. Default ``DEFAULT_LAM[kind]``
+        (a whole-model method such as ``"implicit_als"`` uses its own default).
     method : str, default "als"
         A name of the registry :data:`cflib.trainers.METHODS`: ``"als"``,
         ``"lbfgs"``, ``"gd"``, ``"momentum"`` (see the module docstring).
@@ -266,7 +270,8 @@ def fit(train, *, k: int = 10, lam: float | None = None, method: str = "als", ki
     seed : int, default 0
         Seed (>= 0) of ``np.random.default_rng`` for the initialization
         ``init_scale * standard_normal``; the same seed gives the same model.
-    init_scale : float, default 0.1
+    init_scale : float, optional
+        Default 0.1 (a whole-model method uses its own default).
     threads : int, optional
         BLAS threads during training. ``None`` (default): 1 thread for ALS,
         and for the other methods when ``nnz * k`` is below
@@ -307,10 +312,13 @@ def fit(train, *, k: int = 10, lam: float | None = None, method: str = "als", ki
         raise TypeError(f"train must be a cflib.Ratings, got {type(train).__name__}")
     if train.nnz == 0:
         raise ValueError("train holds no ratings; nothing to learn from")
+    k = entry.defaults.get("k", 10) if k is None else k
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0:
         raise ValueError(f"k must be an int >= 0, got {k!r}")
     k = int(k)
-    lam = check_lam(DEFAULT_LAM.get(kind, DEFAULT_LAM["biased"]) if lam is None else lam)
+    if lam is None and entry.fit_model is None:
+        lam = DEFAULT_LAM.get(kind, DEFAULT_LAM["biased"])
+    lam = None if lam is None else check_lam(lam)
     lam_bias = check_lam(DEFAULT_LAM_BIAS if lam_bias is None else lam_bias, "lam_bias")
     n_iters = entry.defaults["n_iters"] if n_iters is None else n_iters
     if isinstance(n_iters, bool) or not isinstance(n_iters, numbers.Integral) or n_iters < 1:
@@ -328,15 +336,20 @@ def fit(train, *, k: int = 10, lam: float | None = None, method: str = "als", ki
             f"validation has shape {(validation.n_movies, validation.n_users)} but train has "
             f"{(train.n_movies, train.n_users)}: split one Ratings so both keep all movies and users"
         )
-    init_scale = check_scalar(init_scale, "init_scale", min_val=0.0, include_boundaries="right")
+    if init_scale is None and entry.fit_model is None:
+        init_scale = 0.1
+    init_scale = check_scalar(init_scale, "init_scale", min_val=0.0, include_boundaries="right", allow_none=True)
     params = dict(k=k, lam=lam, method=method, kind=kind, n_iters=n_iters, lr=lr,
                   momentum=momentum, lam_bias=lam_bias, seed=seed, init_scale=init_scale)
 
     if entry.fit_model is not None:  # a method with its own model class
         with blas_limit(threads, entry, train.nnz * max(k, 1)):
-            model, history = entry.call_fit_model(train, dict(
-                k=k, lam=lam, n_iters=n_iters, validation=validation, seed=seed, kind=kind, lr=lr,
-                momentum=momentum, lam_bias=lam_bias, init_scale=init_scale, progress=progress, **renamed))
+            offered = dict(k=k, lam=lam, n_iters=n_iters, validation=validation, seed=seed, kind=kind, lr=lr,
+                           momentum=momentum, lam_bias=lam_bias, init_scale=init_scale, progress=progress)
+            # Unset options keep the method's own defaults.
+            offered = {name: value for name, value in offered.items()
+                       if value is not None or name not in ("lam", "lr", "lam_bias", "init_scale")}
+            model, history = entry.call_fit_model(train, {**offered, **renamed})
         if history_diverged(history) or not all_finite([getattr(model, a) for a in ("X", "Theta")
                                                          if hasattr(model, a)]):
             history.diverged = True

@@ -74,6 +74,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+import importlib
 import inspect
 from contextlib import nullcontext
 
@@ -132,9 +133,14 @@ class Method:
         Shown on the explorer's button.
     runner : callable, optional
         ``runner(objective, blocks, record, options) -> blocks`` (see the module docstring).
-    fit_model : callable, optional
+    fit_model : callable or str, optional
         ``fit_model(train, *, k, lam, n_iters, validation, seed, **extra) -> (model, history)``;
-        exactly one of ``runner`` and ``fit_model`` is given.
+        exactly one of ``runner`` and ``fit_model`` is given. A string
+        ``"module:function"`` names a function of a cflib module, imported on
+        first use (so a method whose module imports :mod:`cflib.train` can be
+        registered here without an import cycle).
+    aliases : dict
+        ``fit`` argument -> the function's own name for it (``{"lam": "reg_param"}``).
     defaults : dict
         ``n_iters`` (required) and, for step methods, ``lr``.
     uses_lr : bool
@@ -156,7 +162,8 @@ class Method:
     name: str
     label: str
     runner: Callable | None = None
-    fit_model: Callable | None = None
+    fit_model: Callable | str | None = None
+    aliases: dict = field(default_factory=dict)
     defaults: dict = field(default_factory=dict)
     uses_lr: bool = False
     kinds: tuple = ("biased", "normalized")
@@ -166,9 +173,17 @@ class Method:
     one_blas_thread: bool = False
     hint: str = "try a smaller init_scale (now {init_scale:g}) or a larger lam (now {lam:g})"
 
+    @property
+    def function(self) -> Callable:
+        """``fit_model`` as a callable (a ``"module:function"`` string is imported here)."""
+        if isinstance(self.fit_model, str):
+            module, _, name = self.fit_model.partition(":")
+            return getattr(importlib.import_module(f"cflib.{module}"), name)
+        return self.fit_model
+
     def accepts(self, names) -> bool:
         """True when ``fit_model`` takes every keyword in ``names`` (or has ``**kwargs``)."""
-        params = inspect.signature(self.fit_model).parameters.values()
+        params = inspect.signature(self.function).parameters.values()
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
             return True
         return set(names) <= {p.name for p in params}
@@ -182,10 +197,12 @@ class Method:
         that does not name one (and has no ``**kwargs``) is not given it. A
         function that returns a model alone gets an empty History.
         """
-        params = inspect.signature(self.fit_model).parameters
+        function = self.function
+        arguments = {self.aliases.get(name, name): value for name, value in arguments.items()}
+        params = inspect.signature(function).parameters
         if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
             arguments = {name: value for name, value in arguments.items() if name in params}
-        out = self.fit_model(train, **arguments)
+        out = function(train, **arguments)
         if isinstance(out, tuple) and len(out) == 2:
             return out
         return out, History(method=self.name, kind=str(arguments.get("kind", "")))
@@ -232,11 +249,18 @@ def blas_limit(threads, entry, work):
     return threadpool_limits(limits=int(threads), user_api="blas")
 
 
+class _Unset:
+    """Stands for an option ``fit`` left to the method's own default, in a divergence hint."""
+
+    def __format__(self, spec):
+        return "the method's default"
+
+
 def warn_diverged(entry, history, params):
     """The one divergence warning of ``fit``: which method, after how many iterations, and the entry's advice."""
     lr = params.get("lr")
-    advice = entry.hint.format(lr=lr or 0.0, lr_smaller=(lr or 0.0) / 10, init_scale=params["init_scale"],
-                               lam=params["lam"])
+    shown = {name: _Unset() if params.get(name) is None else params[name] for name in ("init_scale", "lam")}
+    advice = entry.hint.format(lr=lr or 0.0, lr_smaller=(lr or 0.0) / 10, **shown)
     warnings.warn(f"{entry.name} diverged after {len(history)} iteration(s): the cost or the parameters "
                   f"became non-finite. {advice[0].upper() + advice[1:]}.", RuntimeWarning, stacklevel=4)
 
@@ -346,3 +370,15 @@ register(Method("momentum", "momentum", runner=_fit_momentum, defaults={"n_iters
 register(Method("lbfgs", "L-BFGS", runner=_fit_lbfgs, defaults={"n_iters": 200}, max_iters=50, start_iters=40))
 register(Method("als", "ALS", runner=_fit_als, defaults={"n_iters": 15}, max_iters=15, start_iters=10,
                 one_blas_thread=True))
+
+# Methods with their own model class or objective (notebooks 10-12): whole-model
+# entries, imported on first use. Their defaults live in their own modules.
+register(Method("implicit_als", "implicit ALS (confidence-weighted)", fit_model="implicit_als:fit_implicit_als",
+                defaults={"n_iters": 15, "k": 20}, kinds=("implicit",), explorer=False, one_blas_thread=True,
+                hint="try a larger lam"))
+register(Method("gibbs", "Bayesian MF (Gibbs sampling)", fit_model="gibbs:fit_gibbs",
+                defaults={"n_iters": 200, "k": 10}, kinds=("biased",), explorer=False, one_blas_thread=True,
+                hint="the sampler's draws became non-finite; check the ratings"))
+register(Method("als_wr", "ALS-WR (Spark MLlib's objective)", fit_model="als_wr:fit_als_wr",
+                aliases={"lam": "reg_param"}, defaults={"n_iters": 20, "k": 10}, kinds=("plain",),
+                explorer=False, one_blas_thread=True, hint="try a smaller init_scale or a larger lam"))

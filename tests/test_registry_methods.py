@@ -1,0 +1,49 @@
+"""The methods of notebooks 10-12 are registry entries: fit(method=...) is their own fit function."""
+
+import numpy as np
+import pytest
+
+from cflib import make_synthetic
+from cflib.als_wr import fit_als_wr
+from cflib.gibbs import fit_gibbs
+from cflib.implicit_als import fit_implicit_als
+from cflib.train import fit
+from cflib.trainers import METHODS, explorer_methods
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_synthetic(60, 40, 3, nnz=900, seed=3)
+
+
+@pytest.mark.parametrize("name, direct, kwargs, fit_kwargs", [
+    ("implicit_als", fit_implicit_als, dict(k=4, n_iters=3, seed=1, alpha=2.0, lam=5.0),
+     dict(k=4, n_iters=3, seed=1, alpha=2.0, lam=5.0)),
+    ("gibbs", fit_gibbs, dict(k=3, n_iters=8, burn_in=2, seed=1), dict(k=3, n_iters=8, burn_in=2, seed=1)),
+    ("als_wr", fit_als_wr, dict(k=3, n_iters=4, seed=1, reg_param=0.2), dict(k=3, n_iters=4, seed=1, lam=0.2)),
+])
+def test_fit_with_a_registered_method_is_its_own_fit(data, name, direct, kwargs, fit_kwargs):
+    model, history = fit(data, method=name, **fit_kwargs)
+    ref, ref_history = direct(data, **kwargs)
+    assert type(model) is type(ref)
+    np.testing.assert_allclose(model.predict_all(clip=False), ref.predict_all(clip=False))
+    assert history.cost == pytest.approx(ref_history.cost)
+    assert history.method == name and not history.diverged
+
+
+def test_registered_methods_use_their_own_defaults(data):
+    # k defaults to the entry's k (20 for implicit ALS), not fit's 10 for the rating models.
+    model, _ = fit(data, method="implicit_als", n_iters=2)
+    assert model.X.shape[1] == METHODS["implicit_als"].defaults["k"] == 20
+    model, _ = fit(data, method="als", n_iters=2)
+    assert model.X.shape[1] == 10
+
+
+def test_whole_model_methods_stay_out_of_the_explorer():
+    assert {"implicit_als", "gibbs", "als_wr"} <= set(METHODS)
+    assert not {"implicit_als", "gibbs", "als_wr"} & set(explorer_methods())
+
+
+def test_a_kind_the_method_does_not_train_is_refused(data):
+    with pytest.raises(ValueError, match=r"kind must be one of \('plain',\) for method 'als_wr'"):
+        fit(data, method="als_wr", kind="biased")
