@@ -64,3 +64,26 @@ def test_bench_scale_quick_trains_and_reports_rmse(scale_output):
     assert rows, out
     val_rmse = float(rows[-1].split("|")[4])
     assert 0.0 < val_rmse < 1.5
+
+
+def _quick_with_peer(script, peer):
+    pytest.importorskip(peer, reason=f"{script} runs beside {peer} (the bench extra: pip install -e '.[bench]')")
+    return run_quick(script)
+
+
+def test_bench_ranking_quick_compares_with_implicit():
+    out = _quick_with_peer("bench_ranking.py", "implicit")
+    line = next(line for line in out.splitlines() if line.startswith("- factors 20: cflib/implicit fit time"))
+    # "P@10 0.389 vs 0.387; NDCG@10 0.461 vs 0.460": four numbers, each a valid score.
+    scores = [float(x) for x in line.replace(";", " ").split() if x.replace(".", "", 1).isdigit()]
+    assert len(scores) == 4 and all(0.0 < s < 1.0 for s in scores)
+    assert "ranking_metrics on all 943 u1 users" in out
+
+
+def test_bench_gibbs_quick_compares_with_myfm_and_reports_calibration():
+    out = _quick_with_peer("bench_gibbs.py", "myfm")
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
+    for model in ("cflib gibbs", "myFM", "cflib ALS BEST"):
+        assert 0.5 < float(rows[model].split("|")[2]) < 1.2
+    shares = [float(x) for x in rows["share inside"].split("|")[2:5]]
+    assert shares == sorted(shares) and all(0.0 < s < 1.0 for s in shares)
