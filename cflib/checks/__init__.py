@@ -43,11 +43,17 @@ module                      notebooks    checks
 ``training``                05-06        check_gradient_descent_step, check_normalize,
                                          check_rmse
 ``recommendations``         07           check_fold_in
+``top_n``                   09           check_precision_at_k, check_ndcg_at_k
+``implicit_feedback``       10           check_implicit_row
+``bayesian``                11           check_sample_row
+``spark_objective``         12           check_row_penalty
 ==========================  ===========  ==========================================
 
 ``engine`` holds the spec (:class:`~cflib.checks.engine.CheckSpec`), the cases
 and the diagnosis; ``guard`` the safe call and the stand-in; ``problems`` the
-test problems the checks share.
+test problems the checks share. ``bayesian`` checks a random draw: it runs
+the learner's sampler many times inside one guarded call and compares the
+moments of the draws (its docstring says how).
 
 How to add a check (for a new chapter: ranking@k, NDCG, an implicit-ALS row
 solve, a Gibbs conditional draw, ...)
@@ -83,6 +89,10 @@ from .cost_gradient import *  # noqa: E402,F401,F403
 from .gradient_checking import *  # noqa: E402,F401,F403
 from .training import *  # noqa: E402,F401,F403
 from .recommendations import *  # noqa: E402,F401,F403
+from .top_n import *  # noqa: E402,F401,F403
+from .implicit_feedback import *  # noqa: E402,F401,F403
+from .bayesian import *  # noqa: E402,F401,F403
+from .spark_objective import *  # noqa: E402,F401,F403
 
 from .engine import ATOL, RTOL  # noqa: E402,F401
 from .guard import StandIn, set_time_limit, who  # noqa: E402,F401
