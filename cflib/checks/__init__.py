@@ -55,10 +55,11 @@ test problems the checks share. ``bayesian`` checks a random draw: it runs
 the learner's sampler many times inside one guarded call and compares the
 moments of the draws (its docstring says how).
 
-How to add a check (for a new chapter: ranking@k, NDCG, an implicit-ALS row
-solve, a Gibbs conditional draw, ...)
+How to add a check (for a new chapter, as ``top_n`` (NDCG), ``implicit_feedback``
+(an implicit-ALS row solve) and ``bayesian`` (a Gibbs conditional draw) were added)
 ------------------------------------------------------------------------------
-1. Create ``cflib/checks/<part>.py`` (e.g. ``ranking.py``) with
+1. Create ``cflib/checks/<part>.py`` (e.g. ``top_n.py``), named for the part of
+   the course and not like anything cflib exports, with
    ``__all__ = ["check_ndcg", ...]``. Import from ``.engine``: ``Case``,
    ``CheckSpec``, ``Mistake``, ``cases_from``, ``run``, ``lazy`` and the result
    readers ``scalar``, ``array``, ``pair``; reuse ``.problems`` where its
