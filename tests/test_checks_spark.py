@@ -50,6 +50,7 @@ MISTAKES = [
     (lambda r, n, reg, k: reg * np.bincount(r, minlength=n).astype(float), ["has shape (3,)", "repeat"]),
     (lambda r, n, reg, k: _tile(reg * np.bincount(r), k), ["minlength=n_rows", "rows without ratings"]),
     (lambda r, n, reg, k: None, ["returned None", "return"]),
+    (lambda r, n, reg, k: reg * len(r), ["has shape (), expected (3, 2)", "not one number"]),
 ]
 
 

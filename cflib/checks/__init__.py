@@ -72,9 +72,11 @@ How to add a check (for a new chapter, as ``top_n`` (NDCG), ``implicit_feedback`
    signature="scores, relevance, k", ref_name="cflib.ranking.ndcg",
    reference=lazy("ranking", "ndcg"), cases=cases, parts=("the NDCG",),
    split=lambda out, case: (scalar(out, "the NDCG (one number)"),),
-   mistakes=[...], data_hint="..."), fn)``. A draw from a distribution (Gibbs)
-   is checked with a fixed ``seed``/``rng`` passed in the arguments, so the
-   reference and the learner draw the same numbers.
+   mistakes=[...], data_hint="..."), fn)``. A draw from a distribution cannot be
+   compared number by number (two right samplers may use the generator
+   differently): ``bayesian.check_sample_row`` hands ``run`` a wrapper that
+   draws many times from a seeded generator, and its ``split`` turns the draws
+   into the exact mean and covariance they statistically match.
 3. Add one import line below, after the part it follows in the course:
    ``from .ranking import *  # noqa: E402,F401,F403``. ``CHECKS`` and ``__all__``
    are built from what the import lines bring in; add the new row to the README's

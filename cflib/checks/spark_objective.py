@@ -51,6 +51,8 @@ def check_row_penalty(fn) -> Callable:
         and says so.
     """
     def shape_hint(p, got, exp):
+        if len(got[0]) == 0:
+            return "P is an array of shape (n_rows, k), one penalty per row and feature, not one number"
         if len(got[0]) == 1:
             return "P has one column per feature: repeat the (n_rows,) penalties k times, shape (n_rows, k)"
         if got[0][0] < exp[0][0]:
