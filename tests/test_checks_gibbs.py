@@ -58,6 +58,19 @@ def too_much_noise(F, t, alpha, mu, lam, rng):
     return right(F, t, alpha, mu, lam, rng) + 0.3 * rng.standard_normal(mu.size)
 
 
+def global_generator(F, t, alpha, mu, lam, rng):
+    """Right in distribution, but the noise comes from np.random, not from rng: cannot be repeated."""
+    A, b, L = _parts(F, t, alpha, mu, lam)
+    return np.linalg.solve(A, b) + np.linalg.solve(L.T, np.random.standard_normal(mu.size))
+
+
+def test_a_sampler_that_ignores_rng_fails(capsys):
+    assert stands_in(check_sample_row(global_generator))
+    out = capsys.readouterr().out
+    assert out.startswith("check_sample_row: FAIL") and out.count("\n") == 1
+    assert "same seed" in out and "rng.standard_normal(d)" in out, out
+
+
 def todo(F, t, alpha, mu, lam, rng):
     raise NotImplementedError
 

@@ -23,6 +23,10 @@ and what it prints is captured. The test cases
 are built so that every mistake is many standard errors away from the right
 answer (``tests/test_checks_gibbs.py`` asserts it).
 
+The first draws are repeated with a new generator of the same seed and must
+come out the same: a sampler that ignores ``rng`` (``np.random``, a generator
+of its own) cannot be repeated, and FAILs with that diagnosis.
+
 Diagnosed: the precision used as the covariance, a missing alpha, the prior
 mean forgotten, the Cholesky factor transposed, and no noise at all.
 """
@@ -41,6 +45,8 @@ __all__ = ["check_sample_row", "N_DRAWS", "Z_MAX"]
 
 #: Calls of the learner's sampler per test case.
 N_DRAWS = 4000
+#: Draws repeated with a second generator of the same seed, which must give the same numbers.
+N_REPEAT = 3
 #: An estimate matches a moment when within this many standard errors of it, entry by entry.
 Z_MAX = 5.0
 
@@ -175,6 +181,12 @@ def _drawer(fn) -> Callable:
         out = np.empty((N_DRAWS, d))
         for s in range(N_DRAWS):
             out[s] = _one_draw(fn(F, t, alpha, mu, lam, rng), d)
+        again = np.random.default_rng(seed)  # the same generator again must give the same first draws
+        for s in range(N_REPEAT):
+            if not np.array_equal(_one_draw(fn(F, t, alpha, mu, lam, again), d), out[s]):
+                raise Invalid("drew other numbers from a new generator with the same seed: draw the noise from "
+                              "the rng argument (z = rng.standard_normal(d)), not from np.random or a generator "
+                              "of your own, so that a seeded chain can be repeated")
         return out
 
     draws.__name__ = getattr(fn, "__name__", "your function")
