@@ -71,6 +71,19 @@ def test_a_sampler_that_ignores_rng_fails(capsys):
     assert "same seed" in out and "rng.standard_normal(d)" in out, out
 
 
+def own_seeded_generator(F, t, alpha, mu, lam, rng):
+    """A generator created inside with a fixed seed: the same w on every call, not the mean either."""
+    A, b, L = _parts(F, t, alpha, mu, lam)
+    return np.linalg.solve(A, b) + np.linalg.solve(L.T, np.random.default_rng(0).standard_normal(mu.size))
+
+
+def test_a_sampler_that_repeats_one_draw_fails(capsys):
+    assert stands_in(check_sample_row(own_seeded_generator))
+    out = capsys.readouterr().out
+    assert out.startswith("check_sample_row: FAIL") and "the same w on every call" in out, out
+    assert "without any noise" not in out
+
+
 def todo(F, t, alpha, mu, lam, rng):
     raise NotImplementedError
 

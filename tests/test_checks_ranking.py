@@ -170,3 +170,9 @@ def test_implicit_row_mistakes(fn, phrase, capsys):
 def test_wrong_shape_is_reported(capsys):
     line, _ = run(checks.check_implicit_row, lambda X, m, c, lam: np.zeros((X.shape[1], 1)), capsys)
     assert "FAIL" in line and "shape" in line
+
+
+def test_a_column_theta_is_told_to_be_1d(capsys):
+    line, got = run(checks.check_implicit_row, lambda X, m, c, lam: row_ok(X, m, c, lam)[:, None], capsys)
+    assert "FAIL" in line and "shape (2, 1), expected (2,)" in line and "1-D" in line, line
+    assert stands_in(got, implicit_row)

@@ -50,6 +50,9 @@ MISTAKES = [
     (lambda r, n, reg, k: reg * np.bincount(r, minlength=n).astype(float), ["has shape (3,)", "repeat"]),
     (lambda r, n, reg, k: _tile(reg * np.bincount(r), k), ["minlength=n_rows", "rows without ratings"]),
     (lambda r, n, reg, k: None, ["returned None", "return"]),
+    (lambda r, n, reg, k: _tile(reg * np.bincount(r, minlength=n), k).T, ["has shape (2, 3), expected (3, 2)", "transposed"]),
+    (lambda r, n, reg, k: _tile(reg * np.sqrt(np.bincount(r, minlength=n)), k), ["P differs from cflib.als_wr.row_penalty",
+                                                                               "reg_param * n_r"]),
     (lambda r, n, reg, k: reg * len(r), ["has shape (), expected (3, 2)", "not one number"]),
 ]
 

@@ -181,6 +181,11 @@ def _drawer(fn) -> Callable:
         out = np.empty((N_DRAWS, d))
         for s in range(N_DRAWS):
             out[s] = _one_draw(fn(F, t, alpha, mu, lam, rng), d)
+        if np.all(out == out[0]) and not any(np.allclose(out[0], c["mean"]) for c in
+                                             _candidates((F, t, alpha, mu, lam, seed))):
+            raise Invalid("returned the same w on every call, and it is no mean either: the noise must change "
+                          "from draw to draw, so draw it from the rng argument on each call "
+                          "(z = rng.standard_normal(d)), not from a generator created inside the function")
         again = np.random.default_rng(seed)  # the same generator again must give the same first draws
         for s in range(N_REPEAT):
             if not np.array_equal(_one_draw(fn(F, t, alpha, mu, lam, again), d), out[s]):

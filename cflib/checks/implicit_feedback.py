@@ -70,7 +70,10 @@ def check_implicit_row(fn) -> Callable:
             Mistake("has no confidence on the right-hand side", "the right-hand side is X_N.T @ c (p = 1 there, times c)",
                      lambda X, m, c, lam: solve(X, m, c, lam, rhs_c=False)),
         ],
-        shape_hint=lambda p, got, exp: "theta has one entry per feature: solve a (k, k) system",
+        shape_hint=lambda p, got, exp: (
+            "theta is 1-D, shape (k,): solve with the 1-D right-hand side X_N.T @ c, or .ravel() the result"
+            if len(got[0]) == 2 and 1 in got[0] and exp[0][0] in got[0]
+            else "theta has one entry per feature: solve a (k, k) system"),
         data_hint="A = X.T @ X + X_N.T @ diag(c - 1) @ X_N + lam * I, b = X_N.T @ c, theta = np.linalg.solve(A, b)",
         error_hint="X is (n_movies, k); movies indexes its rows; c has one confidence per entry of movies",
     )

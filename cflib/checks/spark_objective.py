@@ -21,11 +21,12 @@ __all__ = ["check_row_penalty"]
 
 def _cases() -> list:
     rng = np.random.default_rng(12)
-    cases = [Case("3 rows rated 2, 0 and 3 times, k=2, reg_param=0.5", (np.array([0, 2, 0, 2, 2]), 3, 0.5, 2), 0.5)]
+    # no case passes lam: the engine's "right for lam = 0" would name the wrong argument, and every penalty is 0 there
+    cases = [Case("3 rows rated 2, 0 and 3 times, k=2, reg_param=0.5", (np.array([0, 2, 0, 2, 2]), 3, 0.5, 2))]
     for n_rows, nnz, k, reg in ((6, 20, 3, 0.15), (8, 30, 4, 0.0), (10, 25, 2, 1.2)):
         rows = rng.integers(0, n_rows - 2, size=nnz)  # the last two rows have no ratings
         cases.append(Case(f"{nnz} ratings of {n_rows} rows (the last 2 unrated), k={k}, reg_param={reg:g}",
-                           (rng.permutation(rows), n_rows, reg, k), reg))
+                           (rng.permutation(rows), n_rows, reg, k)))
     return cases
 
 
@@ -53,6 +54,8 @@ def check_row_penalty(fn) -> Callable:
     def shape_hint(p, got, exp):
         if len(got[0]) == 0:
             return "P is an array of shape (n_rows, k), one penalty per row and feature, not one number"
+        if tuple(got[0][::-1]) == tuple(exp[0]):
+            return "P is transposed: one row per movie (or user), one column per feature, shape (n_rows, k)"
         if len(got[0]) == 1:
             return "P has one column per feature: repeat the (n_rows,) penalties k times, shape (n_rows, k)"
         if got[0][0] < exp[0][0]:
@@ -84,7 +87,6 @@ def check_row_penalty(fn) -> Callable:
         ],
         shape_hint=shape_hint,
         error_hint="rows holds one row index per rating: count them with np.bincount(rows, minlength=n_rows)",
-        lam_hint="multiply each row's count by reg_param: P[r] = reg_param * n_r",
         data_hint="P[r, :] = reg_param * n_r with n_r = np.bincount(rows, minlength=n_rows)[r]",
     )
     return run(spec, fn)
