@@ -15,6 +15,11 @@ from cflib.train import gradient_descent_step as ref_step
 from cflib.train import normalize_ratings as ref_normalize
 from cflib.objective import user_gradient as ref_user_gradient
 from cflib.lowrank import truncated_svd as ref_truncated_svd
+from cflib.als_wr import row_penalty as ref_row_penalty
+from cflib.gibbs import sample_row as ref_sample_row
+from cflib.implicit_als import implicit_row as ref_implicit_row
+from cflib.ranking import ndcg_at_k as ref_ndcg_at_k
+from cflib.ranking import precision_at_k as ref_precision_at_k
 from cflib.ratings import movie_means as ref_movie_means
 from cflib.ratings import to_dense as ref_to_dense
 
@@ -114,6 +119,40 @@ def buggy_ok(X, Theta, Y, R, lam):
     return E @ Theta - lam * X, E.T @ X - lam * Theta
 
 
+def top_ok(scores, train_movies, k):
+    s = np.asarray(scores, dtype=float).copy()
+    s[np.asarray(train_movies, dtype=int)] = -np.inf
+    return np.argsort(-s, kind="stable")[:k]
+
+
+def precision_ok(scores, train_movies, relevant, k):
+    return np.isin(top_ok(scores, train_movies, k), relevant).sum() / k
+
+
+def ndcg_ok(scores, train_movies, relevant, k, shift=1.0, n_ideal=None):
+    rel = np.isin(top_ok(scores, train_movies, k), relevant)
+    with np.errstate(divide="ignore"):
+        discount = 1.0 / np.log2(np.arange(1, k + 1) + shift)
+    n = min(k, len(relevant)) if n_ideal is None else n_ideal
+    return (rel * discount).sum() / discount[:n].sum()
+
+
+def implicit_row_ok(X, movies, c, lam, minus=1.0, lam_scale=1.0):
+    XN = X[movies]
+    A = X.T @ X + XN.T @ ((c - minus)[:, None] * XN) + lam_scale * lam * np.eye(X.shape[1])
+    return np.linalg.solve(A, XN.T @ c)
+
+
+def sample_row_ok(F, t, alpha, mu, lam, rng):
+    A = alpha * F.T @ F + np.diag(lam)
+    L = np.linalg.cholesky(A)
+    return np.linalg.solve(A, alpha * F.T @ t + lam * mu) + np.linalg.solve(L.T, rng.standard_normal(mu.size))
+
+
+def row_penalty_ok(rows, n_rows, reg_param, k):
+    return np.repeat((reg_param * np.bincount(rows, minlength=n_rows))[:, None].astype(float), k, axis=1)
+
+
 def todo(*args, **kwargs):
     raise NotImplementedError
 
@@ -142,6 +181,11 @@ RIGHT = [
     (checks.check_truncated_svd, svd_ascending, ref_truncated_svd),
     (checks.check_user_gradient, user_grad_ok, ref_user_gradient),
     (checks.check_buggy_gradient, buggy_ok, checks.penalty_sign_bug),
+    (checks.check_precision_at_k, precision_ok, ref_precision_at_k),
+    (checks.check_ndcg_at_k, ndcg_ok, ref_ndcg_at_k),
+    (checks.check_implicit_row, implicit_row_ok, ref_implicit_row),
+    (checks.check_sample_row, sample_row_ok, ref_sample_row),
+    (checks.check_row_penalty, row_penalty_ok, ref_row_penalty),
 ]
 
 
@@ -643,6 +687,124 @@ def buggy_x_only(X, Theta, Y, R, lam):
     return buggy_ok(X, Theta, Y, R, lam)[0], grad_ok(X, Theta, Y, R, lam)[1]
 
 
+# Top-N metric mistakes (notebook 09).
+def precision_train_counted(s, t, r, k):
+    return precision_ok(s, [], r, k)
+
+
+def precision_is_recall(s, t, r, k):
+    return precision_ok(s, t, r, k) * k / len(r)
+
+
+def precision_over_min(s, t, r, k):
+    return precision_ok(s, t, r, k) * k / min(k, len(r))
+
+
+def precision_lowest_first(s, t, r, k):
+    return precision_ok(-np.asarray(s), t, r, k)
+
+
+def ndcg_train_counted(s, t, r, k):
+    return ndcg_ok(s, [], r, k)
+
+
+def ndcg_log2_r(s, t, r, k):
+    return ndcg_ok(s, t, r, k, shift=0.0)
+
+
+def ndcg_log2_r_plus_2(s, t, r, k):
+    return ndcg_ok(s, t, r, k, shift=2.0)
+
+
+def ndcg_ideal_k(s, t, r, k):
+    return ndcg_ok(s, t, r, k, n_ideal=k)
+
+
+def ndcg_ideal_all_relevant(s, t, r, k):
+    rel = np.isin(top_ok(s, t, k), r)
+    return (rel / np.log2(np.arange(2, k + 2))).sum() / (1 / np.log2(np.arange(2, len(r) + 2))).sum()
+
+
+def ndcg_dcg_only(s, t, r, k):
+    return (np.isin(top_ok(s, t, k), r) / np.log2(np.arange(2, k + 2))).sum()
+
+
+# Implicit-ALS row mistakes (notebook 10).
+def implicit_c_not_c_minus_i(X, m, c, lam):
+    return implicit_row_ok(X, m, c, lam, minus=0.0)
+
+
+def implicit_no_gram(X, m, c, lam):
+    XN = X[m]
+    return np.linalg.solve(XN.T @ (c[:, None] * XN) + lam * np.eye(X.shape[1]), XN.T @ c)
+
+
+def implicit_no_lam(X, m, c, lam):
+    return implicit_row_ok(X, m, c, lam, lam_scale=0.0)
+
+
+def implicit_no_confidence(X, m, c, lam):
+    XN = X[m]
+    A = X.T @ X + XN.T @ ((c - 1)[:, None] * XN) + lam * np.eye(X.shape[1])
+    return np.linalg.solve(A, XN.sum(axis=0))
+
+
+# Gibbs row-draw mistakes (notebook 11).
+def sample_precision_as_cov(F, t, alpha, mu, lam, rng):
+    A = alpha * F.T @ F + np.diag(lam)
+    return np.linalg.solve(A, alpha * F.T @ t + lam * mu) + np.linalg.cholesky(A) @ rng.standard_normal(mu.size)
+
+
+def sample_no_alpha(F, t, alpha, mu, lam, rng):
+    return sample_row_ok(F, t, 1.0, mu, lam, rng)
+
+
+def sample_no_prior_mean(F, t, alpha, mu, lam, rng):
+    A = alpha * F.T @ F + np.diag(lam)
+    L = np.linalg.cholesky(A)
+    return np.linalg.solve(A, alpha * F.T @ t) + np.linalg.solve(L.T, rng.standard_normal(mu.size))
+
+
+def sample_cholesky_transposed(F, t, alpha, mu, lam, rng):
+    A = alpha * F.T @ F + np.diag(lam)
+    L = np.linalg.cholesky(A)
+    return np.linalg.solve(A, alpha * F.T @ t + lam * mu) + np.linalg.solve(L, rng.standard_normal(mu.size))
+
+
+def sample_no_noise(F, t, alpha, mu, lam, rng):
+    return np.linalg.solve(alpha * F.T @ F + np.diag(lam), alpha * F.T @ t + lam * mu)
+
+
+# Spark ALS-WR penalty mistakes (notebook 12).
+def penalty_no_counts(rows, n_rows, reg_param, k):
+    return np.full((n_rows, k), float(reg_param))
+
+
+def penalty_half(rows, n_rows, reg_param, k):
+    return row_penalty_ok(rows, n_rows, reg_param, k) / 2
+
+
+def penalty_twice(rows, n_rows, reg_param, k):
+    return 2 * row_penalty_ok(rows, n_rows, reg_param, k)
+
+
+def penalty_divided(rows, n_rows, reg_param, k):
+    counts = np.bincount(rows, minlength=n_rows)
+    return np.repeat(np.where(counts > 0, reg_param / np.maximum(counts, 1), 0.0)[:, None], k, axis=1)
+
+
+def penalty_total_count(rows, n_rows, reg_param, k):
+    return np.full((n_rows, k), reg_param * float(len(rows)))
+
+
+def penalty_one_column(rows, n_rows, reg_param, k):
+    return reg_param * np.bincount(rows, minlength=n_rows).astype(float)
+
+
+def penalty_no_minlength(rows, n_rows, reg_param, k):
+    return row_penalty_ok(rows, 0, reg_param, k)
+
+
 MISTAKES = [
     m(checks.check_cost, ["unrated entries", "mask R"], cost_no_mask),
     m(checks.check_cost, ["exactly twice", "1/2"], cost_no_half),
@@ -738,6 +900,34 @@ MISTAKES = [
     m(checks.check_buggy_gradient, ["sign of the whole gradient"], buggy_whole_sign),
     m(checks.check_buggy_gradient, ["sign of the errors instead of the penalty"], buggy_error_sign),
     m(checks.check_buggy_gradient, ["X_grad is right, but Theta_grad still has the + sign"], buggy_x_only),
+    m(checks.check_precision_at_k, ["counts the movies rated in train", "-np.inf"], precision_train_counted),
+    m(checks.check_precision_at_k, ["that is recall@k", "hits / k"], precision_is_recall),
+    m(checks.check_precision_at_k, ["min(k, |relevant|), the normalizer"], precision_over_min),
+    m(checks.check_precision_at_k, ["from the lowest score up", "np.argsort(-scores)"], precision_lowest_first),
+    m(checks.check_ndcg_at_k, ["counts the movies rated in train"], ndcg_train_counted),
+    m(checks.check_ndcg_at_k, ["contains NaN", "off-by-one in the discount: log2(r)"], ndcg_log2_r),
+    m(checks.check_ndcg_at_k, ["uses log2(r + 2)", "rank 1 must have discount 1"], ndcg_log2_r_plus_2),
+    m(checks.check_ndcg_at_k, ["ideal DCG of k hits instead of min(k, |relevant|)"], ndcg_ideal_k),
+    m(checks.check_ndcg_at_k, ["ideal DCG of all |relevant| hits, not capped at k"], ndcg_ideal_all_relevant),
+    m(checks.check_ndcg_at_k, ["without the normalization by the ideal DCG"], ndcg_dcg_only),
+    m(checks.check_implicit_row, ["uses C instead of C - I"], implicit_c_not_c_minus_i),
+    m(checks.check_implicit_row, ["leaves out X^T X", "start from X.T @ X"], implicit_no_gram),
+    m(checks.check_implicit_row, ["forgets lam on the diagonal"], implicit_no_lam),
+    m(checks.check_implicit_row, ["no confidence on the right-hand side", "X_N.T @ c"], implicit_no_confidence),
+    m(checks.check_sample_row, ["mean of your draws is right", "is the precision A, not its inverse"],
+      sample_precision_as_cov),
+    m(checks.check_sample_row, ["each matches alpha = 1", "alpha scales both data terms"], sample_no_alpha),
+    m(checks.check_sample_row, ["covariance of your draws is right", "ignores the prior mean mu"],
+      sample_no_prior_mean),
+    m(checks.check_sample_row, ["the Cholesky factor is transposed"], sample_cholesky_transposed),
+    m(checks.check_sample_row, ["without any noise", "rng.standard_normal(d)"], sample_no_noise),
+    m(checks.check_row_penalty, ["the number of ratings n_r is missing"], penalty_no_counts),
+    m(checks.check_row_penalty, ["is half the right value", "no 1/2"], penalty_half),
+    m(checks.check_row_penalty, ["is twice the right value", "cancels"], penalty_twice),
+    m(checks.check_row_penalty, ["divides reg_param by n_r instead of multiplying"], penalty_divided),
+    m(checks.check_row_penalty, ["total number of ratings for every row"], penalty_total_count),
+    m(checks.check_row_penalty, ["P has shape (3,), expected (3, 2)", "repeat"], penalty_one_column),
+    m(checks.check_row_penalty, ["rows without ratings are missing", "minlength=n_rows"], penalty_no_minlength),
 ]
 
 REFERENCES = {check: reference for check, _, reference in RIGHT}
@@ -757,6 +947,11 @@ REF_NAMES = {
     checks.check_truncated_svd: "cflib.lowrank.truncated_svd",
     checks.check_user_gradient: "cflib.objective.user_gradient",
     checks.check_buggy_gradient: "cflib.checks.penalty_sign_bug",
+    checks.check_precision_at_k: "cflib.ranking.precision_at_k",
+    checks.check_ndcg_at_k: "cflib.ranking.ndcg_at_k",
+    checks.check_implicit_row: "cflib.implicit_als.implicit_row",
+    checks.check_sample_row: "cflib.gibbs.sample_row",
+    checks.check_row_penalty: "cflib.als_wr.row_penalty",
 }
 
 

@@ -3,8 +3,14 @@
 import numpy as np
 import pytest
 
-from cflib.checks_gibbs import MISTAKES, N_DRAWS, Z_MAX, _cases, _reference, check_sample_row
+from cflib.checks import StandIn, check_sample_row
+from cflib.checks.bayesian import MISTAKES, N_DRAWS, Z_MAX, _cases, _reference
 from cflib.gibbs import sample_row
+
+
+def stands_in(got) -> bool:
+    """The check returned cflib.gibbs.sample_row wrapped as a stand-in that says so."""
+    return isinstance(got, StandIn) and got.reference is sample_row and "stands in" in str(got)
 
 
 def _parts(F, t, alpha, mu, lam):
@@ -52,6 +58,32 @@ def too_much_noise(F, t, alpha, mu, lam, rng):
     return right(F, t, alpha, mu, lam, rng) + 0.3 * rng.standard_normal(mu.size)
 
 
+def global_generator(F, t, alpha, mu, lam, rng):
+    """Right in distribution, but the noise comes from np.random, not from rng: cannot be repeated."""
+    A, b, L = _parts(F, t, alpha, mu, lam)
+    return np.linalg.solve(A, b) + np.linalg.solve(L.T, np.random.standard_normal(mu.size))
+
+
+def test_a_sampler_that_ignores_rng_fails(capsys):
+    assert stands_in(check_sample_row(global_generator))
+    out = capsys.readouterr().out
+    assert out.startswith("check_sample_row: FAIL") and out.count("\n") == 1
+    assert "same seed" in out and "rng.standard_normal(d)" in out, out
+
+
+def own_seeded_generator(F, t, alpha, mu, lam, rng):
+    """A generator created inside with a fixed seed: the same w on every call, not the mean either."""
+    A, b, L = _parts(F, t, alpha, mu, lam)
+    return np.linalg.solve(A, b) + np.linalg.solve(L.T, np.random.default_rng(0).standard_normal(mu.size))
+
+
+def test_a_sampler_that_repeats_one_draw_fails(capsys):
+    assert stands_in(check_sample_row(own_seeded_generator))
+    out = capsys.readouterr().out
+    assert out.startswith("check_sample_row: FAIL") and "the same w on every call" in out, out
+    assert "without any noise" not in out
+
+
 def todo(F, t, alpha, mu, lam, rng):
     raise NotImplementedError
 
@@ -75,7 +107,7 @@ def test_right_samplers_pass(fn, capsys):
     (no_noise, ["covariance of your draws", "without any noise"]),
 ])
 def test_each_mistake_is_diagnosed(fn, words, capsys):
-    assert check_sample_row(fn) is sample_row
+    assert stands_in(check_sample_row(fn))
     out = capsys.readouterr().out
     assert out.startswith("check_sample_row: FAIL") and out.count("\n") == 1
     for w in words:
@@ -94,7 +126,7 @@ def test_unknown_error_names_the_entry(capsys):
 
 
 def test_todo_shape_and_non_callable(capsys):
-    assert check_sample_row(todo) is sample_row
+    assert stands_in(check_sample_row(todo))
     assert "not implemented yet" in capsys.readouterr().out
     check_sample_row(wrong_shape)
     out = capsys.readouterr().out

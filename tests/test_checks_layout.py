@@ -11,7 +11,8 @@ from cflib import checks
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "cflib" / "checks"
-PART_MODULES = ("data_model", "cost_gradient", "gradient_checking", "training", "recommendations")
+PART_MODULES = ("data_model", "cost_gradient", "gradient_checking", "training", "recommendations",
+                "top_n", "implicit_feedback", "bayesian", "spark_objective")
 
 
 def readme_table() -> dict:
@@ -34,10 +35,23 @@ def test_readme_lists_exactly_the_checks_cflib_exports():
 
 
 def test_every_check_is_reachable_from_the_package():
-    assert len(checks.CHECKS) == 15
+    assert len(checks.CHECKS) == 20
     for name in checks.CHECKS:
         assert callable(getattr(checks, name)) and name in checks.__all__
     assert checks.check_cost.__module__ == "cflib.checks.cost_gradient"
+    assert checks.check_sample_row.__module__ == "cflib.checks.bayesian"
+
+
+def test_part_modules_are_the_import_lines_in_course_order():
+    """Every part module has its import line in __init__, in the order of PART_MODULES (the course order)."""
+    text = (PACKAGE / "__init__.py").read_text(encoding="utf-8")
+    assert re.findall(r"^from \.(\w+) import \*", text, re.M) == list(PART_MODULES)
+    assert {p.stem for p in PACKAGE.glob("*.py")} == {*PART_MODULES, "__init__", "engine", "guard", "problems"}
+
+
+def test_no_check_module_is_left_outside_the_package():
+    """The old standalone check modules (checks_ranking, checks_gibbs, checks_spark) are gone."""
+    assert not list((ROOT / "cflib").glob("checks_*.py"))
 
 
 def test_name_collisions_are_resolved():
@@ -83,7 +97,7 @@ def test_the_recipe_adds_a_part_with_one_module_and_one_import_line(tmp_path):
     import sys
 
     shutil.copytree(ROOT / "cflib", tmp_path / "cflib", ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "cflib" / "checks" / "ranking.py").write_text('''"""Checks of a new part: the mean of the top k scores."""
+    (tmp_path / "cflib" / "checks" / "top_mean.py").write_text('''"""Checks of a new part: the mean of the top k scores."""
 import numpy as np
 
 from .engine import Case, CheckSpec, Mistake, run, scalar
@@ -105,9 +119,9 @@ def check_top_mean(fn):
 ''', encoding="utf-8")
     init = tmp_path / "cflib" / "checks" / "__init__.py"
     text = init.read_text(encoding="utf-8")
-    anchor = "from .recommendations import *  # noqa: E402,F401,F403\n"
+    anchor = f"from .{PART_MODULES[-1]} import *  # noqa: E402,F401,F403\n"  # the last part of the course
     assert anchor in text
-    init.write_text(text.replace(anchor, anchor + "from .ranking import *  # noqa: E402,F401,F403\n"),
+    init.write_text(text.replace(anchor, anchor + "from .top_mean import *  # noqa: E402,F401,F403\n"),
                     encoding="utf-8")
     code = ("import numpy as np\nfrom cflib import checks\nprint(checks.CHECKS[-1])\n"
             "checks.check_top_mean(lambda s, k: float(np.sort(s)[-k:].mean()))\n"

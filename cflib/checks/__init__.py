@@ -43,16 +43,23 @@ module                      notebooks    checks
 ``training``                05-06        check_gradient_descent_step, check_normalize,
                                          check_rmse
 ``recommendations``         07           check_fold_in
+``top_n``                   09           check_precision_at_k, check_ndcg_at_k
+``implicit_feedback``       10           check_implicit_row
+``bayesian``                11           check_sample_row
+``spark_objective``         12           check_row_penalty
 ==========================  ===========  ==========================================
 
 ``engine`` holds the spec (:class:`~cflib.checks.engine.CheckSpec`), the cases
 and the diagnosis; ``guard`` the safe call and the stand-in; ``problems`` the
-test problems the checks share.
+test problems the checks share. ``bayesian`` checks a random draw: it runs
+the learner's sampler many times inside one guarded call and compares the
+moments of the draws (its docstring says how).
 
-How to add a check (for a new chapter: ranking@k, NDCG, an implicit-ALS row
-solve, a Gibbs conditional draw, ...)
+How to add a check (for a new chapter, as ``top_n`` (NDCG), ``implicit_feedback``
+(an implicit-ALS row solve) and ``bayesian`` (a Gibbs conditional draw) were added)
 ------------------------------------------------------------------------------
-1. Create ``cflib/checks/<part>.py`` (e.g. ``ranking.py``) with
+1. Create ``cflib/checks/<part>.py`` (e.g. ``top_n.py``), named for the part of
+   the course and not like anything cflib exports, with
    ``__all__ = ["check_ndcg", ...]``. Import from ``.engine``: ``Case``,
    ``CheckSpec``, ``Mistake``, ``cases_from``, ``run``, ``lazy`` and the result
    readers ``scalar``, ``array``, ``pair``; reuse ``.problems`` where its
@@ -65,9 +72,11 @@ solve, a Gibbs conditional draw, ...)
    signature="scores, relevance, k", ref_name="cflib.ranking.ndcg",
    reference=lazy("ranking", "ndcg"), cases=cases, parts=("the NDCG",),
    split=lambda out, case: (scalar(out, "the NDCG (one number)"),),
-   mistakes=[...], data_hint="..."), fn)``. A draw from a distribution (Gibbs)
-   is checked with a fixed ``seed``/``rng`` passed in the arguments, so the
-   reference and the learner draw the same numbers.
+   mistakes=[...], data_hint="..."), fn)``. A draw from a distribution cannot be
+   compared number by number (two right samplers may use the generator
+   differently): ``bayesian.check_sample_row`` hands ``run`` a wrapper that
+   draws many times from a seeded generator, and its ``split`` turns the draws
+   into the exact mean and covariance they statistically match.
 3. Add one import line below, after the part it follows in the course:
    ``from .ranking import *  # noqa: E402,F401,F403``. ``CHECKS`` and ``__all__``
    are built from what the import lines bring in; add the new row to the README's
@@ -83,6 +92,10 @@ from .cost_gradient import *  # noqa: E402,F401,F403
 from .gradient_checking import *  # noqa: E402,F401,F403
 from .training import *  # noqa: E402,F401,F403
 from .recommendations import *  # noqa: E402,F401,F403
+from .top_n import *  # noqa: E402,F401,F403
+from .implicit_feedback import *  # noqa: E402,F401,F403
+from .bayesian import *  # noqa: E402,F401,F403
+from .spark_objective import *  # noqa: E402,F401,F403
 
 from .engine import ATOL, RTOL  # noqa: E402,F401
 from .guard import StandIn, set_time_limit, who  # noqa: E402,F401

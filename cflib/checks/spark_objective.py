@@ -1,10 +1,11 @@
-"""Self-check for notebook 12's exercise: the per-row penalty that makes cflib's solve Spark's.
+"""Checks of part 9 (notebook 12)'s exercise: the per-row penalty that makes cflib's solve Spark's.
 
 ``check_row_penalty(fn)`` runs the learner's ``fn(rows, n_rows, reg_param, k)``
 on a few fixed problems, compares it with :func:`cflib.als_wr.row_penalty`,
 prints one line (PASS, not implemented yet, or FAIL with a specific hint)
-and returns ``fn`` when it passed, otherwise the reference. It uses the engine
-of :mod:`cflib.checks`.
+and returns ``fn`` when it passed, otherwise a :class:`~cflib.checks.guard.StandIn`
+for the reference. It runs through the engine (:func:`cflib.checks.engine.run`:
+copies, time limit, captured output).
 """
 
 from __future__ import annotations
@@ -13,18 +14,19 @@ from typing import Callable
 
 import numpy as np
 
-from .checks import _array, _Case, _Mistake, _run, _Spec
+from .engine import Case, CheckSpec, Mistake, array, lazy, run
 
 __all__ = ["check_row_penalty"]
 
 
 def _cases() -> list:
     rng = np.random.default_rng(12)
-    cases = [_Case("3 rows rated 2, 0 and 3 times, k=2, reg_param=0.5", (np.array([0, 2, 0, 2, 2]), 3, 0.5, 2), 0.5)]
+    # no case passes lam: the engine's "right for lam = 0" would name the wrong argument, and every penalty is 0 there
+    cases = [Case("3 rows rated 2, 0 and 3 times, k=2, reg_param=0.5", (np.array([0, 2, 0, 2, 2]), 3, 0.5, 2))]
     for n_rows, nnz, k, reg in ((6, 20, 3, 0.15), (8, 30, 4, 0.0), (10, 25, 2, 1.2)):
         rows = rng.integers(0, n_rows - 2, size=nnz)  # the last two rows have no ratings
-        cases.append(_Case(f"{nnz} ratings of {n_rows} rows (the last 2 unrated), k={k}, reg_param={reg:g}",
-                           (rng.permutation(rows), n_rows, reg, k), reg))
+        cases.append(Case(f"{nnz} ratings of {n_rows} rows (the last 2 unrated), k={k}, reg_param={reg:g}",
+                           (rng.permutation(rows), n_rows, reg, k)))
     return cases
 
 
@@ -46,11 +48,14 @@ def check_row_penalty(fn) -> Callable:
     Returns
     -------
     callable
-        ``fn`` if it agrees with :func:`cflib.als_wr.row_penalty`, else that function.
+        ``fn`` if it agrees with :func:`cflib.als_wr.row_penalty`, else a StandIn that runs that function
+        and says so.
     """
-    from .als_wr import row_penalty as reference
-
     def shape_hint(p, got, exp):
+        if len(got[0]) == 0:
+            return "P is an array of shape (n_rows, k), one penalty per row and feature, not one number"
+        if tuple(got[0][::-1]) == tuple(exp[0]):
+            return "P is transposed: one row per movie (or user), one column per feature, shape (n_rows, k)"
         if len(got[0]) == 1:
             return "P has one column per feature: repeat the (n_rows,) penalties k times, shape (n_rows, k)"
         if got[0][0] < exp[0][0]:
@@ -58,31 +63,30 @@ def check_row_penalty(fn) -> Callable:
                     "so every row gets an entry")
         return "P has shape (n_rows, k): one row per movie (or user), one column per feature"
 
-    spec = _Spec(
+    spec = CheckSpec(
         name="check_row_penalty", signature="rows, n_rows, reg_param, k", ref_name="cflib.als_wr.row_penalty",
-        reference=reference, cases=_cases(), parts=("P",), split=lambda out, case: (_array(out, "P"),),
+        reference=lazy("als_wr", "row_penalty"), cases=_cases(), parts=("P",), split=lambda out, case: (array(out, "P"),),
         mistakes=[
-            _Mistake("is reg_param in every row: the number of ratings n_r is missing",
+            Mistake("is reg_param in every row: the number of ratings n_r is missing",
                      "Spark weights each row's penalty by its number of ratings: P[r] = reg_param * n_r",
                      lambda rows, n, reg, k: np.full((n, k), float(reg))),
-            _Mistake("is half the right value (reg_param * n_r / 2)",
+            Mistake("is half the right value (reg_param * n_r / 2)",
                      "Spark's squares have no 1/2 and neither has its penalty: setting the gradient "
                      "2 X^T(X theta - y) + 2 reg_param n_r theta to 0 leaves reg_param * n_r",
                      lambda rows, n, reg, k: _tile(0.5 * reg * _counts(rows, n), k)),
-            _Mistake("is twice the right value (2 * reg_param * n_r)",
+            Mistake("is twice the right value (2 * reg_param * n_r)",
                      "both terms of Spark's gradient carry the factor 2, so it cancels: P[r] = reg_param * n_r",
                      lambda rows, n, reg, k: _tile(2.0 * reg * _counts(rows, n), k)),
-            _Mistake("divides reg_param by n_r instead of multiplying",
+            Mistake("divides reg_param by n_r instead of multiplying",
                      "rows with more ratings get a larger penalty: P[r] = reg_param * n_r",
                      lambda rows, n, reg, k: _tile(np.divide(reg, _counts(rows, n), out=np.zeros(n),
                                                              where=_counts(rows, n) > 0), k)),
-            _Mistake("uses the total number of ratings for every row, not each row's own count",
+            Mistake("uses the total number of ratings for every row, not each row's own count",
                      "count per row: n_r = np.bincount(rows, minlength=n_rows)",
                      lambda rows, n, reg, k: np.full((n, k), reg * float(len(rows)))),
         ],
         shape_hint=shape_hint,
         error_hint="rows holds one row index per rating: count them with np.bincount(rows, minlength=n_rows)",
-        lam_hint="multiply each row's count by reg_param: P[r] = reg_param * n_r",
         data_hint="P[r, :] = reg_param * n_r with n_r = np.bincount(rows, minlength=n_rows)[r]",
     )
-    return _run(spec, fn)
+    return run(spec, fn)

@@ -1,4 +1,4 @@
-r"""Self-check for the Gibbs exercise of notebook 11: one row's conditional draw.
+r"""Checks of part 8 (notebook 11): one row's conditional draw in the Gibbs sampler.
 
 ``check_sample_row(fn)`` checks a learner's ``fn(F, t, alpha, mu, lam, rng) -> w``
 of shape (d,), one draw from
@@ -14,11 +14,18 @@ of the case's seed), estimates the mean and the covariance of the draws, and
 compares each with the closed form of the right sampler and of every typical
 mistake (:func:`cflib.gibbs.row_moments` with the mistake built in): an
 estimate *is* a candidate's moment when it lies within ``Z_MAX`` standard
-errors of it, entry by entry. Then the engine of :mod:`cflib.checks` decides and
-diagnoses as for any other exercise (the estimate is replaced by the exact
-moment it matched, so the engine's exact comparison applies). The test cases
+errors of it, entry by entry. Then the engine (:func:`cflib.checks.engine.run`)
+decides and diagnoses as for any other exercise (the estimate is replaced by
+the exact moment it matched, so the engine's exact comparison applies). The
+N_DRAWS calls of one case run as one guarded call: the learner's function gets
+copies of the case's arrays, the time limit covers all the draws of a case,
+and what it prints is captured. The test cases
 are built so that every mistake is many standard errors away from the right
 answer (``tests/test_checks_gibbs.py`` asserts it).
+
+The first draws are repeated with a new generator of the same seed and must
+come out the same: a sampler that ignores ``rng`` (``np.random``, a generator
+of its own) cannot be repeated, and FAILs with that diagnosis.
 
 Diagnosed: the precision used as the covariance, a missing alpha, the prior
 mean forgotten, the Cholesky factor transposed, and no noise at all.
@@ -30,15 +37,22 @@ from typing import Callable
 
 import numpy as np
 
-from .checks import _Case, _Invalid, _Mistake, _Spec, _close, _diagnose, _name, _outcome
-from .gibbs import row_moments, sample_row
+from .engine import Case, CheckSpec, Mistake, lazy, run
+from .guard import Invalid, StandIn, _first_line
 
 __all__ = ["check_sample_row", "N_DRAWS", "Z_MAX"]
 
 #: Calls of the learner's sampler per test case.
 N_DRAWS = 4000
+#: Draws repeated with a second generator of the same seed, which must give the same numbers.
+N_REPEAT = 3
 #: An estimate matches a moment when within this many standard errors of it, entry by entry.
 Z_MAX = 5.0
+
+
+def row_moments(F, t, alpha, mu, lam):
+    """:func:`cflib.gibbs.row_moments`, imported when a check runs (keeps the import graph light)."""
+    return lazy("gibbs", "row_moments")(F, t, alpha, mu, lam)
 
 
 class _Moments(dict):
@@ -82,18 +96,18 @@ def _no_noise(F, t, alpha, mu, lam, seed):
 
 
 MISTAKES = [
-    _Mistake("is the precision A, not its inverse: the noise was multiplied by the Cholesky factor L",
+    Mistake("is the precision A, not its inverse: the noise was multiplied by the Cholesky factor L",
              "with A = L L^T, the draw is m + solve(L.T, z): Cov(L^-T z) = (L L^T)^-1 = A^-1, while L z has "
              "covariance A", _precision_as_cov),
-    _Mistake("matches alpha = 1: the noise precision alpha is missing",
+    Mistake("matches alpha = 1: the noise precision alpha is missing",
              "A = alpha * F.T @ F + np.diag(lam) and b = alpha * F.T @ t + lam * mu: alpha scales both data terms",
              _no_alpha),
-    _Mistake("ignores the prior mean mu",
+    Mistake("ignores the prior mean mu",
              "the prior adds lam * mu to the right-hand side: b = alpha * F.T @ t + lam * mu", _no_prior_mean),
-    _Mistake("is (L^T L)^-1, not (L L^T)^-1: the Cholesky factor is transposed",
+    Mistake("is (L^T L)^-1, not (L L^T)^-1: the Cholesky factor is transposed",
              "np.linalg.cholesky gives the lower L with A = L @ L.T; the draw is m + solve(L.T, z), not solve(L, z)",
              _transposed),
-    _Mistake("is zero: the function returns the mean without any noise",
+    Mistake("is zero: the function returns the mean without any noise",
              "add the noise: draw z = rng.standard_normal(d) and return m + solve(L.T, z)", _no_noise),
 ]
 
@@ -107,7 +121,7 @@ def _cases():
         rng = np.random.default_rng(data_seed)
         F = rng.standard_normal((n, len(mu))) + 0.6  # correlated columns: A is far from diagonal
         t = rng.normal(0.5, 1.0, n)
-        cases.append(_Case(label, (F, t, alpha, np.array(mu), np.array(lam), seed)))
+        cases.append(Case(label, (F, t, alpha, np.array(mu), np.array(lam), seed)))
     return cases
 
 
@@ -120,7 +134,7 @@ def _agree(estimate, exact, se):
     return estimate.shape == exact.shape and bool(np.all(np.abs(estimate - exact) <= tol))
 
 
-def _snap(draws: np.ndarray, case: _Case) -> tuple:
+def _snap(draws: np.ndarray, case: Case) -> tuple:
     """(mean, cov) of the draws, each replaced by the candidate moment it statistically equals.
 
     The standard errors are those of the estimates themselves (from the draws'
@@ -142,10 +156,24 @@ def _snap(draws: np.ndarray, case: _Case) -> tuple:
     return mean, cov
 
 
-def _split(out, case: _Case) -> tuple:
+def _split(out, case: Case) -> tuple:
     if isinstance(out, _Moments):
         return out["mean"], out["cov"]
     return _snap(out, case)
+
+
+def _one_draw(w, d: int) -> np.ndarray:
+    """One draw of the learner's as a (d,) float array; :class:`Invalid` when it is not one."""
+    if w is None:
+        raise Invalid("returned None instead of the draw w: is the `return` statement missing?")
+    try:
+        w = np.asarray(w, dtype=float)
+    except Exception as exc:  # a string, or an object whose __array__ raises
+        raise Invalid(f"returned a {type(w).__name__} that cannot be read as the draw w, an array of shape "
+                      f"({d},) ({type(exc).__name__}: {_first_line(exc, 80)})") from None
+    if w.shape != (d,):
+        raise Invalid(f"returned an array of shape {w.shape} instead of one draw w of shape ({d},)")
+    return w
 
 
 def _drawer(fn) -> Callable:
@@ -156,35 +184,22 @@ def _drawer(fn) -> Callable:
         d = mu.size
         out = np.empty((N_DRAWS, d))
         for s in range(N_DRAWS):
-            w = fn(F, t, alpha, mu, lam, rng)
-            if w is None:
-                raise _Invalid("returned None instead of the draw w: is the `return` statement missing?")
-            w = np.asarray(w, dtype=float)
-            if w.shape != (d,):
-                raise _Invalid(f"returned an array of shape {w.shape} instead of one draw w of shape ({d},)")
-            out[s] = w
+            out[s] = _one_draw(fn(F, t, alpha, mu, lam, rng), d)
+        if np.all(out == out[0]) and not any(np.allclose(out[0], c["mean"]) for c in
+                                             _candidates((F, t, alpha, mu, lam, seed))):
+            raise Invalid("returned the same w on every call, and it is no mean either: the noise must change "
+                          "from draw to draw, so draw it from the rng argument on each call "
+                          "(z = rng.standard_normal(d)), not from a generator created inside the function")
+        again = np.random.default_rng(seed)  # the same generator again must give the same first draws
+        for s in range(N_REPEAT):
+            if not np.array_equal(_one_draw(fn(F, t, alpha, mu, lam, again), d), out[s]):
+                raise Invalid("drew other numbers from a new generator with the same seed: draw the noise from "
+                              "the rng argument (z = rng.standard_normal(d)), not from np.random or a generator "
+                              "of your own, so that a seeded chain can be repeated")
         return out
 
+    draws.__name__ = getattr(fn, "__name__", "your function")
     return draws
-
-
-def _catch_invalid(drawer) -> Callable:
-    def run(*args):
-        try:
-            return drawer(*args)
-        except _Invalid as exc:
-            return _InvalidResult(str(exc))
-    return run
-
-
-class _InvalidResult(str):
-    pass
-
-
-def _split_checked(out, case):
-    if isinstance(out, _InvalidResult):
-        raise _Invalid(str(out))
-    return _split(out, case)
 
 
 def check_sample_row(fn) -> Callable:
@@ -192,7 +207,10 @@ def check_sample_row(fn) -> Callable:
 
     Parameters of ``fn``: F (n, d) the partners' rows, t (n,) the targets,
     alpha the noise precision, mu and lam (d,) the prior mean and (diagonal)
-    precision, rng a ``numpy.random.Generator`` to draw the noise from.
+    precision, rng a ``numpy.random.Generator`` to draw the noise from; w has
+    shape (d,) and is distributed as :math:`\mathcal N(A^{-1}b, A^{-1})` with
+    :math:`A = \alpha F^T F + \operatorname{diag}(\lambda)`,
+    :math:`b = \alpha F^T t + \lambda \odot \mu`.
 
     Prints one line (PASS, not implemented yet, or FAIL with the diagnosis).
 
@@ -200,28 +218,22 @@ def check_sample_row(fn) -> Callable:
     -------
     callable
         ``fn`` if its draws have the mean and covariance of
-        :func:`cflib.gibbs.sample_row`, else that function.
+        :func:`cflib.gibbs.sample_row`, else a StandIn that runs that function
+        and says so.
     """
-    spec = _Spec(
+    spec = CheckSpec(
         name="check_sample_row", signature="F, t, alpha, mu, lam, rng", ref_name="cflib.gibbs.sample_row",
         reference=_reference, cases=_cases(), parts=("the mean of your draws", "the covariance of your draws"),
-        split=_split_checked, mistakes=MISTAKES,
+        split=_split, mistakes=MISTAKES,
         data_hint="A = alpha * F.T @ F + np.diag(lam), b = alpha * F.T @ t + lam * mu, L = np.linalg.cholesky(A), "
                   "m = np.linalg.solve(A, b), w = m + np.linalg.solve(L.T, rng.standard_normal(d))",
         error_hint="F is (n, d), t is (n,), mu and lam are (d,): A = alpha * F.T @ F + np.diag(lam) is (d, d)",
     )
-    later = f"later cells will use {spec.ref_name}"
-    if not callable(fn):
-        print(f"{spec.name}: FAIL - expected a function, got {type(fn).__name__}; {later}.")
-        return sample_row
-    learner = [_outcome(_catch_invalid(_drawer(fn)), c, spec.split) for c in spec.cases]
-    if any(k == "todo" for k, _ in learner):
-        print(f"{spec.name}: not implemented yet - {later}.")
-        return sample_row
-    expected = [_outcome(spec.reference, c, spec.split) for c in spec.cases]
-    if all(k == "value" and all(_close(g, e) for g, e in zip(v, ev[1])) for (k, v), ev in zip(learner, expected)):
-        print(f"{spec.name}: PASS - the draws of {_name(fn)} have the mean and covariance of {spec.ref_name} "
-              f"({N_DRAWS} draws on each of {len(spec.cases)} test cases).")
-        return fn
-    print(f"{spec.name}: FAIL - {_diagnose(spec, learner, expected)} Until it passes, {later}.")
-    return sample_row
+    sample_row = lazy("gibbs", "sample_row")
+    if isinstance(fn, StandIn) or not callable(fn):
+        got = run(spec, fn)  # the engine's one-line FAIL for a stand-in or a non-function
+        return got if got is fn else StandIn(sample_row, spec.ref_name, spec.name, got.reason)
+    drawer = _drawer(fn)
+    got = run(spec, drawer)
+    # the engine's stand-in runs the moments; the one handed back draws, as cflib.gibbs.sample_row
+    return fn if got is drawer else StandIn(sample_row, spec.ref_name, spec.name, got.reason)

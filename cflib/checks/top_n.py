@@ -1,0 +1,148 @@
+"""Checks of part 6 (notebook 09): one user's top-N metrics, precision@k and NDCG@k.
+
+Each ``check_xxx(fn)`` runs ``fn`` on small seeded problems through the engine
+(:func:`cflib.checks.engine.run`: copies, time limit, captured output), prints
+one line (PASS, not implemented yet, or FAIL with a specific diagnosis and a
+hint) and returns ``fn`` if it passed, else a :class:`~cflib.checks.guard.StandIn`
+for the cflib reference.
+
+The planted mistakes: the movies rated in train are left in the ranking (they
+take list slots, and the user has seen them); ``log2(r)`` or ``log2(r + 2)``
+instead of ``log2(r + 1)`` for the 1-based rank r; the ideal DCG over k items,
+or over all |relevant| items, instead of min(k, |relevant|); the DCG left
+unnormalized; precision divided by |relevant| (that is recall) or by
+min(k, |relevant|); the list ranked from the lowest score up.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .engine import Case, CheckSpec, Mistake, lazy, run, scalar
+
+__all__ = ["check_precision_at_k", "check_ndcg_at_k"]
+
+
+def _ranking_cases(seed):
+    """(scores, train_movies, relevant, k): train movies among the best scores, |relevant| < k and > k."""
+    rng = np.random.default_rng(seed)
+    S = np.array([0.9, 0.1, 0.8, 0.7, 0.3, 0.6, 0.2, 0.5])
+    cases = [Case("8 movies, train movies 0 and 2 scored highest, 2 relevant, k=3",
+                   (S, np.array([0, 2]), np.array([3, 4]), 3))]
+    for n, n_train, n_rel, k in ((30, 6, 3, 5), (40, 8, 12, 10), (25, 5, 1, 4)):
+        scores = rng.standard_normal(n)
+        order = np.argsort(-scores)
+        train = rng.choice(order[: 2 * n_train], size=n_train, replace=False)  # train among the best
+        rest = np.setdiff1d(order[: n // 2], train)
+        relevant = rng.choice(rest, size=n_rel, replace=False)
+        cases.append(Case(f"{n} random scores, {n_train} train movies, {n_rel} relevant, k={k}",
+                           (scores, np.sort(train), np.sort(relevant), k)))
+    return cases
+
+
+def _list(scores, train, k, exclude=True):
+    scores = np.asarray(scores, float).copy()
+    if exclude:
+        scores[np.asarray(train)] = -np.inf
+    return np.argsort(-scores, kind="stable")[:k]
+
+
+def _hits(scores, train, relevant, k, exclude=True):
+    return np.isin(_list(scores, train, k, exclude), relevant)
+
+
+def _dcg(rel, shift):
+    r = np.arange(1, rel.size + 1)
+    with np.errstate(divide="ignore"):
+        return np.sum(rel / np.log2(r + shift))
+
+
+def _ndcg(scores, train, relevant, k, *, exclude=True, shift=1.0, ideal_n=None):
+    rel = _hits(scores, train, relevant, k, exclude).astype(float)
+    n = min(k, len(relevant)) if ideal_n is None else ideal_n(k, len(relevant))
+    return _dcg(rel, shift) / _dcg(np.ones(n), shift)
+
+
+def check_precision_at_k(fn) -> Callable:
+    r"""Check ``fn(scores, train_movies, relevant, k) -> float``, one user's precision@k.
+
+    ``scores`` (n_movies,) ranks the movies not in ``train_movies``; ``L`` is the
+    first k of them by decreasing score and
+    :math:`P@k = |L \cap \text{relevant}| / k`.
+
+    Returns
+    -------
+    callable
+        ``fn`` if it agrees with :func:`cflib.ranking.precision_at_k`, else a StandIn that runs that function
+        and says so.
+    """
+    spec = CheckSpec(
+        name="check_precision_at_k", signature="scores, train_movies, relevant, k",
+        ref_name="cflib.ranking.precision_at_k", reference=lazy("ranking", "precision_at_k"),
+        cases=_ranking_cases(31), parts=("precision@k",), split=lambda out, case: (scalar(out, "one number"),),
+        mistakes=[
+            Mistake("counts the movies rated in train: they stay in the ranking and take list slots",
+                     "set scores[train_movies] = -np.inf before ranking: the user has seen those movies",
+                     lambda s, t, r, k: _hits(s, t, r, k, exclude=False).sum() / k),
+            Mistake("divides the hits by the number of relevant movies: that is recall@k",
+                     "precision@k = hits / k",
+                     lambda s, t, r, k: _hits(s, t, r, k).sum() / len(r)),
+            Mistake("divides the hits by min(k, |relevant|), the normalizer of AP and NDCG",
+                     "precision@k = hits / k, whatever the number of relevant movies",
+                     lambda s, t, r, k: _hits(s, t, r, k).sum() / min(k, len(r))),
+            Mistake("ranks the movies from the lowest score up",
+                     "the best movie has the highest score: np.argsort(-scores)[:k]",
+                     lambda s, t, r, k: np.isin(np.argsort(np.where(np.isin(np.arange(len(s)), t), np.inf, s),
+                                                           kind="stable")[:k], r).sum() / k),
+        ],
+        data_hint="rank the movies not in train_movies by score, keep the first k, count those in relevant, divide by k",
+        error_hint="scores is a 1-D array over movies; train_movies and relevant are arrays of movie indices",
+    )
+    return run(spec, fn)
+
+
+def check_ndcg_at_k(fn) -> Callable:
+    r"""Check ``fn(scores, train_movies, relevant, k) -> float``, one user's NDCG@k (binary gains).
+
+    With :math:`g_r = 1` when the movie at rank r = 1..k of the list (train
+    movies excluded) is relevant, :math:`DCG = \sum_r g_r / \log_2(r + 1)`,
+    divided by the DCG of min(k, |relevant|) hits at the top.
+
+    Returns
+    -------
+    callable
+        ``fn`` if it agrees with :func:`cflib.ranking.ndcg_at_k`, else a StandIn that runs that function
+        and says so.
+    """
+    spec = CheckSpec(
+        name="check_ndcg_at_k", signature="scores, train_movies, relevant, k",
+        ref_name="cflib.ranking.ndcg_at_k", reference=lazy("ranking", "ndcg_at_k"),
+        cases=_ranking_cases(37), parts=("NDCG@k",), split=lambda out, case: (scalar(out, "one number"),),
+        mistakes=[
+            Mistake("counts the movies rated in train: they stay in the ranking and take list slots",
+                     "set scores[train_movies] = -np.inf before ranking: the user has seen those movies",
+                     lambda s, t, r, k: _ndcg(s, t, r, k, exclude=False)),
+            Mistake("uses log2(r) for the 1-based rank r, an off-by-one (rank 1 divides by log2(1) = 0)",
+                     "the discount of rank r = 1, 2, ... is 1 / log2(r + 1); with a 0-based index i it is 1 / log2(i + 2)",
+                     lambda s, t, r, k: _ndcg(s, t, r, k, shift=0.0)),
+            Mistake("uses log2(r + 2) for the 1-based rank r, an off-by-one (rank 1 must have discount 1)",
+                     "the discount of rank r = 1, 2, ... is 1 / log2(r + 1); with a 0-based index i it is 1 / log2(i + 2)",
+                     lambda s, t, r, k: _ndcg(s, t, r, k, shift=2.0)),
+            Mistake("divides by the ideal DCG of k hits instead of min(k, |relevant|)",
+                     "a user with 2 relevant movies can have at most 2 hits: the ideal list has min(k, len(relevant)) ones",
+                     lambda s, t, r, k: _ndcg(s, t, r, k, ideal_n=lambda k, n: k)),
+            Mistake("divides by the ideal DCG of all |relevant| hits, not capped at k",
+                     "the ideal list is only k long: min(k, len(relevant)) ones",
+                     lambda s, t, r, k: _ndcg(s, t, r, k, ideal_n=lambda k, n: n)),
+            Mistake("is the DCG without the normalization by the ideal DCG",
+                     "divide by the DCG of the ideal list, min(k, len(relevant)) hits at the top",
+                     lambda s, t, r, k: _dcg(_hits(s, t, r, k).astype(float), 1.0)),
+        ],
+        nan_hint=("an off-by-one in the discount: log2(r) for the 1-based rank r is log2(1) = 0 at rank 1 "
+                  "(inf / inf = NaN); the discount is 1 / log2(r + 1), or 1 / log2(i + 2) for a 0-based index i"),
+        data_hint="DCG = sum over the list of rel_r / log2(r + 1) (r from 1), divided by the DCG of min(k, |relevant|) hits",
+        error_hint="scores is a 1-D array over movies; train_movies and relevant are arrays of movie indices",
+    )
+    return run(spec, fn)
