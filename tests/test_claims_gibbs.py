@@ -10,7 +10,8 @@ import pytest
 from scipy.stats import norm
 
 import cflib
-from cflib import checks_gibbs, gibbs
+from cflib import gibbs
+from cflib.checks import bayesian as checks_bayesian
 from cflib.evaluate import evaluate, rmse
 from cflib.gibbs import fit_gibbs
 from cflib.train import BEST, fit
@@ -36,7 +37,7 @@ def u1_chain():
 
 
 def test_constants_quoted_in_the_notebook():
-    assert checks_gibbs.N_DRAWS == 4000  # "calls your function 4000 times"
+    assert checks_bayesian.N_DRAWS == 4000  # "calls your function 4000 times"
     assert gibbs.BURN_IN == 10  # "BURN_IN (10 sweeps)"
     assert BEST["k"] == 5 and BEST["n_iters"] == 15  # "ALS BEST (k = 5, 15 iterations)"
     assert f"{norm.ppf(0.9):.2f}" == "1.28"
