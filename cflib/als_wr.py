@@ -40,7 +40,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .als import RowSystems
-from .ratings import RATING_SCALE
+from .ratings import DENSE_LIMIT_BYTES, RATING_SCALE
 from .sparse import row_dots
 from .train import History, MFModel
 from .validation import check_indices, check_int, check_scalar
@@ -138,6 +138,11 @@ def fit_als_wr(train, *, k: int = 10, reg_param: float = 0.15, n_iters: int = 20
     reg_param = check_scalar(reg_param, "reg_param", min_val=0.0)
     n_iters = check_int(n_iters, "n_iters", min_val=1)
     seed = check_int(seed, "seed", min_val=0)
+    if validation is not None and not all(hasattr(validation, a) for a in ("movies", "users", "n_movies")):
+        raise TypeError(f"validation must be a cflib.Ratings or None, got {type(validation).__name__}")
+    if 8 * max(train.n_movies, train.n_users) * k * k > DENSE_LIMIT_BYTES:
+        raise ValueError(f"k={k} would need about {8 * max(train.n_movies, train.n_users) * k * k / 1e9:.1f} GB "
+                         "for the (n_rows, k, k) row systems: choose a smaller k (Spark's rank; 10 is the default)")
     if validation is not None and (validation.n_movies, validation.n_users) != (train.n_movies, train.n_users):
         raise ValueError(
             f"validation has shape {(validation.n_movies, validation.n_users)} but train has "
