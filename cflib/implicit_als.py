@@ -306,10 +306,15 @@ def fit_implicit_als(train, *, k: int = 20, alpha: float | None = None, lam: flo
         with np.errstate(over="ignore"):
             X = init_scale * rng.standard_normal((train.n_movies, k))
             Theta = init_scale * rng.standard_normal((train.n_users, k))
-        if not (np.isfinite(X).all() and np.isfinite(Theta).all()):
+            size = np.sum(X * X) + np.sum(Theta * Theta)
+        if not np.isfinite(size):
             raise ValueError(f"init_scale={init_scale:g} overflows the initial factors: use a small "
                              "init_scale such as the default 0.01")
-        c = 1.0 + alpha * w
+        with np.errstate(over="ignore"):
+            c = 1.0 + alpha * w
+        if not np.isfinite(c).all():
+            raise ValueError(f"alpha={alpha:g} makes the confidences 1 + alpha * w infinite: "
+                             "choose a smaller alpha (the default is 2)")
         user_side = RowSystems(users, movies, train.n_users, train.n_movies)
         movie_side = RowSystems(movies, users, train.n_movies, train.n_users)
         cu, cm = c[user_side.order], c[movie_side.order]
@@ -318,10 +323,14 @@ def fit_implicit_als(train, *, k: int = 20, alpha: float | None = None, lam: flo
                 history.initial_cost = implicit_cost(X, Theta, movies, users, c, lam)
         for _ in range(n_iters):
             step = dict(lam=lam, use_gram=use_gram, solver=solver, cg_steps=cg_steps, cg_dtype=cg_dtype)
-            with np.errstate(over="ignore", invalid="ignore"):
-                Theta_new = _half_step(user_side, X, cu, Theta, **step)
-                X_new = _half_step(movie_side, Theta_new, cm, X, **step)
-                J = implicit_cost(X_new, Theta_new, movies, users, c, lam) if record_cost else 0.0
+            try:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    Theta_new = _half_step(user_side, X, cu, Theta, **step)
+                    X_new = _half_step(movie_side, Theta_new, cm, X, **step)
+                    J = implicit_cost(X_new, Theta_new, movies, users, c, lam) if record_cost else 0.0
+            except np.linalg.LinAlgError:  # overflowed systems (huge alpha or lam)
+                history.diverged = True
+                break
             if not (np.all(np.isfinite(X_new)) and np.all(np.isfinite(Theta_new)) and np.isfinite(J)):
                 history.diverged = True  # keep the last finite factors
                 break

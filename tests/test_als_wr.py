@@ -102,3 +102,11 @@ def test_u1_rmse_near_spark(movielens):
     known = (model.movie_counts[test.movies] > 0) & (model.user_counts[test.users] > 0)
     r = evaluate(model, test.subset(known))["rmse"]
     assert 0.90 < r < 0.95
+
+
+# ------------------------------------------- adversarial inputs (issue 12)
+def test_validation_type_and_huge_k_are_clear_errors(small):
+    with pytest.raises(TypeError, match="validation must be a cflib.Ratings"):
+        fit_als_wr(small, n_iters=1, validation="val")
+    with pytest.raises(ValueError, match="k=100000 would need about .* GB"):
+        fit_als_wr(small, k=10**5, n_iters=1)
