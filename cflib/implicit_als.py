@@ -286,6 +286,15 @@ def fit_implicit_als(train, *, k: int = 20, alpha: float | None = None, lam: flo
     lam = check_lam(DEFAULTS["lam"] if lam is None else lam)
     n_iters = check_int(n_iters, "n_iters", min_val=1)
     init_scale = check_scalar(init_scale, "init_scale", min_val=0.0, include_boundaries="neither")
+    if validation is not None:
+        if not all(hasattr(validation, a) for a in ("movies", "users", "ratings", "n_movies", "n_users")):
+            raise TypeError(f"validation must be a cflib.Ratings or None, got {type(validation).__name__}")
+        if (validation.n_movies, validation.n_users) != (train.n_movies, train.n_users):
+            raise ValueError(f"validation has shape {(validation.n_movies, validation.n_users)} but train has "
+                             f"{(train.n_movies, train.n_users)}: split one Ratings so both keep all movies and users")
+        if not np.any(validation.ratings >= 4.0):
+            raise ValueError("validation has no rating >= 4, so NDCG@10 cannot be measured on it: "
+                             "give a larger validation set or validation=None")
     kind = DEFAULTS["interactions"] if interactions is None else interactions
     wkind = DEFAULTS["weights"] if weights is None else weights
     movies, users, w = to_interactions(train, interactions=kind, weights=wkind)

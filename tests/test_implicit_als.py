@@ -262,3 +262,13 @@ def test_widget_checks_its_data_and_survives_a_failed_refit(monkeypatch):
         for lam in (iw.LAMS[0], iw.LAMS[-1]):
             w.alpha.value, w.lam.value = a, lam
             assert len(w.top) == 10 and np.isfinite(w.model.X).all()
+
+
+def test_validation_errors_name_validation():
+    data = make_synthetic(30, 20, 2, density=0.4, seed=1)
+    with pytest.raises(TypeError, match="validation must be a cflib.Ratings"):
+        fit_implicit_als(data, k=2, n_iters=1, validation="val")
+    with pytest.raises(ValueError, match="validation has shape"):
+        fit_implicit_als(data, k=2, n_iters=1, validation=make_synthetic(10, 5, 2, seed=2))
+    with pytest.raises(ValueError, match="validation has no rating >= 4"):
+        fit_implicit_als(data, k=2, n_iters=1, validation=data.subset(data.ratings < 4))
