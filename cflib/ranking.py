@@ -71,7 +71,7 @@ def score_matrix(model, n_movies: int, n_users: int) -> np.ndarray:
     TypeError
         The model has neither method.
     ValueError
-        The scores have the wrong shape or contain NaN.
+        The scores have the wrong shape or contain NaN (``-inf`` is allowed: never listed).
     """
     if hasattr(model, "predict_all"):
         S = model.predict_all(clip=False)
@@ -91,8 +91,8 @@ def score_matrix(model, n_movies: int, n_users: int) -> np.ndarray:
     if S.shape != (n_movies, n_users):
         raise ValueError(f"the model scores have shape {S.shape}, but train has shape "
                          f"{(n_movies, n_users)}: train the model on the same Ratings shape")
-    if not np.isfinite(S).all():
-        raise ValueError("the model scores contain NaN or inf: the model diverged or was built from bad data; "
+    if np.isnan(S).any():  # -inf is allowed: it means "never list this movie" (see top_k)
+        raise ValueError("the model scores contain NaN: the model diverged or was built from bad data; "
                          "refit it (e.g. with a larger lam) before ranking")
     return S
 
@@ -104,6 +104,7 @@ def top_k(scores, k: int, exclude=None):
     ----------
     scores : ndarray of shape (n_rows, n_cols)
         One row per user, one column per movie (higher is better). Not modified.
+        A score of ``-inf`` means "never list this movie" (like ``exclude``); NaN is an error.
     k : int >= 1
     exclude : ndarray of bool, shape (n_rows, n_cols), optional
         True where a column may not be listed (the movies a user rated in train).

@@ -167,7 +167,7 @@ def one_user(draw):
     if broken == "nan_score":
         scores[0] = np.nan
     elif broken == "neg_inf_score":
-        scores[0] = -np.inf  # allowed: ranked last, but still a candidate
+        scores[0] = -np.inf  # allowed: "never list this movie"
     elif broken == "train_negative":
         train_movies = np.r_[train_movies, -1]
     elif broken == "train_too_big":
@@ -191,9 +191,10 @@ def test_one_user_list_and_metrics(case, k):
     valid_list = valid_k and broken in (None, "neg_inf_score", "relevant_too_big", "relevant_string")
     listed = _expect(lambda: user_list(scores, train_movies, k), valid_list, ("scores", "train_movies", "k"))
     if listed is not None:
-        candidates = sorted((i for i in range(scores.size) if i not in set(train_movies.tolist())),
+        candidates = sorted((i for i in range(scores.size)
+                             if i not in set(train_movies.tolist()) and scores[i] > -np.inf),
                             key=lambda i: (-scores[i], i))
-        assert listed.tolist() == candidates[:k]  # -inf is a candidate like the others
+        assert listed.tolist() == candidates[:k]  # a movie scored -inf is never listed
     valid = valid_list and broken in (None, "neg_inf_score")
     p = _expect(lambda: precision_at_k(scores, train_movies, relevant, k), valid,
                 ("scores", "train_movies", "relevant", "k"))
