@@ -80,6 +80,15 @@ BURN_IN = 10
 
 
 # ------------------------------------------------------------------ the conditionals
+_NOT_PD = ("the precision A = alpha F^T F + diag(lam) is not positive definite (or not finite): "
+           "alpha and every lam must be finite and > 0")
+
+
+def _check_rng(rng):
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
+                        f"got {type(rng).__name__}")
+
 def row_moments(F, t, alpha, mu, lam):
     r"""Mean and covariance of one row's Gaussian conditional.
 
@@ -107,7 +116,10 @@ def row_moments(F, t, alpha, mu, lam):
     F = np.asarray(F, dtype=np.float64)
     A = alpha * F.T @ F + np.diag(np.asarray(lam, dtype=np.float64))
     b = alpha * F.T @ np.asarray(t, dtype=np.float64) + lam * np.asarray(mu, dtype=np.float64)
-    return np.linalg.solve(A, b), np.linalg.inv(A)
+    try:
+        return np.linalg.solve(A, b), np.linalg.inv(A)
+    except np.linalg.LinAlgError:
+        raise ValueError(_NOT_PD) from None
 
 
 def sample_row(F, t, alpha, mu, lam, rng):
@@ -156,7 +168,11 @@ def sample_rows(A, b, rng):
     ndarray of shape (n_rows, d)
         :math:`L_r^{-T}(L_r^{-1} b_r + z_r)` with :math:`A_r = L_r L_r^T`.
     """
-    L = np.linalg.cholesky(A)
+    _check_rng(rng)
+    try:
+        L = np.linalg.cholesky(A)
+    except np.linalg.LinAlgError:
+        raise ValueError(_NOT_PD) from None
     y = _forward(L, np.asarray(b, dtype=np.float64))
     y += rng.standard_normal(y.shape)
     return _backward(L, y)
@@ -183,6 +199,9 @@ def sample_alpha(sse, n, rng, *, a0=HYPER["a0"], b0=HYPER["b0"]):
 
     Its mean is :math:`(a_0 + n/2) / (b_0 + \mathrm{SSE}/2)`.
     """
+    _check_rng(rng)
+    sse = check_scalar(sse, "sse", min_val=0.0)
+    n = check_int(n, "n", min_val=0)
     return float(rng.gamma(a0 + 0.5 * n, 1.0 / (b0 + 0.5 * sse)))
 
 
@@ -208,6 +227,10 @@ def sample_hyper(W, rng, *, a0=HYPER["a0"], b0=HYPER["b0"], beta0=HYPER["beta0"]
     -------
     mean, precision : ndarray of shape (d,)
     """
+    _check_rng(rng)
+    W = np.asarray(W, dtype=np.float64)
+    if W.ndim != 2 or W.shape[0] == 0:
+        raise ValueError(f"W must be 2-D of shape (n_rows, d) with n_rows >= 1, got shape {W.shape}")
     n = W.shape[0]
     wbar = W.mean(axis=0)
     scatter = ((W - wbar) ** 2).sum(axis=0)

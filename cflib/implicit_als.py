@@ -59,7 +59,7 @@ from threadpoolctl import threadpool_limits
 from .als import RowSystems
 from .train import History
 from .ratings import DENSE_LIMIT_BYTES
-from .validation import check_index_pair, check_indices, check_int, check_lam, check_scalar
+from .validation import check_factors, check_index_pair, check_indices, check_int, check_lam, check_scalar
 
 __all__ = ["ImplicitModel", "fit_implicit_als", "implicit_row", "to_interactions", "implicit_cost", "DEFAULTS",
            "INTERACTIONS", "WEIGHTS", "SOLVERS"]
@@ -90,6 +90,8 @@ def to_interactions(train, *, interactions: str = "liked", weights: str = "binar
     movies, users : ndarray of int64, shape (n,)
     w : ndarray of float64, shape (n,)
     """
+    if not all(hasattr(train, a) for a in ("movies", "users", "ratings", "nnz")):
+        raise TypeError(f"train must be a cflib.Ratings, got {type(train).__name__}")
     if interactions not in INTERACTIONS:
         raise ValueError(f"interactions must be one of {INTERACTIONS}, got {interactions!r}")
     if weights not in WEIGHTS:
@@ -117,6 +119,16 @@ def implicit_cost(X, Theta, movies, users, c, lam) -> float:
     c : ndarray of shape (n,)   their confidences 1 + alpha * w
     lam : float
     """
+    X, Theta = check_factors(X, Theta)
+    movies, users = check_index_pair(movies, users, X.shape[0], Theta.shape[0])
+    c = np.asarray(c, dtype=np.float64)
+    if c.shape != movies.shape:
+        raise ValueError(f"c must hold one confidence per interaction: shape {movies.shape}, got {c.shape}")
+    return _implicit_cost(X, Theta, movies, users, c, check_lam(lam))
+
+
+def _implicit_cost(X, Theta, movies, users, c, lam) -> float:
+    """:func:`implicit_cost` on checked arguments (the training loop's copy: no checks per sweep)."""
     s = np.einsum("nk,nk->n", X[movies], Theta[users])
     full = float(np.sum((X.T @ X) * (Theta.T @ Theta)))
     return full + float(np.sum(c * (1.0 - s) ** 2 - s * s)) + lam * float(np.sum(X * X) + np.sum(Theta * Theta))
@@ -329,14 +341,14 @@ def fit_implicit_als(train, *, k: int = 20, alpha: float | None = None, lam: flo
         cu, cm = c[user_side.order], c[movie_side.order]
         if record_cost:
             with np.errstate(over="ignore", invalid="ignore"):
-                history.initial_cost = implicit_cost(X, Theta, movies, users, c, lam)
+                history.initial_cost = _implicit_cost(X, Theta, movies, users, c, lam)
         for _ in range(n_iters):
             step = dict(lam=lam, use_gram=use_gram, solver=solver, cg_steps=cg_steps, cg_dtype=cg_dtype)
             try:
                 with np.errstate(over="ignore", invalid="ignore"):
                     Theta_new = _half_step(user_side, X, cu, Theta, **step)
                     X_new = _half_step(movie_side, Theta_new, cm, X, **step)
-                    J = implicit_cost(X_new, Theta_new, movies, users, c, lam) if record_cost else 0.0
+                    J = _implicit_cost(X_new, Theta_new, movies, users, c, lam) if record_cost else 0.0
             except np.linalg.LinAlgError:  # overflowed systems (huge alpha or lam)
                 history.diverged = True
                 break

@@ -268,3 +268,22 @@ def test_divergence_after_the_burn_in_keeps_only_the_finite_samples(monkeypatch)
     for arr in (model.X, model.Theta, model.movie_bias, model.user_bias, model.alpha):
         assert np.isfinite(arr).all()
     assert np.allclose(model.alpha, h.alpha[1:3])
+
+
+def test_the_conditionals_name_a_wrong_argument():
+    rng = np.random.default_rng(0)
+    F, t = rng.standard_normal((5, 2)), rng.standard_normal(5)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        sample_row(F, t, 1.0, np.zeros(2), np.ones(2), 0)
+    with pytest.raises(ValueError, match="not positive definite"):  # used to be a raw LinAlgError
+        sample_row(np.zeros((5, 2)), t, 1.0, np.zeros(2), np.zeros(2), rng)
+    with pytest.raises(ValueError, match="not positive definite"):
+        row_moments(np.zeros((5, 2)), t, 1.0, np.zeros(2), np.zeros(2))
+    with pytest.raises(ValueError, match="sse must be a finite number >= 0"):
+        sample_alpha(-1.0, 5, rng)
+    with pytest.raises(TypeError, match="rng must be"):
+        sample_alpha(1.0, 5, None)
+    with pytest.raises(ValueError, match="W must be 2-D"):
+        sample_hyper(np.zeros((0, 3)), rng)
+    mean, lam = sample_hyper(rng.standard_normal((6, 3)), rng)
+    assert mean.shape == lam.shape == (3,) and np.all(lam > 0)

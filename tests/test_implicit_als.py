@@ -272,3 +272,20 @@ def test_validation_errors_name_validation():
         fit_implicit_als(data, k=2, n_iters=1, validation=make_synthetic(10, 5, 2, seed=2))
     with pytest.raises(ValueError, match="validation has no rating >= 4"):
         fit_implicit_als(data, k=2, n_iters=1, validation=data.subset(data.ratings < 4))
+
+
+def test_public_helpers_name_a_wrong_argument():
+    with pytest.raises(TypeError, match="train must be a cflib.Ratings"):
+        to_interactions("train")
+    X, T = np.ones((4, 2)), np.ones((3, 2))
+    P, C = np.zeros((4, 3)), np.ones((4, 3))
+    P[0, 0], C[0, 0] = 1.0, 3.0
+    assert implicit_cost(X, T, [0], [0], [3.0], 1.0) == pytest.approx(_dense_cost(X, T, P, C, 1.0))
+    with pytest.raises(ValueError, match="users holds indices"):
+        implicit_cost(X, T, [0], [5], [3.0], 1.0)
+    with pytest.raises(ValueError, match="c must hold one confidence"):
+        implicit_cost(X, T, [0], [0], [3.0, 1.0], 1.0)
+    with pytest.raises(ValueError, match="X has k=2 columns but Theta has k=3"):
+        implicit_cost(X, np.ones((3, 3)), [0], [0], [3.0], 1.0)
+    with pytest.raises(ValueError, match="lam must be a finite"):
+        implicit_cost(X, T, [0], [0], [3.0], -1.0)
