@@ -43,7 +43,7 @@ from .als import RowSystems
 from .ratings import DENSE_LIMIT_BYTES, RATING_SCALE
 from .sparse import row_dots
 from .train import History, MFModel
-from .validation import check_indices, check_int, check_scalar
+from .validation import check_factors, check_indices, check_int, check_scalar
 
 __all__ = ["fit_als_wr", "row_penalty", "wr_cost"]
 
@@ -92,6 +92,12 @@ def wr_cost(X, Theta, train, reg_param: float) -> float:
         :math:`\sum (x_i\cdot\theta_j - y_{ij})^2 + \rho(\sum_i n_i\|x_i\|^2 + \sum_j n_j\|\theta_j\|^2)`.
     """
     reg_param = check_scalar(reg_param, "reg_param", min_val=0.0)
+    if not all(hasattr(train, a) for a in ("movies", "users", "ratings", "n_movies", "n_users")):
+        raise TypeError(f"train must be a cflib.Ratings, got {type(train).__name__}")
+    X, Theta = check_factors(X, Theta)
+    if (X.shape[0], Theta.shape[0]) != (train.n_movies, train.n_users):
+        raise ValueError(f"X and Theta have {X.shape[0]} and {Theta.shape[0]} rows but train has shape "
+                         f"{(train.n_movies, train.n_users)}: give X (n_movies, k) and Theta (n_users, k)")
     e = row_dots(X, Theta, train.movies, train.users) - train.ratings
     n_m = np.bincount(train.movies, minlength=train.n_movies)
     n_u = np.bincount(train.users, minlength=train.n_users)
