@@ -40,10 +40,10 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .als import RowSystems
-from .ratings import RATING_SCALE
+from .ratings import DENSE_LIMIT_BYTES, RATING_SCALE
 from .sparse import row_dots
 from .train import History, MFModel
-from .validation import check_indices, check_int, check_scalar
+from .validation import check_factors, check_indices, check_int, check_scalar
 
 __all__ = ["fit_als_wr", "row_penalty", "wr_cost"]
 
@@ -92,6 +92,12 @@ def wr_cost(X, Theta, train, reg_param: float) -> float:
         :math:`\sum (x_i\cdot\theta_j - y_{ij})^2 + \rho(\sum_i n_i\|x_i\|^2 + \sum_j n_j\|\theta_j\|^2)`.
     """
     reg_param = check_scalar(reg_param, "reg_param", min_val=0.0)
+    if not all(hasattr(train, a) for a in ("movies", "users", "ratings", "n_movies", "n_users")):
+        raise TypeError(f"train must be a cflib.Ratings, got {type(train).__name__}")
+    X, Theta = check_factors(X, Theta)
+    if (X.shape[0], Theta.shape[0]) != (train.n_movies, train.n_users):
+        raise ValueError(f"X and Theta have {X.shape[0]} and {Theta.shape[0]} rows but train has shape "
+                         f"{(train.n_movies, train.n_users)}: give X (n_movies, k) and Theta (n_users, k)")
     e = row_dots(X, Theta, train.movies, train.users) - train.ratings
     n_m = np.bincount(train.movies, minlength=train.n_movies)
     n_u = np.bincount(train.users, minlength=train.n_users)
@@ -138,6 +144,11 @@ def fit_als_wr(train, *, k: int = 10, reg_param: float = 0.15, n_iters: int = 20
     reg_param = check_scalar(reg_param, "reg_param", min_val=0.0)
     n_iters = check_int(n_iters, "n_iters", min_val=1)
     seed = check_int(seed, "seed", min_val=0)
+    if validation is not None and not all(hasattr(validation, a) for a in ("movies", "users", "n_movies")):
+        raise TypeError(f"validation must be a cflib.Ratings or None, got {type(validation).__name__}")
+    if 8 * max(train.n_movies, train.n_users) * k * k > DENSE_LIMIT_BYTES:
+        raise ValueError(f"k={k} would need about {8 * max(train.n_movies, train.n_users) * k * k / 1e9:.1f} GB "
+                         "for the (n_rows, k, k) row systems: choose a smaller k (Spark's rank; 10 is the default)")
     if validation is not None and (validation.n_movies, validation.n_users) != (train.n_movies, train.n_users):
         raise ValueError(
             f"validation has shape {(validation.n_movies, validation.n_users)} but train has "

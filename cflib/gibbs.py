@@ -59,7 +59,7 @@ from threadpoolctl import threadpool_limits
 
 from .als import RowSystems
 from .posterior import GibbsHistory, GibbsModel
-from .ratings import RATING_SCALE
+from .ratings import DENSE_LIMIT_BYTES, RATING_SCALE
 from .sparse import row_dots
 from .validation import check_index_pair, check_int, check_scalar
 
@@ -80,6 +80,15 @@ BURN_IN = 10
 
 
 # ------------------------------------------------------------------ the conditionals
+_NOT_PD = ("the precision A = alpha F^T F + diag(lam) is not positive definite (or not finite): "
+           "alpha and every lam must be finite and > 0")
+
+
+def _check_rng(rng):
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
+                        f"got {type(rng).__name__}")
+
 def row_moments(F, t, alpha, mu, lam):
     r"""Mean and covariance of one row's Gaussian conditional.
 
@@ -107,7 +116,10 @@ def row_moments(F, t, alpha, mu, lam):
     F = np.asarray(F, dtype=np.float64)
     A = alpha * F.T @ F + np.diag(np.asarray(lam, dtype=np.float64))
     b = alpha * F.T @ np.asarray(t, dtype=np.float64) + lam * np.asarray(mu, dtype=np.float64)
-    return np.linalg.solve(A, b), np.linalg.inv(A)
+    try:
+        return np.linalg.solve(A, b), np.linalg.inv(A)
+    except np.linalg.LinAlgError:
+        raise ValueError(_NOT_PD) from None
 
 
 def sample_row(F, t, alpha, mu, lam, rng):
@@ -156,7 +168,11 @@ def sample_rows(A, b, rng):
     ndarray of shape (n_rows, d)
         :math:`L_r^{-T}(L_r^{-1} b_r + z_r)` with :math:`A_r = L_r L_r^T`.
     """
-    L = np.linalg.cholesky(A)
+    _check_rng(rng)
+    try:
+        L = np.linalg.cholesky(A)
+    except np.linalg.LinAlgError:
+        raise ValueError(_NOT_PD) from None
     y = _forward(L, np.asarray(b, dtype=np.float64))
     y += rng.standard_normal(y.shape)
     return _backward(L, y)
@@ -183,6 +199,9 @@ def sample_alpha(sse, n, rng, *, a0=HYPER["a0"], b0=HYPER["b0"]):
 
     Its mean is :math:`(a_0 + n/2) / (b_0 + \mathrm{SSE}/2)`.
     """
+    _check_rng(rng)
+    sse = check_scalar(sse, "sse", min_val=0.0)
+    n = check_int(n, "n", min_val=0)
     return float(rng.gamma(a0 + 0.5 * n, 1.0 / (b0 + 0.5 * sse)))
 
 
@@ -208,6 +227,10 @@ def sample_hyper(W, rng, *, a0=HYPER["a0"], b0=HYPER["b0"], beta0=HYPER["beta0"]
     -------
     mean, precision : ndarray of shape (d,)
     """
+    _check_rng(rng)
+    W = np.asarray(W, dtype=np.float64)
+    if W.ndim != 2 or W.shape[0] == 0:
+        raise ValueError(f"W must be 2-D of shape (n_rows, d) with n_rows >= 1, got shape {W.shape}")
     n = W.shape[0]
     wbar = W.mean(axis=0)
     scatter = ((W - wbar) ** 2).sum(axis=0)
@@ -220,7 +243,7 @@ def sample_hyper(W, rng, *, a0=HYPER["a0"], b0=HYPER["b0"], beta0=HYPER["beta0"]
 # ------------------------------------------------------------------ the sampler
 def _rmse(pred, actual):
     d = np.clip(pred, *RATING_SCALE) - actual
-    return float(np.sqrt(d @ d / d.size))
+    return float(np.sqrt(d @ d / d.size)) if d.size else float("nan")
 
 
 def fit_gibbs(train, *, k: int = 10, n_iters: int = 200, burn_in: int | None = None, seed: int = 0,
@@ -265,6 +288,19 @@ def fit_gibbs(train, *, k: int = 10, n_iters: int = 200, burn_in: int | None = N
         raise TypeError(f"train must be a cflib Ratings (e.g. from cflib.load_split), got {type(train).__name__}")
     if train.nnz == 0:
         raise ValueError("train holds no ratings: nothing to sample from")
+    if validation is not None:
+        if not all(hasattr(validation, a) for a in ("movies", "users", "ratings", "n_movies", "n_users")):
+            raise TypeError(f"validation must be a cflib Ratings or None, got {type(validation).__name__}")
+        if (validation.n_movies, validation.n_users) != (train.n_movies, train.n_users):
+            raise ValueError(
+                f"validation has shape {(validation.n_movies, validation.n_users)} but train has "
+                f"{(train.n_movies, train.n_users)}: split one Ratings so both keep all movies and users")
+    floats = (max(train.n_movies, train.n_users) * (k + 1) ** 2
+              + (n_iters - burn_in) * (train.n_movies + train.n_users) * (k + 1))
+    if 8 * floats > DENSE_LIMIT_BYTES:
+        raise ValueError(f"k={k} with {n_iters - burn_in} kept sweeps would need about {8 * floats / 1e9:.1f} GB "
+                         "for the row systems and the kept samples: choose a smaller k, fewer n_iters or "
+                         "a larger burn_in")
     rng = np.random.default_rng(seed)
     movies, users, y = train.movies, train.users, train.ratings
     n_m, n_u, nnz = train.n_movies, train.n_users, y.size
@@ -296,27 +332,31 @@ def fit_gibbs(train, *, k: int = 10, n_iters: int = 200, burn_in: int | None = N
     def predictions(rows, cols):
         return row_dots(W[:, :k], V[:, :k], rows, cols) + W[rows, k] + V[cols, k] + mu
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         pred = predictions(movies, users)
         for sweep in range(n_iters):
-            resid = y - pred
-            alpha = sample_alpha(float(resid @ resid), nnz, rng)
-            # Movie rows given the users: targets y - mu - c_j, partners (theta_j, 1).
-            m_mean, m_lam = sample_hyper(W, rng)
-            A, b = by_movie.normal_equations(np.hstack([V[:, :k], ones_u]), y - mu - V[users, k])
-            A *= alpha
-            A[:, diag, diag] += m_lam
-            b *= alpha
-            b += m_lam * m_mean
-            W = sample_rows(A, b, rng)
-            # User rows given the movies.
-            u_mean, u_lam = sample_hyper(V, rng)
-            A, b = by_user.normal_equations(np.hstack([W[:, :k], ones_m]), y - mu - W[movies, k])
-            A *= alpha
-            A[:, diag, diag] += u_lam
-            b *= alpha
-            b += u_lam * u_mean
-            V = sample_rows(A, b, rng)
+            try:
+                resid = y - pred
+                alpha = sample_alpha(float(resid @ resid), nnz, rng)
+                # Movie rows given the users: targets y - mu - c_j, partners (theta_j, 1).
+                m_mean, m_lam = sample_hyper(W, rng)
+                A, b = by_movie.normal_equations(np.hstack([V[:, :k], ones_u]), y - mu - V[users, k])
+                A *= alpha
+                A[:, diag, diag] += m_lam
+                b *= alpha
+                b += m_lam * m_mean
+                W = sample_rows(A, b, rng)
+                # User rows given the movies.
+                u_mean, u_lam = sample_hyper(V, rng)
+                A, b = by_user.normal_equations(np.hstack([W[:, :k], ones_m]), y - mu - W[movies, k])
+                A *= alpha
+                A[:, diag, diag] += u_lam
+                b *= alpha
+                b += u_lam * u_mean
+                V = sample_rows(A, b, rng)
+            except (np.linalg.LinAlgError, ValueError):  # a non-finite draw: no valid precision or Gamma
+                h.diverged = True
+                break
 
             pred = predictions(movies, users)
             resid = y - pred
@@ -347,9 +387,10 @@ def fit_gibbs(train, *, k: int = 10, n_iters: int = 200, burn_in: int | None = N
                 bar.update(1)
     if bar is not None:
         bar.close()
-    n_done = max(len(h.cost) - burn_in, 0)
+    n_done = len(h.train_rmse) - burn_in if len(h.train_rmse) > burn_in else 0  # samples actually kept
     if n_done == 0:
-        raise RuntimeError("the sampler diverged before the end of the burn-in: no sample to keep")
+        raise ValueError(f"the sampler diverged at sweep {len(h.cost)} of burn_in={burn_in}, so no sample "
+                         f"was kept: use a smaller init_std (now {init_std:g}; default 0.1) or a smaller burn_in")
     kept = {name: arr[:n_done] for name, arr in kept.items()}
     model = GibbsModel(**kept, mu=mu, movie_counts=by_movie.counts.copy(), user_counts=by_user.counts.copy(),
                        params=dict(method="gibbs", k=k, n_iters=n_iters, burn_in=burn_in, seed=seed))

@@ -58,7 +58,8 @@ from threadpoolctl import threadpool_limits
 
 from .als import RowSystems
 from .train import History
-from .validation import check_index_pair, check_int, check_lam, check_scalar
+from .ratings import DENSE_LIMIT_BYTES
+from .validation import check_factors, check_index_pair, check_indices, check_int, check_lam, check_scalar
 
 __all__ = ["ImplicitModel", "fit_implicit_als", "implicit_row", "to_interactions", "implicit_cost", "DEFAULTS",
            "INTERACTIONS", "WEIGHTS", "SOLVERS"]
@@ -89,6 +90,8 @@ def to_interactions(train, *, interactions: str = "liked", weights: str = "binar
     movies, users : ndarray of int64, shape (n,)
     w : ndarray of float64, shape (n,)
     """
+    if not all(hasattr(train, a) for a in ("movies", "users", "ratings", "nnz")):
+        raise TypeError(f"train must be a cflib.Ratings, got {type(train).__name__}")
     if interactions not in INTERACTIONS:
         raise ValueError(f"interactions must be one of {INTERACTIONS}, got {interactions!r}")
     if weights not in WEIGHTS:
@@ -116,6 +119,16 @@ def implicit_cost(X, Theta, movies, users, c, lam) -> float:
     c : ndarray of shape (n,)   their confidences 1 + alpha * w
     lam : float
     """
+    X, Theta = check_factors(X, Theta)
+    movies, users = check_index_pair(movies, users, X.shape[0], Theta.shape[0])
+    c = np.asarray(c, dtype=np.float64)
+    if c.shape != movies.shape:
+        raise ValueError(f"c must hold one confidence per interaction: shape {movies.shape}, got {c.shape}")
+    return _implicit_cost(X, Theta, movies, users, c, check_lam(lam))
+
+
+def _implicit_cost(X, Theta, movies, users, c, lam) -> float:
+    """:func:`implicit_cost` on checked arguments (the training loop's copy: no checks per sweep)."""
     s = np.einsum("nk,nk->n", X[movies], Theta[users])
     full = float(np.sum((X.T @ X) * (Theta.T @ Theta)))
     return full + float(np.sum(c * (1.0 - s) ** 2 - s * s)) + lam * float(np.sum(X * X) + np.sum(Theta * Theta))
@@ -144,11 +157,26 @@ def implicit_row(X, movies, c, lam) -> np.ndarray:
     -------
     theta : ndarray of shape (k,)
     """
-    X = np.asarray(X, dtype=np.float64)
-    XN = X[np.asarray(movies, dtype=np.int64)]
-    c = np.asarray(c, dtype=np.float64)
+    try:
+        X = np.asarray(X, dtype=np.float64)
+        c = np.asarray(c, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"X and c must be numeric arrays; could not convert them: {exc}") from None
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D of shape (n_movies, k), got shape {X.shape}")
+    movies = check_indices(movies, "movies", X.shape[0], what="rows of X")
+    if c.shape != movies.shape:
+        raise ValueError(f"c must hold one confidence per movie in movies: shape {movies.shape}, got {c.shape}")
+    if not (np.isfinite(X).all() and np.isfinite(c).all()):
+        raise ValueError("X and c must be finite (no NaN or inf)")
+    lam = check_lam(lam)
+    XN = X[movies]
     A = X.T @ X + (XN.T * (c - 1.0)) @ XN + lam * np.eye(X.shape[1])
-    return np.linalg.solve(A, XN.T @ c)
+    try:
+        return np.linalg.solve(A, XN.T @ c)
+    except np.linalg.LinAlgError:
+        raise ValueError("the system X^T C_u X + lam I is singular (X has dependent columns and lam = 0): "
+                         "use lam > 0") from None
 
 
 @dataclass(eq=False)
@@ -248,7 +276,8 @@ def fit_implicit_als(train, *, k: int = 20, alpha: float | None = None, lam: flo
     model : ImplicitModel
     history : cflib.train.History
         ``cost`` (J after each sweep), ``time``; ``diverged`` if the factors
-        became non-finite.
+        or J became non-finite (training then stops and the model keeps the
+        last finite factors, the initialization if the first sweep failed).
     """
     if not hasattr(train, "movies") or not hasattr(train, "n_users"):
         raise TypeError(f"train must be a cflib.Ratings, got {type(train).__name__}")
@@ -256,10 +285,28 @@ def fit_implicit_als(train, *, k: int = 20, alpha: float | None = None, lam: flo
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     cg_steps = check_int(cg_steps, "cg_steps", min_val=1)
+    seed = check_int(seed, "seed", min_val=0)
+    if cg_dtype not in (np.float32, np.float64):
+        raise TypeError(f"cg_dtype must be np.float32 or np.float64, got {cg_dtype!r}")
+    floats = k * k + (train.n_movies + train.n_users + 2 * train.nnz) * k
+    if solver == "exact" or not use_gram:
+        floats += max(train.n_movies, train.n_users) * k * k
+    if 8 * floats > DENSE_LIMIT_BYTES:
+        raise ValueError(f"k={k} would need about {8 * floats / 1e9:.1f} GB for the factors and row systems: "
+                         f"choose a smaller k (the number of features; 20 is the default)")
     alpha = check_scalar(DEFAULTS["alpha"] if alpha is None else alpha, "alpha", min_val=0.0)
     lam = check_lam(DEFAULTS["lam"] if lam is None else lam)
     n_iters = check_int(n_iters, "n_iters", min_val=1)
     init_scale = check_scalar(init_scale, "init_scale", min_val=0.0, include_boundaries="neither")
+    if validation is not None:
+        if not all(hasattr(validation, a) for a in ("movies", "users", "ratings", "n_movies", "n_users")):
+            raise TypeError(f"validation must be a cflib.Ratings or None, got {type(validation).__name__}")
+        if (validation.n_movies, validation.n_users) != (train.n_movies, train.n_users):
+            raise ValueError(f"validation has shape {(validation.n_movies, validation.n_users)} but train has "
+                             f"{(train.n_movies, train.n_users)}: split one Ratings so both keep all movies and users")
+        if not np.any(validation.ratings >= 4.0):
+            raise ValueError("validation has no rating >= 4, so NDCG@10 cannot be measured on it: "
+                             "give a larger validation set or validation=None")
     kind = DEFAULTS["interactions"] if interactions is None else interactions
     wkind = DEFAULTS["weights"] if weights is None else weights
     movies, users, w = to_interactions(train, interactions=kind, weights=wkind)
@@ -277,23 +324,40 @@ def fit_implicit_als(train, *, k: int = 20, alpha: float | None = None, lam: flo
         bar = tqdm(total=n_iters, desc=f"implicit_als (k={k})")
     with threadpool_limits(limits=1, user_api="blas"):
         rng = np.random.default_rng(seed)
-        X = init_scale * rng.standard_normal((train.n_movies, k))
-        Theta = init_scale * rng.standard_normal((train.n_users, k))
-        c = 1.0 + alpha * w
+        with np.errstate(over="ignore"):
+            X = init_scale * rng.standard_normal((train.n_movies, k))
+            Theta = init_scale * rng.standard_normal((train.n_users, k))
+            size = np.sum(X * X) + np.sum(Theta * Theta)
+        if not np.isfinite(size):
+            raise ValueError(f"init_scale={init_scale:g} overflows the initial factors: use a small "
+                             "init_scale such as the default 0.01")
+        with np.errstate(over="ignore"):
+            c = 1.0 + alpha * w
+        if not np.isfinite(c).all():
+            raise ValueError(f"alpha={alpha:g} makes the confidences 1 + alpha * w infinite: "
+                             "choose a smaller alpha (the default is 2)")
         user_side = RowSystems(users, movies, train.n_users, train.n_movies)
         movie_side = RowSystems(movies, users, train.n_movies, train.n_users)
         cu, cm = c[user_side.order], c[movie_side.order]
         if record_cost:
-            history.initial_cost = implicit_cost(X, Theta, movies, users, c, lam)
+            with np.errstate(over="ignore", invalid="ignore"):
+                history.initial_cost = _implicit_cost(X, Theta, movies, users, c, lam)
         for _ in range(n_iters):
             step = dict(lam=lam, use_gram=use_gram, solver=solver, cg_steps=cg_steps, cg_dtype=cg_dtype)
-            Theta = _half_step(user_side, X, cu, Theta, **step)
-            X = _half_step(movie_side, Theta, cm, X, **step)
-            if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Theta))):
+            try:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    Theta_new = _half_step(user_side, X, cu, Theta, **step)
+                    X_new = _half_step(movie_side, Theta_new, cm, X, **step)
+                    J = _implicit_cost(X_new, Theta_new, movies, users, c, lam) if record_cost else 0.0
+            except np.linalg.LinAlgError:  # overflowed systems (huge alpha or lam)
                 history.diverged = True
                 break
+            if not (np.all(np.isfinite(X_new)) and np.all(np.isfinite(Theta_new)) and np.isfinite(J)):
+                history.diverged = True  # keep the last finite factors
+                break
+            X, Theta = X_new, Theta_new
             if record_cost:
-                history.cost.append(implicit_cost(X, Theta, movies, users, c, lam))
+                history.cost.append(J)
             history.time.append(time.perf_counter() - start)
             if validation is not None:
                 from .ranking import ranking_metrics

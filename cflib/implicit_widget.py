@@ -62,6 +62,12 @@ class ImplicitExplorer(widgets.VBox):
 
     def __init__(self, train, test, user: int, *, k: int = 20, n_iters: int = 10,
                  alpha: float = DEFAULTS["alpha"], lam: float = DEFAULTS["lam"]):
+        for name, data in (("train", train), ("test", test)):
+            if not all(hasattr(data, a) for a in ("movies", "users", "ratings", "n_users", "titles")):
+                raise TypeError(f"{name} must be a cflib.Ratings, got {type(data).__name__}")
+        if test.shape != train.shape:
+            raise ValueError(f"test has shape {test.shape} but train has {train.shape}: "
+                             "split one Ratings (e.g. cflib.load_split) so both keep all movies and users")
         user = check_int(user, "user", min_val=0, max_val=train.n_users - 1)
         if alpha not in ALPHAS or lam not in LAMS:
             raise ValueError(f"alpha must be one of {ALPHAS} and lam one of {LAMS}, got {alpha!r} and {lam!r}")
@@ -80,9 +86,24 @@ class ImplicitExplorer(widgets.VBox):
         self.refresh()
 
     def refresh(self):
-        """Refit with the slider values and rewrite the table."""
-        self.model, _ = fit_implicit_als(self.train, k=self.k, alpha=float(self.alpha.value),
-                                         lam=float(self.lam.value), n_iters=self.n_iters, record_cost=False)
+        """Refit with the slider values and rewrite the table.
+
+        A fit that fails or diverges leaves the previous list and model in
+        place and says so in the table; the sliders stay usable.
+        """
+        try:
+            model, history = fit_implicit_als(self.train, k=self.k, alpha=float(self.alpha.value),
+                                              lam=float(self.lam.value), n_iters=self.n_iters, record_cost=False)
+        except ValueError as exc:
+            if not hasattr(self, "model"):  # the first fit: bad constructor arguments
+                raise
+            self.table.value = f"<b>Could not fit with these settings:</b> {html.escape(str(exc))}"
+            return
+        if history.diverged:
+            self.table.value = (f"<b>Diverged with alpha = {self.alpha.value:g}, lambda = {self.lam.value:g}</b>: "
+                                "the factors became non-finite; choose a larger lambda or a smaller alpha")
+            return
+        self.model = model
         self.top = user_top(self.model, self.train, self.user, 10)
         self.hits = int(sum(int(i) in self.relevant for i in self.top))
         rows = "".join(

@@ -46,7 +46,7 @@ import numbers
 
 import numpy as np
 
-from .validation import check_int, check_scalar
+from .validation import check_indices, check_int, check_scalar
 
 __all__ = ["ranking_metrics", "ranking_table", "popularity_strata", "top_k", "score_matrix", "METRICS",
            "user_list", "precision_at_k", "ndcg_at_k"]
@@ -71,21 +71,29 @@ def score_matrix(model, n_movies: int, n_users: int) -> np.ndarray:
     TypeError
         The model has neither method.
     ValueError
-        The scores have the wrong shape or contain NaN.
+        The scores have the wrong shape or contain NaN (``-inf`` is allowed: never listed).
     """
     if hasattr(model, "predict_all"):
-        S = np.asarray(model.predict_all(clip=False), dtype=np.float64)
+        S = model.predict_all(clip=False)
     elif hasattr(model, "predict"):
         movies, users = np.divmod(np.arange(n_movies * n_users), n_users)
-        S = np.asarray(model.predict(movies, users, clip=False), dtype=np.float64).reshape(n_movies, n_users)
+        S = model.predict(movies, users, clip=False)
     else:
         raise TypeError(f"model must have predict_all(clip=False) or predict(movies, users), "
                         f"got {type(model).__name__}")
+    try:
+        S = np.asarray(S, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"the model scores must be numbers; could not convert them ({exc}): "
+                        "give a model whose predict_all returns a float array") from None
+    if not hasattr(model, "predict_all") and S.size == n_movies * n_users:
+        S = S.reshape(n_movies, n_users)
     if S.shape != (n_movies, n_users):
         raise ValueError(f"the model scores have shape {S.shape}, but train has shape "
                          f"{(n_movies, n_users)}: train the model on the same Ratings shape")
-    if np.isnan(S).any():
-        raise ValueError("the model scores contain NaN: the model diverged or was built from bad data")
+    if np.isnan(S).any():  # -inf is allowed: it means "never list this movie" (see top_k)
+        raise ValueError("the model scores contain NaN: the model diverged or was built from bad data; "
+                         "refit it (e.g. with a larger lam) before ranking")
     return S
 
 
@@ -96,6 +104,7 @@ def top_k(scores, k: int, exclude=None):
     ----------
     scores : ndarray of shape (n_rows, n_cols)
         One row per user, one column per movie (higher is better). Not modified.
+        A score of ``-inf`` means "never list this movie" (like ``exclude``); NaN is an error.
     k : int >= 1
     exclude : ndarray of bool, shape (n_rows, n_cols), optional
         True where a column may not be listed (the movies a user rated in train).
@@ -108,11 +117,24 @@ def top_k(scores, k: int, exclude=None):
         False for slots past the end of a row's candidates (a user who rated
         almost every movie has fewer than k candidates).
     """
-    S = np.array(scores, dtype=np.float64)
+    try:
+        S = np.array(scores, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"scores must be a numeric array; could not convert it: {exc}") from None
     k = check_int(k, "k", min_val=1)
+    if S.ndim != 2 or S.shape[1] == 0:
+        raise ValueError(f"scores must be 2-D of shape (n_rows, n_cols) with n_cols >= 1, got shape {S.shape}: "
+                         "one row per user, one column per movie")
+    if np.isnan(S).any():
+        raise ValueError("scores contain NaN: a NaN cannot be ranked; replace it (e.g. np.nan_to_num) "
+                         "or refit the model")
     n_rows, n_cols = S.shape
     k = min(k, n_cols)
     if exclude is not None:
+        exclude = np.asarray(exclude)
+        if exclude.shape != S.shape or exclude.dtype != bool:
+            raise ValueError(f"exclude must be a boolean array of the scores' shape {S.shape}, "
+                             f"got dtype {exclude.dtype} and shape {exclude.shape}")
         S[exclude] = -np.inf
     kth = np.partition(S, n_cols - k, axis=1)[:, n_cols - k]  # each row's k-th largest score
     above = S > kth[:, None]
@@ -305,11 +327,21 @@ def user_list(scores, train_movies, k: int) -> np.ndarray:
     -------
     ndarray of int64, shape (min(k, candidates),)
     """
-    scores = np.asarray(scores, dtype=np.float64)
+    try:
+        scores = np.asarray(scores, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"scores must be a numeric array; could not convert it: {exc}") from None
+    if scores.ndim != 1:
+        raise ValueError(f"scores must be 1-D, one score per movie, got shape {scores.shape}")
     exclude = np.zeros((1, scores.size), dtype=bool)
-    exclude[0, np.asarray(train_movies, dtype=np.int64)] = True
+    exclude[0, check_indices(train_movies, "train_movies", scores.size, what="movies")] = True
     top, valid = top_k(scores[None, :], k, exclude=exclude)
     return top[0][valid[0]]
+
+
+def _check_relevant(relevant, n_movies):
+    """The relevant movies as int64 indices in 0..n_movies-1 (an empty list is allowed)."""
+    return check_indices(relevant, "relevant", n_movies, what="movies")
 
 
 def precision_at_k(scores, train_movies, relevant, k: int) -> float:
@@ -322,15 +354,17 @@ def precision_at_k(scores, train_movies, relevant, k: int) -> float:
         The movies the user rated in train; the relevant test movies.
     k : int
     """
-    hits = np.isin(user_list(scores, train_movies, k), np.asarray(relevant)).sum()
+    listed = user_list(scores, train_movies, k)
+    hits = np.isin(listed, _check_relevant(relevant, np.size(scores))).sum()
     return float(hits / k)
 
 
 def ndcg_at_k(scores, train_movies, relevant, k: int) -> float:
     """NDCG@k of one user: DCG with gains rel_r / log2(r + 1) over the ideal DCG of min(k, |relevant|) hits."""
-    relevant = np.unique(np.asarray(relevant, dtype=np.int64))
+    listed = user_list(scores, train_movies, k)
+    relevant = np.unique(_check_relevant(relevant, np.size(scores)))
     if relevant.size == 0:
         raise ValueError("relevant is empty: NDCG is only defined for a user with at least one relevant movie")
-    rel = np.isin(user_list(scores, train_movies, k), relevant)
+    rel = np.isin(listed, relevant)
     discount = 1.0 / np.log2(np.arange(1, k + 1) + 1.0)
     return float((rel * discount[:rel.size]).sum() / discount[:min(k, relevant.size)].sum())

@@ -172,6 +172,8 @@ def to_spark(spark, ratings, *, num_partitions: int | None = None):
     """
     if not hasattr(ratings, "movies") or not hasattr(ratings, "ratings"):
         raise TypeError(f"ratings must be a cflib.Ratings, got {type(ratings).__name__}")
+    if not hasattr(spark, "createDataFrame") or not hasattr(spark, "sparkContext"):
+        raise TypeError(f"spark must be a SparkSession (from cflib.spark.start_session()), got {type(spark).__name__}")
     from pyspark.sql.types import FloatType, IntegerType, StructField, StructType
 
     n = spark.sparkContext.defaultParallelism if num_partitions is None else num_partitions
@@ -208,6 +210,9 @@ def fit_spark_als(df, *, k: int = 10, reg_param: float = 0.15, n_iters: int = 20
     pyspark.ml.recommendation.ALSModel
         With ``coldStartStrategy="drop"``: ``transform`` drops pairs it cannot score.
     """
+    if not {"user", "item", "rating"} <= set(getattr(df, "columns", ())):
+        raise TypeError(f"df must be a Spark DataFrame with columns user, item, rating (from "
+                        f"cflib.spark.to_spark), got {type(df).__name__}")
     from pyspark.ml.recommendation import ALS
 
     als = ALS(rank=check_int(k, "k", min_val=1), maxIter=check_int(n_iters, "n_iters", min_val=1),
@@ -215,6 +220,11 @@ def fit_spark_als(df, *, k: int = 10, reg_param: float = 0.15, n_iters: int = 20
               numUserBlocks=check_int(blocks, "blocks", min_val=1), numItemBlocks=blocks,
               userCol="user", itemCol="item", ratingCol="rating", coldStartStrategy="drop")
     return als.fit(df)
+
+
+def _check_ratings(data, name):
+    if not all(hasattr(data, a) for a in ("movies", "users", "n_movies", "n_users", "subset")):
+        raise TypeError(f"{name} must be a cflib.Ratings, got {type(data).__name__}")
 
 
 def _factors(frame, n: int, k: int, what: str) -> tuple:
@@ -249,6 +259,10 @@ def from_spark(als_model, train, *, reg_param: float | None = None) -> MFModel:
         ``userFactors`` (float32 in Spark, float64 here); rows Spark never saw
         are 0. ``kind="plain"``, ``mu`` and biases 0, ``lam`` = ``regParam``.
     """
+    if not all(hasattr(als_model, a) for a in ("rank", "itemFactors", "userFactors")):
+        raise TypeError(f"als_model must be a trained pyspark ALSModel (from fit_spark_als), "
+                        f"got {type(als_model).__name__}")
+    _check_ratings(train, "train")
     k = int(als_model.rank)
     X, _ = _factors(als_model.itemFactors, train.n_movies, k, "item")
     Theta, _ = _factors(als_model.userFactors, train.n_users, k, "user")
@@ -273,6 +287,8 @@ def drop_cold_start(test, train):
     Ratings
         ``test.subset(mask)``; ``test.nnz - result.nnz`` pairs were dropped.
     """
+    _check_ratings(test, "test")
+    _check_ratings(train, "train")
     if (test.n_movies, test.n_users) != (train.n_movies, train.n_users):
         raise ValueError(f"test has shape {(test.n_movies, test.n_users)} but train has "
                          f"{(train.n_movies, train.n_users)}: both must come from one split")

@@ -69,9 +69,21 @@ def time_split(data, *, test_fraction: float = 0.2):
     cut = np.partition(ts, n_train - 1)[n_train - 1]  # the n_train-th earliest timestamp
     is_test = ts > cut
     if not is_test.any():
-        raise ValueError("every rating was given at the same instant as the cut: no future to test on")
+        raise ValueError(f"test_fraction={test_fraction:g} leaves no rating after the cut (the latest "
+                         f"{data.nnz - n_train} share the cut's timestamp and stay in train): "
+                         "choose a larger test_fraction")
     return (data.subset(~is_test, name=f"{data.name} before cut"),
             data.subset(is_test, name=f"{data.name} after cut"))
+
+
+def _check_pair(train, test):
+    for name, data in (("train", train), ("test", test)):
+        if not all(hasattr(data, a) for a in ("movies", "users", "n_movies", "n_users")):
+            raise TypeError(f"{name} must be a cflib.Ratings, got {type(data).__name__}")
+    if (test.n_movies, test.n_users) != (train.n_movies, train.n_users):
+        raise ValueError(f"test has shape {(test.n_movies, test.n_users)} but train has "
+                         f"{(train.n_movies, train.n_users)}: split one Ratings (e.g. with time_split) "
+                         "so both keep all movies and users")
 
 
 def unseen(train, test) -> dict:
@@ -83,6 +95,7 @@ def unseen(train, test) -> dict:
         ``users`` and ``movies``: how many distinct test users / movies have
         no training rating; ``ratings``: how many test ratings involve either.
     """
+    _check_pair(train, test)
     u_seen = np.bincount(train.users, minlength=train.n_users) > 0
     m_seen = np.bincount(train.movies, minlength=train.n_movies) > 0
     new_users = ~u_seen[test.users]
@@ -103,7 +116,17 @@ def future_share(train, test) -> float:
             \frac{|\{r \in \text{train} : \tau_r > \tau_s\}|}{|\text{train}|}
 
     0 for :func:`time_split`; about 0.5 for a random split.
+
+    Raises
+    ------
+    ValueError
+        When train or test has no ratings (the share is then undefined).
     """
+    _check_pair(train, test)
+    for name, data in (("train", train), ("test", test)):
+        if data.nnz == 0:
+            raise ValueError(f"{name} holds no ratings: the future share is undefined; "
+                             "give both sides at least one rating")
     t_train = np.sort(_timestamps(train, "train"))
     t_test = _timestamps(test, "test")
     later = t_train.size - np.searchsorted(t_train, t_test, side="right")

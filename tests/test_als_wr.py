@@ -102,3 +102,24 @@ def test_u1_rmse_near_spark(movielens):
     known = (model.movie_counts[test.movies] > 0) & (model.user_counts[test.users] > 0)
     r = evaluate(model, test.subset(known))["rmse"]
     assert 0.90 < r < 0.95
+
+
+# ------------------------------------------- adversarial inputs (issue 12)
+def test_validation_type_and_huge_k_are_clear_errors(small):
+    with pytest.raises(TypeError, match="validation must be a cflib.Ratings"):
+        fit_als_wr(small, n_iters=1, validation="val")
+    with pytest.raises(ValueError, match="k=100000 would need about .* GB"):
+        fit_als_wr(small, k=10**5, n_iters=1)
+
+
+def test_wr_cost_checks_its_arguments(small):
+    X, T = np.zeros((small.n_movies, 2)), np.zeros((small.n_users, 2))
+    assert wr_cost(X, T, small, 0.1) == pytest.approx(float(small.ratings @ small.ratings))
+    with pytest.raises(TypeError, match="train must be a cflib.Ratings"):
+        wr_cost(X, T, "train", 0.1)
+    with pytest.raises(ValueError, match="rows but train has shape"):
+        wr_cost(X[:3], T, small, 0.1)
+    T2 = T.copy()
+    T2[0, 0] = np.nan
+    with pytest.raises(ValueError, match="Theta contains 1 NaN"):
+        wr_cost(X, T2, small, 0.1)

@@ -214,3 +214,76 @@ def test_train_must_be_ratings_and_progress_runs(toy, capsys):
         fit_gibbs(np.zeros((3, 3)))
     model, h = fit_gibbs(toy[0], k=2, n_iters=4, progress=True)
     assert len(h) == 4 and h.burn_in == 2 and model.n_samples == 2
+
+
+# ------------------------------------------- adversarial inputs (issue 12)
+def test_validation_is_checked_like_train():
+    data = make_synthetic(30, 20, 2, density=0.4, seed=1)
+    with pytest.raises(TypeError, match="validation must be a cflib Ratings"):
+        fit_gibbs(data, k=2, n_iters=3, validation="val")
+    with pytest.raises(ValueError, match="validation has shape"):  # used to be scored silently
+        fit_gibbs(data, k=2, n_iters=3, validation=make_synthetic(10, 5, 2, seed=2))
+
+
+def test_an_empty_validation_set_records_nan_without_a_warning():
+    import warnings
+    data = make_synthetic(30, 20, 2, density=0.4, seed=1)
+    empty = data.subset(np.zeros(data.nnz, dtype=bool))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, h = fit_gibbs(data, k=2, n_iters=3, burn_in=1, validation=empty)
+    assert len(h.val_rmse) == 3 and all(np.isnan(v) for v in h.val_rmse)
+
+
+def test_divergence_in_the_burn_in_names_init_std():
+    data = make_synthetic(30, 20, 2, density=0.4, seed=1)
+    with pytest.raises(ValueError, match="init_std"):
+        fit_gibbs(data, k=2, n_iters=4, init_std=1e200)
+
+
+def test_a_huge_k_is_refused_before_allocating():
+    data = make_synthetic(30, 20, 2, density=0.4, seed=1)
+    with pytest.raises(ValueError, match="k=100000 .* GB"):
+        fit_gibbs(data, k=10**5, n_iters=2)
+
+
+def test_divergence_after_the_burn_in_keeps_only_the_finite_samples(monkeypatch):
+    """A sweep that goes non-finite after the burn-in must not leave an unfilled sample slot."""
+    import cflib.gibbs as gibbs
+
+    data = make_synthetic(30, 20, 2, density=0.4, seed=1)
+    real, calls = gibbs.sample_rows, []
+
+    def breaks_at_sweep_3(A, b, rng):
+        calls.append(1)
+        out = real(A, b, rng)
+        if len(calls) == 2 * 4:  # the user rows of the 4th sweep (index 3)
+            out[0, 0] = np.nan
+        return out
+
+    monkeypatch.setattr(gibbs, "sample_rows", breaks_at_sweep_3)
+    model, h = gibbs.fit_gibbs(data, k=2, n_iters=6, burn_in=1)
+    assert h.diverged
+    assert model.n_samples == 2  # sweeps 1 and 2; sweep 3 diverged
+    for arr in (model.X, model.Theta, model.movie_bias, model.user_bias, model.alpha):
+        assert np.isfinite(arr).all()
+    assert np.allclose(model.alpha, h.alpha[1:3])
+
+
+def test_the_conditionals_name_a_wrong_argument():
+    rng = np.random.default_rng(0)
+    F, t = rng.standard_normal((5, 2)), rng.standard_normal(5)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        sample_row(F, t, 1.0, np.zeros(2), np.ones(2), 0)
+    with pytest.raises(ValueError, match="not positive definite"):  # used to be a raw LinAlgError
+        sample_row(np.zeros((5, 2)), t, 1.0, np.zeros(2), np.zeros(2), rng)
+    with pytest.raises(ValueError, match="not positive definite"):
+        row_moments(np.zeros((5, 2)), t, 1.0, np.zeros(2), np.zeros(2))
+    with pytest.raises(ValueError, match="sse must be a finite number >= 0"):
+        sample_alpha(-1.0, 5, rng)
+    with pytest.raises(TypeError, match="rng must be"):
+        sample_alpha(1.0, 5, None)
+    with pytest.raises(ValueError, match="W must be 2-D"):
+        sample_hyper(np.zeros((0, 3)), rng)
+    mean, lam = sample_hyper(rng.standard_normal((6, 3)), rng)
+    assert mean.shape == lam.shape == (3,) and np.all(lam > 0)

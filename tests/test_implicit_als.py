@@ -162,3 +162,130 @@ def test_cg_in_float32_is_close_to_float64():
     assert m32.X.dtype == np.float64
     assert h32.cost[-1] == pytest.approx(h64.cost[-1], rel=1e-4)
     assert np.abs(m32.predict_all() - m64.predict_all()).max() < 1e-3
+
+
+# ------------------------------------------- adversarial inputs (issue 12)
+from cflib.implicit_als import implicit_row  # noqa: E402
+
+
+@pytest.mark.parametrize("seed, error", [(-1, ValueError), (1.5, TypeError), ("0", TypeError)])
+def test_seed_is_checked_and_named(seed, error):
+    data = make_synthetic(20, 15, 2, seed=3)
+    with pytest.raises(error, match="seed"):
+        fit_implicit_als(data, k=2, n_iters=1, seed=seed)
+
+
+def test_cg_dtype_must_be_a_float_type():
+    data = make_synthetic(20, 15, 2, seed=3)
+    with pytest.raises(TypeError, match="cg_dtype must be np.float32 or np.float64"):
+        fit_implicit_als(data, k=2, n_iters=1, cg_dtype=int)
+
+
+def test_a_huge_k_is_refused_before_allocating():
+    data = make_synthetic(20, 15, 2, seed=3)
+    with pytest.raises(ValueError, match="k=1000000 would need about .* GB"):
+        fit_implicit_als(data, k=10**6, n_iters=1)
+    for scale in (1e308, 1e200):
+        with pytest.raises(ValueError, match="init_scale=.* overflows"):
+            fit_implicit_als(data, k=2, n_iters=1, init_scale=scale)
+    with pytest.raises(ValueError, match="alpha=1e\\+308 makes the confidences"):
+        fit_implicit_als(data, k=2, n_iters=1, alpha=1e308, weights="rating")
+
+
+@pytest.mark.parametrize("kwargs", [dict(alpha=1e20), dict(lam=1e308), dict(alpha=1e20, solver="exact")])
+def test_divergence_keeps_the_last_finite_factors_quietly(kwargs):
+    import warnings
+    data = make_synthetic(30, 20, 2, density=0.4, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy overflow warnings escape
+        model, h = fit_implicit_als(data, k=3, n_iters=3, **kwargs)
+    assert h.diverged
+    assert np.isfinite(model.X).all() and np.isfinite(model.Theta).all()
+    assert np.isfinite(model.predict_all()).all()
+
+
+def test_implicit_row_validates_its_arguments():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 3))
+    theta = implicit_row(X, [0, 2], [3.0, 2.0], 1.0)
+    A = X.T @ X + np.outer(X[0], X[0]) * 2.0 + np.outer(X[2], X[2]) * 1.0 + np.eye(3)
+    assert np.allclose(A @ theta, 3.0 * X[0] + 2.0 * X[2])
+    cases = [((X, [99], [2.0], 1.0), ValueError, "movies holds indices"),
+             ((X, [-1], [2.0], 1.0), ValueError, "movies holds indices"),   # used to use the last row
+             ((X, [0, 1], [2.0], 1.0), ValueError, "c must hold one confidence"),
+             ((X, [0], [2.0], "1"), TypeError, "lam must be a real number"),
+             ((X, [0], [2.0], np.nan), ValueError, "lam must be a finite"),  # used to return NaN
+             ((X, [0], [np.nan], 1.0), ValueError, "X and c must be finite"),
+             ((np.zeros(3), [0], [2.0], 1.0), ValueError, "X must be 2-D"),
+             ((np.zeros((3, 2)), [], [], 0.0), ValueError, "singular .* use lam > 0")]
+    for args, error, match in cases:
+        with pytest.raises(error, match=match):
+            implicit_row(*args)
+
+
+def test_widget_checks_its_data_and_survives_a_failed_refit(monkeypatch):
+    import cflib.implicit_widget as iw
+
+    data = make_synthetic(40, 30, 2, seed=7)
+    train, test = data.random_split(0.2, seed=0)
+    with pytest.raises(TypeError, match="train must be a cflib.Ratings"):
+        iw.ImplicitExplorer("train", test, user=0)
+    with pytest.raises(TypeError, match="test must be a cflib.Ratings"):
+        iw.ImplicitExplorer(train, None, user=0)
+    with pytest.raises(ValueError, match="test has shape"):
+        iw.ImplicitExplorer(train, make_synthetic(10, 5, 2, seed=2), user=0)
+    w = iw.ImplicitExplorer(train, test, user=3, k=3, n_iters=3)
+    top, model = w.top.copy(), w.model
+    real = iw.fit_implicit_als
+
+    def diverging(*args, **kwargs):
+        m, h = real(*args, **kwargs)
+        h.diverged = True
+        return m, h
+
+    monkeypatch.setattr(iw, "fit_implicit_als", diverging)
+    w.alpha.value = 50.0
+    assert "Diverged with alpha = 50" in w.table.value
+    assert w.model is model and w.top.tolist() == top.tolist()
+
+    def failing(*args, **kwargs):
+        raise ValueError("train has no interactions")
+
+    monkeypatch.setattr(iw, "fit_implicit_als", failing)
+    w.lam.value = 1.0
+    assert "Could not fit" in w.table.value and w.model is model
+    monkeypatch.setattr(iw, "fit_implicit_als", real)
+    w.alpha.value = 0.0  # the controls still work
+    assert "alpha = 0" in w.table.value and len(w.top) == 10
+    # every corner of the sliders gives a finite ten-movie list
+    for a in (iw.ALPHAS[0], iw.ALPHAS[-1]):
+        for lam in (iw.LAMS[0], iw.LAMS[-1]):
+            w.alpha.value, w.lam.value = a, lam
+            assert len(w.top) == 10 and np.isfinite(w.model.X).all()
+
+
+def test_validation_errors_name_validation():
+    data = make_synthetic(30, 20, 2, density=0.4, seed=1)
+    with pytest.raises(TypeError, match="validation must be a cflib.Ratings"):
+        fit_implicit_als(data, k=2, n_iters=1, validation="val")
+    with pytest.raises(ValueError, match="validation has shape"):
+        fit_implicit_als(data, k=2, n_iters=1, validation=make_synthetic(10, 5, 2, seed=2))
+    with pytest.raises(ValueError, match="validation has no rating >= 4"):
+        fit_implicit_als(data, k=2, n_iters=1, validation=data.subset(data.ratings < 4))
+
+
+def test_public_helpers_name_a_wrong_argument():
+    with pytest.raises(TypeError, match="train must be a cflib.Ratings"):
+        to_interactions("train")
+    X, T = np.ones((4, 2)), np.ones((3, 2))
+    P, C = np.zeros((4, 3)), np.ones((4, 3))
+    P[0, 0], C[0, 0] = 1.0, 3.0
+    assert implicit_cost(X, T, [0], [0], [3.0], 1.0) == pytest.approx(_dense_cost(X, T, P, C, 1.0))
+    with pytest.raises(ValueError, match="users holds indices"):
+        implicit_cost(X, T, [0], [5], [3.0], 1.0)
+    with pytest.raises(ValueError, match="c must hold one confidence"):
+        implicit_cost(X, T, [0], [0], [3.0, 1.0], 1.0)
+    with pytest.raises(ValueError, match="X has k=2 columns but Theta has k=3"):
+        implicit_cost(X, np.ones((3, 3)), [0], [0], [3.0], 1.0)
+    with pytest.raises(ValueError, match="lam must be a finite"):
+        implicit_cost(X, T, [0], [0], [3.0], -1.0)

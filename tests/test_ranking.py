@@ -194,3 +194,84 @@ def test_u1_reproduces_the_issue_figures(movielens):
     assert m["precision"] == pytest.approx(0.214, abs=0.0015)
     assert m["ndcg"] == pytest.approx(0.245, abs=0.0015)
     assert m["n_users"] == 456
+
+
+# ------------------------------------------- adversarial inputs (issue 12)
+from cflib.ranking import ndcg_at_k, precision_at_k, user_list  # noqa: E402
+from cflib.synthetic import make_synthetic  # noqa: E402
+
+
+@pytest.mark.parametrize("scores, exclude, match", [
+    (np.zeros((2, 3)), np.zeros((2, 2), bool), "exclude must be a boolean array"),
+    (np.zeros((2, 3)), np.zeros((2, 3)), "exclude must be a boolean array"),
+    (np.zeros((2, 0)), None, "scores must be 2-D"),
+    (np.arange(5.0), None, "scores must be 2-D"),
+    (np.array([[np.nan, 1.0, 2.0]]), None, "scores contain NaN"),
+])
+def test_top_k_rejects_bad_scores_and_masks(scores, exclude, match):
+    with pytest.raises(ValueError, match=match):
+        top_k(scores, 2, exclude=exclude)
+
+
+def test_top_k_rejects_strings_with_a_type_error():
+    with pytest.raises(TypeError, match="scores must be a numeric array"):
+        top_k([["a", "b"]], 1)
+
+
+@pytest.mark.parametrize("train_movies, error, match", [
+    ([7], ValueError, "train_movies holds indices in 7..7"),
+    ([-1], ValueError, "train_movies holds indices in -1..-1"),   # used to drop the last movie silently
+    ([1.5], TypeError, "train_movies must hold integer indices"),  # used to be truncated to 1
+])
+def test_user_list_checks_train_movies(train_movies, error, match):
+    with pytest.raises(error, match=match):
+        user_list(np.array([0.1, 0.5, 0.3, 0.9]), train_movies, 2)
+
+
+def test_user_list_wants_one_row_of_scores_and_no_nan():
+    with pytest.raises(ValueError, match="scores must be 1-D"):
+        user_list(np.zeros((2, 2)), [], 1)
+    with pytest.raises(ValueError, match="NaN"):
+        user_list(np.array([np.nan, 1.0]), [], 1)
+    assert user_list(np.array([0.1, 0.5, 0.3, 0.9]), [], 2).tolist() == [3, 1]
+
+
+@pytest.mark.parametrize("fn", [precision_at_k, ndcg_at_k], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("relevant, error, match", [
+    ([99], ValueError, "relevant holds indices in 99..99"),  # used to give 0.0 silently
+    (["a"], TypeError, "relevant must hold integer indices"),
+    ([1.5], TypeError, "relevant must hold integer indices"),  # used to be truncated to 1
+])
+def test_one_user_metrics_check_relevant(fn, relevant, error, match):
+    with pytest.raises(error, match=match):
+        fn(np.array([0.1, 0.5, 0.3, 0.9]), [], relevant, 2)
+
+
+def test_one_user_metrics_still_agree_with_hand_values():
+    s = np.array([0.1, 0.5, 0.3, 0.9])  # list for k=2: [3, 1]
+    assert precision_at_k(s, [], [1], 2) == 0.5
+    assert ndcg_at_k(s, [], [1], 2) == pytest.approx((1 / np.log2(3)) / 1.0)
+    assert ndcg_at_k(s, [3], [1], 2) == pytest.approx(1.0)  # 3 excluded: list [1, 2]
+
+
+class _Scores:
+    def __init__(self, S):
+        self.S = S
+
+    def predict_all(self, clip=False):
+        return self.S
+
+
+def test_ranking_rejects_nan_and_non_numeric_scores_and_never_lists_minus_inf():
+    data = make_synthetic(30, 20, 2, density=0.4, seed=1)
+    train, test = data.random_split(0.3, seed=0)
+    S = np.zeros((30, 20))
+    S[0, 0] = np.nan
+    with pytest.raises(ValueError, match="scores contain NaN"):
+        ranking_metrics(_Scores(S), train, test)
+    S = np.zeros((30, 20))
+    S[:25] = -np.inf  # only movies 25..29 may be listed (notebook 09, exercise 3)
+    table = ranking_table(_Scores(S), train, test, k=10)
+    assert set(table["top"][table["top"] >= 0].tolist()) <= set(range(25, 30))
+    with pytest.raises(TypeError, match="model scores must be numbers"):
+        ranking_metrics(_Scores([["a"] * 20] * 30), train, test)

@@ -115,3 +115,20 @@ def test_spark_user_factors_are_one_cflib_row_solve(fitted, u1):
     # cflib's single lam (any constant) does not reproduce it.
     flat = users.solve(model.X, train.ratings, REG * train.nnz / train.n_users)
     assert np.linalg.norm(flat - model.Theta) / np.linalg.norm(model.Theta) > 100 * rel
+
+
+# ------------------------------------------- adversarial inputs (issue 12), no session needed
+def test_bridge_functions_name_a_wrong_argument():
+    from cflib.spark import drop_cold_start, fit_spark_als, from_spark, to_spark
+
+    data = cflib.make_synthetic(10, 8, 2, density=0.5, seed=0)
+    with pytest.raises(TypeError, match="spark must be a SparkSession"):
+        to_spark(None, data)
+    with pytest.raises(TypeError, match="df must be a Spark DataFrame"):
+        fit_spark_als(data)
+    with pytest.raises(TypeError, match="als_model must be a trained pyspark ALSModel"):
+        from_spark(None, data)
+    with pytest.raises(TypeError, match="test must be a cflib.Ratings"):
+        drop_cold_start("test", data)
+    with pytest.raises(TypeError, match="train must be a cflib.Ratings"):
+        drop_cold_start(data, None)

@@ -54,3 +54,41 @@ def test_errors():
         time_split(_timed(), test_fraction=1.0)
     with pytest.raises(TypeError, match="data must be"):
         time_split(np.zeros(4))
+
+
+# ------------------------------------------- adversarial inputs (issue 12)
+def test_unseen_and_future_share_check_their_arguments():
+    data = _timed()
+    train, test = time_split(data, test_fraction=0.25)
+    with pytest.raises(TypeError, match="train must be a cflib.Ratings"):
+        unseen("train", test)
+    with pytest.raises(TypeError, match="test must be a cflib.Ratings"):
+        future_share(train, None)
+    other = _timed(n_movies=7)
+    with pytest.raises(ValueError, match="test has shape"):  # used to return counts silently
+        unseen(train, other)
+    with pytest.raises(ValueError, match="test has shape"):
+        future_share(train, other)
+
+
+def test_future_share_of_an_empty_side_is_an_error_not_nan():
+    data = _timed()
+    train, test = time_split(data, test_fraction=0.25)
+    none = data.subset(np.zeros(data.nnz, dtype=bool))
+    with pytest.raises(ValueError, match="train holds no ratings"):
+        future_share(none, test)
+    with pytest.raises(ValueError, match="test holds no ratings"):
+        future_share(train, none)
+    assert future_share(train, test) == 0.0
+
+
+def test_a_test_fraction_too_small_for_the_ties_names_test_fraction():
+    data = _timed()
+    tied = Ratings(movies=data.movies, users=data.users, ratings=data.ratings, n_movies=data.n_movies,
+                   n_users=data.n_users, titles=data.titles, genre_names=(), genres=data.genres,
+                   movie_ids=data.movie_ids, user_ids=data.user_ids,
+                   timestamps=np.array([10, 20, 30, 40, 50, 60, 80, 80]))
+    with pytest.raises(ValueError, match="choose a larger test_fraction"):
+        time_split(tied, test_fraction=0.1)
+    train, test = time_split(tied, test_fraction=0.3)
+    assert (train.nnz, test.nnz) == (6, 2)
