@@ -231,7 +231,7 @@ class MFModel(BiasedPredictor):
 
 # ---------------------------------------------------------------------- fit
 def fit(train, *, k: int | None = None, lam: float | None = None, method: str = "als", kind: str | None = None,
-        n_iters: int | None = None, lr: float | None = None, momentum: float = 0.9,
+        n_iters: int | None = None, lr: float | None = None, momentum: float | None = None,
         lam_bias: float | None = None, validation=None, seed: int = 0, init_scale: float | None = None,
         threads: int | None = None, progress: bool = False, **renamed):
     """Learn X and Theta (and biases) from training ratings.
@@ -259,8 +259,8 @@ def fit(train, *, k: int | None = None, lam: float | None = None, method: str = 
         Default ``DEFAULT_N_ITERS[method]``.
     lr : float, optional
         Step size for ``"gd"`` and ``"momentum"``. Default ``DEFAULT_LR[method]``.
-    momentum : float, default 0.9
-        Momentum coefficient in [0, 1) for ``"momentum"``.
+    momentum : float, optional
+        Momentum coefficient in [0, 1) for ``"momentum"``; default 0.9.
     lam_bias : float, optional
         Regularization of the biases (biased kind). Default ``DEFAULT_LAM_BIAS``
         (the same name and default as :func:`cflib.baselines.fit_baseline`).
@@ -305,6 +305,15 @@ def fit(train, *, k: int | None = None, lam: float | None = None, method: str = 
     entry = get_method(method)
     if renamed and (entry.fit_model is None or not entry.accepts(renamed)):
         raise TypeError(f"fit() got unexpected keyword argument(s) {sorted(renamed)} for method {method!r}")
+    # What the caller set explicitly: a whole-model method must use it, never drop it silently.
+    given = {name for name, value in (("lam", lam), ("lr", lr), ("momentum", momentum),
+                                      ("lam_bias", lam_bias), ("init_scale", init_scale)) if value is not None}
+    if entry.fit_model is not None:
+        ignored = sorted(name for name in given if not entry.accepts([entry.aliases.get(name, name)]))
+        if ignored:
+            raise TypeError(f"method {method!r} does not use {', '.join(ignored)}: leave "
+                            f"{'it' if len(ignored) == 1 else 'them'} out (see the docstring of "
+                            f"{entry.function.__module__}.{entry.function.__name__} for its own options)")
     kind = entry.kinds[0] if kind is None else kind
     if kind not in entry.kinds:
         raise ValueError(f"kind must be one of {entry.kinds} for method {method!r}, got {kind!r}")
@@ -319,7 +328,9 @@ def fit(train, *, k: int | None = None, lam: float | None = None, method: str = 
     if lam is None and entry.fit_model is None:
         lam = DEFAULT_LAM.get(kind, DEFAULT_LAM["biased"])
     lam = None if lam is None else check_lam(lam)
-    lam_bias = check_lam(DEFAULT_LAM_BIAS if lam_bias is None else lam_bias, "lam_bias")
+    if lam_bias is None and entry.fit_model is None:
+        lam_bias = DEFAULT_LAM_BIAS
+    lam_bias = None if lam_bias is None else check_lam(lam_bias, "lam_bias")
     n_iters = entry.defaults["n_iters"] if n_iters is None else n_iters
     if isinstance(n_iters, bool) or not isinstance(n_iters, numbers.Integral) or n_iters < 1:
         raise ValueError(f"n_iters must be an int >= 1, got {n_iters!r}")
@@ -328,7 +339,10 @@ def fit(train, *, k: int | None = None, lam: float | None = None, method: str = 
     if entry.uses_lr and lr is None:
         lr = entry.defaults["lr"]
     lr = check_scalar(lr, "lr", min_val=0.0, include_boundaries="right", allow_none=True)
-    momentum = check_scalar(momentum, "momentum", min_val=0.0, max_val=1.0, include_boundaries="left")
+    if momentum is None and entry.fit_model is None:
+        momentum = 0.9
+    momentum = check_scalar(momentum, "momentum", min_val=0.0, max_val=1.0, include_boundaries="left",
+                            allow_none=True)
     if validation is not None and not hasattr(validation, "movies"):
         raise TypeError(f"validation must be a cflib.Ratings or None, got {type(validation).__name__}")
     if validation is not None and (validation.n_movies, validation.n_users) != (train.n_movies, train.n_users):
@@ -348,7 +362,7 @@ def fit(train, *, k: int | None = None, lam: float | None = None, method: str = 
                            momentum=momentum, lam_bias=lam_bias, init_scale=init_scale, progress=progress)
             # Unset options keep the method's own defaults.
             offered = {name: value for name, value in offered.items()
-                       if value is not None or name not in ("lam", "lr", "lam_bias", "init_scale")}
+                       if value is not None or name not in ("lam", "lr", "momentum", "lam_bias", "init_scale")}
             model, history = entry.call_fit_model(train, {**offered, **renamed})
         if history_diverged(history) or not all_finite([getattr(model, a) for a in ("X", "Theta")
                                                          if hasattr(model, a)]):

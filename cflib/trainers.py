@@ -376,7 +376,7 @@ register(Method("als", "ALS", runner=_fit_als, defaults={"n_iters": 15}, max_ite
 register(Method("implicit_als", "implicit ALS (confidence-weighted)", fit_model="implicit_als:fit_implicit_als",
                 defaults={"n_iters": 15, "k": 20}, kinds=("implicit",), explorer=False, one_blas_thread=True,
                 hint="try a larger lam"))
-register(Method("gibbs", "Bayesian MF (Gibbs sampling)", fit_model="gibbs:fit_gibbs",
+register(Method("gibbs", "Bayesian MF (Gibbs sampling)", fit_model="gibbs:fit_gibbs", aliases={"init_scale": "init_std"},
                 defaults={"n_iters": 200, "k": 10}, kinds=("biased",), explorer=False, one_blas_thread=True,
                 hint="the sampler's draws became non-finite; check the ratings"))
 register(Method("als_wr", "ALS-WR (Spark MLlib's objective)", fit_model="als_wr:fit_als_wr",

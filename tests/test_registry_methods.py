@@ -47,3 +47,22 @@ def test_whole_model_methods_stay_out_of_the_explorer():
 def test_a_kind_the_method_does_not_train_is_refused(data):
     with pytest.raises(ValueError, match=r"kind must be one of \('plain',\) for method 'als_wr'"):
         fit(data, method="als_wr", kind="biased")
+
+
+@pytest.mark.parametrize("method, setting, named", [
+    ("gibbs", dict(lam=1.0), "lam"),
+    ("als_wr", dict(lr=0.1), "lr"),
+    ("als_wr", dict(momentum=0.5), "momentum"),
+    ("implicit_als", dict(lam_bias=2.0), "lam_bias"),
+])
+def test_an_argument_the_method_does_not_use_is_refused_not_dropped(data, method, setting, named):
+    with pytest.raises(TypeError, match=rf"method '{method}' does not use {named}: leave it out"):
+        fit(data, method=method, n_iters=2, **setting)
+
+
+def test_gibbs_takes_init_scale_as_its_init_std(data):
+    a, _ = fit(data, method="gibbs", k=3, n_iters=4, burn_in=1, init_scale=0.05, seed=2)
+    b, _ = fit_gibbs(data, k=3, n_iters=4, burn_in=1, init_std=0.05, seed=2)
+    c, _ = fit_gibbs(data, k=3, n_iters=4, burn_in=1, init_std=0.5, seed=2)
+    np.testing.assert_allclose(a.predict_all(clip=False), b.predict_all(clip=False))
+    assert not np.allclose(a.predict_all(clip=False), c.predict_all(clip=False))
