@@ -46,6 +46,9 @@ benchmark: $(VENV)/.installed-dev
 	$(PY) benchmarks/bench_cost.py
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_scale.py
+	$(PY) benchmarks/bench_ranking.py
+	$(PY) benchmarks/bench_gibbs.py
+	$(PY) benchmarks/bench_spark.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache screenshots
