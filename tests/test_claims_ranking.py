@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 import cflib
+from cflib.baselines import fit_baseline
 from cflib.popularity import fit_popularity
-from cflib.ranking import ranking_metrics
+from cflib.ranking import popularity_strata, ranking_metrics, ranking_table
 from cflib.temporal import time_split
-from cflib.train import BEST, fit
+from cflib.train import BEST, COURSE, fit
 
 
 @pytest.fixture(scope="module")
@@ -18,11 +19,61 @@ def u1(movielens):
     return cflib.load_split("u1", download=False)
 
 
-def test_nb09_exercise2_relevant_min_5_flips_best_and_popularity(u1):
+def _ladder(train):
+    return {"global mean": fit_baseline(train, "global"), "biases": fit_baseline(train, "biases"),
+            "COURSE": fit(train, **COURSE)[0], "BEST": fit(train, **BEST)[0], "popularity": fit_popularity(train)}
+
+
+@pytest.fixture(scope="module")
+def u1_ladder(u1):
+    return _ladder(u1[0])
+
+
+def test_nb09_exercise2_relevant_min_5_flips_best_and_popularity(u1, u1_ladder):
     train, test = u1
-    best = ranking_metrics(fit(train, **BEST)[0], train, test, relevant_min=5.0)["precision"]
-    pop = ranking_metrics(fit_popularity(train), train, test, relevant_min=5.0)["precision"]
-    assert round(best, 3) == 0.115 and round(pop, 3) == 0.109
+    p4 = {n: ranking_metrics(m, train, test, relevant_min=4.0)["precision"] for n, m in u1_ladder.items()}
+    p5 = {n: ranking_metrics(m, train, test, relevant_min=5.0)["precision"] for n, m in u1_ladder.items()}
+    assert round(p5["BEST"], 3) == 0.115 and round(p5["popularity"], 3) == 0.109
+    assert all(p5[n] < p4[n] for n in p4)                      # "all five precisions drop"
+    assert p4["popularity"] > p4["BEST"]                         # the leaders at 4 ...
+    assert sorted(p5, key=p5.get)[-2:] == ["popularity", "BEST"]  # ... flip at 5, still the two leaders
+
+
+def test_nb09_course_lists_rarely_rated_movies_that_rmse_hardly_sees(u1, u1_ladder):
+    # section 4: "movies with one or two training ratings carry under 1 % of the u1 test ratings";
+    # Summary: "on u1, most of the movies it [COURSE] lists have one or two training ratings"
+    train, test = u1
+    counts = np.bincount(train.movies, minlength=train.n_movies)
+    assert np.mean(counts[test.movies] <= 2) < 0.01
+    tab = ranking_table(u1_ladder["COURSE"], train, test, k=10)
+    listed = tab["top"][tab["top"] >= 0]
+    assert np.mean(counts[listed] <= 2) > 0.5
+
+
+def test_nb09_head_holds_most_hits_but_half_the_relevant_movies(u1, u1_ladder):
+    # section 3 and Summary: "88 % or more of every model's hits are [head movies]", "half of the relevant"
+    train, test = u1
+    strata = {n: popularity_strata(m, train, test, k=10, head_fraction=0.1) for n, m in u1_ladder.items()}
+    assert min(s["head"]["hit_share"] for s in strata.values()) >= 0.88
+    assert 0.45 <= strata["BEST"]["head"]["relevant_share"] <= 0.55
+
+
+def test_nb09_time_cut_unseen_test_ratings_are_new_users(movielens):
+    # section 5: "most test ratings after the cut involve a user or a movie with no training rating,
+    # and nearly all of those through a user who had rated nothing before the cut"; BEST gives a new
+    # user only the global mean plus the movie biases
+    past, future = time_split(movielens, test_fraction=0.2)
+    seen_user = np.bincount(past.users, minlength=past.n_users) > 0
+    seen_movie = np.bincount(past.movies, minlength=past.n_movies) > 0
+    new_user, new_movie = ~seen_user[future.users], ~seen_movie[future.movies]
+    either = new_user | new_movie
+    assert either.mean() > 0.5
+    assert new_user.sum() / either.sum() > 0.95
+    # "the top-10 figures are measured on ... those with a relevant movie after the cut, two thirds of them new"
+    users = np.asarray(ranking_table(fit_popularity(past), past, future, k=10)["user"])
+    assert 0.6 < np.mean(~seen_user[users]) < 0.72
+    best = fit(past, **BEST)[0]
+    assert np.all(best.Theta[~seen_user] == 0) and np.all(best.user_bias[~seen_user] == 0)
 
 
 def test_nb09_exercise3_popular_and_good_list(u1):
@@ -67,3 +118,31 @@ def test_nb10_implicit_beats_twice_best_and_popularity(u1):
     for key in ("precision", "recall", "ndcg", "map"):
         assert imp[key] > pop[key] > best[key]
     assert pop["novelty"] < imp["novelty"] < best["novelty"]
+
+
+def test_nb10_cost_curve_drops_most_at_sweep_2_and_flattens_after_5(u1):
+    # section 3: "J falls most between the first and the second sweep and is nearly flat after the fifth"
+    from cflib.implicit_als import fit_implicit_als
+    train, _ = u1
+    cost = np.asarray(fit_implicit_als(train, k=20, n_iters=15, seed=0)[1].cost)
+    drops = -np.diff(cost)
+    assert np.argmax(drops) == 0
+    assert np.all(drops[4:] < 0.01 * cost[4:-1])
+
+
+def test_nb10_alpha_and_lam_trade_personal_against_popular(u1):
+    # Summary: "a large lambda shows everyone the same few dozen movies, as popularity does; a larger
+    # alpha spreads the lists over more of the catalogue" (10 sweeps, as in the widget)
+    from cflib.implicit_als import fit_implicit_als
+    train, test = u1
+
+    def coverage(model):
+        return ranking_metrics(model, train, test)["coverage"]
+
+    def run(alpha, lam):
+        return fit_implicit_als(train, k=20, n_iters=10, alpha=alpha, lam=lam, record_cost=False)[0]
+
+    pop = coverage(fit_popularity(train))
+    default, big_lam, big_alpha = coverage(run(2.0, 50.0)), coverage(run(2.0, 500.0)), coverage(run(20.0, 50.0))
+    assert big_lam * train.n_movies < 100 and big_lam < 1.5 * pop    # a few dozen movies, like popularity
+    assert big_lam < 0.5 * default < default < 0.75 * big_alpha
