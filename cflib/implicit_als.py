@@ -44,7 +44,7 @@ Defaults
 --------
 Tuned on u1.base only, split once more (80 % fit, 20 % validation, seeds 0 and 1, mean),
 maximizing NDCG@10 on the validation ratings >= 4 (``benchmarks/bench_ranking.py
---tune``): interactions are the ratings >= 4, binary weights, ``alpha`` and
+--tune``): interactions are the ratings >= 4, weighted by the rating (w = r), ``alpha`` and
 ``lam`` as in ``DEFAULTS``.
 """
 
