@@ -100,3 +100,47 @@ def test_a_user_cut_to_three_ratings_gets_wider_intervals(u1_chain):
     before = model.mu + model.movie_bias.mean(axis=0)[movies]
     assert np.mean(np.abs(cut.predict(movies, users, clip=False) - level)) < \
         np.mean(np.abs(model.predict(movies, users, clip=False) - before))
+
+
+@pytest.fixture(scope="module")
+def u1_default():
+    """The notebook's model: 200 sweeps, the default burn-in."""
+    train, _ = U1
+    return fit_gibbs(train, k=10, n_iters=200, seed=0)[0]
+
+
+def test_the_toy_ellipse_is_only_slightly_tilted():
+    """Section 2: 'a negative off-diagonal entry ... a correlation of about -0.26'."""
+    rng = np.random.default_rng(1)
+    G = rng.standard_normal((6, 2))
+    G[:, 1] += 0.9 * G[:, 0]
+    F = np.column_stack([G, np.ones(6)])
+    t = rng.normal(0.5, 1.0, 6)
+    _, cov = gibbs.row_moments(F, t, 1.5, np.array([0.0, 0.0, 0.2]), np.array([2.0, 2.0, 4.0]))
+    corr = cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1])
+    assert f"{corr:.2f}" == "-0.26"
+
+
+def test_unseen_movies_get_among_the_widest_intervals(u1_default):
+    """Section 4: unseen movies 'on average wider than nine movies in ten, though some movies
+    with one or two ratings reach higher'; user 12 as in the notebook."""
+    model = u1_default
+    std = model.predict_std(np.arange(model.n_movies), np.full(model.n_movies, 12))
+    unseen = model.movie_counts == 0
+    assert unseen.sum() > 0
+    assert std[unseen].mean() > np.quantile(std, 0.9)
+    few = (model.movie_counts >= 1) & (model.movie_counts <= 2)
+    assert std[few].max() > std[unseen].max()
+
+
+def test_users_panel_narrower_band_and_wider_for_few_ratings(u1_default):
+    """Section 4, right panel: a narrower band than the movies'; users with < 20 training ratings
+    have a larger mean std than users with >= 200; every u1 user has training ratings."""
+    model = u1_default
+    popular = int(np.argmax(model.movie_counts))
+    std_u = model.predict_std(np.full(model.n_users, popular), np.arange(model.n_users))
+    std_m = model.predict_std(np.arange(model.n_movies), np.full(model.n_movies, 12))
+    counts = model.user_counts
+    assert counts.min() > 0
+    assert std_u[counts < 20].mean() > std_u[counts >= 200].mean()
+    assert np.ptp(std_u) < np.ptp(std_m)
