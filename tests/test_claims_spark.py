@@ -142,3 +142,20 @@ def test_spark_als_checkpoints_every_10_iterations(spark):
     assert ALS().getCheckpointInterval() == 10
     assert "checkpointInterval" not in inspect.getsource(cspark.fit_spark_als)
     assert "n_scale = 5" in "".join("".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"])
+
+
+def test_top10_lists_keep_the_rmse_order_and_none_reaches_popularity():
+    """Section 3, the top-10 lists: 'BEST first, Spark's ALS second and COURSE last, and none of them reaches the
+    popularity list'; 'Spark's ALS lists more obscure movies than BEST (the higher novelty), though far fewer hits'."""
+    text = _stored_stdout("cflib.ranking_metrics(model, train, test, k=10)")
+    rows = {}
+    for line in text.splitlines()[1:]:
+        numbers = re.findall(r"\d+\.\d+", line[36:])
+        assert len(numbers) == 4, line
+        rows[line[:36].strip()] = dict(zip(("p", "ndcg", "coverage", "novelty"), map(float, numbers)))
+    best, spark, course = rows["cflib BEST"], rows["Spark ALS (rank 10, regParam 0.15)"], rows["cflib COURSE"]
+    popular = rows["popularity (training ratings)"]
+    for metric in ("p", "ndcg"):
+        assert best[metric] > spark[metric] > course[metric]
+        assert popular[metric] > max(best[metric], spark[metric], course[metric])
+    assert spark["novelty"] > best["novelty"] and spark["p"] < 0.5 * best["p"]
