@@ -218,11 +218,17 @@ def _first_line(text, limit: int = 160) -> str:
 # Reading the result (used by the specs' split functions)
 # =====================================================================
 def scalar(out, what: str) -> np.ndarray:
-    """A number, a 0-d array or a 1-element array, as a 0-d float array."""
+    """A number (Python or NumPy) or a 0-d array, as a 0-d float array.
+
+    A list, a tuple or an array with a dimension (even of one element) is
+    :class:`Invalid`: later cells format the result with ``f"{J:.4f}"``, which
+    such a value cannot do.
+    """
     if out is None:
         raise Invalid(f"returned None instead of {what}: is the `return` statement missing?")
-    if isinstance(out, (tuple, list)) and len(out) != 1:
-        raise Invalid(f"returned a {type(out).__name__} of {len(out)} items instead of {what}")
+    if isinstance(out, (tuple, list)):
+        raise Invalid(f"returned a {type(out).__name__} of {len(out)} items instead of {what}: "
+                      "return the number itself (a float), not a container")
     try:
         a = np.asarray(out, dtype=float)
     except (TypeError, ValueError):
@@ -230,13 +236,24 @@ def scalar(out, what: str) -> np.ndarray:
     if a.size != 1:
         raise Invalid(f"returned an array of shape {a.shape} instead of {what}: "
                       "sum over the entries to get one number")
-    return a.reshape(())
+    if a.ndim > 0:
+        raise Invalid(f"returned an array of shape {a.shape} instead of {what}: return the number itself, "
+                      "e.g. float(J[0]), or build it from np.sum(...), which gives a number")
+    return a
 
 
 def array(out, what: str) -> np.ndarray:
-    """The result as a float array; :class:`Invalid` when it is None or not numeric."""
+    """The result as a float array; :class:`Invalid` when it is None, a list or tuple, or not numeric.
+
+    A list is refused although NumPy could read it: later cells use ``.shape``
+    and NumPy arithmetic on the learner's result.
+    """
     if out is None:
         raise Invalid(f"returned None instead of {what}: is the `return` statement missing?")
+    if isinstance(out, (tuple, list)):
+        raise Invalid(f"returned a Python {type(out).__name__} instead of {what} as a NumPy array: "
+                      "build it with NumPy (np.zeros, @, np.where) or end with np.array(...), "
+                      "so that .shape and NumPy arithmetic work in the cells after the check")
     try:
         return np.asarray(out, dtype=float)
     except (TypeError, ValueError):

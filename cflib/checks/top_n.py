@@ -26,7 +26,7 @@ __all__ = ["check_precision_at_k", "check_ndcg_at_k"]
 
 
 def _ranking_cases(seed):
-    """(scores, train_movies, relevant, k): train movies among the best scores, |relevant| < k and > k."""
+    """(scores, train_movies, relevant, k): train movies among the best scores, |relevant| < k and > k, all scores < 0."""
     rng = np.random.default_rng(seed)
     S = np.array([0.9, 0.1, 0.8, 0.7, 0.3, 0.6, 0.2, 0.5])
     cases = [Case("8 movies, train movies 0 and 2 scored highest, 2 relevant, k=3",
@@ -39,18 +39,24 @@ def _ranking_cases(seed):
         relevant = rng.choice(rest, size=n_rel, replace=False)
         cases.append(Case(f"{n} random scores, {n_train} train movies, {n_rel} relevant, k={k}",
                            (scores, np.sort(train), np.sort(relevant), k)))
+    # centred predictions: every score below 0, so a train movie "removed" by a score of 0 still tops the list
+    scores = rng.standard_normal(20) - 3.0
+    order = np.argsort(-scores)
+    train, relevant = np.sort(order[[0, 2, 5]]), np.sort(order[[1, 3, 7]])
+    cases.append(Case("20 scores all below 0 (centred predictions), 3 train movies, 3 relevant, k=4",
+                       (scores, train, relevant, 4)))
     return cases
 
 
-def _list(scores, train, k, exclude=True):
+def _list(scores, train, k, exclude=True, removed=-np.inf):
     scores = np.asarray(scores, float).copy()
     if exclude:
-        scores[np.asarray(train)] = -np.inf
+        scores[np.asarray(train)] = removed
     return np.argsort(-scores, kind="stable")[:k]
 
 
-def _hits(scores, train, relevant, k, exclude=True):
-    return np.isin(_list(scores, train, k, exclude), relevant)
+def _hits(scores, train, relevant, k, exclude=True, removed=-np.inf):
+    return np.isin(_list(scores, train, k, exclude, removed), relevant)
 
 
 def _dcg(rel, shift):
@@ -59,8 +65,8 @@ def _dcg(rel, shift):
         return np.sum(rel / np.log2(r + shift))
 
 
-def _ndcg(scores, train, relevant, k, *, exclude=True, shift=1.0, ideal_n=None):
-    rel = _hits(scores, train, relevant, k, exclude).astype(float)
+def _ndcg(scores, train, relevant, k, *, exclude=True, shift=1.0, ideal_n=None, removed=-np.inf):
+    rel = _hits(scores, train, relevant, k, exclude, removed).astype(float)
     n = min(k, len(relevant)) if ideal_n is None else ideal_n(k, len(relevant))
     return _dcg(rel, shift) / _dcg(np.ones(n), shift)
 
@@ -86,6 +92,10 @@ def check_precision_at_k(fn) -> Callable:
             Mistake("counts the movies rated in train: they stay in the ranking and take list slots",
                      "set scores[train_movies] = -np.inf before ranking: the user has seen those movies",
                      lambda s, t, r, k: _hits(s, t, r, k, exclude=False).sum() / k),
+            Mistake("gives the train movies a score of 0 instead of -inf: scores can be negative (centred "
+                     "predictions), and then the train movies still top the list",
+                     "set scores[train_movies] = -np.inf, below every possible score",
+                     lambda s, t, r, k: _hits(s, t, r, k, removed=0.0).sum() / k),
             Mistake("divides the hits by the number of relevant movies: that is recall@k",
                      "precision@k = hits / k",
                      lambda s, t, r, k: _hits(s, t, r, k).sum() / len(r)),
@@ -124,6 +134,10 @@ def check_ndcg_at_k(fn) -> Callable:
             Mistake("counts the movies rated in train: they stay in the ranking and take list slots",
                      "set scores[train_movies] = -np.inf before ranking: the user has seen those movies",
                      lambda s, t, r, k: _ndcg(s, t, r, k, exclude=False)),
+            Mistake("gives the train movies a score of 0 instead of -inf: scores can be negative (centred "
+                     "predictions), and then the train movies still top the list",
+                     "set scores[train_movies] = -np.inf, below every possible score",
+                     lambda s, t, r, k: _ndcg(s, t, r, k, removed=0.0)),
             Mistake("uses log2(r) for the 1-based rank r, an off-by-one (rank 1 divides by log2(1) = 0)",
                      "the discount of rank r = 1, 2, ... is 1 / log2(r + 1); with a 0-based index i it is 1 / log2(i + 2)",
                      lambda s, t, r, k: _ndcg(s, t, r, k, shift=0.0)),
