@@ -55,6 +55,12 @@ def _list(scores, train, k, exclude=True, removed=-np.inf):
     return np.argsort(-scores, kind="stable")[:k]
 
 
+def _deleted_hits(scores, train, relevant, k):
+    """The mistake: ranking ``np.delete(scores, train)``, whose positions are no longer movie ids."""
+    kept = np.delete(np.asarray(scores, float), np.asarray(train, int))
+    return np.isin(np.argsort(-kept, kind="stable")[:k], relevant)
+
+
 def _hits(scores, train, relevant, k, exclude=True, removed=-np.inf):
     return np.isin(_list(scores, train, k, exclude, removed), relevant)
 
@@ -96,6 +102,11 @@ def check_precision_at_k(fn) -> Callable:
                      "predictions), and then the train movies still top the list",
                      "set scores[train_movies] = -np.inf, below every possible score",
                      lambda s, t, r, k: _hits(s, t, r, k, removed=0.0).sum() / k),
+            Mistake("ranks np.delete(scores, train_movies): every movie after a deleted one moves down one "
+                     "position, so the list holds wrong movie ids",
+                     "keep the ids: set scores[train_movies] = -np.inf on a copy, or rank the ids "
+                     "np.setdiff1d(np.arange(len(scores)), train_movies) by their scores",
+                     lambda s, t, r, k: _deleted_hits(s, t, r, k).sum() / k),
             Mistake("divides the hits by the number of relevant movies: that is recall@k",
                      "precision@k = hits / k",
                      lambda s, t, r, k: _hits(s, t, r, k).sum() / len(r)),
@@ -138,6 +149,12 @@ def check_ndcg_at_k(fn) -> Callable:
                      "predictions), and then the train movies still top the list",
                      "set scores[train_movies] = -np.inf, below every possible score",
                      lambda s, t, r, k: _ndcg(s, t, r, k, removed=0.0)),
+            Mistake("ranks np.delete(scores, train_movies): every movie after a deleted one moves down one "
+                     "position, so the list holds wrong movie ids",
+                     "keep the ids: set scores[train_movies] = -np.inf on a copy, or rank the ids "
+                     "np.setdiff1d(np.arange(len(scores)), train_movies) by their scores",
+                     lambda s, t, r, k: _dcg(_deleted_hits(s, t, r, k).astype(float), 1.0)
+                     / _dcg(np.ones(min(k, len(r))), 1.0)),
             Mistake("uses log2(r) for the 1-based rank r, an off-by-one (rank 1 divides by log2(1) = 0)",
                      "the discount of rank r = 1, 2, ... is 1 / log2(r + 1); with a 0-based index i it is 1 / log2(i + 2)",
                      lambda s, t, r, k: _ndcg(s, t, r, k, shift=0.0)),
