@@ -190,6 +190,9 @@ def check_rmse(fn) -> Callable:
                     lambda p, a: np.std(d(p, a))),
             Mistake("does not square the errors", "RMSE = sqrt(mean((p - a)**2))",
                     lambda p, a: np.sqrt(np.abs(np.mean(d(p, a))))),
+            Mistake("divides by n - 1, the correction of a sample variance", "the RMSE is a plain mean over the "
+                    "n ratings: sqrt(np.sum((p - a)**2) / n), or np.sqrt(np.mean((p - a)**2))",
+                    lambda p, a: np.sqrt(np.sum(d(p, a) ** 2) / (np.size(p) - 1))),
         ],
         data_hint="RMSE = sqrt(mean((predictions - actual)**2))",
         error_hint="predictions and actual are 1-D arrays of the same length",
