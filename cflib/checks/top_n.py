@@ -26,25 +26,20 @@ __all__ = ["check_precision_at_k", "check_ndcg_at_k"]
 
 
 def _ranking_cases(seed):
-    """(scores, train_movies, relevant, k): train movies among the best scores, |relevant| < k and > k, all scores < 0."""
+    """(scores, train_movies, relevant, k): train among the best, |relevant| < k and > k, random scores < 0."""
     rng = np.random.default_rng(seed)
     S = np.array([0.9, 0.1, 0.8, 0.7, 0.3, 0.6, 0.2, 0.5])
     cases = [Case("8 movies, train movies 0 and 2 scored highest, 2 relevant, k=3",
                    (S, np.array([0, 2]), np.array([3, 4]), 3))]
     for n, n_train, n_rel, k in ((30, 6, 3, 5), (40, 8, 12, 10), (25, 5, 1, 4)):
         scores = rng.standard_normal(n)
+        scores -= scores.max() + 1.0  # centred predictions, all below 0: a train score set to 0 tops the list
         order = np.argsort(-scores)
         train = rng.choice(order[: 2 * n_train], size=n_train, replace=False)  # train among the best
         rest = np.setdiff1d(order[: n // 2], train)
         relevant = rng.choice(rest, size=n_rel, replace=False)
-        cases.append(Case(f"{n} random scores, {n_train} train movies, {n_rel} relevant, k={k}",
+        cases.append(Case(f"{n} random scores below 0, {n_train} train movies, {n_rel} relevant, k={k}",
                            (scores, np.sort(train), np.sort(relevant), k)))
-    # centred predictions: every score below 0, so a train movie "removed" by a score of 0 still tops the list
-    scores = rng.standard_normal(20) - 3.0
-    order = np.argsort(-scores)
-    train, relevant = np.sort(order[[0, 2, 5]]), np.sort(order[[1, 3, 7]])
-    cases.append(Case("20 scores all below 0 (centred predictions), 3 train movies, 3 relevant, k=4",
-                       (scores, train, relevant, 4)))
     return cases
 
 
