@@ -541,6 +541,18 @@ def norm_unmasked_mean(Y, R):
     return np.where(R, Y - mu[:, None], 0.0), mu
 
 
+def norm_unmasked_numerator(Y, R):
+    R = np.asarray(R, bool)
+    c = R.sum(axis=1)
+    mu = np.where(c > 0, Y.sum(axis=1) / np.maximum(c, 1), Y[R].mean())
+    return np.where(R, Y - mu[:, None], 0.0), mu
+
+
+def means_unmasked_numerator(Y, R):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return Y.sum(axis=1) / R.sum(axis=1)
+
+
 def norm_swapped_outputs(Y, R):
     return norm_ok(Y, R)[::-1]
 
@@ -961,6 +973,8 @@ MISTAKES = [
     ("check_normalize", norm_in_place, "changed its argument Y in place"),
     ("check_normalize", norm_unmasked_mean, "Y.mean(axis=1), the unrated ones included"),
     ("check_normalize", norm_swapped_outputs, "Y_norm has shape (3,), expected (3, 2)"),
+    ("check_normalize", norm_unmasked_numerator, "Y_norm and movie_mean each adds up Y where R is 0 too"),
+    ("check_movie_means", means_unmasked_numerator, "the numerator is not masked"),
     # 06
     ("check_rmse", rmse_no_sqrt, "the square root is missing"),
     ("check_rmse", rmse_mae, "is the mean absolute error"),
