@@ -1122,3 +1122,28 @@ def test_endless_loop_exit_and_flood_end_as_one_line(capsys):
     line, got = _line("check_predict", floods, capsys)
     assert line.startswith("check_predict: PASS") and "printed 500 lines" in line and "(and 497 more)" in line
     assert got is floods
+
+
+def sample_slow(F, t, alpha, mu, lam, rng):
+    import time
+
+    time.sleep(0.002)  # right, but 2 ms a draw: 4000 draws do not fit in the limit below
+    return sample_ok(F, t, alpha, mu, lam, rng)
+
+
+def sample_endless(F, t, alpha, mu, lam, rng):
+    while True:
+        pass
+
+
+def test_slow_sampler_is_told_apart_from_an_endless_loop(capsys):
+    previous = checks.set_time_limit(0.5)
+    try:
+        line, _ = _line("check_sample_row", sample_slow, capsys)
+        assert line.startswith("check_sample_row: FAIL - it took longer than 0.5 s for the 4000 draws of one case, "
+                               "although the first draws came back: each draw is too slow"), line
+        assert "endless loop" not in line
+        line, _ = _line("check_sample_row", sample_endless, capsys)
+        assert line.startswith("check_sample_row: FAIL - it took longer than 0.5 s: is there an endless loop?"), line
+    finally:
+        checks.set_time_limit(previous)

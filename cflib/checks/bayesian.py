@@ -40,7 +40,7 @@ from typing import Callable
 import numpy as np
 
 from .engine import Case, CheckSpec, Mistake, lazy, run
-from .guard import Invalid, StandIn, _first_line
+from .guard import Invalid, StandIn, _first_line, _TimeUp
 
 __all__ = ["check_sample_row", "N_DRAWS", "Z_MAX"]
 
@@ -196,10 +196,18 @@ def _drawer(fn) -> Callable:
         out = np.empty((N_DRAWS, d))
         given = {"F": F, "t": t, "mu": mu, "lam": lam}
         kept = {name: a.copy() for name, a in given.items()}
-        for s in range(N_DRAWS):
-            out[s] = _one_draw(fn(F, t, alpha, mu, lam, rng), d)
-            if s == 0 or s == N_DRAWS - 1:
-                _unchanged(given, kept)
+        s = 0
+        try:
+            for s in range(N_DRAWS):
+                out[s] = _one_draw(fn(F, t, alpha, mu, lam, rng), d)
+                if s == 0 or s == N_DRAWS - 1:
+                    _unchanged(given, kept)
+        except _TimeUp:
+            if s == 0:  # not even one draw came back
+                raise
+            raise _TimeUp(f" for the {N_DRAWS} draws of one case, although the first draws came back: each draw "
+                          "is too slow (a right one takes well under a millisecond here); look for work repeated "
+                          "on every call, or set a longer limit with checks.set_time_limit") from None
         if np.all(out == out[0]) and not any(np.allclose(out[0], c["mean"]) for c in
                                              _candidates((F, t, alpha, mu, lam, seed))):
             raise Invalid("returned the same w on every call, and it is no mean either: the noise must change "

@@ -56,7 +56,11 @@ class Invalid(Exception):
 
 
 class _TimeUp(BaseException):
-    """Raised by the alarm inside the learner's call (a BaseException, so `except Exception` cannot swallow it)."""
+    """Raised by the alarm inside the learner's call (a BaseException, so `except Exception` cannot swallow it).
+
+    A wrapper that calls the learner's function many times (the sampler check)
+    may re-raise it with one argument that continues "took longer than 20 s".
+    """
 
 
 # =====================================================================
@@ -191,8 +195,9 @@ def call_guarded(fn, case, split, arg_names: Sequence[str] = (), changed_hints=N
                     return Outcome("invalid", f"returned a {type(out).__name__} that cannot be read as an array "
                                               f"({type(exc).__name__}: {_first_line(exc, 80)})", buf.getvalue())
                 return Outcome("error", exc, buf.getvalue())
-    except _TimeUp:
-        return Outcome("invalid", f"took longer than {limit:g} s: is there an endless loop?", buf.getvalue())
+    except _TimeUp as exc:  # a wrapper that calls fn many times may say more (args[0] continues the sentence)
+        more = exc.args[0] if exc.args else ": is there an endless loop?"
+        return Outcome("invalid", f"took longer than {limit:g} s{more}", buf.getvalue())
     if changed is not None:
         return Outcome("invalid", changed, buf.getvalue())
     return Outcome("value", parts, buf.getvalue())
