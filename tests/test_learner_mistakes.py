@@ -910,7 +910,7 @@ MISTAKES = [
     ("check_to_dense", dense_users_by_movies, "Y has shape (4, 3), expected (3, 4)"),
     ("check_to_dense", dense_one_based, "Y has shape (3, 5), expected (3, 4)"),
     ("check_to_dense", dense_int_r, "R with dtype int64 instead of bool"),
-    ("check_to_dense", dense_lists, "returned a Python list instead of Y as a NumPy array"),
+    ("check_to_dense", dense_lists, "returned a Python list, not a NumPy array, for Y:"),
     ("check_movie_means", means_axis0, "has shape (2,), expected (3,)"),
     ("check_movie_means", means_unmasked, "is Y.mean(axis=1)"),
     ("check_movie_means", means_zero_for_unrated, "gives 0 to a movie with no ratings instead of nan"),
@@ -919,7 +919,7 @@ MISTAKES = [
     ("check_movie_means", means_column, "has shape (3, 1), expected (3,)"),
     # 01
     ("check_predict", predict_transposed, "the result is transposed"),
-    ("check_predict", predict_list, "returned a Python list instead of the prediction matrix"),
+    ("check_predict", predict_list, "returned a Python list, not a NumPy array, for the prediction matrix"),
     ("check_truncated_svd", svd_s_on_both, "by s instead of sqrt(s)"),
     ("check_truncated_svd", svd_vt_not_transposed, "Theta is transposed"),
     ("check_truncated_svd", svd_k_plus_one, "X has shape (8, 3), expected (8, 2)"),
@@ -1008,7 +1008,7 @@ MISTAKES = [
     ("check_implicit_row", implicit_rhs_ones, "no confidence on the right-hand side"),
     ("check_implicit_row", implicit_no_lam, "forgets lam on the diagonal"),
     ("check_implicit_row", implicit_c_in_place, "changed its argument c in place"),
-    ("check_implicit_row", implicit_list, "returned a Python list instead of theta"),
+    ("check_implicit_row", implicit_list, "returned a Python list, not a NumPy array, for theta"),
     # 11
     ("check_sample_row", sample_times_l, "is the precision A, not its inverse"),
     ("check_sample_row", sample_l_not_transposed, "the Cholesky factor is transposed"),

@@ -256,7 +256,7 @@ def array(out, what: str) -> np.ndarray:
     if out is None:
         raise Invalid(f"returned None instead of {what}: is the `return` statement missing?")
     if isinstance(out, (tuple, list)):
-        raise Invalid(f"returned a Python {type(out).__name__} instead of {what} as a NumPy array: "
+        raise Invalid(f"returned a Python {type(out).__name__}, not a NumPy array, for {what}: "
                       "build it with NumPy (np.zeros, @, np.where) or end with np.array(...), "
                       "so that .shape and NumPy arithmetic work in the cells after the check")
     try:
