@@ -904,6 +904,75 @@ def penalty_int(rows, n, rp, k):
     return penalty_ok(rows, n, rp, k).astype(int)
 
 
+# ============================================================ more tries, several with a generic diagnosis
+def predict_rounded(X, T):
+    return np.round(X @ T.T)
+
+
+def svd_signs_flipped_together(M, k):  # right: a column of X and of Theta negated together
+    X, T = svd_ok(M, k)
+    X[:, 0] *= -1
+    T[:, 0] *= -1
+    return X, T
+
+
+def svd_one_sign_flipped(M, k):
+    X, T = svd_ok(M, k)
+    X[:, 0] *= -1
+    return X, T
+
+
+def cost_r_as_weights(X, T, Y, R, lam=0.0):  # right: R is 0/1, so it can weight the squares
+    return 0.5 * np.sum(R * (X @ T.T - Y) ** 2) + _pen(X, T, lam)
+
+
+def cost_floor_half(X, T, Y, R, lam=0.0):
+    E = np.where(R, X @ T.T - Y, 0.0)
+    return 1 // 2 * np.sum(E ** 2) + _pen(X, T, lam)
+
+
+def numgrad_fixed_eps(f, params, eps=1e-5):
+    return _numgrad(f, params, 1e-2)
+
+
+def step_lr_on_x_only(X, T, Y, R, lam, lr):
+    Xg, Tg = cflib.gradient(X, T, Y, R, lam)
+    return X - lr * Xg, T - Tg
+
+
+def rmse_floor_division(p, a):
+    e = _d(p, a)
+    return float(np.sqrt(np.sum(e ** 2) // len(e)))
+
+
+def fold_recentred(X, m, r, lam):
+    r = np.asarray(r, float)
+    return fold_ok(X, m, r - r.mean(), lam)
+
+
+def ndcg_ideal_sliced(s, tm, rel, k):  # right: the discount has k entries, so [:len(rel)] is capped at k
+    hits = np.isin(_top(s, tm, k), rel)
+    return (hits * _disc(k)).sum() / _disc(k)[:len(rel)].sum()
+
+
+def implicit_rhs_c_minus_one(X, m, c, lam):
+    return _implicit(X, m, c, lam, rhs=c - 1)
+
+
+def sample_als_matrix(F, t, alpha, mu, lam, rng):
+    A = F.T @ F + np.diag(lam / alpha)
+    L = np.linalg.cholesky(A)
+    return np.linalg.solve(A, F.T @ t + lam / alpha * mu) + np.linalg.solve(L.T, rng.standard_normal(mu.size))
+
+
+def penalty_total_count(rows, n, rp, k):
+    return np.full((n, k), rp * len(rows), dtype=float)
+
+
+def penalty_sqrt_count(rows, n, rp, k):
+    return np.repeat(rp * np.sqrt(_counts(rows, n))[:, None], k, axis=1)
+
+
 # ============================================================ the tables
 MISTAKES = [
     # 00
@@ -1026,6 +1095,18 @@ MISTAKES = [
     ("check_row_penalty", penalty_transposed, "P is transposed"),
     ("check_row_penalty", penalty_at_least_one, "at P[1, 0] expected 0, got 0.5"),
     ("check_row_penalty", penalty_int, "has the fractions of the right values cut off"),
+    # more tries: a specific diagnosis where there is one, else the first differing entry
+    ("check_predict", predict_rounded, "at entry [1, 1] expected -2.5, got -2"),
+    ("check_truncated_svd", svd_one_sign_flipped, "X is right, but Theta differs"),
+    ("check_cost", cost_floor_half, "expected 30.125, got 0"),
+    ("check_numerical_gradient", numgrad_fixed_eps, "at a[1] expected -12.7809, got -12.7814"),
+    ("check_gradient_descent_step", step_lr_on_x_only, "X_new is right, but Theta_new ignores lr"),
+    ("check_rmse", rmse_floor_division, "expected 0.612372, got 0"),
+    ("check_fold_in", fold_recentred, "at theta[0] expected -0.567654, got -0.113401"),
+    ("check_implicit_row", implicit_rhs_c_minus_one, "at theta[1] expected 0.592848, got 0.572616"),
+    ("check_sample_row", sample_als_matrix, "the covariance of your draws differs from cflib.gibbs.sample_row"),
+    ("check_row_penalty", penalty_total_count, "the total number of ratings for every row"),
+    ("check_row_penalty", penalty_sqrt_count, "at P[2, 0] expected 1.5, got 0.866025"),
 ]
 
 RIGHT = [
@@ -1053,6 +1134,8 @@ RIGHT = [
     ("check_sample_row", sample_ok), ("check_sample_row", sample_multivariate_normal),
     ("check_sample_row", sample_scipy),
     ("check_row_penalty", penalty_ok), ("check_row_penalty", penalty_tile), ("check_row_penalty", penalty_unique),
+    ("check_truncated_svd", svd_signs_flipped_together), ("check_cost", cost_r_as_weights),
+    ("check_ndcg_at_k", ndcg_ideal_sliced),
 ]
 
 
@@ -1081,7 +1164,7 @@ def test_right_alternative_passes(check, fn, capsys):
 
 def test_every_check_of_the_course_is_tried():
     tried = {c for c, _, _ in MISTAKES} | {c for c, _ in RIGHT}
-    assert tried == set(checks.CHECKS) - {"check_buggy_gradient"} | {"check_buggy_gradient"}
+    assert tried == set(checks.CHECKS)
     for name in checks.CHECKS:
         assert sum(c == name for c, _, _ in MISTAKES) >= 2, name
         assert any(c == name for c, _ in RIGHT), name
