@@ -25,7 +25,9 @@ answer (``tests/test_checks_gibbs.py`` asserts it).
 
 The first draws are repeated with a new generator of the same seed and must
 come out the same: a sampler that ignores ``rng`` (``np.random``, a generator
-of its own) cannot be repeated, and FAILs with that diagnosis.
+of its own) cannot be repeated, and FAILs with that diagnosis. A sampler that
+changes F, t, mu or lam in place (``mu *= lam``) FAILs with a line naming the
+argument: it is called N_DRAWS times on the same arrays.
 
 Diagnosed: the precision used as the covariance, a missing alpha, the prior
 mean forgotten, the Cholesky factor transposed, and no noise at all.
@@ -38,7 +40,7 @@ from typing import Callable
 import numpy as np
 
 from .engine import Case, CheckSpec, Mistake, lazy, run
-from .guard import Invalid, StandIn, _first_line
+from .guard import Invalid, StandIn, _first_line, _TimeUp
 
 __all__ = ["check_sample_row", "N_DRAWS", "Z_MAX"]
 
@@ -176,6 +178,15 @@ def _one_draw(w, d: int) -> np.ndarray:
     return w
 
 
+def _unchanged(given: dict, kept: dict) -> None:
+    """:class:`Invalid` naming the first argument the sampler changed in place (it is called again and again)."""
+    for name, a in given.items():
+        if not np.array_equal(a, kept[name], equal_nan=True):
+            raise Invalid(f"changed its argument {name} in place, so every later draw used other numbers: "
+                          f"work on a copy ({name} = {name}.copy()) or build new arrays "
+                          f"(b = alpha * F.T @ t + lam * mu, not mu *= lam)")
+
+
 def _drawer(fn) -> Callable:
     """Run the learner's sampler N_DRAWS times with one generator of the case's seed; the (N, d) draws."""
 
@@ -183,8 +194,20 @@ def _drawer(fn) -> Callable:
         rng = np.random.default_rng(seed)
         d = mu.size
         out = np.empty((N_DRAWS, d))
-        for s in range(N_DRAWS):
-            out[s] = _one_draw(fn(F, t, alpha, mu, lam, rng), d)
+        given = {"F": F, "t": t, "mu": mu, "lam": lam}
+        kept = {name: a.copy() for name, a in given.items()}
+        s = 0
+        try:
+            for s in range(N_DRAWS):
+                out[s] = _one_draw(fn(F, t, alpha, mu, lam, rng), d)
+                if s == 0 or s == N_DRAWS - 1:
+                    _unchanged(given, kept)
+        except _TimeUp:
+            if s == 0:  # not even one draw came back
+                raise
+            raise _TimeUp(f" for the {N_DRAWS} draws of one case, although the first draws came back: each draw "
+                          "is too slow (a right one takes well under a millisecond here); look for work repeated "
+                          "on every call, or set a longer limit with checks.set_time_limit") from None
         if np.all(out == out[0]) and not any(np.allclose(out[0], c["mean"]) for c in
                                              _candidates((F, t, alpha, mu, lam, seed))):
             raise Invalid("returned the same w on every call, and it is no mean either: the noise must change "

@@ -229,6 +229,27 @@ def _verb(subjects: list, singular: str, plural: str) -> str:
     return singular if len(subjects) == 1 else plural
 
 
+def _integer_trouble(name: str, p: int, learner: list, expected: list, cases: list):
+    """(phrase, hint) when part p is the right values with the fractions cut off, or 0 everywhere; else None.
+
+    Both are what integer arithmetic does: ``s // n`` or an int array drops the
+    fractions, and a factor ``1 // 2`` is 0.
+    """
+    pairs = [(lo.value[p], eo.value[p], c) for lo, eo, c in zip(learner, expected, cases)]
+    with np.errstate(invalid="ignore"):
+        if all(np.array_equal(g, np.trunc(e), equal_nan=True) or np.array_equal(g, np.floor(e), equal_nan=True)
+               for g, e, _ in pairs) and any(not np.array_equal(e, np.trunc(e), equal_nan=True) for _, e, _ in pairs):
+            g, e, c = next((g, e, c) for g, e, c in pairs if not np.array_equal(g, e, equal_nan=True))
+            return (f"has the fractions of the right values cut off ({describe_difference(name, g, e, c)} "
+                    f"on {c.label}): integer arithmetic",
+                    "divide with / (not //), and keep the arrays float: no dtype=int or .astype(int) "
+                    "on values that can have fractions")
+    if all(np.all(g == 0) for g, _, _ in pairs) and any(np.any(e != 0) for _, e, _ in pairs):
+        return ("is 0 on every test case, where the right values are not",
+                "is a factor 0 (1 // 2 is 0: write 0.5 or 1 / 2), or is the result never accumulated?")
+    return None
+
+
 def diagnose(spec: CheckSpec, learner: list, expected: list) -> str:
     """One sentence (plus a hint) saying what is wrong with the learner's results."""
     cases, parts = spec.cases, spec.parts
@@ -265,7 +286,10 @@ def diagnose(spec: CheckSpec, learner: list, expected: list) -> str:
                 continue
             i = ok.index(False)
             special = spec.explain(p, learner[i].value[p], expected[i].value[p], cases[i]) if spec.explain else None
-            if special:
+            generic = None if special else _integer_trouble(parts[p], p, learner, expected, cases)
+            if generic:
+                phrases.append((p, *generic))
+            elif special:
                 phrases.append((p, special, ""))
             else:
                 phrases.append((p, f"differs from {spec.ref_name} on {cases[i].label}: "

@@ -56,7 +56,11 @@ class Invalid(Exception):
 
 
 class _TimeUp(BaseException):
-    """Raised by the alarm inside the learner's call (a BaseException, so `except Exception` cannot swallow it)."""
+    """Raised by the alarm inside the learner's call (a BaseException, so `except Exception` cannot swallow it).
+
+    A wrapper that calls the learner's function many times (the sampler check)
+    may re-raise it with one argument that continues "took longer than 20 s".
+    """
 
 
 # =====================================================================
@@ -191,8 +195,9 @@ def call_guarded(fn, case, split, arg_names: Sequence[str] = (), changed_hints=N
                     return Outcome("invalid", f"returned a {type(out).__name__} that cannot be read as an array "
                                               f"({type(exc).__name__}: {_first_line(exc, 80)})", buf.getvalue())
                 return Outcome("error", exc, buf.getvalue())
-    except _TimeUp:
-        return Outcome("invalid", f"took longer than {limit:g} s: is there an endless loop?", buf.getvalue())
+    except _TimeUp as exc:  # a wrapper that calls fn many times may say more (args[0] continues the sentence)
+        more = exc.args[0] if exc.args else ": is there an endless loop?"
+        return Outcome("invalid", f"took longer than {limit:g} s{more}", buf.getvalue())
     if changed is not None:
         return Outcome("invalid", changed, buf.getvalue())
     return Outcome("value", parts, buf.getvalue())
@@ -218,11 +223,17 @@ def _first_line(text, limit: int = 160) -> str:
 # Reading the result (used by the specs' split functions)
 # =====================================================================
 def scalar(out, what: str) -> np.ndarray:
-    """A number, a 0-d array or a 1-element array, as a 0-d float array."""
+    """A number (Python or NumPy) or a 0-d array, as a 0-d float array.
+
+    A list, a tuple or an array with a dimension (even of one element) is
+    :class:`Invalid`: later cells format the result with ``f"{J:.4f}"``, which
+    such a value cannot do.
+    """
     if out is None:
         raise Invalid(f"returned None instead of {what}: is the `return` statement missing?")
-    if isinstance(out, (tuple, list)) and len(out) != 1:
-        raise Invalid(f"returned a {type(out).__name__} of {len(out)} items instead of {what}")
+    if isinstance(out, (tuple, list)):
+        raise Invalid(f"returned a {type(out).__name__} of {len(out)} items instead of {what}: "
+                      "return the number itself (a float), not a container")
     try:
         a = np.asarray(out, dtype=float)
     except (TypeError, ValueError):
@@ -230,13 +241,24 @@ def scalar(out, what: str) -> np.ndarray:
     if a.size != 1:
         raise Invalid(f"returned an array of shape {a.shape} instead of {what}: "
                       "sum over the entries to get one number")
-    return a.reshape(())
+    if a.ndim > 0:
+        raise Invalid(f"returned an array of shape {a.shape} instead of {what}: return the number itself, "
+                      "e.g. float(J[0]), or build it from np.sum(...), which gives a number")
+    return a
 
 
 def array(out, what: str) -> np.ndarray:
-    """The result as a float array; :class:`Invalid` when it is None or not numeric."""
+    """The result as a float array; :class:`Invalid` when it is None, a list or tuple, or not numeric.
+
+    A list is refused although NumPy could read it: later cells use ``.shape``
+    and NumPy arithmetic on the learner's result.
+    """
     if out is None:
         raise Invalid(f"returned None instead of {what}: is the `return` statement missing?")
+    if isinstance(out, (tuple, list)):
+        raise Invalid(f"returned a Python {type(out).__name__}, not a NumPy array, for {what}: "
+                      "build it with NumPy (np.zeros, @, np.where) or end with np.array(...), "
+                      "so that .shape and NumPy arithmetic work in the cells after the check")
     try:
         return np.asarray(out, dtype=float)
     except (TypeError, ValueError):

@@ -26,31 +26,38 @@ __all__ = ["check_precision_at_k", "check_ndcg_at_k"]
 
 
 def _ranking_cases(seed):
-    """(scores, train_movies, relevant, k): train movies among the best scores, |relevant| < k and > k."""
+    """(scores, train_movies, relevant, k): train among the best, |relevant| < k and > k, random scores < 0."""
     rng = np.random.default_rng(seed)
     S = np.array([0.9, 0.1, 0.8, 0.7, 0.3, 0.6, 0.2, 0.5])
     cases = [Case("8 movies, train movies 0 and 2 scored highest, 2 relevant, k=3",
                    (S, np.array([0, 2]), np.array([3, 4]), 3))]
     for n, n_train, n_rel, k in ((30, 6, 3, 5), (40, 8, 12, 10), (25, 5, 1, 4)):
         scores = rng.standard_normal(n)
+        scores -= scores.max() + 1.0  # centred predictions, all below 0: a train score set to 0 tops the list
         order = np.argsort(-scores)
         train = rng.choice(order[: 2 * n_train], size=n_train, replace=False)  # train among the best
         rest = np.setdiff1d(order[: n // 2], train)
         relevant = rng.choice(rest, size=n_rel, replace=False)
-        cases.append(Case(f"{n} random scores, {n_train} train movies, {n_rel} relevant, k={k}",
+        cases.append(Case(f"{n} random scores below 0, {n_train} train movies, {n_rel} relevant, k={k}",
                            (scores, np.sort(train), np.sort(relevant), k)))
     return cases
 
 
-def _list(scores, train, k, exclude=True):
+def _list(scores, train, k, exclude=True, removed=-np.inf):
     scores = np.asarray(scores, float).copy()
     if exclude:
-        scores[np.asarray(train)] = -np.inf
+        scores[np.asarray(train)] = removed
     return np.argsort(-scores, kind="stable")[:k]
 
 
-def _hits(scores, train, relevant, k, exclude=True):
-    return np.isin(_list(scores, train, k, exclude), relevant)
+def _deleted_hits(scores, train, relevant, k):
+    """The mistake: ranking ``np.delete(scores, train)``, whose positions are no longer movie ids."""
+    kept = np.delete(np.asarray(scores, float), np.asarray(train, int))
+    return np.isin(np.argsort(-kept, kind="stable")[:k], relevant)
+
+
+def _hits(scores, train, relevant, k, exclude=True, removed=-np.inf):
+    return np.isin(_list(scores, train, k, exclude, removed), relevant)
 
 
 def _dcg(rel, shift):
@@ -59,8 +66,8 @@ def _dcg(rel, shift):
         return np.sum(rel / np.log2(r + shift))
 
 
-def _ndcg(scores, train, relevant, k, *, exclude=True, shift=1.0, ideal_n=None):
-    rel = _hits(scores, train, relevant, k, exclude).astype(float)
+def _ndcg(scores, train, relevant, k, *, exclude=True, shift=1.0, ideal_n=None, removed=-np.inf):
+    rel = _hits(scores, train, relevant, k, exclude, removed).astype(float)
     n = min(k, len(relevant)) if ideal_n is None else ideal_n(k, len(relevant))
     return _dcg(rel, shift) / _dcg(np.ones(n), shift)
 
@@ -86,9 +93,21 @@ def check_precision_at_k(fn) -> Callable:
             Mistake("counts the movies rated in train: they stay in the ranking and take list slots",
                      "set scores[train_movies] = -np.inf before ranking: the user has seen those movies",
                      lambda s, t, r, k: _hits(s, t, r, k, exclude=False).sum() / k),
+            Mistake("gives the train movies a score of 0 instead of -inf: scores can be negative (centred "
+                     "predictions), and then the train movies still top the list",
+                     "set scores[train_movies] = -np.inf, below every possible score",
+                     lambda s, t, r, k: _hits(s, t, r, k, removed=0.0).sum() / k),
+            Mistake("ranks np.delete(scores, train_movies): every movie after a deleted one moves down one "
+                     "position, so the list holds wrong movie ids",
+                     "keep the ids: set scores[train_movies] = -np.inf on a copy, or rank the ids "
+                     "np.setdiff1d(np.arange(len(scores)), train_movies) by their scores",
+                     lambda s, t, r, k: _deleted_hits(s, t, r, k).sum() / k),
             Mistake("divides the hits by the number of relevant movies: that is recall@k",
                      "precision@k = hits / k",
                      lambda s, t, r, k: _hits(s, t, r, k).sum() / len(r)),
+            Mistake("counts the hits among the first k + 1 movies, an off-by-one in the slice",
+                     "the list is scores ranked, then [:k]: exactly k movies",
+                     lambda s, t, r, k: _hits(s, t, r, k + 1).sum() / k),
             Mistake("divides the hits by min(k, |relevant|), the normalizer of AP and NDCG",
                      "precision@k = hits / k, whatever the number of relevant movies",
                      lambda s, t, r, k: _hits(s, t, r, k).sum() / min(k, len(r))),
@@ -124,6 +143,16 @@ def check_ndcg_at_k(fn) -> Callable:
             Mistake("counts the movies rated in train: they stay in the ranking and take list slots",
                      "set scores[train_movies] = -np.inf before ranking: the user has seen those movies",
                      lambda s, t, r, k: _ndcg(s, t, r, k, exclude=False)),
+            Mistake("gives the train movies a score of 0 instead of -inf: scores can be negative (centred "
+                     "predictions), and then the train movies still top the list",
+                     "set scores[train_movies] = -np.inf, below every possible score",
+                     lambda s, t, r, k: _ndcg(s, t, r, k, removed=0.0)),
+            Mistake("ranks np.delete(scores, train_movies): every movie after a deleted one moves down one "
+                     "position, so the list holds wrong movie ids",
+                     "keep the ids: set scores[train_movies] = -np.inf on a copy, or rank the ids "
+                     "np.setdiff1d(np.arange(len(scores)), train_movies) by their scores",
+                     lambda s, t, r, k: _dcg(_deleted_hits(s, t, r, k).astype(float), 1.0)
+                     / _dcg(np.ones(min(k, len(r))), 1.0)),
             Mistake("uses log2(r) for the 1-based rank r, an off-by-one (rank 1 divides by log2(1) = 0)",
                      "the discount of rank r = 1, 2, ... is 1 / log2(r + 1); with a 0-based index i it is 1 / log2(i + 2)",
                      lambda s, t, r, k: _ndcg(s, t, r, k, shift=0.0)),

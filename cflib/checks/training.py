@@ -45,6 +45,11 @@ def check_normalize(fn) -> Callable:
     def right_mean(Y, R):
         return reference(Y, R)[1]
 
+    def unmasked_numerator(Y, R):
+        """Y.sum(axis=1) / R.sum(axis=1) for the rated movies, the right fallback for the others."""
+        counts = R.sum(axis=1)
+        return np.where(counts > 0, Y.sum(axis=1) / np.maximum(counts, 1), right_mean(Y, R))
+
     def empty_zero(Y, R):
         counts = R.sum(axis=1)
         return np.where(counts > 0, np.where(R, Y, 0).sum(axis=1) / np.maximum(counts, 1), 0.0)
@@ -75,6 +80,10 @@ def check_normalize(fn) -> Callable:
                     "in some test cases)",
                     "sum only the rated entries: np.where(R, Y, 0).sum(axis=1) / R.sum(axis=1)",
                     with_mean(lambda Y, R: Y.sum(axis=1) / np.maximum(R.sum(axis=1), 1))),
+            Mistake("adds up Y where R is 0 too: the numerator of the mean is not masked (Y holds junk there "
+                    "in some test cases)",
+                    "sum only the rated entries: np.where(R, Y, 0).sum(axis=1) / R.sum(axis=1)",
+                    with_mean(lambda Y, R: unmasked_numerator(Y, R))),
             Mistake("is not 0 where R is 0",
                     "subtract the mean only where R is 1 and leave 0 elsewhere: np.where(R, Y - mean, 0)",
                     with_mean(right_mean, zero_unrated=False)),
@@ -190,6 +199,9 @@ def check_rmse(fn) -> Callable:
                     lambda p, a: np.std(d(p, a))),
             Mistake("does not square the errors", "RMSE = sqrt(mean((p - a)**2))",
                     lambda p, a: np.sqrt(np.abs(np.mean(d(p, a))))),
+            Mistake("divides by n - 1, the correction of a sample variance", "the RMSE is a plain mean over the "
+                    "n ratings: sqrt(np.sum((p - a)**2) / n), or np.sqrt(np.mean((p - a)**2))",
+                    lambda p, a: np.sqrt(np.sum(d(p, a) ** 2) / (np.size(p) - 1))),
         ],
         data_hint="RMSE = sqrt(mean((predictions - actual)**2))",
         error_hint="predictions and actual are 1-D arrays of the same length",
