@@ -435,3 +435,18 @@ def test_fixture_student_mistakes_never_pass_and_later_cells_name_the_stand_in(t
     assert out["use-code"].startswith(
         "by cflib.cost (stands in: yours did not pass its check), cflib.gradient (stands in: yours did not pass "
         "its check) and cflib.predict (stands in: yours did not pass its check):\n")
+
+
+@pytest.mark.parametrize("checked, coded, promise, absent", [
+    (True, True, "the cell that follows checks your function", "no functions to write"),
+    (False, True, "# YOUR CODE HERE", "checks your function"),
+    (False, False, "no functions to write", "checks your function"),
+])
+def test_banner_promises_only_what_the_notebook_holds(checked, coded, promise, absent):
+    note = "".join(mx._note_cell("08_explorer.ipynb", True, checked=checked, coded=coded)["source"])
+    assert promise in note and absent not in note
+
+
+def test_student_copy_of_08_promises_no_check():
+    note = "".join(nbformat.read(ROOT / "notebooks" / "exercises" / "08_explorer.ipynb", as_version=4).cells[1].source)
+    assert "no functions to write" in note and "checks your function" not in note

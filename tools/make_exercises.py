@@ -165,13 +165,18 @@ def rewrite_links(text: str, course: set) -> str:
 
 
 # -------------------------------------------------------------- notebooks
-def _note_cell(solution_name: str, with_id: bool, checked: bool = True) -> dict:
-    how = ("Write your code where it says `# YOUR CODE HERE` (delete the `raise NotImplementedError` line); "
-           "the cell that follows checks your function and prints one line: pass, or what is wrong and a hint. "
-           "Until your function passes, the check hands the `cflib` version to the rest of the notebook, "
-           "and the cells after it say so.") if checked else (
-           "This notebook has no checked functions: its exercises are experiments and questions, "
-           "with the answers removed.")
+def _note_cell(solution_name: str, with_id: bool, checked: bool = True, coded: bool = True) -> dict:
+    """The banner of a student copy; what it promises depends on what the notebook holds."""
+    write = "Write your code where it says `# YOUR CODE HERE` (delete the `raise NotImplementedError` line)"
+    if coded and checked:
+        how = (f"{write}; the cell that follows checks your function and prints one line: pass, or what is "
+               "wrong and a hint. Until your function passes, the check hands the `cflib` version to the rest "
+               "of the notebook, and the cells after it say so.")
+    elif coded:
+        how = f"{write}. The answers to the other exercises are removed."
+    else:
+        how = ("This notebook has no functions to write: its exercises are experiments and questions, "
+               "with the answers removed.")
     text = (
         f"> **Exercise version** of [{solution_name}](../{solution_name}), which has the solutions. {how}\n"
         ">\n"
@@ -233,9 +238,9 @@ def student_notebook(nb: dict, path, course: set) -> dict:
         if NAV_TAG in tags and not cells:
             note_at = 1
         cells.append(new)
-    checked = any(c.get("cell_type") == "code" and "checks.check_" in nbf.cell_source(c)
-                  for c in nb.get("cells", []))
-    note = _note_cell(name, has_ids, checked)
+    code_cells = [nbf.cell_source(c) for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    note = _note_cell(name, has_ids, checked=any("checks.check_" in c for c in code_cells),
+                      coded=any(BEGIN_CODE in c for c in code_cells))
     taken = {c.get("id") for c in cells}
     while note.get("id") in taken:  # never a duplicate id, which nbformat rejects
         note["id"] = note["id"] + "-x"
