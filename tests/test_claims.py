@@ -417,7 +417,7 @@ def test_07_map_keeps_a_quarter_of_the_variance_and_genres_lean():
 
 
 def test_07_plenty_of_romances_sit_above_the_horror_median(movielens):
-    from cflib.plots import embedding_2d
+    from cflib.movie_map import embedding_2d
     rich = fit(movielens, method="als", kind="biased", k=20, lam=15.0, n_iters=15)[0]
     shown = np.flatnonzero(np.bincount(movielens.movies, minlength=movielens.n_movies) >= 50)
     coords, _ = embedding_2d(rich.X, method="pca", rows=shown)

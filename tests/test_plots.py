@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import cflib  # noqa: E402
-from cflib import plots  # noqa: E402
+from cflib import movie_map, plots  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -156,17 +156,17 @@ def test_baseline_ladder_best_at_the_bottom():
 def test_embedding_2d_pca_is_centred_and_ordered():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 4)) * np.array([3.0, 1.0, 0.5, 0.1]) + 2.0
-    coords, explained = plots.embedding_2d(X)
+    coords, explained = movie_map.embedding_2d(X)
     np.testing.assert_allclose(coords.mean(axis=0), 0.0, atol=1e-10)
     assert explained[0] > explained[1] > 0 and explained.sum() <= 1.0
     assert np.var(coords[:, 0]) > np.var(coords[:, 1])
     # Sign fixed: the same X gives the same picture, and negating X flips nothing but the data.
-    again, _ = plots.embedding_2d(X.copy())
+    again, _ = movie_map.embedding_2d(X.copy())
     np.testing.assert_array_equal(coords, again)
-    first2, _ = plots.embedding_2d(X, method="first2")
+    first2, _ = movie_map.embedding_2d(X, method="first2")
     np.testing.assert_array_equal(first2, X[:, :2])
     with pytest.raises(ValueError, match="method"):
-        plots.embedding_2d(X, method="tsne")
+        movie_map.embedding_2d(X, method="tsne")
 
 
 def _tiny_data_with_genres():
@@ -182,7 +182,7 @@ def _tiny_data_with_genres():
 def test_embedding_plot_colours_genres_and_labels_few_titles():
     data = _tiny_data_with_genres()
     X = np.random.default_rng(0).standard_normal((data.n_movies, 3))
-    ax = plots.plot_embedding(X, data, genres=("Alpha", "Beta"), min_ratings=1, n_labels=5)
+    ax = movie_map.plot_embedding(X, data, genres=("Alpha", "Beta"), min_ratings=1, n_labels=5)
     labels = [c.get_label() for c in ax.collections]
     assert labels == ["other genres", "Alpha (20)", "Beta (20)"]
     assert sum(len(c.get_offsets()) for c in ax.collections) == data.n_movies
@@ -194,13 +194,13 @@ def test_embedding_plot_colours_genres_and_labels_few_titles():
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[:i])
     frame = ax.get_window_extent(renderer)
     assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1 for b in boxes)
-    ax2 = plots.plot_embedding(X, data, method="first2", genres=("Gamma",), min_ratings=1, label=[0, 1])
+    ax2 = movie_map.plot_embedding(X, data, method="first2", genres=("Gamma",), min_ratings=1, label=[0, 1])
     assert [t.get_text() for t in ax2.texts] == ["Movie 0", "Movie 1"]
     assert "feature 1" in ax2.get_xlabel()
     with pytest.raises(ValueError, match="unknown genre"):
-        plots.plot_embedding(X, data, genres=("Horror",), min_ratings=1)
+        movie_map.plot_embedding(X, data, genres=("Horror",), min_ratings=1)
     with pytest.raises(ValueError, match="rows"):
-        plots.plot_embedding(X[:5], data)
+        movie_map.plot_embedding(X[:5], data)
 
 
 def _points_under(ax, text):
@@ -221,7 +221,7 @@ def test_embedding_titles_move_off_the_points():
     X[0, :2] = (-3.5, 0.0)
     X[1:12, 0], X[1:12, 1] = np.linspace(-3.4, -2.4, 11), 0.15  # the crowd
     X[12:, 1] = np.where(np.abs(X[12:, 1]) < 1.0, 2.0, X[12:, 1])  # nothing else near it
-    ax = plots.plot_embedding(X, data, method="first2", genres=("Alpha",), min_ratings=1, label=[0])
+    ax = movie_map.plot_embedding(X, data, method="first2", genres=("Alpha",), min_ratings=1, label=[0])
     (title,) = ax.texts
     assert title.get_text() == "Movie 0" and tuple(title.xy) == (-3.5, 0.0)
     assert _points_under(ax, title) == 0
@@ -229,13 +229,13 @@ def test_embedding_titles_move_off_the_points():
 
 def test_embedding_plot_on_movielens(movielens, monkeypatch):
     X = np.random.default_rng(0).standard_normal((movielens.n_movies, 5))
-    ax = plots.plot_embedding(X, movielens, n_labels=8)
+    ax = movie_map.plot_embedding(X, movielens, n_labels=8)
     shown = int(np.sum(np.bincount(movielens.movies, minlength=movielens.n_movies) >= 50))
     assert sum(len(c.get_offsets()) for c in ax.collections) == shown
     assert len(ax.texts) == 8
     covered = sum(_points_under(ax, t) for t in ax.texts)
-    monkeypatch.setattr(plots, "_unclutter", lambda *args: None)  # every title at its first spot
-    plain = plots.plot_embedding(X, movielens, n_labels=8)
+    monkeypatch.setattr(movie_map, "_unclutter", lambda *args: None)  # every title at its first spot
+    plain = movie_map.plot_embedding(X, movielens, n_labels=8)
     assert covered < sum(_points_under(plain, t) for t in plain.texts)
 
 
@@ -253,3 +253,25 @@ def test_predicted_vs_actual_one_violin_per_rating():
     assert ax.get_legend().get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1  # off the violins
     with pytest.raises(ValueError, match="same length"):
         plots.plot_predicted_vs_actual(predicted[:3], actual)
+
+
+def test_genre_summary_is_what_the_map_marks():
+    rng = np.random.default_rng(4)
+    data = cflib.make_synthetic(30, 20, 2, nnz=400, seed=4)
+    genres = np.zeros((30, 2), dtype=bool)
+    genres[:12, 0] = True
+    genres[8:20, 1] = True  # movies 8..11 are in both: the first listed genre wins
+    data = type(data)(**{**{f: getattr(data, f) for f in ("movies", "users", "ratings", "n_movies", "n_users",
+                                                          "titles", "movie_ids", "user_ids", "name")},
+                         "genre_names": ("Alpha", "Beta"), "genres": genres})
+    X = rng.standard_normal((30, 3))
+    stats, explained = movie_map.genre_summary(X, data, genres=("Alpha", "Beta"), min_ratings=1)
+    assert stats["Alpha"][0] == 12 and stats["Beta"][0] == 8
+    coords, again = movie_map.embedding_2d(X, rows=np.arange(30))
+    np.testing.assert_allclose(explained, again)
+    np.testing.assert_allclose(stats["Alpha"][2], np.median(coords[:12], axis=0))
+    ax = movie_map.plot_embedding(X, data, genres=("Alpha", "Beta"), min_ratings=1, summary=True)
+    crosses = [line for line in ax.get_lines() if line.get_marker() == "P"]
+    assert len(crosses) == 2 and np.allclose(crosses[0].get_xydata()[0], stats["Alpha"][2])
+    assert any("median and quartiles" in t.get_text() for t in ax.texts)
+    plt.close(ax.figure)
