@@ -404,7 +404,7 @@ def test_06_surprise_comparison_as_recorded():
 # --------------------------------------------------------------------------- 07 recommendations
 
 def test_07_map_keeps_a_quarter_of_the_variance_and_genres_lean():
-    out = printed("07", "quartiles[g] = (q1, med, q3)")
+    out = printed("07", "for g, (n, q1, med, q3) in stats.items():")
     share = grab(out, r"the two axes keep NUMBER% of the variance", int)
     assert 20 <= share <= 30
     quoted("07", f"The map keeps only **{share}% of the variance**")
