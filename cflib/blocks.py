@@ -78,6 +78,14 @@ class BlockObjective:
         return float(P)
 
     def cost_and_gradient(self, blocks):
+        """J and its gradient per block; :class:`~cflib.history.Diverged` when a block is not finite.
+
+        Every runner evaluates through here (gradient descent, momentum, and
+        L-BFGS, whose line search may try a point that overflows), so a
+        non-finite point ends the run as a divergence, never as an input error.
+        """
+        if not all_finite(blocks):
+            raise Diverged
         Xa, Ta = self.augmented(blocks)
         J, (gXa, gTa) = self.prob.cost_and_gradient(Xa, Ta, 0.0)
         k, lam = self.k, self.lam
