@@ -13,7 +13,6 @@ Each test asserts values or limits that a contradicting run would violate; none 
 Timings are never asserted (they come from ``benchmarks/``).
 """
 
-import inspect
 import json
 import re
 import warnings
@@ -24,14 +23,10 @@ import pytest
 
 import cflib
 from cflib import gradcheck
-from cflib.evaluate import evaluate, fit_baseline
-from cflib.train import BEST
-from cflib.train import fit as _cflib_fit
-
-try:
-    from cflib.ratings import ratings_by_title
-except ImportError:  # before the training branch moved it out of cflib.widgets
-    from cflib.widgets import ratings_by_title
+from cflib.baselines import fit_baseline
+from cflib.evaluate import evaluate
+from cflib.ratings import ratings_by_title
+from cflib.train import BEST, fit
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -39,17 +34,6 @@ NUMBER = r"[-+]?\d[\d,]*\.?\d*(?:e[-+]?\d+)?"
 
 
 # --------------------------------------------------------------------------- helpers
-
-# fit's keyword for the model kind is being renamed from model= to kind= (issue 10): the tests say kind=
-# and pass it under the name this cflib takes, so they run before and after that change.
-_KIND = "kind" if "kind" in inspect.signature(_cflib_fit).parameters else "model"
-
-
-def fit(train, **settings):
-    if "kind" in settings:
-        settings[_KIND] = settings.pop("kind")
-    return _cflib_fit(train, **settings)
-
 
 def _notebook(prefix):
     (path,) = NOTEBOOKS.glob(f"{prefix}_*.ipynb")
@@ -445,7 +429,7 @@ def test_07_cold_start_beats_the_u1_test_figure_by_40_ratings():
 
 def test_07_exercise_3_theta_norms(movielens):
     from cflib.recommend import fold_in_user
-    from cflib.widgets import EXAMPLE_RATINGS
+    from cflib.rating_widget import EXAMPLE_RATINGS
     model = fit(movielens, **BEST)[0]
     mine = ratings_by_title(movielens, EXAMPLE_RATINGS)
     norms = [np.linalg.norm(fold_in_user(model, mine, lam=lam).theta) for lam in (0.1, 1.0, 10.0, 100.0)]
@@ -538,7 +522,7 @@ def test_06_exercise_1_unclipped_rmse_passes_its_check(capsys):
 
 def test_07_exercise_3_small_lam_clips_the_top_five(movielens):
     from cflib.recommend import fold_in_user
-    from cflib.widgets import EXAMPLE_RATINGS
+    from cflib.rating_widget import EXAMPLE_RATINGS
     model = fit(movielens, **BEST)[0]
     mine = ratings_by_title(movielens, EXAMPLE_RATINGS)
     predictions = fold_in_user(model, mine, lam=0.1).predictions

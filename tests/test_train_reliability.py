@@ -14,6 +14,7 @@ import pytest  # noqa: E402
 
 import cflib  # noqa: E402
 from cflib import als, trainers  # noqa: E402
+from cflib import rating_widget as RW  # noqa: E402
 from cflib import widgets as W  # noqa: E402
 from cflib.baselines import DEFAULT_LAM_BIAS, BaselineModel, BiasedPredictor, fit_baseline  # noqa: E402
 from cflib.evaluate import evaluate  # noqa: E402
@@ -167,8 +168,8 @@ def test_evaluate_no_longer_reexports_fit_baseline():
 
 
 def test_ratings_by_title_lives_in_ratings(movielens):
-    mine = ratings_by_title(movielens, W.EXAMPLE_RATINGS)
-    assert len(mine) == len(W.EXAMPLE_RATINGS)
+    mine = ratings_by_title(movielens, RW.EXAMPLE_RATINGS)
+    assert len(mine) == len(RW.EXAMPLE_RATINGS)
     assert movielens.titles[next(iter(mine))] == "Star Wars (1977)"
     with pytest.raises(KeyError, match="Star Wars"):
         ratings_by_title(movielens, {"Star Wars": 5})
@@ -414,7 +415,7 @@ def test_explorer_lam_slider_corners_with_every_step_size(low_dpi):
 # -------------------------------------------------------------- rating widget
 def test_rating_widget_validates_before_storing(data):
     m, _ = fit(data, k=2, n_iters=3)
-    rw = W.RatingWidget(m, data, ratings={0: 5}, n=3, min_ratings=0)
+    rw = RW.RatingWidget(m, data, ratings={0: 5}, n=3, min_ratings=0)
     before = (dict(rw.my_ratings), list(rw.recommended), rw.status.value, rw.mine.value,
               rw.recommendations.value)
     for movie, stars, error in [(5000, 4, ValueError), (-1, 4, ValueError), (3, 9, ValueError),
@@ -472,3 +473,12 @@ def test_recommend_either_answers_or_refuses_clearly(tiny, mine):
         return
     assert all(isinstance(k, int) and not isinstance(k, bool) for k in mine)
     assert len(recs) <= 3 and all(0 <= m < data.n_movies and 1.0 <= p <= 5.0 for m, p in recs)
+
+
+def test_lbfgs_line_search_overflow_is_divergence_not_an_input_error():
+    """A huge lam makes L-BFGS's line search try a point that overflows: a divergence, as for every method."""
+    data = cflib.make_synthetic(12, 9, 2, nnz=54, seed=0)
+    with pytest.warns(RuntimeWarning, match="lbfgs diverged"):
+        model, history = fit(data, method="lbfgs", n_iters=2, lam=1e160)
+    assert history.diverged
+    assert np.all(np.isfinite(model.X)) and np.all(np.isfinite(model.Theta))

@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import cflib  # noqa: E402
+from cflib import rating_widget as RW  # noqa: E402
 from cflib import widgets as W  # noqa: E402
 from cflib.train import fit  # noqa: E402
 
@@ -120,7 +121,7 @@ def named():
 
 def test_rating_widget_starts_from_default_ratings(named):
     data, model = named
-    rw = W.RatingWidget(model, data, ratings={0: 5, 1: 1}, n=5, min_ratings=0)
+    rw = RW.RatingWidget(model, data, ratings={0: 5, 1: 1}, n=5, min_ratings=0)
     assert len(rw.recommended) == 5
     rec = [m for m, _ in rw.recommended]
     assert 0 not in rec and 1 not in rec
@@ -132,7 +133,7 @@ def test_rating_widget_starts_from_default_ratings(named):
 
 def test_rating_widget_search_rate_remove_and_reset(named):
     data, model = named
-    rw = W.RatingWidget(model, data, ratings={0: 5}, n=5, min_ratings=0)
+    rw = RW.RatingWidget(model, data, ratings={0: 5}, n=5, min_ratings=0)
     rw.search.value = "special"
     assert [v for _, v in rw.matches.options] == [7]
     rw.matches.value = 7
@@ -155,7 +156,7 @@ def test_rating_widget_matches_show_your_rating_at_once(named):
     """Rating, removing and resetting update the "[you: n]" marks of the listed matches,
     and the selected movie stays selected (the similar list does not jump)."""
     data, model = named
-    rw = W.RatingWidget(model, data, ratings={0: 5}, n=5, min_ratings=0)
+    rw = RW.RatingWidget(model, data, ratings={0: 5}, n=5, min_ratings=0)
     rw.search.value = "film 0"  # Film 00 .. Film 09 (not 07, renamed)
     labels = dict((v, lab) for lab, v in rw.matches.options)
     assert labels[0] == "Film 00  [you: 5]" and labels[3] == "Film 03"
@@ -184,11 +185,11 @@ def test_rating_widget_recommendations_follow_the_ratings(named):
     x = model.X[:, np.argmax(np.var(model.X, axis=0))]
     top, bottom = np.argsort(x)[-6:], np.argsort(x)[:6]
     likes = {int(m): 5.0 for m in top[:3]} | {int(m): 1.0 for m in bottom[:3]}
-    rw = W.RatingWidget(model, data, ratings=likes, n=8, min_ratings=0)
+    rw = RW.RatingWidget(model, data, ratings=likes, n=8, min_ratings=0)
     scores = np.array([x[m] for m, _ in rw.recommended])
     assert np.mean(scores) > np.median(x)
     flipped = {m: 6.0 - r for m, r in likes.items()}
-    rw2 = W.RatingWidget(model, data, ratings=flipped, n=8, min_ratings=0)
+    rw2 = RW.RatingWidget(model, data, ratings=flipped, n=8, min_ratings=0)
     assert np.mean([x[m] for m, _ in rw2.recommended]) < np.mean(scores)
 
 
@@ -198,7 +199,7 @@ def test_rating_widget_similar_movies_from_another_model(named):
     X[:, 0] = 1.0
     X[7] = [0.0, 1.0]
     X[9] = [0.1, 1.0]  # the only movie pointing the way movie 7 points
-    rw = W.RatingWidget(model, data, ratings={0: 5}, min_ratings=0, similar_model=X)
+    rw = RW.RatingWidget(model, data, ratings={0: 5}, min_ratings=0, similar_model=X)
     rw.search.value = "special"
     rw.matches.value = 7
     first = rw.similar.value.split("<li>")[1]
@@ -207,7 +208,7 @@ def test_rating_widget_similar_movies_from_another_model(named):
 
 def test_rating_widget_with_no_ratings_and_min_ratings(named):
     data, model = named
-    rw = W.RatingWidget(model, data, n=5)
+    rw = RW.RatingWidget(model, data, n=5)
     assert rw.recommended == [] and "rate a few movies" in rw.recommendations.value
     rw.rate(3, 4)
     counts = np.bincount(data.movies, minlength=data.n_movies)
@@ -227,3 +228,7 @@ def test_show_figure_replaces_the_output():
         W.show_figure(out, fig)
         assert len(out.outputs) == 1 and "image/png" in out.outputs[0]["data"]
     assert not plt.get_fignums()  # closed: nothing left for the inline backend to show
+
+
+def test_the_rating_widget_keeps_its_old_import_path():
+    assert W.RatingWidget is RW.RatingWidget and W.EXAMPLE_RATINGS is RW.EXAMPLE_RATINGS
