@@ -65,9 +65,6 @@ from .trainers import METHODS as REGISTRY
 from .trainers import AUTO_ONE_THREAD_WORK, Options, blas_limit, get_method, warn_diverged  # noqa: F401 (AUTO_ONE_THREAD_WORK: re-exported)
 from .validation import check_dense_args, check_int, check_lam, check_scalar
 
-# The names tests and older code import from here.
-_Objective = BlockObjective
-
 __all__ = [
     "fit",
     "MFModel",

@@ -46,27 +46,23 @@ kind, lr, momentum, lam_bias, init_scale, progress``, plus any extra keyword
 given to ``fit`` that the function takes, such as ``alpha``). It may return
 ``(model, History)`` or the model alone; divergence is then judged by the same
 rule (:func:`cflib.history.history_diverged`, and non-finite ``model.X`` /
-``model.Theta``). The three methods planned next are entries of this kind::
+``model.Theta``). An argument the caller set that the function does not
+take is a ``TypeError`` naming it, never dropped silently; ``aliases`` maps a
+``fit`` argument to the function's own name for it. The methods of notebooks
+10-12 are entries of this kind, at the end of this module::
 
-    from .implicit import implicit_als   # implicit_als(train, *, k, lam, n_iters, alpha, seed)
-    from .gibbs import gibbs             # gibbs(train, *, k, n_iters, seed, validation)
-    from .als_wr import als_wr           # als_wr(train, *, k, lam, n_iters, seed, validation)
+    register(Method("als_wr", "ALS-WR (Spark MLlib's objective)", fit_model="als_wr:fit_als_wr",
+                    aliases={"lam": "reg_param"}, defaults={"n_iters": 20, "k": 10}, kinds=("plain",),
+                    explorer=False))
 
-    register(Method("implicit_als", "implicit ALS", fit_model=implicit_als,
-                    defaults={"n_iters": 15}, kinds=("implicit",), explorer=False))
-    register(Method("gibbs", "Bayesian MF (Gibbs)", fit_model=gibbs,
-                    defaults={"n_iters": 200}, kinds=("bayesian",), explorer=False))
-    register(Method("als_wr", "ALS-WR (Spark)", fit_model=als_wr,
-                    defaults={"n_iters": 10}, kinds=("plain",), explorer=False))
-
-so that ``fit(train, method="implicit_als", alpha=40.0)`` returns the method's
-own model (``predict_all(clip=False)``; the Gibbs model also has
+``fit_model`` given as ``"module:function"`` is imported on first use, so a
+module that itself imports :mod:`cflib.train` can be registered here without an
+import cycle. ``fit(train, method="implicit_als", alpha=2.0)`` then returns the
+method's own model (``predict_all(clip=False)``; the Gibbs model also has
 ``predict_std``). ``kinds`` lists the model kinds a method accepts (the first
 is the default of ``fit``); the explorer's model toggle offers
 ``"normalized"`` and ``"biased"``, so a method with other kinds is registered
-with ``explorer=False``. ALS-WR could instead become a runner once the block
-objective has an offset-free kind: :meth:`cflib.als.RowSystems.solve` already
-takes a per-row penalty of shape (n_rows, d), here ``lam * counts[:, None]``.
+with ``explorer=False``.
 """
 
 from __future__ import annotations

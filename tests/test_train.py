@@ -11,11 +11,11 @@ from cflib.baselines import fit_baseline
 from cflib.objective import cost, gradient
 from cflib.evaluate import evaluate, rmse
 from cflib.gradcheck import numerical_gradient, relative_error
+from cflib.blocks import BlockObjective
 from cflib.train import (
     BEST,
     METHODS,
     KINDS,
-    _Objective,
     fit,
     gradient_descent_step,
     normalize_ratings,
@@ -105,10 +105,10 @@ def test_history_rmse_matches_the_model(data, method, model):
     train, val = data.random_split(0.2, seed=0)
     m, h = fit(train, k=3, n_iters=5, validation=val, method=method, kind=model, lr=SMALL_LR.get(method))
     if model == "biased":  # the biases are parameters
-        obj = _Objective(train, model, 3, m.lam, m.lam_bias, m.mu, np.zeros(train.n_movies))
+        obj = BlockObjective(train, model, 3, m.lam, m.lam_bias, m.mu, np.zeros(train.n_movies))
         blocks = [m.X, m.Theta, m.movie_bias, m.user_bias]
     else:  # the movie means are a fixed offset
-        obj = _Objective(train, model, 3, m.lam, m.lam_bias, m.mu, m.movie_bias)
+        obj = BlockObjective(train, model, 3, m.lam, m.lam_bias, m.mu, m.movie_bias)
         blocks = [m.X, m.Theta]
     assert h.cost[-1] == pytest.approx(obj.cost(blocks), rel=1e-9)
     assert h.val_rmse[-1] == pytest.approx(evaluate(m, val)["rmse"], rel=1e-12)
@@ -146,7 +146,7 @@ def test_objective_gradient_matches_finite_differences(data, model):
     small = cflib.make_synthetic(12, 9, 2, density=0.5, seed=2)
     mu = float(small.ratings.mean())
     offset = np.random.default_rng(0).standard_normal(small.n_movies) * 0.1
-    obj = _Objective(small, model, 2, 0.7, 1.3, mu, offset)
+    obj = BlockObjective(small, model, 2, 0.7, 1.3, mu, offset)
     rng = np.random.default_rng(1)
     blocks = [rng.standard_normal((12, 2)), rng.standard_normal((9, 2))]
     if model == "biased":
