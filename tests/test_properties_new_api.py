@@ -313,6 +313,7 @@ def test_fit_new_methods(method, case, args):
     valid = ((k is None or _valid_int(k, 1)) and k != 10**6 and (lam is None or _valid_real(lam, 0.0))
              and n_iters_ok and _valid_int(seed, 0)
              and mutation not in ("empty", "validation_shape", "validation_str")
+             and train.nnz > 0  # "no_liked" on data rated 4 or 5 only leaves nothing to learn from
              and not (method == "implicit_als" and not np.any(train.ratings >= 4))  # no interaction
              and _valid_real(extra.get("alpha", 1.0), 0.0, 1e300)  # 1e308 * w overflows the confidences
              and "init_std" not in extra)
