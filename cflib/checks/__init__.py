@@ -49,9 +49,11 @@ module                      notebooks    checks
 ``spark_objective``         12           check_row_penalty
 ==========================  ===========  ==========================================
 
-``engine`` holds the spec (:class:`~cflib.checks.engine.CheckSpec`), the cases
-and the diagnosis; ``guard`` the safe call and the stand-in; ``problems`` the
-test problems the checks share. ``bayesian`` checks a random draw: it runs
+``engine`` holds the spec (:class:`~cflib.checks.engine.CheckSpec`), the cases,
+the verdict (``judge``) and the diagnosis; ``wording`` how its sentences are
+joined; ``guard`` the safe call and the stand-in; ``problems`` the test
+problems the checks share; ``capture`` the classroom grader's hooks (a check's
+spec without running it, and cases drawn afresh: :mod:`cflib.grade`). ``bayesian`` checks a random draw: it runs
 the learner's sampler many times inside one guarded call and compares the
 moments of the draws (its docstring says how).
 

@@ -39,7 +39,7 @@ from typing import Callable
 
 import numpy as np
 
-from .engine import Case, CheckSpec, Mistake, lazy, run
+from .engine import Case, CheckSpec, Mistake, case_rng, lazy, run
 from .guard import Invalid, StandIn, _first_line, _TimeUp
 
 __all__ = ["check_sample_row", "N_DRAWS", "Z_MAX"]
@@ -120,7 +120,7 @@ def _cases():
     for label, n, alpha, mu, lam, data_seed, seed in (
             ("a movie with 5 ratings and 3 coordinates", 5, 4.0, [1.5, -2.0, 0.8], [2.0, 5.0, 1.0], 311, 11),
             ("a user with 6 ratings and 2 coordinates", 6, 2.5, [-1.0, 3.0], [3.0, 0.3], 331, 12)):
-        rng = np.random.default_rng(data_seed)
+        rng = case_rng(data_seed)
         F = rng.standard_normal((n, len(mu))) + 0.6  # correlated columns: A is far from diagonal
         t = rng.normal(0.5, 1.0, n)
         cases.append(Case(label, (F, t, alpha, np.array(mu), np.array(lam), seed)))

@@ -8,7 +8,7 @@ from typing import Callable
 
 import numpy as np
 
-from .engine import Case, CheckSpec, Invalid, Mistake, array, lazy, pair, run
+from .engine import Case, CheckSpec, Invalid, Mistake, array, case_rng, lazy, pair, run
 from .problems import fixed_problem, rating_cases
 from ..objective import predict as ref_predict
 
@@ -37,7 +37,7 @@ def check_to_dense(fn) -> Callable:
         that runs that function and says so.
     """
     names = ("Y", "R")
-    rng = np.random.default_rng(29)
+    rng = case_rng(29)
     cases = [Case("the fixed 3x4 example with half stars",
                    (np.array([0, 2, 1, 0, 2]), np.array([1, 0, 3, 3, 2]), np.array([4.0, 2.5, 5.0, 3.5, 1.0]), 3, 4))]
     for n_m, n_u, nnz, half in ((7, 5, 14, True), (5, 5, 11, False), (9, 12, 40, True)):
@@ -205,7 +205,7 @@ def check_truncated_svd(fn) -> Callable:
         that runs that function and says so.
     """
     names = ("X", "Theta")
-    rng = np.random.default_rng(31)
+    rng = case_rng(31)
     cases = []
     for n_m, n_u, k in ((8, 5, 2), (6, 6, 3), (10, 4, 1), (5, 7, 2), (12, 9, 4)):
         M = rng.standard_normal((n_m, 3)) @ rng.standard_normal((3, n_u)) + 0.3 * rng.standard_normal((n_m, n_u))
@@ -278,7 +278,7 @@ def check_predict(fn) -> Callable:
         ``fn`` if it agrees with :func:`cflib.predict`, else a StandIn
         that runs :func:`cflib.predict` and says so.
     """
-    rng = np.random.default_rng(11)
+    rng = case_rng(11)
     cases = [Case("the fixed 3x2 problem", fixed_problem()[:2])]
     for n_m, n_u, k in ((4, 6, 3), (7, 2, 1), (5, 5, 2)):
         cases.append(Case(f"a random {n_m}x{n_u} problem with k={k}",

@@ -25,6 +25,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .capture import _CAPTURE, capture, case_rng  # noqa: F401
+from .wording import _capitalized, _join_hints, _sentence, _verb, _with_hint  # noqa: F401
 from .guard import Invalid, StandIn, _first_line, _quote_output, array, call_guarded, pair, scalar  # noqa: F401
 
 #: Results agree when ``|got - expected| <= RTOL * |expected| + ATOL`` entrywise.
@@ -202,33 +204,6 @@ def describe_difference(name: str, got: np.ndarray, expected: np.ndarray, case: 
     return f"at {_position(name, case, idx)} expected {_fmt(expected[idx])}, got {_fmt(got[idx])}"
 
 
-def _join_hints(hints) -> str:
-    seen = []
-    for h in hints:
-        if h and h not in seen:
-            seen.append(h)
-    return " ".join(_sentence(h if i == 0 else _capitalized(h)) for i, h in enumerate(seen))
-
-
-def _capitalized(text: str) -> str:
-    """A following sentence starts with a capital, unless it starts with code (``np.where``, ``X_grad``)."""
-    word = text.split(" ", 1)[0]
-    return text[0].upper() + text[1:] if word.isalpha() and word.islower() else text
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
-def _with_hint(text: str, hint: str) -> str:
-    return _sentence(text) + (f" Hint: {_sentence(hint)}" if hint else "")
-
-
-def _verb(subjects: list, singular: str, plural: str) -> str:
-    return singular if len(subjects) == 1 else plural
-
-
 def _integer_trouble(name: str, p: int, learner: list, expected: list, cases: list):
     """(phrase, hint) when part p is the right values with the fractions cut off, or 0 everywhere; else None.
 
@@ -346,8 +321,37 @@ def _source(fn) -> str:
         return ""
 
 
+def judge(spec: CheckSpec, learner: list, name: str = "your function", source: str = "") -> tuple:
+    """The verdict on a learner's results: ``(status, text)``.
+
+    ``learner`` holds one :class:`~cflib.checks.guard.Outcome` per case of
+    ``spec.cases``; ``name`` is the learner's function name and ``source`` its
+    source (for the spec's ``source_notes``). ``status`` is ``"pass"``,
+    ``"todo"`` (not implemented yet) or ``"fail"``; ``text`` is what follows
+    "PASS - " or "FAIL - " in the check's line (empty for ``"todo"``).
+    """
+    printed = next((o.printed for o in learner if o.printed.strip()), "")
+    quoted = _quote_output(printed)
+    said = f" While checked it printed {quoted}." if quoted else ""
+    if any(o.kind == "todo" for o in learner):
+        return "todo", ""
+    expected = [call_guarded(spec.reference, c, spec.split) for c in spec.cases]
+    bad_ref = [o.value for o in expected if o.kind != "value"]
+    if bad_ref:  # a bug in cflib itself, never the learner's fault: say so loudly
+        raise RuntimeError(f"{spec.name}: the reference {spec.ref_name} failed on its own test case: {bad_ref[0]}")
+    notes = "".join(f" Note: {_sentence(note)}" for test, note in spec.source_notes if source and test(source))
+    if all(o.kind == "value" and all(close(g, e) for g, e in zip(o.value, eo.value))
+           for o, eo in zip(learner, expected)):
+        return "pass", f"{name} agrees with {spec.ref_name} on {len(spec.cases)} test cases.{notes}{said}"
+    return "fail", f"{diagnose(spec, learner, expected)}{notes}{said}"
+
+
 def run(spec: CheckSpec, fn) -> Callable:
     """Check ``fn`` against ``spec``, print one line, return ``fn`` or a :class:`StandIn`."""
+    box = _CAPTURE.get()
+    if box is not None:  # capture(): hand the spec over, check nothing
+        box.append((spec, fn))
+        return fn
     later = f"later cells will use {spec.ref_name}"
 
     def stand_in(reason):
@@ -368,24 +372,14 @@ def run(spec: CheckSpec, fn) -> Callable:
             # one endless loop is enough: the other cases would each wait the whole limit again
             learner += [outcome] * (len(spec.cases) - len(learner))
             break
-    printed = next((o.printed for o in learner if o.printed.strip()), "")
-    quoted = _quote_output(printed)
-    said = f" While checked it printed {quoted}." if quoted else ""
-    if any(o.kind == "todo" for o in learner):
+    status, text = judge(spec, learner, _name(fn), _source(fn))
+    if status == "todo":
         print(f"{spec.name}: not implemented yet - {later}.")
         return stand_in("yours is not written yet")
-    expected = [call_guarded(spec.reference, c, spec.split) for c in spec.cases]
-    bad_ref = [o.value for o in expected if o.kind != "value"]
-    if bad_ref:  # a bug in cflib itself, never the learner's fault: say so loudly
-        raise RuntimeError(f"{spec.name}: the reference {spec.ref_name} failed on its own test case: {bad_ref[0]}")
-    source = _source(fn)
-    notes = "".join(f" Note: {_sentence(note)}" for test, note in spec.source_notes if source and test(source))
-    if all(o.kind == "value" and all(close(g, e) for g, e in zip(o.value, eo.value))
-           for o, eo in zip(learner, expected)):
-        print(f"{spec.name}: PASS - {_name(fn)} agrees with {spec.ref_name} on {len(spec.cases)} test cases."
-              f"{notes}{said}")
+    if status == "pass":
+        print(f"{spec.name}: PASS - {text}")
         return fn
-    print(f"{spec.name}: FAIL - {diagnose(spec, learner, expected)}{notes}{said} Until it passes, {later}.")
+    print(f"{spec.name}: FAIL - {text} Until it passes, {later}.")
     return stand_in("yours did not pass its check")
 
 

@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from .engine import Case, CheckSpec, Invalid, Mistake, array, cases_from, pair, run
+from .engine import Case, CheckSpec, Invalid, Mistake, array, case_rng, cases_from, pair, run
 from .problems import dense_cases, grad_shape_hint
 from .. import gradcheck
 from ..objective import cost as ref_cost
@@ -28,7 +28,7 @@ def _numgrad_cases() -> list:
     def f_two(A, B):
         return float(np.sum(A ** 3) + np.sum(A @ B) + np.exp(B[0, 0]))
 
-    rng = np.random.default_rng(5)
+    rng = case_rng(5)
     problems = [
         ("the cost of a 4x5 problem (params X, Theta), eps=1e-4", f_cost, (X, Theta), ("X", "Theta"), 1e-4),
         ("f(a) = sum(sin(a)) + sum(a**2)**2 at a 3-vector, eps=1e-3", f_one, [rng.standard_normal(3)],

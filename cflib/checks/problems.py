@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engine import Case
+from .engine import Case, case_rng
 
 __all__ = ["dense_problem", "fixed_problem", "dense_cases", "sparse_cases", "rating_cases",
            "penalty", "masked_errors", "sparse_errors", "grad_shape_hint"]
@@ -47,7 +47,7 @@ def fixed_problem():
 
 def dense_cases() -> list:
     """(label, (X, Theta, Y, R), lam) problems, including a square one and empty rows."""
-    rng = np.random.default_rng(20240)
+    rng = case_rng(20240)
     fixed = fixed_problem()
     a = dense_problem(rng, 4, 5, 3)
     b = dense_problem(rng, 6, 4, 2, junk=False)
@@ -67,7 +67,7 @@ def dense_cases() -> list:
 
 def sparse_cases() -> list:
     """The dense problems as shuffled coordinates (movies, users, ratings)."""
-    rng = np.random.default_rng(7)
+    rng = case_rng(7)
     out = []
     for label, (X, Theta, Y, R), lam in dense_cases():
         movies, users = np.nonzero(R)

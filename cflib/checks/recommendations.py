@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from .engine import Case, CheckSpec, Mistake, array, lazy, run
+from .engine import Case, CheckSpec, Mistake, array, case_rng, lazy, run
 
 __all__ = ["check_fold_in"]
 
@@ -27,7 +27,7 @@ def check_fold_in(fn) -> Callable:
         that runs that function and says so.
     """
     reference = lazy("recommend", "fold_in")
-    rng = np.random.default_rng(23)
+    rng = case_rng(23)
     cases = []
     for n_movies, k, n_r, lam in ((8, 2, 5, 0.1), (8, 2, 5, 1.0), (12, 3, 6, 0.5), (10, 4, 7, 2.0)):
         X = rng.standard_normal((n_movies, k))

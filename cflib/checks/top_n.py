@@ -20,14 +20,14 @@ from typing import Callable
 
 import numpy as np
 
-from .engine import Case, CheckSpec, Mistake, lazy, run, scalar
+from .engine import Case, CheckSpec, Mistake, case_rng, lazy, run, scalar
 
 __all__ = ["check_precision_at_k", "check_ndcg_at_k"]
 
 
 def _ranking_cases(seed):
     """(scores, train_movies, relevant, k): train among the best, |relevant| < k and > k, random scores < 0."""
-    rng = np.random.default_rng(seed)
+    rng = case_rng(seed)
     S = np.array([0.9, 0.1, 0.8, 0.7, 0.3, 0.6, 0.2, 0.5])
     cases = [Case("8 movies, train movies 0 and 2 scored highest, 2 relevant, k=3",
                    (S, np.array([0, 2]), np.array([3, 4]), 3))]

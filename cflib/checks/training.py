@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from .engine import Case, CheckSpec, Mistake, close, lazy, pair, run, scalar
+from .engine import Case, CheckSpec, Mistake, case_rng, close, lazy, pair, run, scalar
 from .problems import dense_cases, grad_shape_hint, rating_cases
 from ..objective import gradient as ref_gradient
 
@@ -175,7 +175,7 @@ def check_rmse(fn) -> Callable:
         that runs that function and says so.
     """
     reference = lazy("evaluate", "rmse")
-    rng = np.random.default_rng(17)
+    rng = case_rng(17)
     cases = [Case("the fixed 4 predictions", (np.array([3.5, 4.0, 1.5, 2.0]), np.array([4.0, 4.0, 1.0, 3.0])))]
     for n in (7, 50):
         cases.append(Case(f"{n} random predictions",
