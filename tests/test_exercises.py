@@ -176,10 +176,20 @@ def test_cli_reports_unbalanced_markers_and_writes_nothing(tmp_path, capsys):
 
 
 # ------------------------------------------------------- write and --check
+MINI_POINTS = {"my_predict": 1, "my_cost": 2, "my_gradient": 3}
+
+
+def mini_with_points() -> dict:
+    """The mini fixture with each checked function's points, as every course notebook has them."""
+    nb = load(FIXTURES / "exercise_mini.ipynb")
+    nb["metadata"]["cflib"]["points"] = dict(MINI_POINTS)
+    return nb
+
+
 @pytest.fixture
 def course(tmp_path):
     """A folder with two solution notebooks, an index and a non-course notebook."""
-    shutil.copy(FIXTURES / "exercise_mini.ipynb", tmp_path / "01_mini.ipynb")
+    (tmp_path / "01_mini.ipynb").write_text(json.dumps(mini_with_points()), encoding="utf-8")
     shutil.copy(FIXTURES / "exercise_features.ipynb", tmp_path / "02_features.ipynb")
     (tmp_path / "index.ipynb").write_text(json.dumps(nbformat.v4.new_notebook()), encoding="utf-8")
     (tmp_path / "scratch.ipynb").write_text("not a course notebook", encoding="utf-8")
@@ -220,9 +230,19 @@ def test_check_fails_on_stale_and_orphaned_student_notebooks(course, capsys):
 
 
 def test_committed_student_notebooks_are_up_to_date(tmp_path):
-    """The sync test: regenerate into a temporary folder and compare with notebooks/exercises/."""
-    assert mx.main(["--notebooks", str(NOTEBOOKS), "--out", str(tmp_path)]) == 0
-    built = {p.name: p.read_text(encoding="utf-8") for p in tmp_path.glob("*.ipynb")}
+    """The sync test: regenerate a copy of notebooks/ in a temporary folder and compare with
+    notebooks/exercises/ (and the solution notebooks' nbgrader metadata with notebooks/)."""
+    copy_dir = tmp_path / "notebooks"
+    copy_dir.mkdir()
+    for path in [*mx.solution_notebooks(NOTEBOOKS), NOTEBOOKS / mx.INDEX_NAME]:
+        if path.exists():
+            shutil.copy(path, copy_dir / path.name)
+    out = tmp_path / "out"
+    assert mx.main(["--notebooks", str(copy_dir), "--out", str(out)]) == 0
+    graded = [p.name for p in mx.solution_notebooks(NOTEBOOKS)
+              if (copy_dir / p.name).read_bytes() != p.read_bytes()]
+    assert not graded, f"stale nbgrader metadata in {graded}: run `make exercises` and commit notebooks/"
+    built = {p.name: p.read_text(encoding="utf-8") for p in out.glob("*.ipynb")}
     committed_dir = NOTEBOOKS / mx.EXERCISES_DIR
     committed = {p.name: p.read_text(encoding="utf-8") for p in committed_dir.glob("*.ipynb")} \
         if committed_dir.is_dir() else {}
@@ -240,6 +260,84 @@ def test_every_course_notebook_gets_a_clean_student_copy():
             assert "### BEGIN SOLUTION" not in text(cell), name
             if cell["cell_type"] == "code":
                 assert cell["outputs"] == [], name
+
+
+# ------------------------------------------------------------- nbgrader
+def test_nbgrader_metadata_of_solution_test_and_answer_cells():
+    nb = mx.nbgrader_notebook(mini_with_points(), "01_mini.ipynb")
+    meta = {c["id"]: c["metadata"].get("nbgrader") for c in nb["cells"]}
+    assert meta["ex1-code"] == {"grade": False, "grade_id": "my_predict", "locked": False, "schema_version": 3,
+                                "solution": True}
+    assert meta["ex2-check"] == {"grade": True, "grade_id": "test_my_cost", "locked": True, "points": 2,
+                                 "schema_version": 3, "solution": False}
+    assert meta["answer"] == {"grade": True, "grade_id": "answer_answer", "locked": False, "points": 0,
+                              "schema_version": 3, "solution": True}
+    assert meta["teacher-only"]["solution"] is True and meta["teacher-only"]["grade"] is False
+    assert {cid for cid, m in meta.items() if m} == {"ex1-code", "ex1-check", "ex2-code", "ex2-check", "ex3-code",
+                                                     "ex3-check", "answer", "teacher-only"}
+    assert text(cells_by_id(nb)["ex1-check"]) == (
+        "my_predict = checks.check_predict(my_predict)\n"
+        "### BEGIN HIDDEN TESTS\n"
+        'assert not isinstance(my_predict, checks.StandIn), "my_predict did not pass check_predict (see the line above)"\n'
+        "### END HIDDEN TESTS")
+
+
+def test_nbgrader_metadata_is_idempotent_and_never_reaches_the_student_copy():
+    original = mini_with_points()
+    once = mx.nbgrader_notebook(original, "01_mini.ipynb")
+    assert mx.nbgrader_notebook(once, "01_mini.ipynb") == once
+    assert mx.student_notebook(once, "01_mini.ipynb", set()) == mx.student_notebook(original, "01_mini.ipynb", set())
+    student = mx.dumps(mx.student_notebook(once, "01_mini.ipynb", set()))
+    assert "nbgrader" not in student and "HIDDEN TESTS" not in student and "StandIn" not in student
+    assert '"points"' not in student
+
+
+def test_solution_tagged_and_markdown_answer_cells_are_nbgrader_solutions():
+    nb = mx.nbgrader_notebook(load(FIXTURES / "exercise_features.ipynb"), "02_features.ipynb")
+    meta = {c["id"]: c["metadata"].get("nbgrader") for c in nb["cells"]}
+    assert meta["sol-md"]["solution"] and meta["sol-md"]["grade"] and meta["sol-md"]["points"] == 0
+    assert meta["partial"]["grade_id"] == "answer_partial"
+    assert meta["sol-code"] == {"grade": False, "grade_id": "solution_sol-code", "locked": False,
+                                "schema_version": 3, "solution": True}
+    assert meta["toplevel"]["grade_id"] == "solution_toplevel" and meta["deep"]["grade_id"] == "solution_deep"
+    assert meta["tabs"]["grade_id"] == "f" and meta["two-regions"]["grade_id"] == "g"
+    assert meta["run-meta"] is None and meta["links"] is None
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda nb: nb["metadata"]["cflib"]["points"].pop("my_cost"),
+     "01_mini.ipynb: my_cost is checked (01_mini.ipynb, cell 8"),
+    (lambda nb: nb["metadata"]["cflib"]["points"].update(my_extra=1),
+     "01_mini.ipynb: metadata.cflib.points gives points to my_extra, but no cell checks it"),
+    (lambda nb: nb["metadata"]["cflib"]["points"].update(my_cost=1.5), "gives my_cost 1.5"),
+    (lambda nb: nb["cells"][16].update(source="x = 1\n### BEGIN HIDDEN TESTS\nassert x\n### END HIDDEN TESTS"),
+     "cell 16 (counting from 0; first line: 'x = 1'): a hidden-test region outside a check cell"),
+    (lambda nb: nb["cells"][8].update(source="my_cost = checks.check_cost(my_cost)\n"
+                                             "my_predict = checks.check_predict(my_predict)"),
+     "2 check lines in one cell"),
+])
+def test_nbgrader_metadata_errors_name_notebook_and_function(change, problem):
+    nb = mini_with_points()
+    change(nb)
+    with pytest.raises(mx.MarkerError) as info:
+        mx.nbgrader_notebook(nb, "01_mini.ipynb")
+    assert problem in str(info.value)
+
+
+def test_check_reports_stale_nbgrader_metadata(course, capsys):
+    assert mx.main(["--notebooks", str(course)]) == 0
+    nb = load(course / "01_mini.ipynb")
+    assert cells_by_id(nb)["ex1-check"]["metadata"]["nbgrader"]["points"] == 1
+    nb["metadata"]["cflib"]["points"]["my_predict"] = 4  # the points changed: the test cell must follow
+    (course / "01_mini.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    capsys.readouterr()
+    assert mx.main(["--notebooks", str(course), "--check"]) == 1
+    report = capsys.readouterr().out
+    assert "stale nbgrader metadata" in report and "01_mini.ipynb: its nbgrader cell metadata" in report
+    assert "stale student notebooks" not in report  # the student copy carries no points
+    assert mx.main(["--notebooks", str(course)]) == 0
+    assert cells_by_id(load(course / "01_mini.ipynb"))["ex1-check"]["metadata"]["nbgrader"]["points"] == 4
+    assert mx.main(["--notebooks", str(course), "--check"]) == 0
 
 
 # ------------------------------------------------------------ execution

@@ -11,11 +11,37 @@ For each of them this tool writes ``notebooks/exercises/NN_*.ipynb`` in which
 * markdown between ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->``
   becomes ``*Your answer here.*``;
 * cells tagged ``solution`` are dropped;
+* nbgrader's cell metadata and hidden-test regions (written by this tool, below) are
+  removed, and so are the points (``metadata.cflib.points``);
 * outputs, execution counts, execution timings and widget state are cleared;
 * relative links in markdown are rewritten so they work from ``exercises/``:
   links to a course notebook, or to the contents page ``index.ipynb``, point to
   the student copy next to it; any other link (files, images) gets ``../``;
 * a short note under the navigation line says what the file is.
+
+Before that it writes nbgrader's cell metadata into the solution notebooks
+themselves (``metadata.nbgrader``, schema version 3), so that a teacher can copy a
+solution notebook unchanged into nbgrader's ``source/<assignment>/`` folder:
+
+* a code cell with a solution region is an nbgrader solution cell, ``grade_id``
+  the function it defines (``my_cost``);
+* a check cell ``my_xxx = checks.check_yyy(my_xxx)`` is a locked autograded test
+  cell, ``grade_id`` ``test_my_xxx``, worth the points that the notebook metadata
+  ``metadata.cflib.points`` gives ``my_xxx`` (the one place points are defined), and
+  gets a hidden test (``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS``,
+  written and refreshed by this tool) that fails when the check did not pass,
+  because a check prints FAIL instead of raising; the hidden test prints nothing;
+* a check line inside a solution cell makes that cell an nbgrader manually graded
+  answer worth the function's points (nbgrader cannot autograde a cell the
+  learner edits);
+* a markdown cell with an answer region, and a cell tagged ``solution`` (which
+  nbgrader then replaces whole), are solution cells too; markdown ones are graded
+  by hand with 0 points, because nbgrader accepts no ungraded markdown solution;
+* any other cell carries no nbgrader metadata.
+
+A checked function without points, or points for a function no cell checks, is
+an error naming the notebook and the function. The student copies carry neither
+the nbgrader metadata nor the hidden tests.
 
 It also writes ``notebooks/exercises/index.ipynb``, the student copies' own
 contents page (built by ``tools/navigation.py``'s ``build_student_index``: the
@@ -32,9 +58,10 @@ keys, trailing newline) and cell ids kept from the solution notebook.
 
 Usage
 -----
-``python tools/make_exercises.py``          write the student notebooks (``make exercises``)
-``python tools/make_exercises.py 09_topic.ipynb``   only that student copy (no contents page, no removals)
-``python tools/make_exercises.py --check``  exit 1 listing the student notebooks that are stale; write nothing
+``python tools/make_exercises.py``          write the nbgrader metadata and the student notebooks (``make exercises``)
+``python tools/make_exercises.py 09_topic.ipynb``   only that notebook (no contents page, no removals)
+``python tools/make_exercises.py --check``  exit 1 listing the stale student notebooks and the solution
+notebooks whose nbgrader metadata or hidden tests are stale; write nothing
 ``python tools/make_exercises.py --notebooks DIR [--out DIR]``   other folders (used by the tests)
 """
 
@@ -53,8 +80,8 @@ if str(Path(__file__).resolve().parent) not in sys.path:  # the shared tool modu
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 import navigation  # noqa: E402
 import notebook_files as nbf  # noqa: E402
-from notebook_files import (BEGIN_CODE, BEGIN_MD, END_CODE, END_MD, EXERCISES_DIR,  # noqa: E402
-                            INDEX_NAME, NAV_TAG, SOLUTION_TAG, dumps)
+from notebook_files import (BEGIN_CODE, BEGIN_HIDDEN, BEGIN_MD, END_CODE, END_HIDDEN,  # noqa: E402
+                            END_MD, EXERCISES_DIR, INDEX_NAME, NAV_TAG, SOLUTION_TAG, dumps)
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 GENERATED_BY = "tools/make_exercises.py"
@@ -66,6 +93,14 @@ NOTE_ID = "exercise-note"
 VOLATILE_CELL_KEYS = ("execution", "ExecuteTime", "collapsed", "scrolled")
 #: Notebook metadata of the same kind (saved widget state).
 VOLATILE_NOTEBOOK_KEYS = ("widgets",)
+#: The key of ``metadata.cflib`` giving each checked function's points (solution notebooks only).
+POINTS_KEY = "points"
+#: nbgrader's cell metadata key and the schema version written.
+NBGRADER_KEY = "nbgrader"
+NBGRADER_SCHEMA = 3
+#: A check cell's line: ``my_cost = checks.check_cost(my_cost)`` (the same name twice).
+CHECK_CALL = re.compile(r"^(\w+) = checks\.(check_\w+)\((\w+)\)[ \t]*$")
+_TOP_DEF = re.compile(r"^def (\w+)\(", re.MULTILINE)
 
 
 class MarkerError(ValueError):
@@ -115,6 +150,15 @@ def _strip_regions(text: str, begin: str, end: str, stub, where: str):
     return "".join(out), indents
 
 
+def _markdown_regions(text: str, where: str):
+    """:func:`_strip_regions` for a markdown cell, which must not hold the code markers."""
+    for line in text.splitlines():
+        if line.strip() in (BEGIN_CODE, END_CODE):
+            raise MarkerError(f"{where}: {line.strip()!r} in a markdown cell; markdown uses "
+                              f"{BEGIN_MD!r} and {END_MD!r}")
+    return _strip_regions(text, BEGIN_MD, END_MD, _markdown_stub, where)
+
+
 def _code_stub(indent: str) -> str:
     return "\n".join(indent + s for s in CODE_STUB)
 
@@ -162,6 +206,142 @@ def rewrite_links(text: str, course: set) -> str:
     text = _REF_DEF.sub(lambda m: m.group(1) + rewrite_target(m.group(2), course), text)
     return _HTML_ATTR.sub(lambda m: m.group(1) + m.group(2) + rewrite_target(m.group(3), course) + m.group(2),
                           text)
+
+
+# --------------------------------------------------------------- nbgrader
+def strip_hidden_tests(text: str, where: str):
+    """``text`` without its hidden-test regions, and whether it had one.
+
+    A region at the end of the text takes the line break before it along (the
+    one :func:`with_hidden_tests` adds).
+    """
+    out, inside, found, ends_inside = [], None, False, False
+    lines = text.splitlines(keepends=True)
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if stripped == BEGIN_HIDDEN:
+            if inside is not None:
+                raise MarkerError(f"{where}: {BEGIN_HIDDEN!r} on line {number} while the region opened on line "
+                                  f"{inside} is not closed")
+            inside, found = number, True
+        elif stripped == END_HIDDEN:
+            if inside is None:
+                raise MarkerError(f"{where}: {END_HIDDEN!r} on line {number} has no {BEGIN_HIDDEN!r} before it")
+            inside = None
+        elif inside is None:
+            out.append(line)
+            ends_inside = False
+            continue
+        ends_inside = True
+    if inside is not None:
+        raise MarkerError(f"{where}: {BEGIN_HIDDEN!r} on line {inside} has no matching {END_HIDDEN!r}")
+    text = "".join(out)
+    if ends_inside and text.endswith("\n"):
+        text = text[:-1]
+    return text, found
+
+
+def hidden_tests(name: str, check: str) -> str:
+    """The hidden test of the check cell ``name = checks.check(name)``: it raises, so that
+    nbgrader gives the cell no points, when the check did not pass (a check prints FAIL and
+    hands back a ``checks.StandIn``); it prints nothing."""
+    return "\n".join([
+        BEGIN_HIDDEN,
+        f'assert not isinstance({name}, checks.StandIn), "{name} did not pass {check} (see the line above)"',
+        END_HIDDEN,
+    ])
+
+
+def with_hidden_tests(text: str, hidden: str) -> str:
+    """``text`` with ``hidden`` appended on lines of its own."""
+    return text + ("\n" if text and not text.endswith("\n") else "") + hidden
+
+
+def _nbgrader(grade_id: str, *, solution: bool, grade: bool, points=None) -> dict:
+    meta = {"grade": grade, "grade_id": grade_id, "locked": not solution, "schema_version": NBGRADER_SCHEMA,
+            "solution": solution}
+    if grade:
+        meta["points"] = points
+    return meta
+
+
+def _points(nb: dict, name: str) -> dict:
+    points = nb.get("metadata", {}).get("cflib", {}).get(POINTS_KEY, {})
+    if not isinstance(points, dict):
+        raise MarkerError(f"{name}: metadata.cflib.points must map each checked function to its points")
+    for fn, value in points.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise MarkerError(f"{name}: metadata.cflib.points gives {fn} {value!r}; expected a whole number >= 0")
+    return points
+
+
+def nbgrader_notebook(nb: dict, path) -> dict:
+    """Solution notebook ``nb`` (read from ``path``; used in messages) with nbgrader's cell
+    metadata and the check cells' hidden tests written, as a new dict.
+
+    Raises
+    ------
+    MarkerError
+        On a checked function without points, points for a function that no cell checks,
+        two check lines in one cell, a hidden-test region outside a check cell, or two
+        cells with the same nbgrader ``grade_id``.
+    """
+    name = Path(str(path)).name
+    points = _points(nb, name)
+    out = copy.deepcopy(nb)
+    checked, grade_ids = {}, {}
+    for index, cell in enumerate(out.get("cells", [])):
+        where = _where(path, index, cell)
+        text = nbf.cell_source(cell)
+        kind = cell.get("cell_type")
+        tagged = SOLUTION_TAG in nbf.cell_tags(cell)
+        cell_key = cell.get("id", index)
+        meta, new_text = None, text
+        if kind == "code":
+            new_text, had_hidden = strip_hidden_tests(text, where)
+            lines = new_text.splitlines()
+            solution = tagged or bool(_strip_regions(new_text, BEGIN_CODE, END_CODE, _code_stub, where)[1])
+            calls = [m for m in map(CHECK_CALL.match, lines) if m and m.group(1) == m.group(3)]
+            if len(calls) > 1:
+                raise MarkerError(f"{where}: {len(calls)} check lines in one cell; give each check its own cell")
+            call = calls[0] if calls else None
+            if had_hidden and (call is None or solution):
+                raise MarkerError(f"{where}: a hidden-test region outside a check cell; {GENERATED_BY} writes "
+                                  "hidden tests itself, in the cells `my_xxx = checks.check_yyy(my_xxx)`")
+            if call is not None:
+                fn, check = call.group(1), call.group(2)
+                if fn not in points:
+                    raise MarkerError(f"{name}: {fn} is checked ({where}) but has no points: add "
+                                      f'"{fn}": <points> to the notebook metadata cflib.points')
+                if fn in checked:
+                    raise MarkerError(f"{name}: {fn} is checked twice ({checked[fn]}; {where})")
+                checked[fn] = where
+                if solution:  # the learner edits this cell: nbgrader can only grade it by hand
+                    meta = _nbgrader(fn, solution=True, grade=True, points=points[fn])
+                else:
+                    meta = _nbgrader(f"test_{fn}", solution=False, grade=True, points=points[fn])
+                    new_text = with_hidden_tests(new_text, hidden_tests(fn, check))
+            elif solution:  # grade_id: the function it defines, unless another cell took that name
+                defined = [fn for fn in _TOP_DEF.findall(new_text) if fn not in grade_ids]
+                meta = _nbgrader(defined[0] if defined else f"solution_{cell_key}", solution=True, grade=False)
+        elif kind == "markdown" and (tagged or _markdown_regions(text, where)[1]):
+            meta = _nbgrader(f"answer_{cell_key}", solution=True, grade=True, points=0)
+        cell_meta = cell.setdefault("metadata", {})
+        if meta is None:
+            cell_meta.pop(NBGRADER_KEY, None)
+        else:
+            if meta["grade_id"] in grade_ids:
+                raise MarkerError(f"{name}: two cells would have the nbgrader grade_id {meta['grade_id']!r} "
+                                  f"({grade_ids[meta['grade_id']]}; {where})")
+            grade_ids[meta["grade_id"]] = where
+            cell_meta[NBGRADER_KEY] = meta
+        if new_text != text:
+            cell["source"] = nbf.source_lines(new_text)
+    unchecked = sorted(set(points) - set(checked))
+    if unchecked:
+        raise MarkerError(f"{name}: metadata.cflib.points gives points to {', '.join(unchecked)}, but no cell "
+                          "checks it (expected a cell `my_xxx = checks.check_yyy(my_xxx)`)")
+    return out
 
 
 # -------------------------------------------------------------- notebooks
@@ -219,20 +399,18 @@ def student_notebook(nb: dict, path, course: set) -> dict:
         where = _where(path, index, cell)
         new = copy.deepcopy(cell)
         new["metadata"] = _clean_metadata(new.get("metadata", {}), drop_tags=(SOLUTION_TAG,))
+        new["metadata"].pop(NBGRADER_KEY, None)
         text = nbf.cell_source(cell)
         kind = cell.get("cell_type")
         if kind == "code":
+            text, _ = strip_hidden_tests(text, where)
             text, indents = _strip_regions(text, BEGIN_CODE, END_CODE, _code_stub, where)
             if "" in indents and RAISES_TAG not in new["metadata"].get("tags", []):
                 new["metadata"]["tags"] = new["metadata"].get("tags", []) + [RAISES_TAG]
             new["outputs"] = []
             new["execution_count"] = None
         elif kind == "markdown":
-            for line in text.splitlines():
-                if line.strip() in (BEGIN_CODE, END_CODE):
-                    raise MarkerError(f"{where}: {line.strip()!r} in a markdown cell; markdown uses "
-                                      f"{BEGIN_MD!r} and {END_MD!r}")
-            text, _ = _strip_regions(text, BEGIN_MD, END_MD, _markdown_stub, where)
+            text, _ = _markdown_regions(text, where)
             text = rewrite_links(text, course)
         new["source"] = nbf.source_lines(text)
         if NAV_TAG in tags and not cells:
@@ -247,6 +425,8 @@ def student_notebook(nb: dict, path, course: set) -> dict:
     cells.insert(note_at, note)
     out = {k: copy.deepcopy(v) for k, v in nb.items() if k != "cells"}
     out["metadata"] = {k: v for k, v in out.get("metadata", {}).items() if k not in VOLATILE_NOTEBOOK_KEYS}
+    if isinstance(out["metadata"].get("cflib"), dict) and POINTS_KEY in out["metadata"]["cflib"]:
+        out["metadata"]["cflib"] = {k: v for k, v in out["metadata"]["cflib"].items() if k != POINTS_KEY}
     out["cells"] = cells
     return out
 
@@ -289,11 +469,26 @@ def build(folder: Path, only=None) -> dict:
     copies have their own (:func:`student_index`), and their links to the contents page
     lead to it.
     """
-    paths = solution_notebooks(folder)
+    return _students(folder, graded(folder, only))
+
+
+def graded(folder: Path, only=None) -> dict:
+    """``{path: (notebook as stored, notebook with nbgrader's metadata)}`` for the solution
+    notebooks in ``folder`` (``only``: a set of file names, to do just those); see
+    :func:`nbgrader_notebook`."""
+    out = {}
+    for path in solution_notebooks(folder):
+        if only is None or path.name in only:
+            stored = nbf.read_notebook(path)
+            out[path] = (stored, nbgrader_notebook(stored, _display(path)))
+    return out
+
+
+def _students(folder: Path, notebooks: dict) -> dict:
     with_index = navigation.is_generated_index(folder / INDEX_NAME)
-    course = {p.name for p in paths} | ({INDEX_NAME} if with_index else set())
-    return {path.name: _validated(student_notebook(nbf.read_notebook(path), _display(path), course), path)
-            for path in paths if only is None or path.name in only}
+    course = {p.name for p in solution_notebooks(folder)} | ({INDEX_NAME} if with_index else set())
+    return {path.name: _validated(student_notebook(nb, _display(path), course), path)
+            for path, (_, nb) in notebooks.items()}
 
 
 def _display(path: Path) -> str:
@@ -304,8 +499,16 @@ def _display(path: Path) -> str:
 
 
 def plan(folder: Path, out_dir: Path, only=None):
-    """What to do: (files to write {path: text}, stale student notebooks to delete [path])."""
-    wanted = build(folder, only)
+    """What to do: (solution notebooks whose nbgrader metadata is stale {path: text},
+    student notebooks to write {path: text}, stale student notebooks to delete [path]).
+
+    A solution notebook counts as stale only if its content differs, not its JSON layout
+    (sources stored as one string or as lines); it is then written in nbformat's layout.
+    """
+    notebooks = graded(folder, only)
+    solutions = {path: dumps(nb) for path, (stored, nb) in notebooks.items()
+                 if nbf.normalized(nb) != nbf.normalized(stored)}
+    wanted = _students(folder, notebooks)
     page = student_index(folder) if only is None else None
     if page is not None:
         wanted[INDEX_NAME] = page
@@ -317,7 +520,7 @@ def plan(folder: Path, out_dir: Path, only=None):
     deletes = []
     if out_dir.is_dir() and only is None:
         deletes = [p for p in solution_notebooks(out_dir) if p.name not in wanted]
-    return writes, deletes
+    return solutions, writes, deletes
 
 
 def _navigation_warning(folder: Path) -> str | None:
@@ -365,11 +568,16 @@ def main(argv=None) -> int:
         print(f"error: {folder} is not a folder", file=sys.stderr)
         return 2
     try:
-        writes, deletes = plan(folder, out_dir, _only(folder, args.names))
+        solutions, writes, deletes = plan(folder, out_dir, _only(folder, args.names))
     except (MarkerError, nbf.NotebookNameError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.check:
+        if solutions:
+            print("solution notebooks with stale nbgrader metadata or hidden tests "
+                  "(run `make exercises`, i.e. python tools/make_exercises.py):")
+            for path in solutions:
+                print(f"  {path.name}: its nbgrader cell metadata or hidden tests differ from what the tool writes")
         if writes or deletes:
             print("stale student notebooks (run `make exercises`, i.e. python tools/make_exercises.py):")
             for path in writes:
@@ -377,9 +585,13 @@ def main(argv=None) -> int:
                       "its solution notebook")
             for path in deletes:
                 print(f"  {path.name}: its solution notebook no longer exists")
+        if solutions or writes or deletes:
             return 1
-        print(f"student notebooks are up to date ({len(solution_notebooks(folder))} notebooks)")
+        print(f"student notebooks and nbgrader metadata are up to date ({len(solution_notebooks(folder))} notebooks)")
         return 0
+    for path, text in solutions.items():
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {_display(path)} (nbgrader metadata)")
     out_dir.mkdir(parents=True, exist_ok=True)
     for path, text in writes.items():
         path.write_text(text, encoding="utf-8")
@@ -387,8 +599,8 @@ def main(argv=None) -> int:
     for path in deletes:
         path.unlink()
         print(f"removed {_display(path)} (no solution notebook)")
-    if not writes and not deletes:
-        print("nothing to do: the student notebooks are up to date")
+    if not solutions and not writes and not deletes:
+        print("nothing to do: the student notebooks and nbgrader metadata are up to date")
     warning = _navigation_warning(folder)
     if warning:
         print(warning, file=sys.stderr)

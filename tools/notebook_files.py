@@ -6,7 +6,7 @@ One place for what the tools agree on:
   00 to 99), in the order of their numbers; two notebooks with the same number are an
   error, so a new chapter cannot silently take another one's place;
 * the names of the contents page (``index.ipynb``), of the student folder (``exercises/``),
-  of the navigation cell tag and of the solution markers;
+  of the navigation cell tag, of the solution markers and of nbgrader's hidden-test markers;
 * reading a notebook as a plain dict, writing it in the layout nbformat itself writes
   (indent 1, sorted keys, non-ASCII kept, trailing newline), and comparing two notebooks
   whose sources are stored either as one string or as a list of lines (nbformat accepts
@@ -32,6 +32,8 @@ BEGIN_CODE = "### BEGIN SOLUTION"
 END_CODE = "### END SOLUTION"
 BEGIN_MD = "<!-- BEGIN SOLUTION -->"
 END_MD = "<!-- END SOLUTION -->"
+BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
+END_HIDDEN = "### END HIDDEN TESTS"
 
 
 class NotebookNameError(ValueError):
