@@ -20,6 +20,7 @@ docstring gives the recipe step by step, with the tests to add.
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -229,7 +230,7 @@ def diagnose(spec: CheckSpec, learner: list, expected: list) -> str:
     """One sentence (plus a hint) saying what is wrong with the learner's results."""
     cases, parts = spec.cases, spec.parts
     kinds = [o.kind for o in learner]
-    candidates = [(m, [call_guarded(m.fn, c, spec.split) for c in cases]) for m in spec.mistakes]
+    candidates = [(m, [call_guarded(m.fn, c, spec.split, limit=math.inf) for c in cases]) for m in spec.mistakes]
 
     if all(k == "value" for k in kinds):
         for lo, eo, case in zip(learner, expected, cases):  # 1. shapes, on the first case where they go wrong
@@ -335,7 +336,7 @@ def judge(spec: CheckSpec, learner: list, name: str = "your function", source: s
     said = f" While checked it printed {quoted}." if quoted else ""
     if any(o.kind == "todo" for o in learner):
         return "todo", ""
-    expected = [call_guarded(spec.reference, c, spec.split) for c in spec.cases]
+    expected = [call_guarded(spec.reference, c, spec.split, limit=math.inf) for c in spec.cases]
     bad_ref = [o.value for o in expected if o.kind != "value"]
     if bad_ref:  # a bug in cflib itself, never the learner's fault: say so loudly
         raise RuntimeError(f"{spec.name}: the reference {spec.ref_name} failed on its own test case: {bad_ref[0]}")

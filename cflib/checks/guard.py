@@ -27,6 +27,7 @@ import contextlib
 import copy
 import functools
 import io
+import math
 import signal
 import threading
 import warnings
@@ -111,6 +112,9 @@ def _can_interrupt() -> bool:
 def _time_limit(seconds: float):
     """Raise :class:`_TimeUp` inside the block after ``seconds`` (POSIX main thread), else no limit."""
     global _warned_no_limit
+    if not math.isfinite(seconds):  # cflib's own functions (references, known mistakes): no limit needed
+        yield
+        return
     if not _can_interrupt():
         if not _warned_no_limit:
             _warned_no_limit = True
@@ -222,6 +226,19 @@ def _first_line(text, limit: int = 160) -> str:
 # =====================================================================
 # Reading the result (used by the specs' split functions)
 # =====================================================================
+def _refuse_text_and_complex(out, what: str) -> None:
+    """:class:`Invalid` for text (``float("3.5")`` would read it) and for complex numbers (float() drops the
+    imaginary part silently)."""
+    if isinstance(out, (str, bytes)) or (isinstance(out, np.ndarray) and out.dtype.kind in "USO"
+                                         and any(isinstance(v, (str, bytes)) for v in out.flat)):
+        raise Invalid(f"returned text ({_first_line(repr(out), 40)}) instead of {what}: return the number(s) "
+                      "themselves, not a string (no str(), f-string or format() on the result)")
+    if isinstance(out, (complex, np.complexfloating)) or (isinstance(out, np.ndarray) and out.dtype.kind == "c"):
+        raise Invalid(f"returned a complex result instead of {what}: a real computation never needs complex "
+                      "numbers; look for the square root or power of a negative number (** 0.5, np.emath, "
+                      "np.lib.scimath) or complex dtypes")
+
+
 def scalar(out, what: str) -> np.ndarray:
     """A number (Python or NumPy) or a 0-d array, as a 0-d float array.
 
@@ -234,6 +251,7 @@ def scalar(out, what: str) -> np.ndarray:
     if isinstance(out, (tuple, list)):
         raise Invalid(f"returned a {type(out).__name__} of {len(out)} items instead of {what}: "
                       "return the number itself (a float), not a container")
+    _refuse_text_and_complex(out, what)
     try:
         a = np.asarray(out, dtype=float)
     except (TypeError, ValueError):
@@ -259,6 +277,7 @@ def array(out, what: str) -> np.ndarray:
         raise Invalid(f"returned a Python {type(out).__name__}, not a NumPy array, for {what}: "
                       "build it with NumPy (np.zeros, @, np.where) or end with np.array(...), "
                       "so that .shape and NumPy arithmetic work in the cells after the check")
+    _refuse_text_and_complex(out, what)
     try:
         return np.asarray(out, dtype=float)
     except (TypeError, ValueError):
