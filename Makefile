@@ -10,7 +10,7 @@ LAB_ARGS ?=
 # The course's JupyterLab defaults (no news pop-up), from the repository: jupyter-config/README.md
 LAB_SETTINGS := --LabApp.app_settings_dir=$(CURDIR)/jupyter-config/lab/settings
 
-.PHONY: lab test data exercises navigation benchmark clean
+.PHONY: lab test data exercises navigation benchmark clean grade sample-report
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,22 @@ test: $(VENV)/.installed-dev
 
 exercises: navigation
 	$(PY) tools/make_exercises.py
+	$(PY) -m cflib.grade.course notebooks
+
+# The classroom grader (README, "For teachers"): make grade SUBMISSIONS="folder ..." [OUT=graded] [JOBS=2]
+SUBMISSIONS ?=
+OUT ?= graded
+JOBS ?= 2
+grade: $(VENV)/.installed
+	@test -n "$(SUBMISSIONS)" || { echo 'make grade: give SUBMISSIONS="folder-or-notebooks ..."' >&2; exit 2; }
+	$(PY) -m cflib.grade $(SUBMISSIONS) --out $(OUT) --jobs $(JOBS)
+
+# A report.html to look at before a class hands anything in: a synthetic class of 30, graded.
+sample-report: $(VENV)/.installed-dev
+	rm -rf build/sample-class
+	$(PY) tools/synthetic_class.py build/sample-class/submissions --students 30
+	$(PY) -m cflib.grade build/sample-class/submissions --out build/sample-class/graded --jobs 2 --time-limit 5
+	@echo "open build/sample-class/graded/report.html"
 
 navigation: $(VENV)/.installed
 	$(PY) tools/navigation.py
@@ -49,6 +65,7 @@ benchmark: $(VENV)/.installed-dev
 	$(PY) benchmarks/bench_ranking.py
 	$(PY) benchmarks/bench_gibbs.py
 	$(PY) benchmarks/bench_spark.py
+	$(PY) benchmarks/bench_grade.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache screenshots
+	rm -rf $(VENV) .pytest_cache screenshots build

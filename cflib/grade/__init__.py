@@ -21,4 +21,14 @@ the guide; the modules, in the order a submission meets them:
 ==================  ==================================================================
 """
 
-from .batch import grade, merge  # noqa: F401
+__all__ = ["grade", "merge"]
+
+
+def __getattr__(name):
+    """``cflib.grade.grade`` and ``cflib.grade.merge`` (imported on first use, so ``python -m
+    cflib.grade.course`` does not import the grader first)."""
+    if name in __all__:
+        from . import batch
+
+        return getattr(batch, name)
+    raise AttributeError(f"module 'cflib.grade' has no attribute {name!r}")

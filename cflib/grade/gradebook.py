@@ -78,20 +78,22 @@ def students_table(rows: list) -> list:
 
 def write(out: Path, rows: list, meta: dict, course: dict) -> None:
     """Write the four files of :data:`FILES` into ``out`` (created if needed)."""
-    out.mkdir(parents=True, exist_ok=True)
     rows = sort_rows(rows, course)
-    write_atomic(out / "gradebook.csv", _csv(COLUMNS, [[r["student"], r["notebook"], r["exercise"], r["status"],
-                                                        _points(r["points"]), _points(r["max_points"]), r["detail"]]
-                                                       for r in rows]))
-    write_atomic(out / "students.csv", _csv(STUDENT_COLUMNS, [[t["student"], t["notebook"], _points(t["points"]),
-                                                               _points(t["max_points"]), *(t[s] for s in STATUSES)]
-                                                              for t in students_table(rows)]))
+    texts = {"gradebook.csv": _csv(COLUMNS, [[r["student"], r["notebook"], r["exercise"], r["status"],
+                                              _points(r["points"]), _points(r["max_points"]), r["detail"]]
+                                             for r in rows]),
+             "students.csv": _csv(STUDENT_COLUMNS, [[t["student"], t["notebook"], _points(t["points"]),
+                                                     _points(t["max_points"]), *(t[s] for s in STATUSES)]
+                                                    for t in students_table(rows)])}
     info = {"title": "cflib course: what the class gets right and wrong",
             "generated": f"by cflib-grade from {meta['n_submissions']} submitted notebooks "
                          f"({meta['limits']['time_limit']:g} s per call)",
             "sandbox": meta["sandbox"], "n_submissions": meta["n_submissions"]}
-    write_atomic(out / "report.html", render_report(rows, info))
-    write_atomic(out / "grading.json", json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    texts["report.html"] = render_report(rows, info)
+    texts["grading.json"] = json.dumps(meta, indent=1, sort_keys=True) + "\n"
+    out.mkdir(parents=True, exist_ok=True)  # every text is ready before the first file is replaced
+    for name in FILES:
+        write_atomic(out / name, texts[name])
 
 
 def read(folder: Path) -> tuple:

@@ -116,7 +116,7 @@ def mark_exercise(student: str, nb: dict, entry: dict, exercise, run, cells: lis
                                 f"{limits['memory_gib']:g} GiB per submission (--memory-limit); look for a dense "
                                 "matrix or a copy much larger than the data")
     if exercise.stopped == "died":
-        return out("error", f"{exercise.stopped_detail} while {fn} ran on {where(len(results) - 1)}")
+        return out("error", f"{exercise.stopped_detail} while {fn} ran on {where(max(exercise.started, 0))}")
     if exercise.stopped == "timeout" and not results:
         return out("timeout", f"{fn} did not return: {exercise.stopped_detail} "
                               f"(the limits are {limits['time_limit']:g} s per call and "

@@ -48,6 +48,7 @@ class Exercise:
     absent: str | None = None  # None, "missing", or the type of the non-function found
     stopped: str | None = None  # "timeout" or "died": why the calls stopped early
     stopped_detail: str = ""
+    started: int = -1  # the case whose call began last
 
 
 @dataclass
@@ -79,7 +80,7 @@ def _died(code: int | None) -> str:
         except ValueError:
             name = f"signal {-code}"
         return f"the process was killed by {name}" + (" (a segfault)" if name == "SIGSEGV" else "")
-    return f"the process ended with exit code {code} (os._exit or sys.exit at the top level?)"
+    return f"the submission's process ended with exit code {code} (a call of os._exit?)"
 
 
 class _Process:
@@ -187,6 +188,8 @@ def _one_process(run: Run, request: dict, todo: list, workdir: str, time_limit: 
                     exercise.absent = message.get("type") or "missing"
                 elif ev == "result":
                     exercise.results.append(message)
+                else:
+                    exercise.started = int(message.get("case", 0))
                 deadline = min(end, time.monotonic() + time_limit + GRACE)
             elif ev == "done" and phase == "calling":
                 process.kill()
