@@ -115,7 +115,7 @@ def grade(paths: list, out: Path, *, notebooks=None, time_limit: float = 20.0, n
             bar.update(1)
     bar.close()
     meta = {"n_submissions": len(todo), "limits": limits, "skipped": sorted(skipped),
-            "sandbox": {k: " / ".join(v) for k, v in sandbox.items()} or
+            "sandbox": {k: " / ".join(v) for k, v in sorted(sandbox.items())} or
             {"note": "no submission ran (none could be read)"}}
     gradebook.write(Path(out), rows, meta, course)
     return Summary(gradebook.sort_rows(rows, course), len(todo), skipped, time.monotonic() - t0, per)

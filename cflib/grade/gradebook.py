@@ -125,7 +125,7 @@ def merge(folders: list) -> tuple:
             if v not in sandbox.setdefault(k, []):
                 sandbox[k].append(v)
     meta = {"n_submissions": sum(m["n_submissions"] for m in metas),
-            "sandbox": {k: " / ".join(v) for k, v in sandbox.items()},
+            "sandbox": {k: " / ".join(v) for k, v in sorted(sandbox.items())},
             "limits": metas[0]["limits"] if metas else {},
             "skipped": sorted(s for m in metas for s in m.get("skipped", []))}
     return rows, meta

@@ -28,7 +28,7 @@ class TooLarge(ValueError):
 
 
 def _array(a: np.ndarray) -> dict:
-    a = np.ascontiguousarray(a)
+    a = np.asarray(a).copy(order="C")  # (ascontiguousarray would make a 0-d array 1-d)
     if a.nbytes > MAX_BYTES:
         raise TooLarge(f"an array of shape {a.shape} ({a.nbytes / 2**20:.0f} MiB)")
     return {"t": "nd", "dtype": a.dtype.str, "shape": list(a.shape),
