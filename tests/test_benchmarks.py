@@ -87,3 +87,12 @@ def test_bench_gibbs_quick_compares_with_myfm_and_reports_calibration():
         assert 0.5 < float(rows[model].split("|")[2]) < 1.2
     shares = [float(x) for x in rows["share inside"].split("|")[2:5]]
     assert shares == sorted(shares) and all(0.0 < s < 1.0 for s in shares)
+
+
+def test_bench_grade_quick_grades_the_class_and_says_where_the_time_goes():
+    out = run_quick("bench_grade.py")
+    assert "class: 8 submitted notebooks of 4 students" in out
+    run = next(line for line in out.splitlines() if line.startswith("| --jobs 2 |") and "process starts" not in line)
+    starts = int(run.rstrip(" |").split("|")[-1])
+    assert starts >= 8  # one process per submission at least
+    assert "verdicts (in the grader)" in out

@@ -31,7 +31,7 @@ class Summary:
     n_submissions: int
     skipped: list
     seconds: float
-    per_submission: list = field(default_factory=list)  # (student, notebook, seconds, process starts)
+    per_submission: list = field(default_factory=list)  # dicts: student, notebook, seconds, starts, phases
 
     def line(self, out: Path) -> str:
         counts = {s: sum(r["status"] == s for r in self.rows) for s in STATUSES}
@@ -47,14 +47,17 @@ def _grade_one(sub, inspected, course, seed, limits):
     if inspected.problem:
         nb = course.get(inspected.notebook)
         total = sum(e["points"] for e in nb["exercises"]) if nb else 0
-        return [row(sub.student, inspected.notebook, "", "error", 0, total, inspected.problem)], {}, 0, start
+        return [row(sub.student, inspected.notebook, "", "error", 0, total, inspected.problem)], {}, None, start
     nb = course[inspected.notebook]
     cells = [(i, source(c)) for i, c in enumerate(inspected.cells) if c.get("cell_type") == "code"]
     s = case_seed(nb["id"], sub.student, seed)
     run = run_submission(cells, [(e["function"], e["check"]) for e in nb["exercises"]], seed=s,
                          time_limit=limits["time_limit"], notebook_limit=limits["notebook_limit"],
                          memory_bytes=int(limits["memory_gib"] * 2**30))
-    return mark(sub.student, nb, run, cells, s, limits), run.sandbox, run.starts, start
+    judged = time.monotonic()
+    rows = mark(sub.student, nb, run, cells, s, limits)
+    run.seconds["judge"] = time.monotonic() - judged
+    return rows, run.sandbox, run, start
 
 
 def grade(paths: list, out: Path, *, notebooks=None, time_limit: float = 20.0, notebook_limit: float = 300.0,
@@ -105,13 +108,14 @@ def grade(paths: list, out: Path, *, notebooks=None, time_limit: float = 20.0, n
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(_grade_one, sub, ins, course, seed, limits) for sub, ins in todo]
         for (sub, ins), future in zip(todo, futures):
-            got, report, starts, start = future.result()
+            got, report, run, start = future.result()
             rows += got
             for k, v in report.items():
                 sandbox.setdefault(k, [])
                 if v not in sandbox[k]:
                     sandbox[k].append(v)
-            per.append((sub.student, ins.notebook, time.monotonic() - start, starts))
+            per.append({"student": sub.student, "notebook": ins.notebook, "seconds": time.monotonic() - start,
+                        "starts": run.starts if run else 0, "phases": dict(run.seconds) if run else {}})
             bar.update(1)
     bar.close()
     meta = {"n_submissions": len(todo), "limits": limits, "skipped": sorted(skipped),

@@ -60,6 +60,7 @@ class Run:
     sandbox: dict = field(default_factory=dict)
     fatal: str = ""  # set when the definitions themselves could not run (the notebook gets one error row)
     starts: int = 0
+    seconds: dict = field(default_factory=lambda: {"start": 0.0, "define": 0.0, "calls": 0.0})
 
 
 def _environment(workdir: str) -> dict:
@@ -164,9 +165,13 @@ def _one_process(run: Run, request: dict, todo: list, workdir: str, time_limit: 
     process = _Process(request, workdir)
     phase, current = "ready", None  # current: the position in todo of the exercise being called
     deadline = min(end, time.monotonic() + STARTUP)
+    since = time.monotonic()
     try:
         while True:
             message = process.next(deadline)
+            now = time.monotonic()
+            run.seconds[{"ready": "start", "defining": "define"}.get(phase, "calls")] += now - since
+            since = now
             if message == "timeout" or message is None:
                 code = process.kill() if message == "timeout" else process.proc.wait()
                 over = time.monotonic() >= end - 0.01
