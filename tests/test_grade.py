@@ -86,9 +86,9 @@ def hostile(kind, fn, args=ARGS, **kw):
 # Rows known in advance: (student, notebook, exercise) -> (status, points, a phrase of the detail).
 NB02, NB09 = "02_cost_function", "09_top_n_evaluation"
 EXPECTED = {
-    ("alice", NB02, "my_cost_loop"): ("pass", 1, "agrees with cflib.cost on 14 test cases"),
+    ("alice", NB02, "my_cost_loop"): ("pass", 1, "agrees with cflib.cost on"),
     ("alice", NB02, "my_cost"): ("pass", 2, "agrees with cflib.cost"),
-    ("alice", NB02, "my_cost_sparse"): ("pass", 2, "agrees with cflib.cost_sparse on 16 test cases"),
+    ("alice", NB02, "my_cost_sparse"): ("pass", 2, "agrees with cflib.cost_sparse on"),
     ("alice", NB09, "my_precision_at_k"): ("pass", 2, "agrees with cflib.ranking.precision_at_k"),
     ("alice", NB09, "my_ndcg_at_k"): ("pass", 3, "agrees with cflib.ranking.ndcg_at_k"),
     ("bob", NB02, "my_cost_loop"): ("fail", 0, "calls cflib.cost, the function this exercise asks you to write"),
