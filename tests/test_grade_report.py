@@ -149,8 +149,7 @@ def test_pass_counts_per_exercise():
 def test_diagnoses_are_grouped_and_ranked_by_students_hit():
     text = parse(render_report(fabricated_class(), INFO)).lines()
     mask = "3 of 5: the cost also counts the unrated entries (the mask R is not applied)."
-    reg = ("3 of 5: X_grad is wrong: at X_grad[…] expected …, got … on a random … problem "
-           "(the regularisation term is missing).")
+    reg = "3 of 5: X_grad is wrong: at X_grad[…] expected …, got …."
     loop_error = "1 of 5: NameError: name 'np' is not defined"
     assert mask in text and reg in text and loop_error in text
     assert text.index(mask) < text.index(reg) < text.index(loop_error)
@@ -164,7 +163,10 @@ def test_headline_normalisation():
     headline, hint = split_detail(REG.format("3, 1", "0.5", "0.7", "4x5"))
     assert hint == "add lam * X to X_grad."
     assert normalise(headline) == normalise(split_detail(REG.format("10, 0", "-2e-3", "inf", "12x7"))[0])
-    assert normalise("notebook 02_cost_function, step 3.") == "notebook 02_cost_function, step …."
+    # words and numbers that are not the case or the values stay, so the line still reads
+    assert normalise("notebook 02_cost_function, step 3.") == "notebook 02_cost_function, step 3."
+    assert normalise("the cost is 0 on every test case (on the fixed 3x2 problem with lam=0).") == \
+        "the cost is 0 on every test case."
     assert split_detail("no hint here") == ("no hint here", "")
 
 

@@ -30,7 +30,11 @@ WHOLE = "(whole submission)"
 
 _HINT = re.compile(r"\s*\bHint:\s*")
 _INDEX = re.compile(r"\[\s*[-+]?\d+(?:\s*,\s*[-+]?\d+)*\s*\]")
-_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:nan|inf|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?:x\d+)*)(?!\w)(?!\.\d)")
+#: Where a diagnosis names the case or the values: one student's, not the mistake's.
+_PRINTED = re.compile(r"\s*\bWhile checked it printed\b")
+_ON_CASE_PAREN = re.compile(r"\s*\(on [^()]*(?:\([^()]*\)[^()]*)*\)")
+_ON_CASE = re.compile(r"\s+on (?:the|a|an) [^:;]*?(?=:|;|\.\s|\.$|$)")
+_EXPECTED = re.compile(r"\bexpected [^,;:]+, got [^,;:]+?(?=[,;:]|\.\s|\.$|$| on )")
 
 CSS = """
 body{font-family:"DejaVu Sans",system-ui,sans-serif;margin:1.5rem auto;max-width:72rem;color:#222;line-height:1.4;padding:0 1rem}
@@ -124,14 +128,27 @@ def _totals(rows):
 
 
 def split_detail(detail):
-    """``(headline, hint)``: a diagnosis cut before ``" Hint: "`` (hint ``""`` when none)."""
+    """``(headline, hint)``: a diagnosis cut before ``" Hint: "`` (hint ``""`` when none).
+
+    What the student's function printed while checked (``" While checked it printed ..."``)
+    belongs to one student, so it is left out of both.
+    """
+    detail = _PRINTED.split(detail, maxsplit=1)[0]
     parts = _HINT.split(detail, maxsplit=1)
     return parts[0].strip(), (parts[1].strip() if len(parts) > 1 else "")
 
 
 def normalise(headline):
-    """The headline with array locations and numbers replaced by ``…``, to group students."""
-    return _NUMBER.sub("…", _INDEX.sub("[…]", headline))
+    """The headline without what differs from student to student, to group them.
+
+    The case it happened on (``"(on the fixed 3x2 problem with lam=0)"``, ``"on a random
+    4x5 problem ..."``), the values (``"expected 3.5, got 2"``) and array locations
+    (``X_grad[3, 1]``) go; every other word and number stays, so the line still reads.
+    """
+    text = _ON_CASE_PAREN.sub("", headline)
+    text = _ON_CASE.sub("", text)
+    text = _EXPECTED.sub("expected …, got …", text)
+    return " ".join(_INDEX.sub("[…]", text).split()).replace("?.", "?")
 
 
 def _diagnoses(rows, table):
