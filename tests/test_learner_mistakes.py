@@ -232,6 +232,11 @@ def cost_zero_dim_array(X, T, Y, R, lam=0.0):
     return np.array(cost_ok(X, T, Y, R, lam))
 
 
+def cost_k_hard_coded(X, T, Y, R, lam=0.0):  # right while k <= 3 only: the first three features
+    E = np.where(R, X[:, :3] @ T[:, :3].T - Y, 0.0)
+    return 0.5 * np.sum(E ** 2) + _pen(X, T, lam)
+
+
 def cost_sparse_ok(X, T, m, u, r, lam=0.0):
     e = np.sum(X[m] * T[u], axis=1) - r
     return 0.5 * e @ e + _pen(X, T, lam)
@@ -249,6 +254,11 @@ def cost_sparse_swapped(X, T, m, u, r, lam=0.0):
 def cost_sparse_gathered_penalty(X, T, m, u, r, lam=0.0):
     e = np.sum(X[m] * T[u], axis=1) - r
     return 0.5 * e @ e + lam / 2 * (np.sum(X[m] ** 2) + np.sum(T[u] ** 2))
+
+
+def cost_sparse_diag(X, T, m, u, r, lam=0.0):  # right on small problems; (n_ratings, n_ratings) on MovieLens
+    e = np.diag(X[m] @ T[u].T) - r
+    return 0.5 * e @ e + _pen(X, T, lam)
 
 
 def cost_sparse_no_half(X, T, m, u, r, lam=0.0):
@@ -326,6 +336,14 @@ def grad_sparse_bincount(X, T, m, u, r, lam=0.0):
     Xg = np.stack([np.bincount(m, e * T[u][:, c], minlength=X.shape[0]) for c in range(X.shape[1])], 1)
     Tg = np.stack([np.bincount(u, e * X[m][:, c], minlength=T.shape[0]) for c in range(X.shape[1])], 1)
     return Xg + lam * X, Tg + lam * T
+
+
+def grad_sparse_diag(X, T, m, u, r, lam=0.0):
+    e = np.diag(X[m] @ T[u].T) - r
+    Xg, Tg = lam * X, lam * T
+    np.add.at(Xg, m, e[:, None] * T[u])
+    np.add.at(Tg, u, e[:, None] * X[m])
+    return Xg, Tg
 
 
 def grad_sparse_fancy_add(X, T, m, u, r, lam=0.0):
@@ -922,7 +940,7 @@ def svd_one_sign_flipped(M, k):
     return X, T
 
 
-def cost_r_as_weights(X, T, Y, R, lam=0.0):  # right: R is 0/1, so it can weight the squares
+def cost_r_as_weights(X, T, Y, R, lam=0.0):  # wrong once Y holds NaN where R is 0: NaN * 0 is NaN
     return 0.5 * np.sum(R * (X @ T.T - Y) ** 2) + _pen(X, T, lam)
 
 
@@ -1005,6 +1023,10 @@ MISTAKES = [
     ("check_cost_sparse", cost_sparse_swapped, "indexes X with users and Theta with movies"),
     ("check_cost_sparse", cost_sparse_gathered_penalty, "over all rows of X and Theta"),
     ("check_cost_sparse", cost_sparse_no_half, "misses the 1/2 in front of the squared errors"),
+    ("check_cost", cost_times_r, "Y holds NaN where R is 0: NaN * 0 is NaN"),
+    ("check_cost", cost_r_as_weights, "Y holds NaN where R is 0: NaN * 0 is NaN"),
+    ("check_cost", cost_k_hard_coded, "differs from cflib.cost on a random 9x13 problem with k=5 and lam=0"),
+    ("check_cost_sparse", cost_sparse_diag, "builds an n_ratings x n_ratings matrix, (100000, 100000) here"),
     # 03
     ("check_analytic_gradient", grad_swapped, "the two results are swapped"),
     ("check_analytic_gradient", grad_no_mask, "the mask R is not applied"),
@@ -1013,6 +1035,8 @@ MISTAKES = [
     ("check_analytic_gradient", grad_error_sign, "errors with the wrong sign"),
     ("check_analytic_gradient", grad_flat, "returned one value (one array of shape (10,))"),
     ("check_gradient_sparse", grad_sparse_fancy_add, "loses repeated indices"),
+    ("check_gradient_sparse", grad_sparse_diag, "builds an n_ratings x n_ratings matrix, (100000, 100000) here"),
+    ("check_analytic_gradient", grad_times_r, "Y holds NaN where R is 0: NaN * 0 is NaN"),
     ("check_gradient_sparse", grad_sparse_overwrites_x, "changed its argument X in place"),
     ("check_user_gradient", user_grad_no_mask, "the mask R[:, j] is not applied"),
     ("check_user_gradient", user_grad_x_penalty, "right for lam = 0 but wrong for lam > 0"),
@@ -1114,10 +1138,10 @@ RIGHT = [
     ("check_movie_means", means_ok), ("check_movie_means", means_nanmean),
     ("check_predict", predict_einsum),
     ("check_truncated_svd", svd_ok), ("check_truncated_svd", svd_eigh),
-    ("check_cost", cost_ok), ("check_cost", cost_times_r), ("check_cost", cost_boolean_index),
+    ("check_cost", cost_ok), ("check_cost", cost_boolean_index),
     ("check_cost", cost_loop_ok), ("check_cost", cost_zero_dim_array),
     ("check_cost_sparse", cost_sparse_ok), ("check_cost_sparse", cost_sparse_dense),
-    ("check_analytic_gradient", grad_ok), ("check_analytic_gradient", grad_times_r),
+    ("check_analytic_gradient", grad_ok),
     ("check_analytic_gradient", grad_loop), ("check_analytic_gradient", grad_list),
     ("check_gradient_sparse", grad_sparse_add_at), ("check_gradient_sparse", grad_sparse_bincount),
     ("check_user_gradient", user_grad_ok),
@@ -1134,7 +1158,7 @@ RIGHT = [
     ("check_sample_row", sample_ok), ("check_sample_row", sample_multivariate_normal),
     ("check_sample_row", sample_scipy),
     ("check_row_penalty", penalty_ok), ("check_row_penalty", penalty_tile), ("check_row_penalty", penalty_unique),
-    ("check_truncated_svd", svd_signs_flipped_together), ("check_cost", cost_r_as_weights),
+    ("check_truncated_svd", svd_signs_flipped_together),
     ("check_ndcg_at_k", ndcg_ideal_sliced),
 ]
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import numpy as np
 
 from .engine import Case, CheckSpec, Mistake, array, cases_from, lazy, pair, run, scalar
-from .problems import dense_cases, grad_shape_hint, masked_errors, penalty, sparse_cases, sparse_errors
+from .guard import Invalid, StandIn, _TimeUp
+from .problems import (N_SCALE, dense_cases, grad_shape_hint, has_nan_placeholders, masked_errors,
+                       more_dense_cases, penalty, scale_case, sparse_cases, sparse_errors)
 from ..objective import cost as ref_cost
 from ..objective import cost_sparse as ref_cost_sparse
 from ..objective import gradient as ref_gradient
@@ -15,6 +18,75 @@ from ..objective import gradient_sparse as ref_gradient_sparse
 
 __all__ = ["check_cost", "check_cost_sparse", "check_analytic_gradient", "check_gradient_sparse",
            "check_user_gradient"]
+
+
+#: Where no later cell calls the learner's function (notebook 03's my_gradient_loop is checked like
+#: my_gradient, which later cells do call).
+_GRADIENT_LATER = "a cell that calls it will use cflib.gradient"
+
+#: The hint for NaN placeholders in Y: multiplying by R keeps them.
+_WHERE_HINT = ("use np.where(R, X @ Theta.T - Y, 0), which never reads Y where R is 0, or keep only the rated "
+               "entries, (X @ Theta.T - Y)[R]")
+
+
+def _nan_as_inf(split):
+    """``split`` that reads NaN as inf on the case whose Y holds NaN where R is 0.
+
+    Multiplying the errors by R leaves NaN there (NaN * 0 is NaN); reading it as inf lets the
+    engine compare it with the known mistakes (which give the same inf) instead of stopping at
+    "contains NaN" before it looks at them. Elsewhere NaN stays NaN.
+    """
+    def read(out, case):
+        parts = split(out, case)
+        if has_nan_placeholders(case):
+            parts = tuple(np.where(np.isnan(a), np.inf, a) for a in parts)
+        return parts
+    return read
+
+
+def _times_r(errors):
+    """The mistake ``(X @ Theta.T - Y) * R``: right until Y holds NaN where R is 0."""
+    def f(X, T, Y, R, lam):
+        with np.errstate(invalid="ignore"):
+            return errors(X, T, Y, R, (X @ T.T - Y) * R, lam)
+    return f
+
+
+def _at_scale(fn, what: str):
+    """``fn`` as the sparse checks call it: on the N_SCALE-rating case, running out of memory or time is named.
+
+    Computing every prediction with ``X[movies] @ Theta[users].T`` and keeping its diagonal is right on
+    small problems, but builds an (n_ratings, n_ratings) matrix: 74.5 GiB at MovieLens's size.
+    """
+    if isinstance(fn, StandIn) or not callable(fn):
+        return fn
+
+    @functools.wraps(fn)
+    def at_scale(*args):
+        big = len(args) > 2 and np.size(args[2]) >= N_SCALE
+        try:
+            return fn(*args)
+        except MemoryError as exc:
+            if not big:
+                raise
+            shape = getattr(exc, "shape", None)
+            n = np.size(args[2])
+            if shape is not None and tuple(shape) == (n, n):
+                raise Invalid(f"ran out of memory: {what} builds an n_ratings x n_ratings matrix, {tuple(shape)} "
+                              f"here ({n * n * 8 / 2 ** 30:.1f} GiB), such as X[movies] @ Theta[users].T before "
+                              "np.diag keeps its diagonal: compute only the n_ratings predictions you need, "
+                              "np.sum(X[movies] * Theta[users], axis=1)") from None
+            raise Invalid(f"ran out of memory ({type(exc).__name__}: {str(exc)[:100]}): a right answer needs a "
+                          "few MB here; look for an intermediate that grows with n_ratings squared, and compute "
+                          "the predictions as np.sum(X[movies] * Theta[users], axis=1)") from None
+        except _TimeUp:
+            if not big:
+                raise
+            raise _TimeUp(f" on {np.size(args[2])} ratings, where a right answer takes milliseconds: does {what} "
+                          "build an n_ratings x n_ratings matrix (X[movies] @ Theta[users].T before np.diag, "
+                          "74.5 GiB here)? Compute only the predictions you need, "
+                          "np.sum(X[movies] * Theta[users], axis=1)") from None
+    return at_scale
 
 
 def _cost_mistakes(errors_fn) -> list:
@@ -74,22 +146,26 @@ def check_cost(fn) -> Callable:
         ``fn`` if it agrees with :func:`cflib.cost`, else a StandIn
         that runs :func:`cflib.cost` and says so.
     """
-    cases = cases_from(dense_cases())
+    cases = cases_from(dense_cases() + more_dense_cases())
     mistakes = _cost_mistakes(masked_errors) + [
         Mistake("averages the squared errors instead of summing them",
                  "use sum, not mean: J = 1/2 * sum(errors**2) + ...",
                  lambda X, T, Y, R, lam: 0.5 * np.sum(masked_errors(X, T, Y, R) ** 2) / np.count_nonzero(R)
                  + lam * penalty(X, T)),
         Mistake("also counts the unrated entries (the mask R is not applied)",
-                 "only rated entries count: multiply the errors by R, or keep only Y[R]",
+                 "only rated entries count: " + _WHERE_HINT,
                  lambda X, T, Y, R, lam: 0.5 * np.sum((X @ T.T - Y) ** 2) + lam * penalty(X, T)),
+        Mistake("is NaN on the problem whose Y holds NaN where R is 0: NaN * 0 is NaN, so multiplying the "
+                "errors by R keeps them (cflib allows any placeholder where R is 0)",
+                _WHERE_HINT,
+                _times_r(lambda X, T, Y, R, E, lam: 0.5 * np.sum(E ** 2) + lam * penalty(X, T))),
         Mistake("uses Theta @ X.T where the predictions are X @ Theta.T",
                  "X is (n_movies, k) and Theta is (n_users, k); X @ Theta.T has the shape of Y, (n_movies, n_users)",
-                 lambda X, T, Y, R, lam: 0.5 * np.sum(((T @ X.T - Y) * R) ** 2) + lam * penalty(X, T)),
+                 lambda X, T, Y, R, lam: 0.5 * np.sum(np.where(R, T @ X.T - Y, 0.0) ** 2) + lam * penalty(X, T)),
     ]
     spec = CheckSpec(
         name="check_cost", signature="X, Theta, Y, R, lam=0.0", ref_name="cflib.cost", reference=ref_cost, cases=cases,
-        parts=("the cost",), split=lambda out, case: (scalar(out, "the cost (one number)"),),
+        parts=("the cost",), split=_nan_as_inf(lambda out, case: (scalar(out, "the cost (one number)"),)),
         mistakes=mistakes,
         lam_hint="the penalty is lam/2 * (sum(X**2) + sum(Theta**2))",
         data_hint="J = 1/2 * sum over rated (i, j) of (X[i] @ Theta[j] - Y[i, j])**2 + the penalty",
@@ -134,7 +210,7 @@ def check_analytic_gradient(fn) -> Callable:
     fn : callable
         Returns ``X_grad = E @ Theta + lam * X`` of shape (n_movies, k) and
         ``Theta_grad = E.T @ X + lam * Theta`` of shape (n_users, k), where
-        ``E = (X @ Theta.T - Y) * R``.
+        ``E = np.where(R, X @ Theta.T - Y, 0)`` (Y may hold NaN where R is 0, as in one case).
 
     Returns
     -------
@@ -143,7 +219,7 @@ def check_analytic_gradient(fn) -> Callable:
         that runs :func:`cflib.gradient` and says so.
     """
     names = ("X_grad", "Theta_grad")
-    cases = cases_from(dense_cases())
+    cases = cases_from(dense_cases() + more_dense_cases())
 
     def data(X, T, Y, R):
         E = masked_errors(X, T, Y, R)
@@ -151,28 +227,31 @@ def check_analytic_gradient(fn) -> Callable:
 
     mistakes = _gradient_mistakes(data) + [
         Mistake("also counts the unrated entries (the mask R is not applied)",
-                 "only rated entries count: E = (X @ Theta.T - Y) * R",
+                 "only rated entries count: E = np.where(R, X @ Theta.T - Y, 0)",
                  lambda X, T, Y, R, lam: ((X @ T.T - Y) @ T + lam * X, (X @ T.T - Y).T @ X + lam * T)),
+        Mistake("is NaN on the problem whose Y holds NaN where R is 0: NaN * 0 is NaN, so E = (X @ Theta.T - Y) "
+                "* R keeps them (cflib allows any placeholder where R is 0)",
+                "E = np.where(R, X @ Theta.T - Y, 0) never reads Y where R is 0",
+                _times_r(lambda X, T, Y, R, E, lam: (E @ T + lam * X, E.T @ X + lam * T))),
         Mistake("uses E where E.T is needed (or the reverse): X and Theta are swapped",
                  "X_grad = E @ Theta (n_movies, k) and Theta_grad = E.T @ X (n_users, k), with E (n_movies, n_users)",
                  lambda X, T, Y, R, lam: (masked_errors(X, T, Y, R).T @ T + lam * X,
                                           masked_errors(X, T, Y, R) @ X + lam * T)),
         Mistake("uses Theta @ X.T where the predictions are X @ Theta.T",
                  "X is (n_movies, k) and Theta is (n_users, k); X @ Theta.T has the shape of Y, (n_movies, n_users)",
-                 lambda X, T, Y, R, lam: (((T @ X.T - Y) * R) @ T + lam * X, ((T @ X.T - Y) * R).T @ X + lam * T)),
+                 lambda X, T, Y, R, lam: (np.where(R, T @ X.T - Y, 0.0) @ T + lam * X,
+                                          np.where(R, T @ X.T - Y, 0.0).T @ X + lam * T)),
     ]
     spec = CheckSpec(
         name="check_analytic_gradient", signature="X, Theta, Y, R, lam=0.0", ref_name="cflib.gradient", reference=ref_gradient, cases=cases,
-        parts=names, split=lambda out, case: pair(out, names), mistakes=mistakes,
+        parts=names, split=_nan_as_inf(lambda out, case: pair(out, names)), mistakes=mistakes,
         shape_hint=grad_shape_hint(names),
         lam_hint="the penalty lam/2 * sum(X**2) adds lam * X to X_grad (and lam * Theta to Theta_grad)",
-        data_hint="X_grad = E @ Theta + lam * X, Theta_grad = E.T @ X + lam * Theta, with E = (X @ Theta.T - Y) * R",
+        data_hint="X_grad = E @ Theta + lam * X, Theta_grad = E.T @ X + lam * Theta, with "
+                  "E = np.where(R, X @ Theta.T - Y, 0)",
+        later=_GRADIENT_LATER,
     )
     return run(spec, fn)
-
-
-def sparse_errors(X, T, movies, users, ratings):
-    return np.sum(X[movies] * T[users], axis=1) - ratings
 
 
 def check_cost_sparse(fn) -> Callable:
@@ -187,7 +266,7 @@ def check_cost_sparse(fn) -> Callable:
         ``fn`` if it agrees with :func:`cflib.cost_sparse`, else a StandIn
         that runs :func:`cflib.cost_sparse` and says so.
     """
-    cases = cases_from(sparse_cases())
+    cases = cases_from(sparse_cases() + [scale_case(43)])
     mistakes = _cost_mistakes(sparse_errors) + [
         Mistake("averages the squared errors instead of summing them",
                  "use sum, not mean: J = 1/2 * sum(errors**2) + ...",
@@ -203,7 +282,9 @@ def check_cost_sparse(fn) -> Callable:
         lam_hint="the penalty is lam/2 * (sum(X**2) + sum(Theta**2)), over all rows of X and Theta",
         data_hint="errors = sum(X[movies] * Theta[users], axis=1) - ratings; J = 1/2 * sum(errors**2) + the penalty",
     )
-    return run(spec, fn)
+    wrapped = _at_scale(fn, "the cost")
+    got = run(spec, wrapped)
+    return fn if got is wrapped else got
 
 
 def check_gradient_sparse(fn) -> Callable:
@@ -216,7 +297,7 @@ def check_gradient_sparse(fn) -> Callable:
         that runs :func:`cflib.gradient_sparse` and says so.
     """
     names = ("X_grad", "Theta_grad")
-    cases = cases_from(sparse_cases())
+    cases = cases_from(sparse_cases() + [scale_case(47)])
 
     def data(X, T, m, u, r):
         e = sparse_errors(X, T, m, u, r)
@@ -261,8 +342,11 @@ def check_gradient_sparse(fn) -> Callable:
         lam_hint="the penalty lam/2 * sum(X**2) adds lam * X to X_grad (and lam * Theta to Theta_grad), every row",
         data_hint="add e[t] * Theta[users[t]] to row movies[t] of X_grad and e[t] * X[movies[t]] to row users[t] "
                   "of Theta_grad (np.add.at)",
+        later="no later cell uses it (cflib.gradient_sparse stands in if you call it)",
     )
-    return run(spec, fn)
+    wrapped = _at_scale(fn, "the gradient")
+    got = run(spec, wrapped)
+    return fn if got is wrapped else got
 
 
 

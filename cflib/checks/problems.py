@@ -13,8 +13,13 @@ import numpy as np
 
 from .engine import Case, case_rng
 
-__all__ = ["dense_problem", "fixed_problem", "dense_cases", "sparse_cases", "rating_cases",
-           "penalty", "masked_errors", "sparse_errors", "grad_shape_hint"]
+__all__ = ["dense_problem", "fixed_problem", "dense_cases", "more_dense_cases", "has_nan_placeholders",
+           "sparse_cases", "scale_case", "N_SCALE", "rating_cases", "penalty", "masked_errors", "sparse_errors",
+           "grad_shape_hint"]
+
+#: Ratings in the sparse checks' last case: MovieLens 100K's size, where an (n_ratings, n_ratings)
+#: intermediate needs 74.5 GiB (a right sparse cost or gradient takes milliseconds).
+N_SCALE = 100_000
 
 
 def dense_problem(rng, n_movies, n_users, k, *, junk=True, empty=False):
@@ -63,6 +68,40 @@ def dense_cases() -> list:
         ("a random square 5x5 problem with lam=2", sq, 2.0),
         ("a random 7x6 problem with an unrated movie and user with lam=0.3", e, 0.3),
     ]
+
+
+def more_dense_cases() -> list:
+    """Two more (label, problem, lam) for the dense cost and gradient: shapes and k the others lack, NaN in Y.
+
+    The first has k=5 and more users than movies (a size or k written into the code fails there); the
+    second has k=1 and NaN in Y where R is 0, which cflib allows (``cflib.objective``: values of Y where
+    R is 0 never affect any result), so ``(X @ Theta.T - Y) * R`` is NaN there: NaN * 0 is NaN.
+    """
+    rng = case_rng(20241)
+    wide = dense_problem(rng, 9, 13, 5)
+    X, Theta, Y, R = dense_problem(rng, 6, 4, 1)
+    return [
+        ("a random 9x13 problem with k=5 and lam=0", wide, 0.0),
+        ("a random 6x4 problem with k=1 whose Y holds NaN where R is 0, lam=0.5",
+         (X, Theta, np.where(R, Y, np.nan), R), 0.5),
+    ]
+
+
+def has_nan_placeholders(case) -> bool:
+    """The case's Y (third argument) holds NaN where R is 0."""
+    return len(case.args) > 2 and bool(np.isnan(np.asarray(case.args[2], float)).any())
+
+
+def scale_case(seed: int) -> tuple:
+    """(label, (X, Theta, movies, users, ratings), lam): N_SCALE ratings of 1682 movies by 943 users, k=3."""
+    rng = case_rng(seed)
+    n_movies, n_users = 1682, 943
+    movies, users = np.divmod(rng.choice(n_movies * n_users, size=N_SCALE, replace=False), n_users)
+    X = 0.5 * rng.standard_normal((n_movies, 3))
+    Theta = 0.5 * rng.standard_normal((n_users, 3))
+    ratings = rng.integers(1, 6, N_SCALE).astype(float)
+    return (f"{N_SCALE} ratings of {n_movies} movies by {n_users} users (the size of MovieLens 100K) "
+            "with lam=0.1", (X, Theta, movies, users, ratings), 0.1)
 
 
 def sparse_cases() -> list:
