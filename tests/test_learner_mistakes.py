@@ -68,6 +68,21 @@ def dense_r_from_y(m, u, r, nm, nu):
     return Y, Y > 0
 
 
+def dense_r_not_zero(m, u, r, nm, nu):
+    Y, _ = dense_ok(m, u, r, nm, nu)
+    return Y, Y != 0
+
+
+def means_y_positive(Y, R):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(Y > 0, Y, 0.0).sum(axis=1) / (Y > 0).sum(axis=1)
+
+
+def means_median(Y, R):
+    R = np.asarray(R, bool)
+    return np.array([np.median(Y[i, R[i]]) if R[i].any() else np.nan for i in range(Y.shape[0])])
+
+
 def means_ok(Y, R):
     s, c = _rated(Y, R)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -958,6 +973,30 @@ def step_lr_on_x_only(X, T, Y, R, lam, lr):
     return X - lr * Xg, T - Tg
 
 
+def rmse_rounded(p, a):
+    return round(rmse_ok(p, a), 4)
+
+
+def fold_n_lam(X, m, r, lam):  # the ALS-WR penalty of notebook 12 in the fold-in of notebook 07
+    return fold_ok(X, m, r, len(m) * lam)
+
+
+def step_lr_lam_swapped(X, T, Y, R, lam, lr):
+    return step_ok(X, T, Y, R, lr, lam)
+
+
+def step_half_lam(X, T, Y, R, lam, lr):
+    return step_ok(X, T, Y, R, lam / 2, lr)
+
+
+def numgrad_eps_1e3(f, params, eps=1e-5):
+    return _numgrad(f, params, 1e-3)
+
+
+def numgrad_eps_1e5(f, params, eps=1e-5):
+    return _numgrad(f, params, 1e-5)
+
+
 def rmse_floor_division(p, a):
     e = _d(p, a)
     return float(np.sqrt(np.sum(e ** 2) // len(e)))
@@ -998,6 +1037,10 @@ MISTAKES = [
     ("check_to_dense", dense_one_based, "Y has shape (3, 5), expected (3, 4)"),
     ("check_to_dense", dense_int_r, "R with dtype int64 instead of bool"),
     ("check_to_dense", dense_lists, "returned a Python list, not a NumPy array, for Y:"),
+    ("check_to_dense", dense_r_from_y, "R is computed from Y as Y > 0: a centred rating of 0.0 or below is a rating"),
+    ("check_to_dense", dense_r_not_zero, "R is computed from Y as Y != 0: a centred rating of 0.0 is a rating too"),
+    ("check_movie_means", means_y_positive, "averages the entries where Y > 0, not where R is 1"),
+    ("check_movie_means", means_median, "is each movie's median rating, not its mean"),
     ("check_movie_means", means_axis0, "has shape (2,), expected (3,)"),
     ("check_movie_means", means_unmasked, "is Y.mean(axis=1)"),
     ("check_movie_means", means_zero_for_unrated, "gives 0 to a movie with no ratings instead of nan"),
@@ -1123,7 +1166,13 @@ MISTAKES = [
     ("check_predict", predict_rounded, "at entry [1, 1] expected -2.5, got -2"),
     ("check_truncated_svd", svd_one_sign_flipped, "X is right, but Theta differs"),
     ("check_cost", cost_floor_half, "expected 30.125, got 0"),
-    ("check_numerical_gradient", numgrad_fixed_eps, "at a[1] expected -12.7809, got -12.7814"),
+    ("check_numerical_gradient", numgrad_fixed_eps, "ignores the eps it is given: it uses a step of its own, 0.01"),
+    ("check_numerical_gradient", numgrad_eps_1e3, "ignores the eps it is given: it uses a step of its own, 0.001"),
+    ("check_numerical_gradient", numgrad_eps_1e5, "ignores the eps it is given: it uses a step of its own, 1e-05"),
+    ("check_rmse", rmse_rounded, "is rounded to 4 decimals"),
+    ("check_fold_in", fold_n_lam, "multiplies lam by the number of ratings n_r"),
+    ("check_gradient_descent_step", step_lr_lam_swapped, "swaps lr and lam"),
+    ("check_gradient_descent_step", step_half_lam, "uses lam/2 where the gradient has lam * X"),
     ("check_gradient_descent_step", step_lr_on_x_only, "X_new is right, but Theta_new ignores lr"),
     ("check_rmse", rmse_floor_division, "expected 0.612372, got 0"),
     ("check_fold_in", fold_recentred, "at theta[0] expected -0.567654, got -0.113401"),
@@ -1195,8 +1244,6 @@ def test_every_check_of_the_course_is_tried():
 
 
 def test_notes_on_habits_the_course_argues_against(capsys):
-    line, got = _line("check_to_dense", dense_r_from_y, capsys)  # right on MovieLens, but notebook 00 warns
-    assert line.startswith("check_to_dense: PASS") and "Note: R seems to be computed from Y" in line
     line, _ = _line("check_fold_in", fold_inv, capsys)
     assert "Note: you invert the matrix with np.linalg.inv" in line
 

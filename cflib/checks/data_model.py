@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from typing import Callable
 
 import numpy as np
@@ -15,12 +13,8 @@ from ..objective import predict as ref_predict
 __all__ = ["check_to_dense", "check_movie_means", "check_predict", "check_truncated_svd"]
 
 
-_R_FROM_Y = re.compile(r"\bY\s*(>|!=)\s*0")
-
-
-def _reads_r_from_y(source: str) -> bool:
-    """The source builds R from Y (``Y > 0``, ``Y != 0``) instead of from the coordinates."""
-    return bool(_R_FROM_Y.search(source))
+#: Where no later cell calls the learner's function.
+_NOTHING_LATER = "no later cell uses it ({} stands in if you call it)"
 
 
 def check_to_dense(fn) -> Callable:
@@ -28,7 +22,9 @@ def check_to_dense(fn) -> Callable:
 
     ``Y`` (n_movies, n_users) float holds ``ratings[t]`` at
     ``(movies[t], users[t])`` and 0 elsewhere; ``R`` of the same shape is a
-    bool array, True exactly at the coordinates.
+    bool array, True exactly at the coordinates. The last case holds centred
+    ratings (a rating minus a mean, as notebook 00 section 2 warns), among them
+    0.0 and negative ones: R built from Y (``Y > 0``, ``Y != 0``) misses them.
 
     Returns
     -------
@@ -47,6 +43,13 @@ def check_to_dense(fn) -> Callable:
         stars = rng.integers(2, 11, nnz) / 2 if half else rng.integers(1, 6, nnz).astype(float)
         cases.append(Case(f"{nnz} ratings in a {n_m}x{n_u} matrix whose last movie and user have none"
                            + (" (half stars)" if half else ""), (movies, users, stars, n_m, n_u)))
+    # centred ratings (stars minus 3): a rating can be 0.0 or negative, so Y > 0 and Y != 0 are not R
+    flat = rng.choice(6 * 5, size=12, replace=False)
+    movies, users = np.divmod(flat, 5)
+    centred = rng.integers(1, 6, 12) - 3.0
+    centred[:2] = 0.0, -1.5
+    cases.append(Case("12 centred ratings (stars minus 3: some are 0.0 or negative) in a 6x5 matrix",
+                      (movies, users, centred, 6, 5)))
 
     def split(out, case):
         Y, R = pair(out, names)
@@ -56,15 +59,18 @@ def check_to_dense(fn) -> Callable:
                            "create it with np.zeros((n_movies, n_users), dtype=bool)")
         return Y, R
 
-    def built(dtype=float, swap=False):
+    def built(dtype=float, swap=False, r_from_y=None):
         def f(movies, users, ratings, n_movies, n_users):
             Y = np.zeros((n_movies, n_users), dtype=dtype)
             R = np.zeros((n_movies, n_users), dtype=bool)
             rows, cols = (users, movies) if swap else (movies, users)
             Y[rows, cols] = ratings
             R[rows, cols] = True
-            return Y, R
+            return Y, (r_from_y(Y) if r_from_y else R)
         return f
+
+    r_from_y_hint = ("set R[movies, users] = True from the coordinates: R says what was observed, whatever the "
+                     "values (notebook 00, section 2)")
 
     def shape_hint(p, got, exp):
         if got[p] == exp[p][::-1]:
@@ -84,16 +90,26 @@ def check_to_dense(fn) -> Callable:
             Mistake("loses the half stars: Y has an integer dtype",
                     "create Y as floats, np.zeros((n_movies, n_users)), not with dtype=int",
                     built(dtype=np.int64)),
+            Mistake("is computed from Y as Y > 0: a centred rating of 0.0 or below is a rating too, and R misses "
+                    "it ({where})", r_from_y_hint, built(r_from_y=lambda Y: Y > 0)),
+            Mistake("is computed from Y as Y != 0: a centred rating of 0.0 is a rating too, and R misses it "
+                    "({where})", r_from_y_hint, built(r_from_y=lambda Y: Y != 0)),
         ],
         shape_hint=shape_hint,
         nan_hint="Y is 0 where unrated, not NaN: start from np.zeros((n_movies, n_users))",
         error_hint="Y and R have shape (n_movies, n_users): movies index the rows, users the columns",
-        source_notes=[(_reads_r_from_y, "R seems to be computed from Y (Y > 0 or Y != 0), which breaks as soon as "
-                                        "a placeholder is NaN or a centred rating is 0 (section 2): set "
-                                        "R[movies, users] = True from the coordinates instead")],
         data_hint="Y[movies, users] = ratings on a zero matrix, R[movies, users] = True on a False matrix",
     )
     return run(spec, fn)
+
+
+def _masked_stat(Y, mask, stat):
+    """``stat`` (np.nanmean, np.nanmedian) of each row of Y over ``mask``, nan for an empty row."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return stat(np.where(mask, Y, np.nan), axis=1)
 
 
 def check_movie_means(fn) -> Callable:
@@ -145,6 +161,13 @@ def check_movie_means(fn) -> Callable:
             Mistake("adds up Y where R is 0 too: the numerator is not masked (Y holds junk there in some test cases)",
                     "sum only the rated entries: np.where(R, Y, 0).sum(axis=1), or (R * Y).sum(axis=1)",
                     lambda Y, R: Y.sum(axis=1) / R.sum(axis=1)),  # the same mistake, without the guard against 0
+            Mistake("averages the entries where Y > 0, not where R is 1: Y holds placeholders where R is 0 "
+                    "(junk in some test cases), so the mask must come from R",
+                    "mask with R: np.where(R, Y, 0).sum(axis=1) / R.sum(axis=1), nan where R.sum(axis=1) is 0",
+                    lambda Y, R: _masked_stat(Y, Y > 0, np.nanmean)),
+            Mistake("is each movie's median rating, not its mean",
+                    "the mean: the sum of the rated entries divided by their number, R.sum(axis=1)",
+                    lambda Y, R: _masked_stat(Y, R, np.nanmedian)),
             Mistake("gives 0 to a movie with no ratings instead of nan",
                     "where R.sum(axis=1) is 0 return np.nan: np.where(counts > 0, sums / counts, np.nan)",
                     empty_as(0.0)),
@@ -306,6 +329,7 @@ def check_predict(fn) -> Callable:
         ],
         shape_hint=shape_hint,
         data_hint="entry (i, j) is the dot product of row i of X with row j of Theta: X @ Theta.T",
+        later=_NOTHING_LATER.format("cflib.predict"),
     )
     return run(spec, fn)
 

@@ -28,6 +28,9 @@ def _numgrad_cases() -> list:
     def f_two(A, B):
         return float(np.sum(A ** 3) + np.sum(A @ B) + np.exp(B[0, 0]))
 
+    def f_cube(a):
+        return float(np.sum(a ** 3))
+
     rng = case_rng(5)
     problems = [
         ("the cost of a 4x5 problem (params X, Theta), eps=1e-4", f_cost, (X, Theta), ("X", "Theta"), 1e-4),
@@ -35,6 +38,9 @@ def _numgrad_cases() -> list:
          ("a",), 1e-3),
         ("f(A, B) = sum(A**3) + sum(A @ B) + exp(B[0, 0]), eps=1e-3", f_two,
          [rng.standard_normal((2, 3)), rng.standard_normal((3, 2))], ("A", "B"), 1e-3),
+        # a large eps: the central difference of a**3 is exactly 3 a**2 + eps**2, so a step of its own shows
+        ("f(a) = sum(a**3) at a 4-vector, eps=0.5 (the central difference is 3 a**2 + eps**2)", f_cube,
+         [rng.standard_normal(4)], ("a",), 0.5),
     ]
     # blocks and shapes locate a difference in the concatenated result as "X[3, 1]"
     return [Case(label, (f, params, eps), blocks=blocks, shapes=tuple(np.shape(p) for p in params))
@@ -55,7 +61,9 @@ def check_numerical_gradient(fn) -> Callable:
 
     ``fn`` must return the central differences
     ``(f(p + eps e_t) - f(p - eps e_t)) / (2 eps)`` for every entry t of every
-    block, leaving the caller's arrays unchanged.
+    block, leaving the caller's arrays unchanged. The eps vary from case to case
+    (up to 0.5, where the difference of a cubic is far from the derivative), so a
+    function that uses a step of its own instead of ``eps`` fails.
 
     Returns
     -------
@@ -104,12 +112,18 @@ def check_numerical_gradient(fn) -> Callable:
             Mistake("uses a one-sided difference (f(p + eps) - f(p)) / eps",
                     "central differences are far more accurate: (f(p + eps) - f(p - eps)) / (2 * eps)",
                     lambda f, p, eps: gradcheck.finite_differences(f, p, eps, scheme="forward")),
+            *[Mistake(f"ignores the eps it is given: it uses a step of its own, {own:g} (with eps=0.5 the "
+                      "central difference of sum(a**3) is 3 a**2 + eps**2 = 3 a**2 + 0.25, yours is about 3 a**2)",
+                      "use the eps argument: p_plus[t] = p[t] + eps, p_minus[t] = p[t] - eps, and divide by 2 * eps",
+                      lambda f, p, eps, own=own: gradcheck.numerical_gradient(f, p, own))
+              for own in (1e-5, 1e-4, 1e-3, 1e-2, 1e-6, 1e-7)],
             Mistake("leaves each entry perturbed after computing its derivative",
                     "restore the entry to its old value before moving to the next one",
                     lambda f, p, eps: gradcheck.finite_differences(f, p, eps, restore=False)),
         ],
         data_hint="for each entry t: (f(p + eps e_t) - f(p - eps e_t)) / (2 * eps), with every other entry unchanged",
         error_hint="params is a sequence of arrays; call f(*params) and return one gradient array per array",
+        later="no later cell uses it (cflib.gradcheck.numerical_gradient stands in if you call it)",
     )
     return run(spec, fn)
 
@@ -160,12 +174,12 @@ def check_buggy_gradient(fn) -> Callable:
                     "keep the data term E @ Theta as it is and write - lam * X",
                     lambda X, T, Y, R, lam: tuple(-g for g in ref_gradient(X, T, Y, R, lam))),
             Mistake("flips the sign of the errors instead of the penalty",
-                    "keep E = (X @ Theta.T - Y) * R and write - lam * X, - lam * Theta",
+                    "keep E = np.where(R, X @ Theta.T - Y, 0) and write - lam * X, - lam * Theta",
                     lambda X, T, Y, R, lam: tuple(-g + lam * A for g, A in zip(data(X, T, Y, R), (X, T)))),
         ],
         shape_hint=grad_shape_hint(names),
         lam_hint="only the penalty changes sign: X_grad = E @ Theta - lam * X, Theta_grad = E.T @ X - lam * Theta",
-        data_hint="the data part must stay right: E = (X @ Theta.T - Y) * R, X_grad = E @ Theta - lam * X, "
+        data_hint="the data part must stay right: E = np.where(R, X @ Theta.T - Y, 0), X_grad = E @ Theta - lam * X, "
                   "Theta_grad = E.T @ X - lam * Theta",
     )
     return run(spec, fn)

@@ -76,5 +76,6 @@ def check_implicit_row(fn) -> Callable:
             else "theta has one entry per feature: solve a (k, k) system"),
         data_hint="A = X.T @ X + X_N.T @ diag(c - 1) @ X_N + lam * I, b = X_N.T @ c, theta = np.linalg.solve(A, b)",
         error_hint="X is (n_movies, k); movies indexes its rows; c has one confidence per entry of movies",
+        later="no later cell uses it (cflib.implicit_als.implicit_row stands in if you call it)",
     )
     return run(spec, fn)

@@ -54,6 +54,10 @@ def check_fold_in(fn) -> Callable:
             Mistake("adds lam to every entry of X_r.T @ X_r, not only to its diagonal",
                     "add lam * np.eye(k), the identity matrix scaled by lam",
                     lambda X, m, r, lam: ridge(X[m], r, lam * np.ones((X.shape[1], X.shape[1])))),
+            Mistake("multiplies lam by the number of ratings n_r (the ALS-WR weighting of notebook 12): the "
+                    "fold-in of this notebook adds lam * I, whatever the number of ratings",
+                    "solve (X_r.T @ X_r + lam * np.eye(k)) theta = X_r.T @ r, with no factor len(movies)",
+                    lambda X, m, r, lam: ridge(X[m], r, len(m) * lam * np.eye(X.shape[1]))),
             Mistake("uses lam/2 where the normal equations have lam",
                     "the derivative of lam/2 * |theta|**2 is lam * theta: X_r.T @ X_r + lam * I",
                     lambda X, m, r, lam: ridge(X[m], r, 0.5 * lam * np.eye(X.shape[1]))),
@@ -65,5 +69,6 @@ def check_fold_in(fn) -> Callable:
         error_hint="use only the rated movies' rows: X_r = X[movies] has shape (n_r, k), ratings has shape (n_r,)",
         lam_hint="solve (X_r.T @ X_r + lam * np.eye(k)) theta = X_r.T @ r",
         data_hint="use only the rated movies' rows X_r = X[movies] and solve (X_r.T @ X_r + lam * I) theta = X_r.T @ r",
+        later="no later cell uses it (cflib.recommend.fold_in stands in if you call it)",
     )
     return run(spec, fn)

@@ -88,5 +88,6 @@ def check_row_penalty(fn) -> Callable:
         shape_hint=shape_hint,
         error_hint="rows holds one row index per rating: count them with np.bincount(rows, minlength=n_rows)",
         data_hint="P[r, :] = reg_param * n_r with n_r = np.bincount(rows, minlength=n_rows)[r]",
+        later="no later cell uses it (cflib.als_wr.row_penalty stands in if you call it)",
     )
     return run(spec, fn)

@@ -121,9 +121,11 @@ def check_gradient_descent_step(fn) -> Callable:
     cases = [Case(f"{label}, lr={lrs[i % 3]:g}", (*p, lam, lrs[i % 3]), lam)
              for i, (label, p, lam) in enumerate(dense_cases())]
 
-    def step(sign=-1.0, use_lr=True, lam_used=None, order=None):
+    def step(sign=-1.0, use_lr=True, lam_used=None, order=None, swap=False):
         def f(X, T, Y, R, lam, lr):
-            lam_ = lam if lam_used is None else lam_used
+            if swap:
+                lam, lr = lr, lam
+            lam_ = lam if lam_used is None else lam_used(lam)
             a = lr if use_lr else 1.0
             Xg, Tg = ref_gradient(X, T, Y, R, lam_)
             if order == "X first":
@@ -143,7 +145,14 @@ def check_gradient_descent_step(fn) -> Callable:
                     step(sign=+1.0)),
             Mistake("ignores lr", "scale the step: X_new = X - lr * X_grad", step(use_lr=False)),
             Mistake("ignores lam", "take the gradient of the regularized cost, with lam",
-                    step(lam_used=0.0)),
+                    step(lam_used=lambda lam: 0.0)),
+            Mistake("swaps lr and lam: lam scales the step and lr regularizes",
+                    "the arguments come in the order (X, Theta, Y, R, lam, lr): X_new = X - lr * X_grad, "
+                    "with X_grad = E @ Theta + lam * X",
+                    step(swap=True)),
+            Mistake("uses lam/2 where the gradient has lam * X (the derivative of lam/2 * sum(X**2))",
+                    "X_grad = E @ Theta + lam * X and Theta_grad = E.T @ X + lam * Theta, then X - lr * X_grad",
+                    step(lam_used=lambda lam: lam / 2)),
             Mistake("is computed from the already updated other matrix",
                     "take both gradients at the old X and Theta first, then update both (simultaneous update)",
                     step(order="X first")),
@@ -184,6 +193,14 @@ def check_rmse(fn) -> Callable:
     def d(p, a):
         return np.asarray(p, float) - np.asarray(a, float)
 
+    def explain(p, got, exp, case):
+        for decimals in range(7):
+            if got == np.round(exp, decimals):
+                return (f"is rounded to {decimals} decimal{'s' if decimals != 1 else ''} (expected {exp:.6g}, got "
+                        f"{got:.6g} on {case.label}): return the full value, and round only where it is printed, "
+                        "f\"{rmse:.4f}\"")
+        return None
+
     spec = CheckSpec(
         name="check_rmse", signature="predictions, actual", ref_name="cflib.evaluate.rmse", reference=reference, cases=cases,
         parts=("the RMSE",), split=lambda out, case: (scalar(out, "the RMSE (one number)"),),
@@ -203,7 +220,9 @@ def check_rmse(fn) -> Callable:
                     "n ratings: sqrt(np.sum((p - a)**2) / n), or np.sqrt(np.mean((p - a)**2))",
                     lambda p, a: np.sqrt(np.sum(d(p, a) ** 2) / (np.size(p) - 1))),
         ],
+        explain=explain,
         data_hint="RMSE = sqrt(mean((predictions - actual)**2))",
         error_hint="predictions and actual are 1-D arrays of the same length",
+        later="no later cell uses it (cflib.evaluate.rmse stands in if you call it)",
     )
     return run(spec, fn)
