@@ -694,6 +694,20 @@ def prec_reversed_argsort(s, tm, rel, k):
     return float(np.isin(np.argsort(_removed(s, tm))[::-1][:k], rel).mean())
 
 
+def prec_list_length(s, tm, rel, k):
+    ids = np.setdiff1d(np.arange(len(s)), tm)
+    return float(np.isin(ids[np.argsort(-np.asarray(s)[ids], kind="stable")[:k]], rel).mean())
+
+
+def ndcg_reversed_argsort(s, tm, rel, k):
+    return _ndcg(np.isin(np.argsort(_removed(s, tm))[::-1][:k], rel), rel, k)
+
+
+def ndcg_ideal_of_hits(s, tm, rel, k):
+    hits = np.isin(_top(s, tm, k), rel)
+    return (hits * _disc(k)).sum() / _disc(k)[:hits.sum()].sum()
+
+
 def prec_setdiff(s, tm, rel, k):
     ids = np.setdiff1d(np.arange(len(s)), tm)
     return np.isin(ids[np.argsort(-np.asarray(s)[ids], kind="stable")[:k]], rel).sum() / k
@@ -1132,6 +1146,10 @@ MISTAKES = [
     ("check_precision_at_k", prec_train_zero, "a score of 0 instead of -inf"),
     ("check_precision_at_k", prec_in_place, "changed its argument scores in place"),
     ("check_precision_at_k", prec_np_delete, "ranks np.delete(scores, train_movies)"),
+    ("check_precision_at_k", prec_reversed_argsort, "breaks a tie by the higher movie index"),
+    ("check_precision_at_k", prec_list_length, "divides the hits by the length of the list, not by k"),
+    ("check_ndcg_at_k", ndcg_reversed_argsort, "breaks a tie by the higher movie index"),
+    ("check_ndcg_at_k", ndcg_ideal_of_hits, "Or an ideal DCG of 0 (0 / 0 = NaN), built from the list's own hits"),
     ("check_ndcg_at_k", ndcg_discount_off_by_one, "uses log2(r + 2) for the 1-based rank r"),
     ("check_ndcg_at_k", ndcg_no_idcg, "without the normalization by the ideal DCG"),
     ("check_ndcg_at_k", ndcg_idcg_of_k, "ideal DCG of k hits instead of min(k, |relevant|)"),
@@ -1200,7 +1218,7 @@ RIGHT = [
     ("check_normalize", norm_ok), ("check_normalize", norm_times_r),
     ("check_rmse", rmse_ok), ("check_rmse", rmse_numpy_float), ("check_rmse", rmse_norm),
     ("check_fold_in", fold_ok), ("check_fold_in", fold_inv), ("check_fold_in", fold_dual),
-    ("check_precision_at_k", prec_ok), ("check_precision_at_k", prec_reversed_argsort),
+    ("check_precision_at_k", prec_ok),
     ("check_precision_at_k", prec_setdiff),
     ("check_ndcg_at_k", ndcg_ok), ("check_ndcg_at_k", ndcg_loop), ("check_ndcg_at_k", ndcg_natural_log),
     ("check_implicit_row", implicit_ok), ("check_implicit_row", implicit_dense), ("check_implicit_row", implicit_inv),

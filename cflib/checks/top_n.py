@@ -25,8 +25,16 @@ from .engine import Case, CheckSpec, Mistake, case_rng, lazy, run, scalar
 __all__ = ["check_precision_at_k", "check_ndcg_at_k"]
 
 
-def _ranking_cases(seed):
-    """(scores, train_movies, relevant, k): train among the best, |relevant| < k and > k, random scores < 0."""
+#: Where no later cell calls the learner's function (notebook 09).
+_NOTHING_LATER = "no later cell uses it ({} stands in if you call it)"
+
+
+def _ranking_cases(seed, short=False):
+    """(scores, train_movies, relevant, k): train among the best, |relevant| < k and > k, random scores < 0.
+
+    Then tied scores at the end of the list, where the documented rule decides (cflib.ranking: a tie goes
+    to the lower movie index), and with ``short`` fewer candidates than k (precision still divides by k).
+    """
     rng = case_rng(seed)
     S = np.array([0.9, 0.1, 0.8, 0.7, 0.3, 0.6, 0.2, 0.5])
     cases = [Case("8 movies, train movies 0 and 2 scored highest, 2 relevant, k=3",
@@ -40,13 +48,21 @@ def _ranking_cases(seed):
         relevant = rng.choice(rest, size=n_rel, replace=False)
         cases.append(Case(f"{n} random scores below 0, {n_train} train movies, {n_rel} relevant, k={k}",
                            (scores, np.sort(train), np.sort(relevant), k)))
+    cases.append(Case("6 movies, three tied at 0.5 (a tie goes to the lower movie index), train movie 1, "
+                      "relevant 0 and 3, k=2",
+                      (np.array([0.5, 0.9, 0.5, 0.2, 0.5, 0.1]), np.array([1]), np.array([0, 3]), 2)))
+    if short:
+        cases.append(Case("5 movies, 3 of them train movies, k=4: only 2 movies can be listed",
+                          (np.array([0.3, 0.8, 0.1, 0.6, -0.2]), np.array([0, 1, 3]), np.array([2]), 4)))
     return cases
 
 
-def _list(scores, train, k, exclude=True, removed=-np.inf):
+def _list(scores, train, k, exclude=True, removed=-np.inf, reverse=False):
     scores = np.asarray(scores, float).copy()
     if exclude:
         scores[np.asarray(train)] = removed
+    if reverse:  # the mistake: ascending stable order reversed puts the higher index first in a tie
+        return np.argsort(scores, kind="stable")[::-1][:k]
     return np.argsort(-scores, kind="stable")[:k]
 
 
@@ -56,8 +72,8 @@ def _deleted_hits(scores, train, relevant, k):
     return np.isin(np.argsort(-kept, kind="stable")[:k], relevant)
 
 
-def _hits(scores, train, relevant, k, exclude=True, removed=-np.inf):
-    return np.isin(_list(scores, train, k, exclude, removed), relevant)
+def _hits(scores, train, relevant, k, exclude=True, removed=-np.inf, reverse=False):
+    return np.isin(_list(scores, train, k, exclude, removed, reverse), relevant)
 
 
 def _dcg(rel, shift):
@@ -66,10 +82,18 @@ def _dcg(rel, shift):
         return np.sum(rel / np.log2(r + shift))
 
 
-def _ndcg(scores, train, relevant, k, *, exclude=True, shift=1.0, ideal_n=None, removed=-np.inf):
-    rel = _hits(scores, train, relevant, k, exclude, removed).astype(float)
+def _ndcg(scores, train, relevant, k, *, exclude=True, shift=1.0, ideal_n=None, removed=-np.inf, reverse=False,
+          ideal_of_hits=False):
+    rel = _hits(scores, train, relevant, k, exclude, removed, reverse).astype(float)
     n = min(k, len(relevant)) if ideal_n is None else ideal_n(k, len(relevant))
+    if ideal_of_hits:  # the mistake: the ideal list sorted from the list's own hits
+        n = int(rel.sum())
     return _dcg(rel, shift) / _dcg(np.ones(n), shift)
+
+
+_TIE_PHRASE = ("breaks a tie by the higher movie index: np.argsort(scores)[::-1] reverses the order of tied "
+               "movies too, where the rule is that a tie goes to the lower movie index")
+_TIE_HINT = "rank with np.argsort(-scores, kind=\"stable\"): stable keeps tied movies in increasing index order"
 
 
 def check_precision_at_k(fn) -> Callable:
@@ -88,8 +112,14 @@ def check_precision_at_k(fn) -> Callable:
     spec = CheckSpec(
         name="check_precision_at_k", signature="scores, train_movies, relevant, k",
         ref_name="cflib.ranking.precision_at_k", reference=lazy("ranking", "precision_at_k"),
-        cases=_ranking_cases(31), parts=("precision@k",), split=lambda out, case: (scalar(out, "one number"),),
+        cases=_ranking_cases(31, short=True), parts=("precision@k",),
+        split=lambda out, case: (scalar(out, "one number"),),
         mistakes=[
+            Mistake(_TIE_PHRASE, _TIE_HINT, lambda s, t, r, k: _hits(s, t, r, k, reverse=True).sum() / k),
+            Mistake("divides the hits by the length of the list, not by k: when fewer than k movies can be listed, "
+                     "the empty slots still count as misses",
+                     "precision@k = hits / k, however many movies the list holds",
+                     lambda s, t, r, k: _hits(s, t, r, k).sum() / min(k, np.size(s) - np.unique(t).size)),
             Mistake("counts the movies rated in train: they stay in the ranking and take list slots",
                      "set scores[train_movies] = -np.inf before ranking: the user has seen those movies",
                      lambda s, t, r, k: _hits(s, t, r, k, exclude=False).sum() / k),
@@ -118,6 +148,7 @@ def check_precision_at_k(fn) -> Callable:
         ],
         data_hint="rank the movies not in train_movies by score, keep the first k, count those in relevant, divide by k",
         error_hint="scores is a 1-D array over movies; train_movies and relevant are arrays of movie indices",
+        later=_NOTHING_LATER.format("cflib.ranking.precision_at_k"),
     )
     return run(spec, fn)
 
@@ -140,6 +171,11 @@ def check_ndcg_at_k(fn) -> Callable:
         ref_name="cflib.ranking.ndcg_at_k", reference=lazy("ranking", "ndcg_at_k"),
         cases=_ranking_cases(37), parts=("NDCG@k",), split=lambda out, case: (scalar(out, "one number"),),
         mistakes=[
+            Mistake(_TIE_PHRASE, _TIE_HINT, lambda s, t, r, k: _ndcg(s, t, r, k, reverse=True)),
+            Mistake("builds the ideal DCG from the hits of the list only, leaving out the relevant movies the list "
+                     "missed: a list that finds 1 of 3 relevant movies at rank 1 is not perfect",
+                     "the ideal list puts min(k, len(relevant)) ones at the top, whether the model found them or not",
+                     lambda s, t, r, k: _ndcg(s, t, r, k, ideal_of_hits=True)),
             Mistake("counts the movies rated in train: they stay in the ranking and take list slots",
                      "set scores[train_movies] = -np.inf before ranking: the user has seen those movies",
                      lambda s, t, r, k: _ndcg(s, t, r, k, exclude=False)),
@@ -170,8 +206,11 @@ def check_ndcg_at_k(fn) -> Callable:
                      lambda s, t, r, k: _dcg(_hits(s, t, r, k).astype(float), 1.0)),
         ],
         nan_hint=("an off-by-one in the discount: log2(r) for the 1-based rank r is log2(1) = 0 at rank 1 "
-                  "(inf / inf = NaN); the discount is 1 / log2(r + 1), or 1 / log2(i + 2) for a 0-based index i"),
+                  "(inf / inf = NaN); the discount is 1 / log2(r + 1), or 1 / log2(i + 2) for a 0-based index i. "
+                  "Or an ideal DCG of 0 (0 / 0 = NaN), built from the list's own hits when it has none: the ideal "
+                  "list has min(k, len(relevant)) ones, found or not"),
         data_hint="DCG = sum over the list of rel_r / log2(r + 1) (r from 1), divided by the DCG of min(k, |relevant|) hits",
         error_hint="scores is a 1-D array over movies; train_movies and relevant are arrays of movie indices",
+        later=_NOTHING_LATER.format("cflib.ranking.ndcg_at_k"),
     )
     return run(spec, fn)
