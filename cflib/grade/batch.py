@@ -85,7 +85,11 @@ def grade(paths: list, out: Path, *, notebooks=None, time_limit: float = 20.0, n
     """
     t0 = time.monotonic()
     course = load()
-    subs = find(paths)
+    out_real = Path(out).resolve()
+    subs = [s for s in find(paths) if out_real not in s.path.resolve().parents]  # never the grader's own output
+    if not subs:
+        raise FileNotFoundError(f"found no .ipynb under {', '.join(map(str, paths))}: give the folder the class's "
+                                "notebooks were collected into")
     if shard is not None:
         i, n = shard
         subs = [s for s in subs if s.shard_key % n == i - 1]

@@ -121,13 +121,109 @@ def _resolve(dotted: str):
     return None
 
 
+#: The references whose code was replaced by a guard: key -> (original code, function, dotted name, roots).
+_GUARDED: dict = {}
+
+
+def _trusted_roots() -> tuple:
+    """The folders of Python, its packages and cflib: code from a file there is not the submission's."""
+    import numpy
+    import sysconfig
+
+    import cflib
+
+    roots = {os.path.dirname(os.__file__), os.path.dirname(os.path.dirname(numpy.__file__)),
+             os.path.dirname(cflib.__file__)}
+    roots.update(sysconfig.get_paths().get(k, "") for k in ("stdlib", "platstdlib", "purelib", "platlib"))
+    return tuple(os.path.realpath(r).rstrip("/") + "/" for r in roots if r)
+
+
+def _learner_on_stack(frame, trusted: tuple) -> bool:
+    """Whether code of the submission (a cell, exec'd text, a file it wrote) is among ``frame`` and its callers."""
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if filename.startswith("<frozen "):
+            pass
+        elif filename.startswith("<") or not os.path.realpath(filename).startswith(trusted):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _guard(function, name: str, trusted: tuple) -> bool:
+    """Make every call of ``function`` that comes from the submission's code raise :class:`ReferenceCalled`.
+
+    The function object itself is changed (its ``__code__``), so every way of
+    reaching it is caught: a module attribute, the checks' own globals
+    (``cflib.checks.cost_gradient.ref_cost``), a registry, ``gc``. A call with
+    no code of the submission on the stack (a check's wrapper) still runs it.
+    """
+    import types
+
+    if not isinstance(function, types.FunctionType) or function.__code__.co_freevars:
+        return False
+    key = len(_GUARDED)
+    # the original code is kept, not a working copy of the function (``gc`` would find that copy)
+    _GUARDED[key] = (function.__code__, function, name, trusted)
+    function.__globals__["__cflib_grade_guarded__"] = _guarded_call
+    glue = {}
+    exec(f"def {function.__name__}(*args, **kwargs):\n"
+         f"    return __cflib_grade_guarded__({key}, args, kwargs)\n", {}, glue)
+    function.__code__ = glue[function.__name__].__code__
+    return True
+
+
+def _guarded_call(key, args, kwargs):
+    import types
+
+    code, function, name, trusted = _GUARDED[key]
+    if _learner_on_stack(sys._getframe(2), trusted):
+        raise ReferenceCalled(name)
+    working = types.FunctionType(code, function.__globals__, function.__name__, function.__defaults__)
+    working.__kwdefaults__ = function.__kwdefaults__
+    return working(*args, **kwargs)
+
+
+def _refuse_reloading() -> None:
+    """An audit hook: cflib's loaded modules may be neither run again (``importlib.reload``, a second copy from
+    the same file) nor read as text (``inspect.getsource``), so their references cannot be had afresh."""
+    def loaded_file(path) -> bool:
+        try:
+            path = os.path.realpath(os.fsdecode(path))
+        except (TypeError, ValueError):
+            return False
+        for name, mod in list(sys.modules.items()):
+            if name.startswith("cflib") and getattr(mod, "__file__", None) \
+                    and not getattr(getattr(mod, "__spec__", None), "_initializing", False) \
+                    and os.path.realpath(mod.__file__) == path:  # (a module being imported is read once)
+                return True
+        return False
+
+    def hook(event, args):
+        if event == "exec" and args and hasattr(args[0], "co_filename") and args[0].co_filename.endswith(".py") \
+                and loaded_file(args[0].co_filename):
+            raise ImportError("the grader does not let a submission load cflib's modules again (importlib.reload)")
+        if event == "open" and args and isinstance(args[0], (str, bytes)) and os.fsdecode(args[0]).endswith(".py") \
+                and loaded_file(args[0]):
+            raise PermissionError("the grader does not let a submission read cflib's source files")
+
+    sys.addaudithook(hook)
+
+
 def install_tripwires(specs: list) -> None:
-    """Replace each spec's reference in every loaded cflib module (but the checks') by a tripwire."""
+    """Guard each spec's reference so that the submission cannot call it (:func:`_guard`), and refuse reloading.
+
+    The reference is also replaced by a plain tripwire in every loaded cflib
+    module but the checks' (whose wrappers call it where no learner code runs),
+    for references that are not plain functions.
+    """
     wanted = {}
+    trusted = _trusted_roots()
     for spec in specs:
         for obj in (_resolve(spec.ref_name), spec.reference):
-            if callable(obj):
+            if callable(obj) and id(obj) not in wanted:
                 wanted[id(obj)] = spec.ref_name
+                _guard(obj, spec.ref_name, trusted)
 
     def tripwire(name):
         def called(*args, **kwargs):
@@ -140,6 +236,7 @@ def install_tripwires(specs: list) -> None:
         for attr, value in list(vars(mod).items()):
             if id(value) in wanted:
                 setattr(mod, attr, tripwire(wanted[id(value)]))
+    _refuse_reloading()
 
 
 def _raw(out, case):
@@ -160,6 +257,8 @@ def _encode_outcome(outcome) -> dict:
     if outcome.kind == "invalid":
         return {"kind": "invalid", "text": str(outcome.value), "printed": printed}
     exc = outcome.value
+    if isinstance(exc, ReferenceCalled):  # caught by the checks' guard as an error: still the reference
+        return {"kind": "reference", "text": str(exc)}
     kind = "memory" if isinstance(exc, MemoryError) else "error"
     return {"kind": kind, "type": type(exc).__name__, "builtin": type(exc).__module__ == "builtins",
             "text": str(exc).strip()[:500], "printed": printed}
@@ -175,7 +274,13 @@ def serve(request: dict, send) -> None:
 
     exercises = request["exercises"]
     later = [_Later(ex["function"]) for ex in exercises]
-    graded = [graded_cases(getattr(checks, ex["check"]), fn, request["seed"]) for ex, fn in zip(exercises, later)]
+    from . import wire  # noqa: F401  (imported before the tripwires refuse reading cflib's files)
+
+    try:
+        graded = [graded_cases(getattr(checks, ex["check"]), fn, request["seed"]) for ex, fn in zip(exercises, later)]
+    except Exception as exc:  # cflib's own fault (the submission has not run yet): said so, never blamed on it
+        send({"ev": "grader_error", "text": f"{type(exc).__name__}: {str(exc).strip()[:300]}"})
+        return
     install_tripwires([spec for spec, _ in graded])
     ns, problems = define(request["cells"])
     send({"ev": "defined", "problems": problems})

@@ -23,6 +23,20 @@ COLUMNS = ("student", "notebook", "exercise", "status", "points", "max_points", 
 STUDENT_COLUMNS = ("student", "notebook", "points", "max_points", *STATUSES)
 #: Names of the files the grader writes in its output folder.
 FILES = ("gradebook.csv", "students.csv", "report.html", "grading.json")
+#: A text cell starting with one of these is a formula to a spreadsheet (CSV injection): it is written after a
+#: quote ("'=cmd|..." shows as text "=cmd|..."); a text that starts with a quote gets one more, so reading undoes it.
+FORMULA_START = "=+-@\t\r'"
+
+
+def cell(text: str) -> str:
+    """``text`` as a CSV cell a spreadsheet shows as text, never runs (:data:`FORMULA_START`)."""
+    text = str(text)
+    return "'" + text if text[:1] and text[0] in FORMULA_START else text
+
+
+def uncell(text: str) -> str:
+    """The text :func:`cell` wrote."""
+    return text[1:] if text[:1] == "'" and text[1:2] and text[1] in FORMULA_START else text
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -79,10 +93,10 @@ def students_table(rows: list) -> list:
 def write(out: Path, rows: list, meta: dict, course: dict) -> None:
     """Write the four files of :data:`FILES` into ``out`` (created if needed)."""
     rows = sort_rows(rows, course)
-    texts = {"gradebook.csv": _csv(COLUMNS, [[r["student"], r["notebook"], r["exercise"], r["status"],
-                                              _points(r["points"]), _points(r["max_points"]), r["detail"]]
+    texts = {"gradebook.csv": _csv(COLUMNS, [[cell(r["student"]), cell(r["notebook"]), r["exercise"], r["status"],
+                                              _points(r["points"]), _points(r["max_points"]), cell(r["detail"])]
                                              for r in rows]),
-             "students.csv": _csv(STUDENT_COLUMNS, [[t["student"], t["notebook"], _points(t["points"]),
+             "students.csv": _csv(STUDENT_COLUMNS, [[cell(t["student"]), cell(t["notebook"]), _points(t["points"]),
                                                      _points(t["max_points"]), *(t[s] for s in STATUSES)]
                                                     for t in students_table(rows)])}
     info = {"title": "cflib course: what the class gets right and wrong",
@@ -105,7 +119,9 @@ def read(folder: Path) -> tuple:
             reader = csv.DictReader(f)
             if tuple(reader.fieldnames or ()) != COLUMNS:
                 raise ValueError(f"{folder / 'gradebook.csv'} does not have the columns {','.join(COLUMNS)}")
-            rows = [{**r, "points": float(r["points"]), "max_points": float(r["max_points"])} for r in reader]
+            rows = [{**r, "student": uncell(r["student"]), "notebook": uncell(r["notebook"]),
+                     "detail": uncell(r["detail"]), "points": float(r["points"]), "max_points": float(r["max_points"])}
+                    for r in reader]
     except FileNotFoundError as exc:
         raise ValueError(f"--merge {folder}: {Path(exc.filename).name} is missing; give folders written by "
                          "cflib-grade --out") from None

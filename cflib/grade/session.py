@@ -81,6 +81,9 @@ def _died(code: int | None) -> str:
         except ValueError:
             name = f"signal {-code}"
         return f"the process was killed by {name}" + (" (a segfault)" if name == "SIGSEGV" else "")
+    if code == 0:
+        return ("the submission's process ended before it had reported everything (did the notebook write to the "
+                "grader's file descriptors, or call sys.exit?)")
     return f"the submission's process ended with exit code {code} (a call of os._exit?)"
 
 
@@ -180,6 +183,10 @@ def _one_process(run: Run, request: dict, todo: list, workdir: str, time_limit: 
             if ev == "ready" and phase == "ready":
                 run.sandbox = {str(k): str(v) for k, v in dict(message.get("sandbox", {})).items()}
                 phase, deadline = "defining", min(end, time.monotonic() + time_limit + GRACE)
+            elif ev == "grader_error" and phase == "defining":  # before any of the submission ran: not forged
+                run.fatal = (f"the grader itself failed before running this notebook ({message.get('text', '')}); "
+                             "this is not the student's fault: please report it")
+                return []
             elif ev == "defined" and phase == "defining":
                 run.problems = list(message.get("problems", []))[:50]
                 phase, deadline = "calling", min(end, time.monotonic() + time_limit + GRACE)
