@@ -91,7 +91,9 @@ def function_source(fn, name: str) -> str:
     collect(fn)
     own = textwrap.dedent(inspect.getsource(fn))
     own = re.sub(rf"^def {re.escape(fn.__name__)}\(", f"def {name}(", own, count=1, flags=re.M)
-    return "import numpy as np\nimport cflib\n\n" + "\n\n".join(helpers + [own])
+    imports = [line for line in inspect.getsource(module).splitlines()
+               if line.startswith(("import ", "from ")) and "pytest" not in line and "__future__" not in line]
+    return "\n".join(["import numpy as np", "import cflib", *imports, "", ""]) + "\n\n".join(helpers + [own])
 
 
 def _learner_tries():
