@@ -120,7 +120,21 @@ def test_00_long_tails_as_described(movielens):
                  f"per user from {high:.0f} down to {low:.0f}")
     per_movie = movielens.R.sum(axis=1)
     assert per_movie.min() == 1 and per_movie.max() / per_movie.min() > 100
-    assert high < movielens.n_movies / 2  # "even the most active one rated well under half of the movies"
+    # section 3: "even the most active one rated fewer than half of the movies (737 of 1,682, or 44%)"
+    assert 0.4 < high / movielens.n_movies < 0.5
+    quoted("00", f"fewer than half of the movies ({high:.0f} of {movielens.n_movies:,}, "
+                 f"or {100 * high / movielens.n_movies:.0f}%; section 5)")
+
+
+def test_00_top_five_by_mean_have_one_or_three_ratings():
+    # section 6: "each of the five printed below has one or three ratings, all of them 5 stars"
+    out = printed("00", 'show_top(np.arange(data.n_movies), "top 5 by mean rating, all movies:")')
+    block = out.split("top 5 by mean rating, movies with at least 100 ratings:")[0]
+    rows = re.findall(r"^\s+(\d\.\d+) from\s+(\d+) ratings", block, re.M)
+    assert len(rows) == 5
+    assert all(float(mean) == 5.0 for mean, _ in rows)
+    assert {int(n) for _, n in rows} == {1, 3}
+    quoted("00", "each of the five printed below has one or three ratings, all of them 5 stars")
 
 
 def test_00_mean_guess_rmse_is_the_quoted_standard_deviation():
@@ -175,6 +189,14 @@ def test_04_relative_error_is_symmetric_but_unbounded():
     assert gradcheck.relative_error(2 * a, a) == pytest.approx(1 / 3)
 
 
+def test_04_forward_difference_best_error_as_quoted():
+    # section 2: "a best error of order 1e-8 to 1e-7 (the run below prints 7.0e-08)"
+    out = printed("04", "forward: best error")
+    text = re.search(r"forward: best error (\S+),", out).group(1)
+    assert 1e-8 <= float(text) < 1e-7
+    quoted("04", f"(the run below prints {text})")
+
+
 def test_04_central_difference_floor_is_where_the_default_step_sits():
     X, Theta, Y, R = gradcheck.small_problem(seed=0)
     rng = np.random.default_rng(1)
@@ -225,7 +247,8 @@ def test_05_optimizer_comparison_as_printed():
 def test_05_als_is_ahead_per_iteration(u1):
     _, _, train, val = u1
     setting = dict(k=10, lam=10.0, kind="normalized", validation=val, seed=0, n_iters=10)
-    costs = {m: np.asarray(_quiet_fit(train, method=m, lr=0.01 if m == "gd" else 0.005, **setting)[1].cost)
+    step = {"gd": dict(lr=0.01), "momentum": dict(lr=0.005), "lbfgs": {}, "als": {}}  # a step size only where used
+    costs = {m: np.asarray(_quiet_fit(train, method=m, **step[m], **setting)[1].cost)
              for m in ("gd", "momentum", "lbfgs", "als")}
     for m in ("gd", "momentum", "lbfgs"):
         assert np.all(costs["als"][1:11] < costs[m][1:11]), m
@@ -321,6 +344,15 @@ def test_06_heatmap_claims(grid):
     k1, k2, k5, k10 = col10
     assert k1 > k2 > k5 and 0.3 < (k10 - k5) / (k1 - k5) < 0.7  # k = 10 gives back about half
     assert np.unravel_index(np.argmin(G), G.shape) == (ks.index(5), lams.index(10.0))
+    # "The best lambda is 10 for every k of the grid ... at lambda = 1 ... from a few thousandths of a star above
+    # the lambda = 10 cell at k = 1 to 0.12 stars above it at k = 10": small lambda hurts more as k grows
+    assert np.all(np.argmin(G, axis=1) == lams.index(10.0))
+    harm = col1 - col10
+    assert np.all(np.diff(harm) > 0) and 0 < harm[0] < 0.01 and abs(harm[-1] - 0.12) < 0.005
+    quoted("06", "The best $\\lambda$ is 10 for every $k$ of the grid")
+    # 07 section 5: k = 5 "about six thousandths of a star ahead of k = 10", which 06 calls a tie (< ~0.005 apart)
+    assert 0.0055 <= k10 - k5 < 0.0065
+    quoted("07", "about six thousandths of a star ahead of $k = 10$")
     biases = grab(printed("06", "ladder = baseline_ladder(train, val"), r"movie \+ user biases\s+validation RMSE NUMBER")
     at_100 = runs[0][10, 100.0]
     assert abs(at_100.val_rmse[-1] - biases) < 0.001 and at_100.val_rmse[-1] - at_100.train_rmse[-1] < 0.03
@@ -368,6 +400,35 @@ def test_06_low_ratings_are_rare_and_hedged():
     out = printed("06", "mean prediction {predictions[sel].mean()")
     n1, mean1 = grab(out, r"true 1 stars:\s+NUMBER ratings, mean prediction NUMBER")
     assert abs(n1 / 20000 - 0.07) < 0.005 and abs(mean1 - 2.6) < 0.05
+
+
+def test_06_predictions_are_pulled_towards_the_middle(u1):
+    # section 6: "only 6.9% of all the u1.test predictions are below 2.5 ..., although 18% of the true ratings are
+    # 1 or 2 (1,391 + 2,192 of 20,000) ... Even among the true 1s, fewer than half (43.8%) are predicted below 2.5"
+    base, test, _, _ = u1
+    p = fit(base, **BEST)[0].predict(test.movies, test.users)
+    low, low_of_ones = np.mean(p < 2.5), np.mean(p[test.ratings == 1] < 2.5)
+    out = printed("06", "mean prediction {predictions[sel].mean()")
+    n1 = grab(out, r"true 1 stars:\s+NUMBER ratings", int)
+    n2 = grab(out, r"true 2 stars:\s+NUMBER ratings", int)
+    quoted("06", f"only {100 * low:.1f}% of all the u1.test predictions are below 2.5")
+    quoted("06", f"although {100 * (n1 + n2) / test.nnz:.0f}% of the true ratings are 1 or 2 ({n1:,} + {n2:,} of {test.nnz:,}")
+    quoted("06", f"fewer than half ({100 * low_of_ones:.1f}%) are predicted below 2.5")
+    assert low_of_ones < 0.5 and low < 0.5 * (n1 + n2) / test.nnz
+
+
+def test_06_u1_test_users_are_the_first_462_and_u1_is_the_hardest_fold():
+    # 06 section 7, 07 section 7, 09 section 3, 10 section 4: "all of u1.test comes from users 0 to 461"
+    firsts = [cflib.load_split(f"u{n}")[1].users for n in range(1, 6)]
+    assert firsts[0].min() == 0 and firsts[0].max() == 461
+    assert all(users.max() > 461 for users in firsts[1:])
+    assert np.median(firsts[0]) < min(np.median(users) for users in firsts[1:])  # "the later folds lean higher"
+    quoted("06", "all of u1.test comes from users 0 to 461")
+    out = printed("06", "fold_rmse, fold_bias = [], []")
+    rows = re.findall(rf"u(\d): biases ({NUMBER})\s+matrix factorization ({NUMBER})", out)
+    assert len(rows) == 5
+    for column in (1, 2):  # "Both models here find u1 the hardest fold"
+        assert max(rows, key=lambda r: float(r[column]))[0] == "1"
 
 
 def test_06_surprise_comparison_as_recorded():
@@ -421,6 +482,21 @@ def test_07_recommendations_lean_on_movie_level():
     assert grab(printed("07", "by_retraining = "), r"both top-10 lists: NUMBER of 10", int) >= 9
 
 
+def test_07_jungle_book_neighbour_is_the_live_action_film(movielens):
+    # section 5: Toy Story's neighbours are "family films (Disney's animated Beauty and the Beast and Aladdin,
+    # and The Jungle Book of 1994, Disney's live-action film, not the 1967 cartoon)"
+    out = printed("07", "show_neighbours(rich, examples")
+    toy_line = next(line for line in out.splitlines() if line.strip().startswith("Toy Story (1995) ->"))
+    names = movielens.genre_names
+    for title, animated in (("Jungle Book, The (1994)", False), ("Beauty and the Beast (1991)", True),
+                            ("Aladdin (1992)", True)):
+        assert title in toy_line
+        (i,) = movielens.find_title(title)
+        assert bool(movielens.genres[i, list(names).index("Animation")]) is animated, title
+    assert not movielens.find_title("Jungle Book, The (1967)")  # the cartoon is not in MovieLens 100K
+    quoted("07", "*The Jungle Book* of 1994, Disney's live-action film")
+
+
 def test_07_cold_start_beats_the_u1_test_figure_by_40_ratings():
     rmse_40 = grab(printed("07", "revealed = [0, 1, 3"), r"40 ratings revealed: RMSE on the rest NUMBER")
     u1_test = grab(printed("06", "test_ladder = baseline_ladder"), r"matrix factorization\s+u1.test RMSE NUMBER")
@@ -470,6 +546,21 @@ def test_08_experiment_e_check():
     assert step_10 == 80 and low_10 < low_1           # lam = 10 still improving, and better
     assert e.count("falling at every step: True") == 2
     assert grab(e, r"\(lowest at sweep NUMBER\)") == 15 and grab(e, r"NUMBER after 15") > low_10 + 0.05
+
+
+def test_08_and_06_als_at_lam_1_bends_by_model(grid):
+    # 08 experiment E: the mean-normalized ALS curve at lam = 1 "falls at every sweep (1.0930 after one sweep,
+    # 1.0417 after 15, printed above)"; 06 section 4: the biased model's is best after the first sweep.
+    e = printed("08", "e_runs = {lam: run(")
+    first, last = grab(e, r"15 sweeps: validation NUMBER after one sweep, NUMBER after 15")
+    assert grab(e, r"\(lowest at sweep NUMBER\)") == 15 and last < first
+    quoted("08", f"({first:.4f} after one sweep, {last:.4f} after 15, printed above)")
+    _, _, runs = grid
+    biased = np.asarray(runs[0][10, 1.0].val_rmse)
+    assert np.argmin(biased) == 0 and np.all(biased[1:] > biased[0])
+    quoted("08", "shows ALS at $\\lambda = 1$ best after the first sweep and worse after every later one")
+    quoted("06", "and there the validation error falls at every sweep, from a much worse first sweep")
+    assert first > biased[0]  # "from a much worse first sweep"
 
 
 def test_08_experiment_f_check():
@@ -532,7 +623,7 @@ def test_07_exercise_3_small_lam_clips_the_top_five(movielens):
     assert np.sum(predictions[unrated] >= 5.0) == 40  # "40 unrated movies are clipped to 5.0 stars"
 
 
-def test_07_exercise_5_popular_first_is_worse(movielens):
+def test_07_exercise_5_popular_first_is_worse_or_equal(movielens):
     from cflib.recommend import fold_in_user
     data = movielens
     rng = np.random.default_rng(0)
@@ -559,7 +650,8 @@ def test_07_exercise_5_popular_first_is_worse(movielens):
     popular_first = curve(lambda u: orders[u][np.argsort(-popularity[data.movies[orders[u]]], kind="stable")])
     assert np.allclose(random_first, [0.953, 0.936, 0.916], atol=6e-4)  # as printed in section 7
     assert np.allclose(popular_first, [0.963, 0.936, 0.925], atol=6e-4)
-    assert popular_first[0] > random_first[0] and popular_first[2] > random_first[2]
+    assert popular_first[0] > random_first[0] and popular_first[2] > random_first[2]  # "worse at 5 and at 20"
+    assert abs(popular_first[1] - random_first[1]) < 5e-4                              # "the two curves meet at 10"
 
 
 def test_07_exercise_4_folded_in_movie_neighbours(movielens):

@@ -146,3 +146,84 @@ def test_nb10_alpha_and_lam_trade_personal_against_popular(u1):
     default, big_lam, big_alpha = coverage(run(2.0, 50.0)), coverage(run(2.0, 500.0)), coverage(run(20.0, 50.0))
     assert big_lam * train.n_movies < 100 and big_lam < 1.5 * pop    # a few dozen movies, like popularity
     assert big_lam < 0.5 * default < default < 0.75 * big_alpha
+
+
+# --------------------------------------------------------------------------- round three: prose pinned to figures
+
+def _nb09():
+    import json
+    from pathlib import Path
+    (path,) = (Path(__file__).resolve().parents[1] / "notebooks").glob("09_*.ipynb")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _prose09():
+    return "\n".join("".join(c["source"]) for c in _nb09()["cells"] if c["cell_type"] == "markdown")
+
+
+def _printed09(marker):
+    (cell,) = [c for c in _nb09()["cells"] if c["cell_type"] == "code" and marker in "".join(c["source"])]
+    return "".join("".join(o.get("text", "")) for o in cell["outputs"])
+
+
+def _random_precision(train, test, k=10):
+    """Expected P@k of a list drawn uniformly from each user's unrated movies, over the evaluated users."""
+    liked = test.ratings >= 4
+    relevant = np.bincount(test.users[liked], minlength=train.n_users)
+    users = np.flatnonzero(relevant > 0)
+    candidates = train.n_movies - np.bincount(train.users, minlength=train.n_users)[users]
+    return float(np.mean(relevant[users] / candidates))
+
+
+def test_nb09_ap_divides_by_min_n_rel_not_by_the_hits():
+    # section 1: "AP adds up the precision at each hit and divides by min(N, |Rel_u|) ... the only hit is at rank 1,
+    # where the precision is 1, yet AP@3 is 0.5, because two movies were relevant"
+    import re
+    out = _printed09("ap = sum(")
+    assert "rel_r: [1, 0, 0]" in out                     # one hit, at rank 1: the precision at that hit is 1
+    assert re.search(r"AP@3 = 0\.5000", out)
+    assert "yet AP@3 is 0.5, because two movies were relevant" in _prose09()
+    assert "AP averages the precision at each hit" not in _prose09()
+
+
+def test_nb09_global_mean_list_is_no_floor_and_course_is_at_random_level(u1, u1_ladder):
+    # section 2: the global mean's list: head share 0.51, P@10 0.076 on u1 against 0.016 expected at random (five
+    # random draws 0.015 to 0.019); a random list expects 0.010 over the five folds; COURSE's 0.012 is about that,
+    # at or below it on u2 to u5, above it only on u1
+    train, test = u1
+    head = popularity_strata(u1_ladder["global mean"], train, test, k=10, head_fraction=0.1)["head"]["list_share"]
+    assert round(head, 2) == 0.51
+    glob = ranking_metrics(u1_ladder["global mean"], train, test)["precision"]
+    random_u1 = _random_precision(train, test)
+    assert round(glob, 3) == 0.076 and round(random_u1, 3) == 0.016 and glob > 4 * random_u1
+
+    class RandomScores:
+        def __init__(self, seed):
+            self.scores = np.random.default_rng(seed).random((train.n_movies, train.n_users))
+
+        def predict_all(self, *, clip=False):
+            return self.scores
+
+    draws = [round(ranking_metrics(RandomScores(s), train, test)["precision"], 3) for s in range(5)]
+    assert min(draws) == 0.015 and max(draws) == 0.019
+    folds = {f: cflib.load_split(f, download=False) for f in ("u1", "u2", "u3", "u4", "u5")}
+    rnd = {f: _random_precision(*folds[f]) for f in folds}
+    course = {f: ranking_metrics(fit(folds[f][0], **COURSE)[0], *folds[f])["precision"] for f in folds}
+    assert round(float(np.mean(list(rnd.values()))), 3) == 0.010
+    assert round(float(np.mean(list(course.values()))), 3) == 0.012
+    assert all(course[f] < rnd[f] + 2e-4 for f in ("u2", "u3", "u4", "u5")) and course["u1"] > 1.5 * rnd["u1"]
+    text = _prose09()
+    assert "its P@10 on u1 is 0.076, against 0.016 expected from a list drawn at random on u1" in text
+    assert "(five random draws score 0.015 to 0.019)" in text and "expects a P@10 of 0.010" in text
+    assert "at or below the random figure on u2 to u5 and above it only on u1" in text
+
+
+def test_nb09_u1_is_users_0_to_461_and_best_differs_from_its_five_fold_mean(u1):
+    train, test = u1
+    assert test.users.min() == 0 and test.users.max() == 461
+    assert "all its test ratings come from the users 0 to 461" in _prose09()
+    table = _printed09("keys = (\"precision\"")
+    best_5fold = float(next(line.split()[2] for line in table.splitlines() if line.startswith("BEST")))
+    assert best_5fold == 0.117
+    assert "0.164 on u1 in section 5, against 0.117 over the five folds" in _prose09()
+    assert round(ranking_metrics(fit(train, **BEST)[0], train, test)["precision"], 3) == 0.164
