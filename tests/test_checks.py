@@ -44,12 +44,12 @@ def _pen(X, T):
 
 
 def cost_ok(X, Theta, Y, R, lam=0.0):
-    E = (X @ Theta.T - Y) * R
+    E = np.where(R, X @ Theta.T - Y, 0.0)
     return 0.5 * np.sum(E**2) + lam * _pen(X, Theta)
 
 
 def grad_ok(X, Theta, Y, R, lam=0.0):
-    E = (X @ Theta.T - Y) * R
+    E = np.where(R, X @ Theta.T - Y, 0.0)
     return E @ Theta + lam * X, E.T @ X + lam * Theta
 
 
@@ -199,7 +199,10 @@ def test_right_answer_passes_and_is_returned(check, fn, reference, capsys):
 @pytest.mark.parametrize("check, fn, reference", RIGHT)
 def test_not_implemented_returns_reference(check, fn, reference, capsys):
     line, got = run(check, todo, capsys)
-    assert line == f"{check.__name__}: not implemented yet - later cells will use {REF_NAMES[check]}.", line
+    spec, _ = checks.engine.capture(check, todo)
+    later = spec.later or f"later cells will use {REF_NAMES[check]}"
+    assert REF_NAMES[check] in later
+    assert line == f"{check.__name__}: not implemented yet - {later}.", line
     assert "Traceback" not in line
     assert stands_in(got, reference)
 
@@ -235,12 +238,12 @@ def cost_no_mask(X, Theta, Y, R, lam=0.0):
 
 
 def cost_no_half(X, Theta, Y, R, lam=0.0):
-    E = (X @ Theta.T - Y) * R
+    E = np.where(R, X @ Theta.T - Y, 0.0)
     return np.sum(E**2) + lam * (np.sum(X**2) + np.sum(Theta**2))
 
 
 def cost_no_half_on_errors(X, Theta, Y, R, lam=0.0):
-    E = (X @ Theta.T - Y) * R
+    E = np.where(R, X @ Theta.T - Y, 0.0)
     return np.sum(E**2) + lam * _pen(X, Theta)
 
 
@@ -257,7 +260,7 @@ def cost_only_theta(X, Theta, Y, R, lam=0.0):
 
 
 def cost_lam_on_errors(X, Theta, Y, R, lam=0.0):
-    E = (X @ Theta.T - Y) * R
+    E = np.where(R, X @ Theta.T - Y, 0.0)
     return lam / 2 * np.sum(E**2) + _pen(X, Theta)
 
 
@@ -266,12 +269,12 @@ def cost_reg_no_half(X, Theta, Y, R, lam=0.0):
 
 
 def cost_swapped(X, Theta, Y, R, lam=0.0):
-    E = (Theta @ X.T - Y) * R
+    E = np.where(R, Theta @ X.T - Y, 0.0)
     return 0.5 * np.sum(E**2) + lam * _pen(X, Theta)
 
 
 def cost_matrix(X, Theta, Y, R, lam=0.0):
-    return 0.5 * ((X @ Theta.T - Y) * R) ** 2
+    return 0.5 * (np.where(R, X @ Theta.T - Y, 0.0)) ** 2
 
 
 def cost_nan(X, Theta, Y, R, lam=0.0):
@@ -306,12 +309,12 @@ def grad_no_mask(X, Theta, Y, R, lam=0.0):
 
 
 def grad_no_lam_theta(X, Theta, Y, R, lam=0.0):
-    E = (X @ Theta.T - Y) * R
+    E = np.where(R, X @ Theta.T - Y, 0.0)
     return E @ Theta + lam * X, E.T @ X
 
 
 def grad_no_lam_x(X, Theta, Y, R, lam=0.0):
-    E = (X @ Theta.T - Y) * R
+    E = np.where(R, X @ Theta.T - Y, 0.0)
     return E @ Theta, E.T @ X + lam * Theta
 
 
@@ -320,7 +323,7 @@ def grad_double(X, Theta, Y, R, lam=0.0):
 
 
 def grad_sign(X, Theta, Y, R, lam=0.0):
-    E = (Y - X @ Theta.T) * R
+    E = np.where(R, Y - X @ Theta.T, 0.0)
     return E @ Theta + lam * X, E.T @ X + lam * Theta
 
 
@@ -335,7 +338,7 @@ def grad_x_transposed(X, Theta, Y, R, lam=0.0):
 
 
 def grad_e_transposed(X, Theta, Y, R, lam=0.0):
-    E = (X @ Theta.T - Y) * R
+    E = np.where(R, X @ Theta.T - Y, 0.0)
     return E.T @ Theta + lam * X, E @ X + lam * Theta
 
 
@@ -914,10 +917,10 @@ MISTAKES = [
     m(checks.check_implicit_row, ["leaves out X^T X", "start from X.T @ X"], implicit_no_gram),
     m(checks.check_implicit_row, ["forgets lam on the diagonal"], implicit_no_lam),
     m(checks.check_implicit_row, ["no confidence on the right-hand side", "X_N.T @ c"], implicit_no_confidence),
-    m(checks.check_sample_row, ["mean of your draws is right", "is the precision A, not its inverse"],
+    m(checks.check_sample_row, ["mean of your draws and the distribution of your draws are right", "is the precision A, not its inverse"],
       sample_precision_as_cov),
     m(checks.check_sample_row, ["each matches alpha = 1", "alpha scales both data terms"], sample_no_alpha),
-    m(checks.check_sample_row, ["covariance of your draws is right", "ignores the prior mean mu"],
+    m(checks.check_sample_row, ["covariance of your draws and the distribution of your draws are right", "ignores the prior mean mu"],
       sample_no_prior_mean),
     m(checks.check_sample_row, ["the Cholesky factor is transposed"], sample_cholesky_transposed),
     m(checks.check_sample_row, ["without any noise", "rng.standard_normal(d)"], sample_no_noise),
@@ -962,7 +965,9 @@ def test_planted_mistake_is_diagnosed(check, phrases, fn, capsys):
     for phrase in phrases:
         assert phrase in line, f"{phrase!r} not in {line!r}"
     assert "Traceback" not in line
-    assert line.endswith(f"Until it passes, later cells will use {REF_NAMES[check]}.")
+    spec, _ = checks.engine.capture(check, fn)
+    later = spec.later or f"later cells will use {REF_NAMES[check]}"
+    assert REF_NAMES[check] in later and line.endswith(f"Until it passes, {later}.")
     assert stands_in(got, REFERENCES[check])
 
 

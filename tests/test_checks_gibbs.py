@@ -115,14 +115,49 @@ def test_each_mistake_is_diagnosed(fn, words, capsys):
     if fn is not no_alpha:
         # only the wrong part is blamed
         right_part = "mean" if "covariance of your draws" in words[0] else "covariance"
-        assert f"the {right_part} of your draws is right" in out
+        if fn is no_noise:  # no spread: the distribution is blamed with the covariance
+            assert "the mean of your draws is right, but the covariance of your draws and the distribution" in out
+        else:
+            assert f"the {right_part} of your draws and the distribution of your draws are right" in out
 
 
 def test_unknown_error_names_the_entry(capsys):
     check_sample_row(too_much_noise)
     out = capsys.readouterr().out
     assert "FAIL" in out and "the covariance of your draws differs from cflib.gibbs.sample_row" in out
-    assert "the mean of your draws is right" in out
+    assert "the mean of your draws and the distribution of your draws are right" in out
+
+
+def _unit_noise(draw):
+    def sample(F, t, alpha, mu, lam, rng):
+        A = alpha * F.T @ F + np.diag(lam)
+        m = np.linalg.solve(A, alpha * F.T @ t + lam * mu)
+        return m + np.linalg.solve(np.linalg.cholesky(A).T, draw(rng, mu.size))
+    return sample
+
+
+@pytest.mark.parametrize("draw", [lambda rng, d: (rng.random(d) - 0.5) * np.sqrt(12.0),
+                                  lambda rng, d: rng.choice([-1.0, 1.0], size=d),
+                                  lambda rng, d: rng.laplace(size=d) / np.sqrt(2.0)],
+                         ids=["uniform", "rademacher", "laplace"])
+def test_noise_with_the_right_moments_but_not_gaussian_fails(draw, capsys):
+    assert stands_in(check_sample_row(_unit_noise(draw)))
+    out = capsys.readouterr().out
+    assert "the mean of your draws and the covariance of your draws are right, but the distribution of your " \
+           "draws is not Gaussian" in out, out
+
+
+def test_a_right_sampler_passes_the_normality_test_on_fresh_cases():
+    """The shape test (Z_SHAPE standard errors) lets a right sampler through on cases drawn afresh too."""
+    from cflib.checks.bayesian import _shape
+    from cflib.checks.engine import capture
+
+    for fresh in range(4):
+        spec, target = capture(check_sample_row, right, fresh=fresh)
+        for case in spec.cases:
+            draws = target(*case.args)
+            d = draws.shape[1]
+            assert np.array_equal(_shape(draws), [d * (d + 2.0), 0.0]), (fresh, case.label)
 
 
 def test_todo_shape_and_non_callable(capsys):

@@ -903,6 +903,23 @@ def sample_mu_in_place(F, t, alpha, mu, lam, rng):
     return np.linalg.solve(A, alpha * F.T @ t + mu) + np.linalg.solve(L.T, rng.standard_normal(mu.size))
 
 
+def _noise_of_unit_variance(draw):
+    def sample(F, t, alpha, mu, lam, rng):
+        A, b = _ab(F, t, alpha, mu, lam)
+        return np.linalg.solve(A, b) + np.linalg.solve(np.linalg.cholesky(A).T, draw(rng, mu.size))
+    return sample
+
+
+sample_uniform_noise = _noise_of_unit_variance(lambda rng, d: (rng.random(d) - 0.5) * np.sqrt(12.0))
+sample_uniform_noise.__name__ = "sample_uniform_noise"
+sample_rademacher_noise = _noise_of_unit_variance(lambda rng, d: rng.choice([-1.0, 1.0], size=d))
+sample_rademacher_noise.__name__ = "sample_rademacher_noise"
+
+
+def sample_complex(F, t, alpha, mu, lam, rng):
+    return sample_ok(F, t, alpha, mu, lam, rng) + 0j
+
+
 # ============================================================ 12: ALS-WR row penalty
 def _counts(rows, n):
     return np.bincount(rows, minlength=n).astype(float)
@@ -1044,6 +1061,37 @@ def penalty_sqrt_count(rows, n, rp, k):
     return np.repeat(rp * np.sqrt(_counts(rows, n))[:, None], k, axis=1)
 
 
+# ============================================================ complex and text results (refused, never read)
+def _complex(fn):
+    def f(*a):
+        out = fn(*a)
+        return tuple(np.asarray(o) + 0j for o in out) if isinstance(out, tuple) else np.asarray(out) + 0j
+    f.__name__ = f"{fn.__name__}_complex"
+    return f
+
+
+def _text(fn):
+    def f(*a):
+        return str(fn(*a))
+    f.__name__ = f"{fn.__name__}_text"
+    return f
+
+
+_COMPLEX, _TEXT = "returned a complex result instead of", "returned text ("
+REFUSED = [
+    ("check_cost", _complex(cost_ok), _COMPLEX), ("check_cost", _text(cost_ok), _TEXT),
+    ("check_rmse", _complex(rmse_ok), _COMPLEX), ("check_rmse", _text(rmse_ok), _TEXT),
+    ("check_analytic_gradient", _complex(grad_ok), _COMPLEX),
+    ("check_ndcg_at_k", _complex(ndcg_ok), _COMPLEX), ("check_ndcg_at_k", _text(ndcg_ok), _TEXT),
+    ("check_sample_row", sample_complex, _COMPLEX), ("check_sample_row", _text(sample_ok), _TEXT),
+    ("check_row_penalty", _complex(penalty_ok), _COMPLEX),
+    ("check_fold_in", _complex(fold_ok), _COMPLEX), ("check_fold_in", _text(fold_ok), _TEXT),
+    ("check_to_dense", _complex(dense_ok), _COMPLEX),
+    ("check_predict", _complex(predict_einsum), _COMPLEX),
+    ("check_implicit_row", _complex(implicit_ok), _COMPLEX), ("check_implicit_row", _text(implicit_ok), _TEXT),
+]
+
+
 # ============================================================ the tables
 MISTAKES = [
     # 00
@@ -1172,6 +1220,8 @@ MISTAKES = [
     ("check_sample_row", sample_no_alpha, "the noise precision alpha is missing"),
     ("check_sample_row", sample_column, "shape (3, 1) instead of one draw w of shape (3,)"),
     ("check_sample_row", sample_mu_in_place, "changed its argument mu in place"),
+    ("check_sample_row", sample_uniform_noise, "the distribution of your draws is not Gaussian"),
+    ("check_sample_row", sample_rademacher_noise, "the distribution of your draws is not Gaussian"),
     # 12
     ("check_row_penalty", penalty_constant, "the number of ratings n_r is missing"),
     ("check_row_penalty", penalty_half, "P is half the right value"),
@@ -1198,6 +1248,7 @@ MISTAKES = [
     ("check_sample_row", sample_als_matrix, "the covariance of your draws differs from cflib.gibbs.sample_row"),
     ("check_row_penalty", penalty_total_count, "the total number of ratings for every row"),
     ("check_row_penalty", penalty_sqrt_count, "at P[2, 0] expected 1.5, got 0.866025"),
+    *REFUSED,
 ]
 
 RIGHT = [

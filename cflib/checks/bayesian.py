@@ -29,8 +29,15 @@ of its own) cannot be repeated, and FAILs with that diagnosis. A sampler that
 changes F, t, mu or lam in place (``mu *= lam``) FAILs with a line naming the
 argument: it is called N_DRAWS times on the same arrays.
 
+The draws must be Gaussian, not only have the right mean and covariance:
+whitened with their own mean and covariance, their Mardia kurtosis and
+skewnesses must be within ``Z_SHAPE`` standard errors of a Gaussian's
+(:func:`_shape`); uniform or +-1 noise scaled to unit variance is far off.
+A complex or text draw is refused like any other check's result.
+
 Diagnosed: the precision used as the covariance, a missing alpha, the prior
-mean forgotten, the Cholesky factor transposed, and no noise at all.
+mean forgotten, the Cholesky factor transposed, no noise at all, and noise
+that is not Gaussian.
 """
 
 from __future__ import annotations
@@ -40,12 +47,7 @@ from typing import Callable
 import numpy as np
 
 from .engine import Case, CheckSpec, Mistake, case_rng, lazy, run
-from .guard import Invalid, StandIn, _first_line
-
-try:  # where the time limit raises it (a worker thread) or, before that, the guard's alarm
-    from .stopping import _TimeUp
-except ImportError:  # pragma: no cover
-    from .guard import _TimeUp
+from .guard import Invalid, StandIn, _TimeUp, _first_line, _refuse_text_and_complex
 
 __all__ = ["check_sample_row", "N_DRAWS", "Z_MAX"]
 
@@ -55,6 +57,9 @@ N_DRAWS = 4000
 N_REPEAT = 3
 #: An estimate matches a moment when within this many standard errors of it, entry by entry.
 Z_MAX = 5.0
+#: The draws' shape is Gaussian when Mardia's kurtosis and every skewness of the whitened draws are within
+#: this many standard errors of a Gaussian's (10^5 right samplers never went past 5; uniform noise is ~18 off).
+Z_SHAPE = 8.0
 
 
 def row_moments(F, t, alpha, mu, lam):
@@ -63,7 +68,13 @@ def row_moments(F, t, alpha, mu, lam):
 
 
 class _Moments(dict):
-    """Exact moments (a reference's or a mistake's): keys ``mean`` (d,) and ``cov`` (d, d)."""
+    """Exact moments (a reference's or a mistake's): keys ``mean`` (d,), ``cov`` (d, d) and, when the draws are
+    not Gaussian, ``shape`` (what :func:`_shape` gives them)."""
+
+
+def _gaussian_shape(d: int) -> np.ndarray:
+    """[Mardia's kurtosis, the largest |skewness|] of Gaussian draws in d dimensions: [d (d + 2), 0]."""
+    return np.array([d * (d + 2.0), 0.0])
 
 
 def _exact(mean_cov) -> _Moments:
@@ -99,7 +110,7 @@ def _transposed(F, t, alpha, mu, lam, seed):
 
 def _no_noise(F, t, alpha, mu, lam, seed):
     mean = row_moments(F, t, alpha, mu, lam)[0]
-    return _Moments(mean=mean, cov=np.zeros((mean.size, mean.size)))
+    return _Moments(mean=mean, cov=np.zeros((mean.size, mean.size)), shape=np.zeros(2))
 
 
 MISTAKES = [
@@ -163,16 +174,52 @@ def _snap(draws: np.ndarray, case: Case) -> tuple:
     return mean, cov
 
 
+def _shape(draws: np.ndarray) -> np.ndarray:
+    """[Mardia's kurtosis, the largest |skewness|] of the whitened draws, or the Gaussian's when close to it.
+
+    The draws are whitened with their own mean and covariance, so only the shape is left: Gaussian noise
+    gives kurtosis d (d + 2) and skewness 0, within :data:`Z_SHAPE` standard errors; uniform or +-1 noise
+    scaled to the right covariance has the right mean and covariance but a kurtosis far below.
+    """
+    n, d = draws.shape
+    gaussian = _gaussian_shape(d)
+    centred = draws - draws.mean(axis=0)
+    try:
+        L = np.linalg.cholesky(centred.T @ centred / (n - 1))
+    except np.linalg.LinAlgError:  # no noise, or noise in fewer dimensions: no shape to speak of
+        return np.zeros(2)
+    z = np.linalg.solve(L, centred.T).T
+    kurtosis = float(np.mean(np.sum(z * z, axis=1) ** 2))
+    skew = float(np.max(np.abs(np.mean(z ** 3, axis=0))))
+    if abs(kurtosis - gaussian[0]) <= Z_SHAPE * np.sqrt(8 * gaussian[0] / n) and skew <= Z_SHAPE * np.sqrt(6 / n):
+        return gaussian
+    return np.array([kurtosis, skew])
+
+
 def _split(out, case: Case) -> tuple:
     if isinstance(out, _Moments):
-        return out["mean"], out["cov"]
-    return _snap(out, case)
+        return out["mean"], out["cov"], out.get("shape", _gaussian_shape(out["mean"].size))
+    return (*_snap(out, case), _shape(out))
+
+
+def _explain(p, got, exp, case):
+    if p != 2:
+        return None
+    n, d = N_DRAWS, int(round(-1 + np.sqrt(1 + exp[0])))
+    if not np.any(got):
+        return (f"has no spread in some direction: your draws lie on a line or a plane (on {case.label}); draw "
+                f"all {d} coordinates of z = rng.standard_normal({d}) and return m + solve(L.T, z)")
+    return (f"is not Gaussian: whitened, your draws have a kurtosis of {got[0]:.2f} and a largest skewness of "
+            f"{got[1]:.2f}, where Gaussian draws have {exp[0]:g} +- {np.sqrt(8 * exp[0] / n):.2f} and 0 +- "
+            f"{np.sqrt(6 / n):.2f} (on {case.label}): noise with the right mean and covariance (uniform, +-1) is "
+            f"not enough; draw z = rng.standard_normal({d}) and return m + solve(L.T, z)")
 
 
 def _one_draw(w, d: int) -> np.ndarray:
-    """One draw of the learner's as a (d,) float array; :class:`Invalid` when it is not one."""
+    """One draw of the learner's as a (d,) float array; :class:`Invalid` when it is not one (text, complex)."""
     if w is None:
         raise Invalid("returned None instead of the draw w: is the `return` statement missing?")
+    _refuse_text_and_complex(w, f"the draw w, an array of shape ({d},)")
     try:
         w = np.asarray(w, dtype=float)
     except Exception as exc:  # a string, or an object whose __array__ raises
@@ -251,8 +298,9 @@ def check_sample_row(fn) -> Callable:
     """
     spec = CheckSpec(
         name="check_sample_row", signature="F, t, alpha, mu, lam, rng", ref_name="cflib.gibbs.sample_row",
-        reference=_reference, cases=_cases(), parts=("the mean of your draws", "the covariance of your draws"),
-        split=_split, mistakes=MISTAKES,
+        reference=_reference, cases=_cases(),
+        parts=("the mean of your draws", "the covariance of your draws", "the distribution of your draws"),
+        split=_split, mistakes=MISTAKES, explain=_explain,
         data_hint="A = alpha * F.T @ F + np.diag(lam), b = alpha * F.T @ t + lam * mu, L = np.linalg.cholesky(A), "
                   "m = np.linalg.solve(A, b), w = m + np.linalg.solve(L.T, rng.standard_normal(d))",
         error_hint="F is (n, d), t is (n,), mu and lam are (d,): A = alpha * F.T @ F + np.diag(lam) is (d, d)",

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Callable
 
 import numpy as np
 
 from .engine import Case, CheckSpec, Mistake, array, cases_from, lazy, pair, run, scalar
-from .guard import Invalid, StandIn
-
-try:  # where the time limit raises it (a worker thread) or, before that, the guard's alarm
-    from .stopping import _TimeUp
-except ImportError:  # pragma: no cover
-    from .guard import _TimeUp
-from .problems import (N_SCALE, dense_cases, grad_shape_hint, has_nan_placeholders, masked_errors,
+from .problems import (at_scale, dense_cases, grad_shape_hint, has_nan_placeholders, masked_errors,
                        more_dense_cases, penalty, scale_case, sparse_cases, sparse_errors)
 from ..objective import cost as ref_cost
 from ..objective import cost_sparse as ref_cost_sparse
@@ -55,43 +48,6 @@ def _times_r(errors):
         with np.errstate(invalid="ignore"):
             return errors(X, T, Y, R, (X @ T.T - Y) * R, lam)
     return f
-
-
-def _at_scale(fn, what: str):
-    """``fn`` as the sparse checks call it: on the N_SCALE-rating case, running out of memory or time is named.
-
-    Computing every prediction with ``X[movies] @ Theta[users].T`` and keeping its diagonal is right on
-    small problems, but builds an (n_ratings, n_ratings) matrix: 74.5 GiB at MovieLens's size.
-    """
-    if isinstance(fn, StandIn) or not callable(fn):
-        return fn
-
-    @functools.wraps(fn)
-    def at_scale(*args):
-        big = len(args) > 2 and np.size(args[2]) >= N_SCALE
-        try:
-            return fn(*args)
-        except MemoryError as exc:
-            if not big:
-                raise
-            shape = getattr(exc, "shape", None)
-            n = np.size(args[2])
-            if shape is not None and tuple(shape) == (n, n):
-                raise Invalid(f"ran out of memory: {what} builds an n_ratings x n_ratings matrix, {tuple(shape)} "
-                              f"here ({n * n * 8 / 2 ** 30:.1f} GiB), such as X[movies] @ Theta[users].T before "
-                              "np.diag keeps its diagonal: compute only the n_ratings predictions you need, "
-                              "np.sum(X[movies] * Theta[users], axis=1)") from None
-            raise Invalid(f"ran out of memory ({type(exc).__name__}: {str(exc)[:100]}): a right answer needs a "
-                          "few MB here; look for an intermediate that grows with n_ratings squared, and compute "
-                          "the predictions as np.sum(X[movies] * Theta[users], axis=1)") from None
-        except _TimeUp:
-            if not big:
-                raise
-            raise _TimeUp(f" on {np.size(args[2])} ratings, where a right answer takes milliseconds: does {what} "
-                          "build an n_ratings x n_ratings matrix (X[movies] @ Theta[users].T before np.diag, "
-                          "74.5 GiB here)? Compute only the predictions you need, "
-                          "np.sum(X[movies] * Theta[users], axis=1)") from None
-    return at_scale
 
 
 def _cost_mistakes(errors_fn) -> list:
@@ -287,7 +243,7 @@ def check_cost_sparse(fn) -> Callable:
         lam_hint="the penalty is lam/2 * (sum(X**2) + sum(Theta**2)), over all rows of X and Theta",
         data_hint="errors = sum(X[movies] * Theta[users], axis=1) - ratings; J = 1/2 * sum(errors**2) + the penalty",
     )
-    wrapped = _at_scale(fn, "the cost")
+    wrapped = at_scale(fn, "the cost")
     got = run(spec, wrapped)
     return fn if got is wrapped else got
 
@@ -349,7 +305,7 @@ def check_gradient_sparse(fn) -> Callable:
                   "of Theta_grad (np.add.at)",
         later="no later cell uses it (cflib.gradient_sparse stands in if you call it)",
     )
-    wrapped = _at_scale(fn, "the gradient")
+    wrapped = at_scale(fn, "the gradient")
     got = run(spec, wrapped)
     return fn if got is wrapped else got
 

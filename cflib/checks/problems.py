@@ -9,12 +9,15 @@ redo it on paper.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .engine import Case, case_rng
+from .guard import Invalid, StandIn, _TimeUp
 
 __all__ = ["dense_problem", "fixed_problem", "dense_cases", "more_dense_cases", "has_nan_placeholders",
-           "sparse_cases", "scale_case", "N_SCALE", "rating_cases", "penalty", "masked_errors", "sparse_errors",
+           "sparse_cases", "scale_case", "at_scale", "N_SCALE", "rating_cases", "penalty", "masked_errors", "sparse_errors",
            "grad_shape_hint"]
 
 #: Ratings in the sparse checks' last case: MovieLens 100K's size, where an (n_ratings, n_ratings)
@@ -102,6 +105,43 @@ def scale_case(seed: int) -> tuple:
     ratings = rng.integers(1, 6, N_SCALE).astype(float)
     return (f"{N_SCALE} ratings of {n_movies} movies by {n_users} users (the size of MovieLens 100K) "
             "with lam=0.1", (X, Theta, movies, users, ratings), 0.1)
+
+
+def at_scale(fn, what: str):
+    """``fn`` as the sparse checks call it: on the N_SCALE-rating case, running out of memory or time is named.
+
+    Computing every prediction with ``X[movies] @ Theta[users].T`` and keeping its diagonal is right on
+    small problems, but builds an (n_ratings, n_ratings) matrix: 74.5 GiB at MovieLens's size.
+    """
+    if isinstance(fn, StandIn) or not callable(fn):
+        return fn
+
+    @functools.wraps(fn)
+    def at_scale(*args):
+        big = len(args) > 2 and np.size(args[2]) >= N_SCALE
+        try:
+            return fn(*args)
+        except MemoryError as exc:
+            if not big:
+                raise
+            shape = getattr(exc, "shape", None)
+            n = np.size(args[2])
+            if shape is not None and tuple(shape) == (n, n):
+                raise Invalid(f"ran out of memory: {what} builds an n_ratings x n_ratings matrix, {tuple(shape)} "
+                              f"here ({n * n * 8 / 2 ** 30:.1f} GiB), such as X[movies] @ Theta[users].T before "
+                              "np.diag keeps its diagonal: compute only the n_ratings predictions you need, "
+                              "np.sum(X[movies] * Theta[users], axis=1)") from None
+            raise Invalid(f"ran out of memory ({type(exc).__name__}: {str(exc)[:100]}): a right answer needs a "
+                          "few MB here; look for an intermediate that grows with n_ratings squared, and compute "
+                          "the predictions as np.sum(X[movies] * Theta[users], axis=1)") from None
+        except _TimeUp:
+            if not big:
+                raise
+            raise _TimeUp(f" on {np.size(args[2])} ratings, where a right answer takes milliseconds: does {what} "
+                          "build an n_ratings x n_ratings matrix (X[movies] @ Theta[users].T before np.diag, "
+                          "74.5 GiB here)? Compute only the predictions you need, "
+                          "np.sum(X[movies] * Theta[users], axis=1)") from None
+    return at_scale
 
 
 def sparse_cases() -> list:
