@@ -46,7 +46,8 @@ def test_part_modules_are_the_import_lines_in_course_order():
     """Every part module has its import line in __init__, in the order of PART_MODULES (the course order)."""
     text = (PACKAGE / "__init__.py").read_text(encoding="utf-8")
     assert re.findall(r"^from \.(\w+) import \*", text, re.M) == list(PART_MODULES)
-    assert {p.stem for p in PACKAGE.glob("*.py")} == {*PART_MODULES, "__init__", "engine", "guard", "problems", "capture", "wording"}
+    assert {p.stem for p in PACKAGE.glob("*.py")} == {*PART_MODULES, "__init__", "engine", "guard", "problems", "capture",
+                                                     "wording", "compare", "stopping", "integrity"}
 
 
 def test_no_check_module_is_left_outside_the_package():

@@ -5,7 +5,10 @@ against which reference, and which known :class:`Mistake` objects to recognise)
 handed to :func:`run`. :func:`run` calls the learner's function on every case
 through :func:`cflib.checks.guard.call_guarded` (copies, time limit, captured
 output), compares each part of the result with the reference within
-:data:`RTOL`/:data:`ATOL`, and prints ONE line: PASS, "not implemented yet", or
+:data:`RTOL`/:data:`ATOL` (one policy for every check: a float32 result is
+compared at float32 precision, :data:`F32_RTOL`, and its line says so; the
+numbers quoted always differ: :mod:`cflib.checks.compare`), and prints ONE
+line: PASS, "not implemented yet", or
 FAIL with a diagnosis (a shape, NaN, a known mistake, "right for lam = 0 only",
 or the first differing entry located as ``X_grad[3, 1]``) and a hint. It returns
 the learner's function after a PASS, else a :class:`~cflib.checks.guard.StandIn`.
@@ -29,10 +32,16 @@ import numpy as np
 from .capture import _CAPTURE, capture, case_rng  # noqa: F401
 from .wording import _capitalized, _join_hints, _sentence, _verb, _with_hint  # noqa: F401
 from .guard import Invalid, StandIn, _first_line, _quote_output, array, call_guarded, pair, scalar  # noqa: F401
+from .compare import _fmt, _position, describe_difference, failing_line, integer_trouble, low_precision, precision_note  # noqa: F401,E501
 
 #: Results agree when ``|got - expected| <= RTOL * |expected| + ATOL`` entrywise.
 RTOL = 1e-6
 ATOL = 1e-8
+#: The relative tolerance for a result computed in float32 (or float16).
+F32_RTOL = 1e-4
+
+_abs, _isnan, _le, _sub, _mul, _add = np.absolute, np.isnan, np.less_equal, np.subtract, np.multiply, np.add
+_and, _or, _all, _max = np.logical_and, np.logical_or, np.logical_and.reduce, np.maximum.reduce
 
 
 @dataclass(frozen=True)
@@ -138,8 +147,8 @@ class CheckSpec:
     nan_hint: str = "look for 0/0, log or sqrt of a negative number, or an empty mean"
     lam_hint: str = ""
     data_hint: str = ""
-    error_hint: str = ("check the shapes: X is (n_movies, k), Theta is (n_users, k), "
-                       "Y and R are (n_movies, n_users), so predictions are X @ Theta.T")
+    error_hint: str = ("X is (n_movies, k), Theta is (n_users, k), Y and R are (n_movies, n_users): "
+                       "X @ Theta.T has the shape of Y, E @ Theta that of X, E.T @ X that of Theta")
     changed_hints: dict = field(default_factory=dict)
     source_notes: list = field(default_factory=list)
     later: str = ""
@@ -153,12 +162,23 @@ class CheckSpec:
 # Comparing and diagnosing
 # =====================================================================
 def close(a: np.ndarray, b: np.ndarray) -> bool:
-    """Same shape and equal within :data:`RTOL`/:data:`ATOL`, NaN equal to NaN."""
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=RTOL, atol=ATOL, equal_nan=True))
-
-
-def _fmt(a) -> str:
-    return f"{float(a):.6g}"
+    """Same shape and equal within the tolerance of the module docstring, NaN equal to NaN."""
+    if a.shape != b.shape:
+        return False
+    if a.size == 0:
+        return True
+    a64, b64 = np.array(a, dtype=np.float64, copy=True), np.array(b, dtype=np.float64, copy=True)
+    both_nan = _and(_isnan(a64), _isnan(b64))
+    scale = _abs(b64)
+    if low_precision(a) or low_precision(b):
+        finite = scale[~_isnan(scale) & (scale != np.inf)]
+        tol = _mul(F32_RTOL, _add(scale, _max(finite.ravel()) if finite.size else 0.0))
+    else:
+        tol = _add(_mul(RTOL, scale), ATOL)
+    with np.errstate(invalid="ignore"):
+        equal = a64 == b64  # inf equal to inf of the same sign
+        ok = _or(_or(_le(_abs(_sub(a64, b64)), tol), both_nan), equal)
+    return bool(_all(ok.ravel()))
 
 
 def _matches(learner, candidate, p) -> bool:
@@ -175,20 +195,6 @@ def _matches(learner, candidate, p) -> bool:
     return any_value
 
 
-def _position(name: str, case: Case, idx: tuple) -> str:
-    """Where entry ``idx`` of part ``name`` is, as code: ``X_grad[3, 1]`` or ``X[3, 1]`` for a block."""
-    if case.blocks:  # a concatenation of blocks: find the block and the position inside it
-        flat = int(idx[0])
-        for block, shape in zip(case.blocks, case.shapes):
-            size = int(np.prod(shape))
-            if flat < size:
-                inner = np.unravel_index(flat, shape)
-                return f"{block}[{', '.join(str(int(i)) for i in inner)}]"
-            flat -= size
-    where = ", ".join(str(int(i)) for i in idx)
-    return f"{name}[{where}]" if name.isidentifier() else f"entry [{where}]"
-
-
 def _place(phrase: str, spec: CheckSpec, p: int, learner: list, expected: list) -> str:
     """Fill ``{where}`` in a mistake's phrase with the first difference of part p, e.g. "at X[3, 1] ..."."""
     if "{where}" not in phrase:
@@ -198,37 +204,6 @@ def _place(phrase: str, spec: CheckSpec, p: int, learner: list, expected: list) 
             return phrase.replace("{where}", describe_difference(spec.parts[p], lo.value[p], eo.value[p], case)
                                   + f" on {case.label}")
     return phrase.replace(" ({where})", "")
-
-
-def describe_difference(name: str, got: np.ndarray, expected: np.ndarray, case: Case) -> str:
-    """``"expected 3, got 4"`` for a number, ``"at X_grad[3, 1] expected ..., got ..."`` for an array."""
-    if got.ndim == 0:
-        return f"expected {_fmt(expected)}, got {_fmt(got)}"
-    diff = np.abs(got - expected)
-    diff[np.isnan(diff)] = np.inf
-    idx = np.unravel_index(int(np.argmax(diff)), diff.shape)
-    return f"at {_position(name, case, idx)} expected {_fmt(expected[idx])}, got {_fmt(got[idx])}"
-
-
-def _integer_trouble(name: str, p: int, learner: list, expected: list, cases: list):
-    """(phrase, hint) when part p is the right values with the fractions cut off, or 0 everywhere; else None.
-
-    Both are what integer arithmetic does: ``s // n`` or an int array drops the
-    fractions, and a factor ``1 // 2`` is 0.
-    """
-    pairs = [(lo.value[p], eo.value[p], c) for lo, eo, c in zip(learner, expected, cases)]
-    with np.errstate(invalid="ignore"):
-        if all(np.array_equal(g, np.trunc(e), equal_nan=True) or np.array_equal(g, np.floor(e), equal_nan=True)
-               for g, e, _ in pairs) and any(not np.array_equal(e, np.trunc(e), equal_nan=True) for _, e, _ in pairs):
-            g, e, c = next((g, e, c) for g, e, c in pairs if not np.array_equal(g, e, equal_nan=True))
-            return (f"has the fractions of the right values cut off ({describe_difference(name, g, e, c)} "
-                    f"on {c.label}): integer arithmetic",
-                    "divide with / (not //), and keep the arrays float: no dtype=int or .astype(int) "
-                    "on values that can have fractions")
-    if all(np.all(g == 0) for g, _, _ in pairs) and any(np.any(e != 0) for _, e, _ in pairs):
-        return ("is 0 on every test case, where the right values are not",
-                "is a factor 0 (1 // 2 is 0: write 0.5 or 1 / 2), or is the result never accumulated?")
-    return None
 
 
 def diagnose(spec: CheckSpec, learner: list, expected: list) -> str:
@@ -267,7 +242,7 @@ def diagnose(spec: CheckSpec, learner: list, expected: list) -> str:
                 continue
             i = ok.index(False)
             special = spec.explain(p, learner[i].value[p], expected[i].value[p], cases[i]) if spec.explain else None
-            generic = None if special else _integer_trouble(parts[p], p, learner, expected, cases)
+            generic = None if special else integer_trouble(parts[p], p, learner, expected, cases)
             if generic:
                 phrases.append((p, *generic))
             elif special:
@@ -308,9 +283,12 @@ def diagnose(spec: CheckSpec, learner: list, expected: list) -> str:
             low = msg.lower()
             if isinstance(v, (ValueError, IndexError)) and any(
                     w in low for w in ("shape", "broadcast", "dimension", "matmul", "aligned", "index")):
-                hint = spec.error_hint
+                hint = _join_hints([failing_line(v), spec.error_hint])
             elif isinstance(v, TypeError) and "argument" in low:
                 hint = f"the function must take the arguments ({spec.signature}), in this order"
+            elif not isinstance(v, Exception):
+                hint = (f"{type(v).__name__} is a signal to stop, not an error: a checked function returns its "
+                        "result, and raises an Exception (ValueError, ...) for a problem")
             return _with_hint(text, hint)
     raise AssertionError("unreachable: diagnose called on a passing function")
 
@@ -346,10 +324,17 @@ def judge(spec: CheckSpec, learner: list, name: str = "your function", source: s
     if bad_ref:  # a bug in cflib itself, never the learner's fault: say so loudly
         raise RuntimeError(f"{spec.name}: the reference {spec.ref_name} failed on its own test case: {bad_ref[0]}")
     notes = "".join(f" Note: {_sentence(note)}" for test, note in spec.source_notes if source and test(source))
-    if all(o.kind == "value" and all(close(g, e) for g, e in zip(o.value, eo.value))
-           for o, eo in zip(learner, expected)):
+    low = precision_note([a for o in learner if o.kind == "value" for a in o.value], F32_RTOL)
+    notes += f" Note: {_sentence(low)}" if low else ""
+    agree = all(o.kind == "value" and all(close(g, e) for g, e in zip(o.value, eo.value))
+                for o, eo in zip(learner, expected))
+    tampered = next(((o.tampered, c.label) for o, c in zip(learner, spec.cases) if o.tampered), None)
+    if agree and not tampered:
         return "pass", f"{name} agrees with {spec.ref_name} on {len(spec.cases)} test cases.{notes}{said}"
-    return "fail", f"{diagnose(spec, learner, expected)}{notes}{said}"
+    text = "" if agree else diagnose(spec, learner, expected)
+    if tampered:  # said first: this line and every later one would otherwise rest on what it changed
+        text = f"it {tampered[0]} (on {tampered[1]}).{' Besides, ' + text if text else ''}"
+    return "fail", f"{text}{notes}{said}"
 
 
 def run(spec: CheckSpec, fn) -> Callable:

@@ -6,13 +6,22 @@ notebook:
 * it passes deep copies of the arguments and compares them with the originals
   afterwards (a function that changes its inputs FAILs, naming the argument);
 * it stops a call after :data:`TIME_LIMIT` seconds (configurable with
-  :func:`set_time_limit`) where the platform can interrupt it (POSIX, main
-  thread); elsewhere it says so once and runs without a limit;
-* it captures what the function prints (the verdict quotes a few lines at most);
-* it turns ``sys.exit``, any exception, and a result that cannot be read as an
-  array (an ``__array__`` that raises) into an :class:`Outcome` the engine
-  reports in one line. ``KeyboardInterrupt`` (the notebook's stop button) is
-  never caught.
+  :func:`set_time_limit`), in any thread and whatever the call does: it runs in
+  a worker thread that is stopped from outside, so a bare ``except:`` in a loop,
+  a cancelled timer or a SIGALRM handler of its own cannot keep it going; a call
+  stuck in C code is given up after a grace and said so
+  (:mod:`cflib.checks.stopping` has the design);
+* it captures what the function prints, the first :data:`MAX_PRINTED`
+  characters at most (the verdict quotes a few lines);
+* it restores the checks' settings and the functions they rely on if the call
+  changed them (``engine.RTOL``, ``TIME_LIMIT``, ``np.allclose``, ``cflib.cost``),
+  and that call FAILs (:mod:`cflib.checks.integrity`);
+* it turns ``sys.exit``, any exception (``GeneratorExit``,
+  ``asyncio.CancelledError`` and other ``BaseException`` subclasses included),
+  and a result that cannot be read as an array (an ``__array__`` that raises)
+  into an :class:`Outcome` the engine reports in one line.
+  ``KeyboardInterrupt`` (the notebook's stop button) is never caught, nor are
+  cflib's own signals (the classroom grader's tripwire).
 
 After a FAIL, or while an exercise is not written yet, a check returns a
 :class:`StandIn`: cflib's reference, wrapped so that it says what it is. Cells
@@ -36,32 +45,36 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from . import integrity
+from .stopping import _TimeUp, run_stoppable  # noqa: F401  (_TimeUp: the sampler check re-raises it)
+
 #: Seconds one call of the learner's function may take before it is stopped.
 TIME_LIMIT = 20.0
 #: Lines of the learner's printed output quoted in the verdict at most.
 SHOWN_LINES = 3
+#: Characters of the learner's printed output kept per call (a flood of prints costs no more memory).
+MAX_PRINTED = 100_000
+#: The longest time limit :func:`set_time_limit` accepts (one day).
+MAX_TIME_LIMIT = 86_400.0
 
 
 def set_time_limit(seconds: float) -> float:
-    """Set the per-call time limit of every check (seconds, > 0); returns the previous one."""
+    """Set the per-call time limit of every check; returns the previous one.
+
+    ``seconds`` is a real number in (0, 86400] (one day at most); anything else
+    (0, a negative number, NaN, inf, a string, a bool) is refused with an error
+    naming the argument.
+    """
     global TIME_LIMIT
     from ..validation import check_scalar
 
-    seconds = check_scalar(seconds, "seconds", min_val=0.0, include_boundaries="right")
+    seconds = check_scalar(seconds, "seconds", min_val=0.0, max_val=MAX_TIME_LIMIT, include_boundaries="right")
     old, TIME_LIMIT = TIME_LIMIT, float(seconds)
     return old
 
 
 class Invalid(Exception):
     """The learner's result cannot be used (wrong type or structure); the message says why."""
-
-
-class _TimeUp(BaseException):
-    """Raised by the alarm inside the learner's call (a BaseException, so `except Exception` cannot swallow it).
-
-    A wrapper that calls the learner's function many times (the sampler check)
-    may re-raise it with one argument that continues "took longer than 20 s".
-    """
 
 
 # =====================================================================
@@ -101,38 +114,46 @@ def who(fn, name: str) -> str:
 # =====================================================================
 # Calling the learner's function
 # =====================================================================
-_warned_no_limit = False
-
-
-def _can_interrupt() -> bool:
-    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-
-
 @contextlib.contextmanager
-def _time_limit(seconds: float):
-    """Raise :class:`_TimeUp` inside the block after ``seconds`` (POSIX main thread), else no limit."""
-    global _warned_no_limit
-    if not math.isfinite(seconds):  # cflib's own functions (references, known mistakes): no limit needed
+def _alarm_harmless():
+    """While a call runs in a worker, a SIGALRM it arms (``signal.alarm(1)``) cannot end the process.
+
+    Only when no timer was armed before (a test runner's own alarm is left alone),
+    in the main thread of a POSIX system; the timer is cancelled afterwards.
+    """
+    if not (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()) \
+            or signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0):
         yield
         return
-    if not _can_interrupt():
-        if not _warned_no_limit:
-            _warned_no_limit = True
-            print("(cflib.checks: this platform cannot interrupt a call here (not POSIX, or not the main "
-                  "thread), so the checks run without a time limit.)")
-        yield
-        return
-
-    def on_alarm(signum, frame):
-        raise _TimeUp()
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    old = signal.signal(signal.SIGALRM, lambda signum, frame: None)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+class _Printed(io.TextIOBase):
+    """Where the learner's prints go during a call: the first :data:`MAX_PRINTED` characters are kept."""
+
+    def __init__(self):
+        super().__init__()
+        self._parts, self._kept, self.dropped = [], 0, 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s) -> int:
+        s = str(s)
+        room = MAX_PRINTED - self._kept
+        if room > 0:
+            self._parts.append(s[:room])
+            self._kept += min(room, len(s))
+        self.dropped += max(0, len(s) - max(room, 0))
+        return len(s)
+
+    def getvalue(self) -> str:
+        return "".join(self._parts)
 
 
 def _same(a, b) -> bool:
@@ -163,48 +184,97 @@ def _quote_output(text: str) -> str:
 
 @dataclass
 class Outcome:
-    """What one call gave: kind is "value", "error", "invalid" or "todo"."""
+    """What one call gave: kind is "value", "error", "invalid" or "todo".
+
+    ``tampered`` says what the call changed of the checks' settings or the
+    functions they rely on (restored since), "" when nothing.
+    """
 
     kind: str
     value: Any = None
     printed: str = ""
+    tampered: str = ""
+
+
+def _attempt(fn, case, split, arg_names, hints) -> Callable:
+    """The call, the check of the arguments and the reading of the result, as one function of no argument."""
+    def attempt():
+        args = copy.deepcopy(case.args)
+        out = fn(*args)
+        changed = _changed(args, case.args, arg_names, hints)
+        if changed is not None:
+            return "changed", changed
+        try:
+            return "parts", split(out, case)
+        except Invalid:
+            raise
+        except Exception as exc:  # split failed: the result cannot be read
+            return "unreadable", (f"returned a {type(out).__name__} that cannot be read as an array "
+                                  f"({type(exc).__name__}: {_first_line(exc, 80)})")
+    return attempt
+
+
+def _passes_through(exc: BaseException) -> bool:
+    """KeyboardInterrupt (the stop button) and cflib's own signals (the grader's tripwire) are never caught."""
+    return isinstance(exc, KeyboardInterrupt) or (not isinstance(exc, (Exception, SystemExit, _TimeUp))
+                                                  and type(exc).__module__.startswith("cflib."))
+
+
+def _outcome(kind: str, value, printed: str) -> Outcome:
+    if kind == "value":
+        tag, got = value
+        return Outcome("value" if tag == "parts" else "invalid", got, printed)
+    exc = value
+    if _passes_through(exc):
+        raise exc
+    if isinstance(exc, NotImplementedError):
+        return Outcome("todo")
+    if isinstance(exc, SystemExit):
+        return Outcome("invalid", "called sys.exit(): a checked function must return its result, "
+                                  "not end the program", printed)
+    if isinstance(exc, Invalid):
+        return Outcome("invalid", str(exc), printed)
+    return Outcome("error", exc, printed)  # any other exception, BaseException subclasses included
 
 
 def call_guarded(fn, case, split, arg_names: Sequence[str] = (), changed_hints=None,
                  limit: float | None = None) -> Outcome:
-    """Call ``fn(*copies of case.args)`` under every guard of the module docstring, then ``split`` its result."""
-    args = copy.deepcopy(case.args)
-    buf = io.StringIO()
+    """Call ``fn(*copies of case.args)`` under every guard of the module docstring, then ``split`` its result.
+
+    With an infinite ``limit`` (cflib's own references and known mistakes) the
+    call runs in the calling thread; otherwise in a worker thread that
+    :func:`cflib.checks.stopping.run_stoppable` stops at the limit, with the
+    checks' settings and the functions they rely on restored afterwards
+    (:mod:`cflib.checks.integrity`).
+    """
+    attempt = _attempt(fn, case, split, arg_names, changed_hints or {})
+    buf = _Printed()
     limit = TIME_LIMIT if limit is None else limit
-    try:
-        # Warnings (0/0, overflow) would add lines to the one-line verdict; NaN is diagnosed instead.
-        with _time_limit(limit), warnings.catch_warnings(), np.errstate(all="ignore"), \
-                contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
-            warnings.simplefilter("ignore")
+    guarded = math.isfinite(limit)
+    before = integrity.snapshot() if guarded else None
+    # Warnings (0/0, overflow) would add lines to the one-line verdict; NaN is diagnosed instead.
+    with warnings.catch_warnings(), np.errstate(all="ignore"), \
+            contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+        warnings.simplefilter("ignore")
+        if not guarded:
             try:
-                out = fn(*args)
-                parts = None
-                changed = _changed(args, case.args, arg_names, changed_hints or {})
-                if changed is None:
-                    parts = split(out, case)
-            except NotImplementedError:
-                return Outcome("todo")
-            except SystemExit:
-                return Outcome("invalid", "called sys.exit(): a checked function must return its result, "
-                                          "not end the program", buf.getvalue())
-            except Invalid as exc:
-                return Outcome("invalid", str(exc), buf.getvalue())
-            except Exception as exc:  # the learner's code: report any failure in one line
-                if "out" in locals() and changed is None:  # split failed: the result cannot be read
-                    return Outcome("invalid", f"returned a {type(out).__name__} that cannot be read as an array "
-                                              f"({type(exc).__name__}: {_first_line(exc, 80)})", buf.getvalue())
-                return Outcome("error", exc, buf.getvalue())
-    except _TimeUp as exc:  # a wrapper that calls fn many times may say more (args[0] continues the sentence)
-        more = exc.args[0] if exc.args else ": is there an endless loop?"
-        return Outcome("invalid", f"took longer than {limit:g} s{more}", buf.getvalue())
-    if changed is not None:
-        return Outcome("invalid", changed, buf.getvalue())
-    return Outcome("value", parts, buf.getvalue())
+                kind, value = "value", attempt()
+            except BaseException as exc:
+                kind, value = "raised", exc
+        else:
+            with _alarm_harmless():
+                kind, value = run_stoppable(attempt, limit)
+    tampered = (integrity.sentence(*integrity.restore(before)) or "") if guarded else ""
+    if kind in ("timeup", "stuck"):
+        more = value or ": is there an endless loop?"
+        if kind == "stuck":
+            more = (f"{value} and could not be stopped (it goes on in the background): restart the kernel "
+                    "(Kernel > Restart) to end it")
+        outcome = Outcome("invalid", f"took longer than {limit:g} s{more}", buf.getvalue())
+    else:
+        outcome = _outcome(kind, value, buf.getvalue())
+    outcome.tampered = tampered
+    return outcome
 
 
 def _changed(used, original, arg_names, hints) -> str | None:
@@ -252,10 +322,7 @@ def scalar(out, what: str) -> np.ndarray:
         raise Invalid(f"returned a {type(out).__name__} of {len(out)} items instead of {what}: "
                       "return the number itself (a float), not a container")
     _refuse_text_and_complex(out, what)
-    try:
-        a = np.asarray(out, dtype=float)
-    except (TypeError, ValueError):
-        raise Invalid(f"returned a {type(out).__name__} instead of {what}") from None
+    a = _as_float(out, what)
     if a.size != 1:
         raise Invalid(f"returned an array of shape {a.shape} instead of {what}: "
                       "sum over the entries to get one number")
@@ -278,8 +345,16 @@ def array(out, what: str) -> np.ndarray:
                       "build it with NumPy (np.zeros, @, np.where) or end with np.array(...), "
                       "so that .shape and NumPy arithmetic work in the cells after the check")
     _refuse_text_and_complex(out, what)
+    return _as_float(out, what)
+
+
+def _as_float(out, what: str) -> np.ndarray:
+    """A float64 array, or float32/float16 when the result was computed so (the engine compares it at that
+    precision and says so: :mod:`cflib.checks.compare`)."""
+    dtype = getattr(out, "dtype", None)
+    low = isinstance(dtype, np.dtype) and dtype.kind == "f" and dtype.itemsize < 8
     try:
-        return np.asarray(out, dtype=float)
+        return np.asarray(out, dtype=dtype if low else float)
     except (TypeError, ValueError):
         raise Invalid(f"returned a {type(out).__name__} instead of {what}") from None
 
