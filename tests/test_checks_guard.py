@@ -366,10 +366,11 @@ def to_dense_from_y(movies, users, ratings, n_movies, n_users):
     return Y, R
 
 
-def test_r_from_y_passes_with_a_warning(capsys):
+def test_r_from_y_is_caught_by_a_case_with_ratings_of_zero(capsys):
+    """check_to_dense has a case of centred ratings (0.0 and below): R = Y > 0 misses them and FAILs."""
     line, got = one_line(checks.check_to_dense, to_dense_from_y, capsys)
-    assert line.startswith("check_to_dense: PASS") and "Note: R seems to be computed from Y (Y > 0" in line, line
-    assert got is to_dense_from_y
+    assert line.startswith("check_to_dense: FAIL") and "R is computed from Y" in line, line
+    assert isinstance(got, checks.StandIn)
     line, _ = one_line(checks.check_to_dense, ref_to_dense, capsys)
     assert "Note:" not in line
 
@@ -458,3 +459,67 @@ def test_finite_differences_schemes_and_the_caller_arrays():
         finite_differences(f, [a], 1e-4, scheme="backward")
     with pytest.raises(ValueError, match="eps"):
         finite_differences(f, [a], 0.0)
+
+
+# ---------------------------------------------- the time limit refuses what it cannot honour
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-1, ValueError), (float("nan"), ValueError),
+                                        (float("inf"), ValueError), (86_401, ValueError), (1e9, ValueError),
+                                        ("5", TypeError), (True, TypeError), (None, TypeError), ([1], TypeError)],
+                         ids=repr)
+def test_set_time_limit_refuses_values_it_cannot_honour(bad, error):
+    with pytest.raises(error, match="seconds"):
+        checks.set_time_limit(bad)
+    assert guard.TIME_LIMIT == 20.0
+    assert checks.set_time_limit(86_400) == 20.0 and checks.set_time_limit(20.0) == 86_400.0
+
+
+# ---------------------------------------------- a FAIL line is honest about its numbers
+def test_two_numbers_that_differ_never_print_alike():
+    from cflib.checks.compare import describe_difference
+
+    case = checks.engine.Case("x", ())
+    text = describe_difference("J", np.array(3.26325001), np.array(3.26325), case)
+    assert text.startswith("expected 3.26325, got 3.26325001 (a relative difference of 3.1e-09)"), text
+    text = describe_difference("X_grad", np.array([[1.0, 6.945861]]), np.array([[1.0, 6.945859]]), case)
+    assert "at X_grad[0, 1] expected 6.945859, got 6.945861 (a relative difference of" in text, text
+    assert describe_difference("J", np.array(4.0), np.array(3.0), case) == "expected 3, got 4"
+
+
+def test_a_result_off_in_the_seventh_digit_shows_the_digits_that_differ(capsys):
+    line, _ = one_line(checks.check_rmse, lambda p, a: ref_rmse(p, a) * (1 + 3e-6), capsys)
+    assert line.startswith("check_rmse: FAIL") and "relative difference of 3.0e-06" in line, line
+    expected, got = line.split("expected ")[1].split(", got ")
+    assert expected.split()[0] != got.split()[0]
+
+
+def float32_gradient(X, Theta, Y, R, lam=0.0):
+    X, Theta = X.astype(np.float32), Theta.astype(np.float32)
+    E = np.where(R, X @ Theta.T - Y, 0).astype(np.float32)
+    return E @ Theta + np.float32(lam) * X, E.T @ X + np.float32(lam) * Theta
+
+
+def test_float32_results_are_judged_at_float32_precision_everywhere_and_said_so(capsys):
+    """One policy for every check: a right float32 result PASSes with a note; a wrong one FAILs saying float32."""
+    line, got = one_line(checks.check_analytic_gradient, float32_gradient, capsys)
+    assert line.startswith("check_analytic_gradient: PASS") and "Note: your result is float32" in line, line
+    assert got is float32_gradient
+    line, _ = one_line(checks.check_cost, lambda *a: np.float32(cflib.cost(*a)), capsys)
+    assert line.startswith("check_cost: PASS") and "float32, compared at float32 precision" in line, line
+    line, _ = one_line(checks.check_rmse, lambda p, a: np.float32(2 * ref_rmse(p, a)), capsys)
+    assert line.startswith("check_rmse: FAIL") and "Note: your result is float32" in line, line
+    line, _ = one_line(checks.check_rmse, ref_rmse, capsys)
+    assert "float32" not in line
+
+
+# ---------------------------------------------- a shape error names its own line
+def gradient_with_e_at_x(X, Theta, Y, R, lam=0.0):
+    E = np.where(R, X @ Theta.T - Y, 0)
+    return E @ Theta + lam * X, E @ X + lam * Theta
+
+
+def test_a_shape_error_hint_names_the_line_and_its_shapes_not_the_predictions(capsys):
+    line, _ = one_line(checks.check_analytic_gradient, gradient_with_e_at_x, capsys)
+    assert "it raised ValueError: matmul" in line, line
+    assert "Hint: the shapes do not fit in `return E @ Theta + lam * X, E @ X + lam * Theta`, where E is (3, 2), " \
+           "Theta is (2, 2), X is (3, 2)" in line, line
+    assert "predictions are X @ Theta.T" not in line

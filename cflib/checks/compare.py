@@ -12,7 +12,7 @@ Tolerance policy (one for every check, applied by :func:`cflib.checks.engine.clo
 
 The numbers in a FAIL line never print alike: :func:`describe_difference` uses
 6 significant digits, or as many as it takes to tell the two apart, plus the
-relative difference when they agree to 6 digits. ``engine.close`` compares
+relative difference when it is below 1e-3. ``engine.close`` compares
 with ufuncs bound at import time, so a learner's ``np.allclose = ...`` cannot
 change it.
 """
@@ -36,15 +36,15 @@ def _fmt(a) -> str:
 
 
 def fmt_pair(expected, got) -> tuple:
-    """``(expected, got, extra)``: as strings with the digits it takes to tell them apart, and the relative
-    difference when they agree to 6 significant digits ("" otherwise)."""
+    """``(expected, got, extra)``: as strings with the digits it takes to tell them apart (6 at least), and
+    the relative difference when it is below 1e-3 ("" otherwise)."""
     e, g = float(expected), float(got)
     for digits in range(6, 18):
         es, gs = f"{e:.{digits}g}", f"{g:.{digits}g}"
         if es != gs:
             break
     extra = ""
-    if digits > 6 and e != 0:
+    if e != 0 and abs(g - e) < 1e-3 * abs(e):  # close: say how close, a rounding or a real difference
         extra = f" (a relative difference of {abs(g - e) / abs(e):.1e})"
     return es, gs, extra
 
