@@ -28,7 +28,7 @@ bias (row offset) and :math:`b_{u,j}` a user bias (column offset):
 
 Movies or users without training ratings get a bias of 0, so they are
 predicted by :math:`\mu` plus whichever bias is known. Predictions are clipped
-to the rating scale 1..5.
+to the training data's rating scale (``train.scale``: 1..5, or 0.5..5 for half stars).
 
 :class:`BiasedPredictor` is the one prediction rule of cflib,
 :math:`\hat y_{ij} = \mu + b_i + b_{u,j} + x_i \cdot \theta_j`: a baseline is
@@ -83,12 +83,21 @@ def predict_at(X, Theta, mu, movie_bias, user_bias, movies, users) -> np.ndarray
 
 
 class BiasedPredictor:
-    """Predictions ``mu + movie_bias[i] + user_bias[j] + X[i] . Theta[j]``, clipped to 1..5.
+    """Predictions ``mu + movie_bias[i] + user_bias[j] + X[i] . Theta[j]``, clipped to the rating scale.
 
     Shared by :class:`BaselineModel` (k = 0) and :class:`cflib.train.MFModel`;
     a subclass provides ``X`` (n_movies, k), ``Theta`` (n_users, k), ``mu``,
-    ``movie_bias`` (n_movies,) and ``user_bias`` (n_users,).
+    ``movie_bias`` (n_movies,) and ``user_bias`` (n_users,), and either ``scale``
+    or ``train`` (a :class:`cflib.Ratings`, whose ``scale`` is used).
     """
+
+    @property
+    def rating_scale(self) -> tuple:
+        """``(lo, hi)`` that predictions are clipped to: the training data's scale, else (1, 5)."""
+        scale = getattr(self, "scale", None)
+        if scale is None:
+            scale = getattr(getattr(self, "train", None), "scale", None)
+        return RATING_SCALE if scale is None else tuple(scale)
 
     @property
     def n_movies(self) -> int:
@@ -106,7 +115,7 @@ class BiasedPredictor:
         movies, users : array_like of int, shape (n,)
             0-based movie and user indices.
         clip : bool, default True
-            Clip to the rating scale 1..5.
+            Clip to the rating scale (:attr:`rating_scale`, 1..5 for MovieLens 100K).
 
         Returns
         -------
@@ -114,13 +123,13 @@ class BiasedPredictor:
         """
         movies, users = check_index_pair(movies, users, self.n_movies, self.n_users)
         pred = predict_at(self.X, self.Theta, self.mu, self.movie_bias, self.user_bias, movies, users)
-        return np.clip(pred, *RATING_SCALE, out=pred) if clip else pred
+        return np.clip(pred, *self.rating_scale, out=pred) if clip else pred
 
     def predict_all(self, *, clip: bool = True) -> np.ndarray:
         """All predictions ``mu + b[:, None] + b_u[None, :] + X @ Theta.T``, shape (n_movies, n_users)."""
         pred = self.X @ self.Theta.T
         pred += self.mu + self.movie_bias[:, None] + self.user_bias[None, :]
-        return np.clip(pred, *RATING_SCALE, out=pred) if clip else pred
+        return np.clip(pred, *self.rating_scale, out=pred) if clip else pred
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,6 +145,8 @@ class BaselineModel(BiasedPredictor):
     user_bias : ndarray of shape (n_users,)
     lam_bias : float
         Regularization used for the biases.
+    scale : (float, float)
+        The training data's rating scale, which predictions are clipped to.
     """
 
     kind: str
@@ -143,6 +154,7 @@ class BaselineModel(BiasedPredictor):
     movie_bias: np.ndarray
     user_bias: np.ndarray
     lam_bias: float
+    scale: tuple = RATING_SCALE
 
     @property
     def X(self) -> np.ndarray:
@@ -227,4 +239,5 @@ def fit_baseline(train, kind: str = "biases", lam_bias: float | None = None, *, 
         for _ in range(n_iters):
             movie_bias = bias_solve(r - user_bias[train.users], train.movies, train.n_movies, lam_bias)
             user_bias = bias_solve(r - movie_bias[train.movies], train.users, train.n_users, lam_bias)
-    return BaselineModel(kind=kind, mu=mu, movie_bias=movie_bias, user_bias=user_bias, lam_bias=lam_bias)
+    return BaselineModel(kind=kind, mu=mu, movie_bias=movie_bias, user_bias=user_bias, lam_bias=lam_bias,
+                         scale=tuple(getattr(train, "scale", RATING_SCALE)))

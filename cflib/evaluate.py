@@ -5,9 +5,11 @@ r"""Measuring predictions: RMSE, MAE, and the ladder of baselines.
     \mathrm{RMSE} = \sqrt{\frac1n \sum_{t=1}^{n} (\hat y_t - y_t)^2}, \qquad
     \mathrm{MAE} = \frac1n \sum_{t=1}^{n} |\hat y_t - y_t|
 
-with the predictions :math:`\hat y_t` first clipped to the rating scale 1..5
-(a prediction of 5.7 for a 5-star movie costs nothing: nobody can rate 5.7).
-Pass ``clip=None`` to compare values that are not ratings (e.g. normalized residuals).
+with the predictions :math:`\hat y_t` first clipped to the rating scale, 1..5 by
+default (a prediction of 5.7 for a 5-star movie costs nothing: nobody can rate 5.7).
+:func:`evaluate` clips to the model's own scale (0.5..5 for the half stars of
+ml-latest-small). Pass ``clip=None`` to compare values that are not ratings
+(e.g. normalized residuals).
 
 The *baseline ladder* puts a model's test RMSE in context: the global mean,
 each movie's mean, global mean + movie and user biases, then matrix
@@ -19,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .baselines import fit_baseline
-from .ratings import RATING_SCALE
+from .ratings import RATING_SCALE, check_scale, rating_scale
 
 __all__ = ["rmse", "mae", "evaluate", "baseline_ladder"]
 
@@ -42,7 +44,11 @@ def _check_pair(predictions, actual, clip):
             bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
             raise ValueError(f"{name} contains {bad} NaN or inf value(s); drop or fix them first")
     if clip is not None:
-        lo, hi = clip
+        lo, hi = check_scale(clip, "clip")
+        if a.min() < lo or a.max() > hi:
+            raise ValueError(
+                f"actual holds ratings in {a.min():g}..{a.max():g}, outside clip=({lo:g}, {hi:g}): pass "
+                "the data's scale, e.g. clip=test.scale ((0.5, 5) for half stars), or clip=None")
         p = np.clip(p, lo, hi)
     return p, a
 
@@ -57,7 +63,8 @@ def rmse(predictions, actual, *, clip=RATING_SCALE) -> float:
     actual : array_like of shape (n,)
         True ratings.
     clip : (float, float) or None, default (1, 5)
-        Clip the predictions to this range first; None to leave them as they are.
+        Clip the predictions to this range ``(lowest, highest)`` first (``test.scale``
+        for a data set's own scale); None to leave them as they are.
 
     Returns
     -------
@@ -67,7 +74,8 @@ def rmse(predictions, actual, *, clip=RATING_SCALE) -> float:
     Raises
     ------
     ValueError
-        On shapes that differ, empty input, or NaN/inf values.
+        On shapes that differ, empty input, NaN/inf values, a bad ``clip``, or
+        ``actual`` ratings outside ``clip``.
     """
     p, a = _check_pair(predictions, actual, clip)
     d = (p - a).ravel()
@@ -93,15 +101,15 @@ def evaluate(model, test) -> dict:
     Returns
     -------
     dict
-        ``{"rmse": float, "mae": float}`` (clipped predictions).
+        ``{"rmse": float, "mae": float}`` (predictions clipped to the model's rating scale).
 
     Raises
     ------
     ValueError
-        When ``test`` has another shape than the model, or no ratings.
+        When ``test`` has another shape than the model, or no ratings, or the
+        model's scores are not ratings (popularity counts, implicit preferences).
     """
-    if not hasattr(model, "predict"):
-        raise TypeError(f"model must have a predict(movies, users) method, got {type(model).__name__}")
+    _check_rating_model(model, "model", "evaluate")
     if not hasattr(test, "movies") or not hasattr(test, "n_users"):
         raise TypeError(f"test must be a cflib.Ratings, got {type(test).__name__}")
     shape = (getattr(model, "n_movies", None), getattr(model, "n_users", None))
@@ -114,7 +122,19 @@ def evaluate(model, test) -> dict:
     if test.nnz == 0:
         raise ValueError("test holds no ratings: nothing to evaluate on")
     pred = model.predict(test.movies, test.users)
-    return {"rmse": rmse(pred, test.ratings), "mae": mae(pred, test.ratings)}
+    scale = rating_scale(model)
+    return {"rmse": rmse(pred, test.ratings, clip=scale), "mae": mae(pred, test.ratings, clip=scale)}
+
+
+def _check_rating_model(model, name: str, caller: str):
+    """Refuse a model without ``predict`` or whose scores are not ratings, naming what to use instead."""
+    if not hasattr(model, "predict"):
+        raise TypeError(f"{name} must have a predict(movies, users) method, got {type(model).__name__}")
+    if rating_scale(model) is None:
+        raise ValueError(
+            f"{caller} measures the error of predicted ratings (RMSE, MAE), but {name} is a "
+            f"{type(model).__name__}, whose scores are not ratings: judge it with "
+            "cflib.ranking.ranking_metrics(model, train, test), or give a model from cflib.train.fit")
 
 
 def baseline_ladder(train, test, fitted=None, **fit_kwargs) -> list:
@@ -134,6 +154,8 @@ def baseline_ladder(train, test, fitted=None, **fit_kwargs) -> list:
         ``[("global mean", r0), ("movie mean", r1), ("movie + user biases", r2),
         ("matrix factorization", r3)]``.
     """
+    if fitted is not None:
+        _check_rating_model(fitted, "fitted", "baseline_ladder")
     if fitted is None:
         from .train import fit  # local import: train builds on evaluate's neighbours
         fitted, _ = fit(train, **fit_kwargs)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataFormatError, DataNotFoundError, DataPermissionError
-from .ratings import Ratings
+from .ratings import HALF_STAR_SCALE, RATING_SCALE, Ratings
 from .validation import first_repeated_pair
 
 __all__ = [
@@ -210,7 +210,8 @@ def _check_values_and_pairs(values, movies, users, n_users, path: Path, *, scale
 
 
 def _assemble(name, folder: Path, release_files, movie_ids, titles, genre_names, genres,
-              user_ids, r_users, r_movies, r_values, r_times, first_line: int = 1) -> Ratings:
+              user_ids, r_users, r_movies, r_values, r_times, first_line: int = 1,
+              scale=RATING_SCALE) -> Ratings:
     """Map original ids to sorted 0-based rows/columns and check the ratings."""
     ratings_path, movies_path, users_path = (folder / f for f in release_files)
     movie_ids = np.asarray(movie_ids, dtype=np.int64)
@@ -223,13 +224,13 @@ def _assemble(name, folder: Path, release_files, movie_ids, titles, genre_names,
     users = _index(sorted_users, r_users, ratings_path, "user", users_path)
     r_values = np.asarray(r_values, dtype=np.float64)
     _check_values_and_pairs(r_values, movies, users, len(sorted_users), ratings_path,
-                            scale=(0.5, 5.0), first_line=first_line)
+                            scale=scale, first_line=first_line)
     return Ratings(
         movies=movies, users=users, ratings=r_values,
         n_movies=len(sorted_movies), n_users=len(sorted_users),
         titles=titles, genre_names=tuple(genre_names), genres=genres,
         movie_ids=sorted_movies, user_ids=sorted_users, name=name,
-        timestamps=np.asarray(r_times).astype(np.int64),
+        timestamps=np.asarray(r_times).astype(np.int64), scale=scale,
     )
 
 
@@ -344,7 +345,7 @@ def read_ml_latest_small(folder: Path) -> Ratings:
     return _assemble("ml-latest-small", folder, ("ratings.csv", "movies.csv", "ratings.csv"),
                      movie_ids, [r[1] for r in rows], genre_names, genres,
                      np.unique(r_users), r_users, r_movies, table[:, 2],
-                     table[:, 3].astype(np.int64), first_line=2)
+                     table[:, 3].astype(np.int64), first_line=2, scale=HALF_STAR_SCALE)
 
 
 def read_ml100k_split(folder: Path, split: str, full: Ratings):

@@ -37,6 +37,9 @@ class PopularityModel:
     counts: np.ndarray
     n_users: int
 
+    #: No rating scale: the scores are counts (``cflib.ratings.rating_scale`` reads this).
+    rating_scale = None
+
     @property
     def n_movies(self) -> int:
         return int(self.counts.size)

@@ -23,12 +23,54 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .validation import check_index_pair, check_int, check_no_duplicates
+from .validation import check_index_pair, check_int, check_no_duplicates, check_scalar
 
-__all__ = ["Ratings", "to_dense", "movie_means", "RATING_SCALE"]
+__all__ = ["Ratings", "to_dense", "movie_means", "RATING_SCALE", "HALF_STAR_SCALE", "check_scale",
+           "rating_scale"]
 
-#: The MovieLens rating scale: predictions are clipped to it.
+#: The rating scale of ml-100k and ml-1m (whole stars): predictions are clipped to it.
 RATING_SCALE = (1.0, 5.0)
+#: The rating scale of ml-latest-small (half stars, 0.5 to 5).
+HALF_STAR_SCALE = (0.5, 5.0)
+
+
+def check_scale(scale, name: str = "scale") -> tuple:
+    """Check a rating scale ``(lo, hi)``: two finite numbers with ``lo < hi``; return it as floats."""
+    if isinstance(scale, (str, bytes)) or not hasattr(scale, "__len__") or len(scale) != 2:
+        raise TypeError(f"{name} must be a pair (lowest, highest) such as (1, 5), got {scale!r}")
+    lo = check_scalar(scale[0], f"{name}[0] (the lowest rating)")
+    hi = check_scalar(scale[1], f"{name}[1] (the highest rating)")
+    if not lo < hi:
+        raise ValueError(f"{name} must be (lowest, highest) with lowest < highest, got {scale!r}; "
+                         f"write ({min(lo, hi):g}, {max(lo, hi):g})")
+    return (lo, hi)
+
+
+def rating_scale(obj):
+    """The rating scale ``(lo, hi)`` that ``obj`` predicts on, or None when its scores are not ratings.
+
+    A :class:`Ratings` gives its ``scale``; a model gives its own ``rating_scale`` when it
+    has one (None for the popularity and implicit models, whose scores are counts or
+    preferences), else the scale of its training ratings (``model.train``), else
+    :data:`RATING_SCALE`.
+    """
+    if isinstance(obj, Ratings):
+        return obj.scale
+    if "ImplicitModel" in {c.__name__ for c in type(obj).__mro__}:
+        return None  # scores near 0..1, not ratings (cflib.implicit_als)
+    if hasattr(obj, "rating_scale"):
+        return obj.rating_scale
+    train = getattr(obj, "train", None)
+    if isinstance(train, Ratings):
+        return train.scale
+    return RATING_SCALE
+
+
+def _frozen(a):
+    """A read-only copy: a later edit of the caller's array cannot reach a Ratings."""
+    a = np.array(a, copy=True)
+    a.flags.writeable = False
+    return a
 
 # A dense float64 Y plus a bool R above this size is refused: use the sparse
 # coordinates (movies, users, ratings) instead.
@@ -118,6 +160,12 @@ class Ratings:
     timestamps : ndarray of int64, shape (nnz,), or None
         When each rating was given, in seconds since 1970-01-01 UTC (MovieLens
         keeps them); None where the source has no times (synthetic data).
+    scale : (float, float), default (1, 5)
+        The lowest and highest rating possible, e.g. ``(0.5, 5)`` for the half
+        stars of ml-latest-small; models trained on the data clip to it.
+
+    The coordinate arrays are copied and made read-only, so the cached Y and R
+    always agree with them.
     """
 
     movies: np.ndarray
@@ -132,14 +180,23 @@ class Ratings:
     user_ids: np.ndarray
     name: str = "ratings"
     timestamps: np.ndarray | None = None
+    scale: tuple = RATING_SCALE
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
         n_movies = check_int(self.n_movies, "n_movies", min_val=0)
         n_users = check_int(self.n_users, "n_users", min_val=0)
+        scale = check_scale(self.scale)
         movies, users = np.asarray(self.movies), np.asarray(self.users)
+        raw = np.asarray(self.ratings)
+        if raw.dtype == bool or raw.dtype.kind in "USb" or raw.dtype == object and any(
+                isinstance(v, (bool, np.bool_, str, bytes)) for v in raw.ravel()):
+            raise TypeError(
+                f"ratings must be numbers (stars such as 4.0), got {raw.dtype} values such as "
+                f"{raw.ravel()[:3].tolist()!r}: convert numeric strings first "
+                "(np.asarray(ratings, dtype=float)); True/False is not a rating")
         try:
-            ratings = np.asarray(self.ratings, dtype=np.float64)
+            ratings = np.asarray(raw, dtype=np.float64)
         except (TypeError, ValueError):
             raise TypeError(f"ratings must be numbers, got {self.ratings!r:.80}") from None
         if not (movies.shape == users.shape == ratings.shape) or movies.ndim != 1:
@@ -161,12 +218,13 @@ class Ratings:
                     f"timestamps must be None or integers of shape {movies.shape} (one per rating), "
                     f"got dtype {timestamps.dtype} and shape {timestamps.shape}"
                 )
-            object.__setattr__(self, "timestamps", timestamps.astype(np.int64, copy=False))
+            object.__setattr__(self, "timestamps", _frozen(timestamps.astype(np.int64, copy=False)))
         object.__setattr__(self, "n_movies", n_movies)
         object.__setattr__(self, "n_users", n_users)
-        object.__setattr__(self, "movies", movies)
-        object.__setattr__(self, "users", users)
-        object.__setattr__(self, "ratings", ratings)
+        object.__setattr__(self, "scale", scale)
+        object.__setattr__(self, "movies", _frozen(movies))
+        object.__setattr__(self, "users", _frozen(users))
+        object.__setattr__(self, "ratings", _frozen(ratings))
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -181,8 +239,9 @@ class Ratings:
 
     @property
     def density(self) -> float:
-        """Fraction of the n_movies x n_users entries that are rated."""
-        return self.nnz / (self.n_movies * self.n_users)
+        """Fraction of the n_movies x n_users entries that are rated (0.0 when there are no entries)."""
+        cells = self.n_movies * self.n_users
+        return self.nnz / cells if cells else 0.0
 
     def dense_bytes(self) -> int:
         """Bytes that dense Y (float64) and R (bool) would take together."""
@@ -227,7 +286,7 @@ class Ratings:
         mask_or_index : ndarray of bool, shape (nnz,), or ndarray of int
             Which ratings to keep.
         """
-        sel = np.asarray(mask_or_index)
+        sel = self._selection(mask_or_index)
         return replace(
             self,
             movies=self.movies[sel],
@@ -238,6 +297,25 @@ class Ratings:
             _cache={},
         )
 
+    def _selection(self, mask_or_index) -> np.ndarray:
+        """``mask_or_index`` checked: a bool mask of shape (nnz,) or integer positions in 0..nnz-1."""
+        sel = np.asarray(mask_or_index)
+        if sel.dtype == bool:
+            if sel.shape != (self.nnz,):
+                raise ValueError(f"mask_or_index is a bool mask of shape {sel.shape}; it must have shape "
+                                 f"(nnz,) = ({self.nnz},), one entry per rating (e.g. data.ratings >= 4)")
+            return sel
+        if sel.ndim != 1 or (sel.size and not np.issubdtype(sel.dtype, np.integer)):
+            raise TypeError(f"mask_or_index must be a bool mask of shape ({self.nnz},) or a 1-D array of "
+                            f"integer positions, got dtype {sel.dtype} and shape {sel.shape}")
+        sel = sel.astype(np.int64)
+        if sel.size and (sel.min() < -self.nnz or sel.max() >= self.nnz):
+            raise ValueError(f"mask_or_index holds positions in {sel.min()}..{sel.max()}, expected "
+                             f"0..{self.nnz - 1} (one per rating)")
+        if np.unique(sel % max(self.nnz, 1)).size != sel.size:
+            raise ValueError("mask_or_index names a rating more than once: each (movie, user) pair once")
+        return sel
+
     def random_split(self, test_fraction: float = 0.2, *, seed: int = 0):
         """Split the ratings at random into (train, test).
 
@@ -247,14 +325,21 @@ class Ratings:
         Parameters
         ----------
         test_fraction : float in (0, 1)
-        seed : int
+            Both parts must get at least one rating.
+        seed : int >= 0
             Seed of ``np.random.default_rng``; the same seed gives the same split.
         """
-        if not 0.0 < test_fraction < 1.0:
-            raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
+        test_fraction = check_scalar(test_fraction, "test_fraction", min_val=0.0, max_val=1.0,
+                                     include_boundaries="neither")
+        seed = check_int(seed, "seed", min_val=0)
+        n_test = int(round(test_fraction * self.nnz))
+        if not 0 < n_test < self.nnz:
+            raise ValueError(
+                f"test_fraction={test_fraction:g} of {self.nnz} ratings gives {n_test} test ratings and "
+                f"{self.nnz - n_test} training ratings; both need at least one: choose a test_fraction "
+                f"between {1 / max(self.nnz, 1):.3g} and {1 - 1 / max(self.nnz, 1):.3g}")
         rng = np.random.default_rng(seed)
         order = rng.permutation(self.nnz)
-        n_test = int(round(test_fraction * self.nnz))
         test = np.zeros(self.nnz, dtype=bool)
         test[order[:n_test]] = True
         return (
@@ -264,6 +349,9 @@ class Ratings:
 
     def find_title(self, text: str) -> list[int]:
         """Row indices of movies whose title contains ``text`` (case-insensitive)."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a string (part of a title, e.g. 'star wars'), "
+                            f"got {type(text).__name__} {text!r}")
         text = text.lower()
         return [i for i, t in enumerate(self.titles) if text in str(t).lower()]
 

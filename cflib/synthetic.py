@@ -11,6 +11,7 @@ import numpy as np
 
 from .ratings import Ratings
 from .sparse import row_dots
+from .validation import check_int, check_scalar
 
 __all__ = ["make_synthetic"]
 
@@ -50,13 +51,16 @@ def make_synthetic(n_movies: int = 200, n_users: int = 100, k: int = 3, *, nnz: 
     scaled so that ``x_i . theta_j`` has mean about 3.5 and standard deviation about 1.
     Memory is O(nnz + (n_movies + n_users) k): suitable for MovieLens-25M shapes.
     """
-    if n_movies < 1 or n_users < 1 or k < 1:
-        raise ValueError(f"n_movies, n_users and k must be >= 1, got {n_movies}, {n_users}, {k}")
+    n_movies = check_int(n_movies, "n_movies", min_val=1)
+    n_users = check_int(n_users, "n_users", min_val=1)
+    k = check_int(k, "k", min_val=1)
+    noise = check_scalar(noise, "noise", min_val=0.0)
+    seed = check_int(seed, "seed", min_val=0)
     total = n_movies * n_users
     if nnz is None:
-        if not 0 < density <= 1:
-            raise ValueError(f"density must lie in (0, 1], got {density}")
+        density = check_scalar(density, "density", min_val=0.0, max_val=1.0, include_boundaries="right")
         nnz = max(1, int(round(density * total)))
+    nnz = check_int(nnz, "nnz", min_val=1)
     if not 1 <= nnz <= total:
         raise ValueError(f"nnz must lie in 1..{total} (n_movies * n_users), got {nnz}")
     rng = np.random.default_rng(seed)

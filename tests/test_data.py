@@ -201,6 +201,7 @@ def test_latest_small_fixture_parses(fake_release, no_env):
     fake_release("latest-small")
     d = load_movielens("latest-small", FIXTURES)
     assert d.name == "ml-latest-small" and d.shape == (6, 3) and d.nnz == 6
+    assert d.scale == (0.5, 5.0)  # half stars: models trained on it clip to 0.5..5
     assert d.movie_ids.tolist() == [1, 2, 11, 293, 176601, 193609]
     assert d.user_ids.tolist() == [1, 5, 7]
     assert d.titles[2] == "American President, The (1995)"  # quoted comma
@@ -345,7 +346,7 @@ def test_truncated_last_line(fake_release, tmp_path):
     ("100k", "u.data", "1\t2\tthree\t876893171", r"u\.data, line 2 has a field that is not"),
     ("100k", "u.data", "1\t1\t4\t876893171", r"u\.data, line 2 rates the same \(user, movie\) pair as line 1"),
     ("100k", "u.data", "1\t9\t4\t876893171", r"rating for movie id 9, which u\.item does not"),
-    ("100k", "u.data", "1\t2\t7\t876893171", r"u\.data, line 2 has a rating of 7 \(outside 0\.5\.\.5\)"),
+    ("100k", "u.data", "1\t2\t7\t876893171", r"u\.data, line 2 has a rating of 7 \(outside 1\.\.5\)"),
     ("100k", "u.item", "2|GoldenEye (1995)|01-Jan-1995||x" + "|0" * 18 + "|10",
      r"u\.item, line 2 has a genre flag other than 0 or 1"),
     ("1m", "movies.dat", "3::Grumpier Old Men (1995)", r"movies\.dat, line 2 has 2 fields"),

@@ -136,3 +136,57 @@ def test_baseline_ladder_goes_down(split):
     normalized = baseline_ladder(train, test, k=3, lam=2.0, n_iters=20, kind="normalized")
     m_norm, _ = fit(train, k=3, lam=2.0, n_iters=20, kind="normalized")
     assert normalized[3][1] == pytest.approx(evaluate(m_norm, test)["rmse"])
+
+
+# ---- trust round three: models without a rating scale, the data's scale, clip arguments
+def half_stars(seed=0):
+    """Synthetic ratings on the half-star scale 0.5..5 of ml-latest-small (0.5 occurs)."""
+    d = cflib.make_synthetic(80, 60, 3, density=0.3, integer=False, noise=0.3, seed=seed)
+    r = np.clip(np.round((d.ratings - 1.0) * 9 / 4 + 0.5) / 2, 0.5, 5.0)  # 1..5 -> 0.5..5
+    r[d.movies == d.movies[0]] = 0.5  # one movie everybody hates: its predictions lie below 1
+    return cflib.Ratings(movies=d.movies, users=d.users, ratings=r, n_movies=d.n_movies, n_users=d.n_users,
+                         titles=d.titles, genre_names=(), genres=d.genres, movie_ids=d.movie_ids,
+                         user_ids=d.user_ids, name="half stars", scale=(0.5, 5.0))
+
+
+def test_evaluate_and_ladder_refuse_models_without_a_rating_scale(split):
+    from cflib.implicit_als import fit_implicit_als
+    from cflib.popularity import fit_popularity
+    train, test = split
+    for model in (fit_popularity(train), fit_implicit_als(train, k=2, n_iters=1)[0]):
+        with pytest.raises(ValueError, match="scores are not ratings.*ranking_metrics"):
+            evaluate(model, test)
+        with pytest.raises(ValueError, match="fitted is a .*Model, whose scores are not ratings"):
+            baseline_ladder(train, test, fitted=model)
+
+
+def test_half_star_predictions_reach_half_a_star():
+    data = half_stars()
+    assert data.ratings.min() == 0.5
+    train, test = data.random_split(0.2, seed=0)
+    for model in (fit_baseline(train, "movie"), fit(train, method="als", k=2, n_iters=3)[0]):
+        assert model.rating_scale == (0.5, 5.0)
+        pred = model.predict_all()
+        assert pred.min() >= 0.5 and pred[data.movies[0]].min() == 0.5  # not clipped at 1
+        out = evaluate(model, test)
+        p = np.clip(model.predict(test.movies, test.users, clip=False), 0.5, 5.0)
+        assert out["rmse"] == pytest.approx(np.sqrt(np.mean((p - test.ratings) ** 2)))
+
+
+def test_rmse_refuses_actual_ratings_outside_clip():
+    with pytest.raises(ValueError, match=r"outside clip=\(1, 5\).*clip=test.scale"):
+        rmse([1.0, 2.0], [0.5, 2.0])
+    assert rmse([0.7, 2.0], [0.5, 2.0], clip=(0.5, 5)) == pytest.approx(np.sqrt(0.04 / 2))
+
+
+@pytest.mark.parametrize("clip, err, match", [
+    (5, TypeError, "clip must be a pair"),
+    ((5, 1), ValueError, "lowest < highest.*write \\(1, 5\\)"),
+    ((np.nan, 5), ValueError, r"clip\[0\] \(the lowest rating\) must be a finite number"),
+    (("1", 5), TypeError, r"clip\[0\]"),
+])
+def test_bad_clip_is_a_clear_error(clip, err, match):
+    with pytest.raises(err, match=match):
+        rmse([1.0, 2.0], [1.0, 2.0], clip=clip)
+    with pytest.raises(err, match=match):
+        mae([1.0, 2.0], [1.0, 2.0], clip=clip)

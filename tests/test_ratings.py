@@ -86,7 +86,7 @@ def test_random_split_is_seeded_and_partitions():
     assert tr.shape == te.shape == d.shape
     both = np.sort(np.concatenate([tr.movies * 40 + tr.users, te.movies * 40 + te.users]))
     np.testing.assert_array_equal(both, np.sort(d.movies * 40 + d.users))
-    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+    with pytest.raises(ValueError, match="test_fraction must be a finite number < 1"):
         d.random_split(1.0)
 
 
@@ -122,7 +122,7 @@ def test_synthetic_integer_ratings_and_exact_nnz():
 def test_synthetic_bad_arguments():
     with pytest.raises(ValueError, match="nnz must lie in 1..20"):
         cflib.make_synthetic(5, 4, 1, nnz=21)
-    with pytest.raises(ValueError, match="density must lie in"):
+    with pytest.raises(ValueError, match="density must be a finite number > 0"):
         cflib.make_synthetic(5, 4, 1, density=0.0)
 
 
@@ -187,3 +187,69 @@ def test_ratings_is_built_correctly_or_refused_with_a_named_argument(n_movies, n
     assert int(d.R.sum()) == d.nnz
     np.testing.assert_array_equal(d.Y[d.movies, d.users], np.asarray(ratings, dtype=float))
     assert np.all(np.isfinite(d.ratings))
+
+
+# ---- trust round three: bad input is a clear error, the container stays consistent
+def test_ratings_copies_and_freezes_the_callers_arrays():
+    ratings = np.array([4.0, 3.0, 5.0])
+    movies = np.array([0, 0, 2])
+    d = Ratings(movies=movies, users=[1, 0, 1], ratings=ratings, n_movies=3, n_users=2, titles=None,
+                genre_names=(), genres=None, movie_ids=None, user_ids=None)
+    Y = d.Y.copy()
+    ratings[0] = 1.0
+    movies[2] = 1
+    np.testing.assert_array_equal(d.ratings, [4.0, 3.0, 5.0])
+    np.testing.assert_array_equal(d.Y, Y)
+    with pytest.raises(ValueError):
+        d.ratings[0] = 2.0  # read-only, as Y is
+
+
+@pytest.mark.parametrize("bad", [[True, False, True], ["4", "3", "5"], np.array([4, "3", 5], dtype=object)])
+def test_bool_or_string_ratings_are_refused(bad):
+    with pytest.raises(TypeError, match="ratings must be numbers"):
+        Ratings(movies=[0, 0, 2], users=[1, 0, 1], ratings=bad, n_movies=3, n_users=2, titles=None,
+                genre_names=(), genres=None, movie_ids=None, user_ids=None)
+
+
+def test_empty_ratings_repr_and_density():
+    e = Ratings(movies=[], users=[], ratings=[], n_movies=0, n_users=0, titles=None, genre_names=(),
+                genres=None, movie_ids=None, user_ids=None)
+    assert e.density == 0.0
+    assert "nnz=0" in repr(e)
+
+
+def test_subset_with_a_bad_mask_names_the_argument():
+    d = tiny()
+    with pytest.raises(ValueError, match=r"shape \(nnz,\) = \(3,\)"):
+        d.subset(np.array([True, False]))
+    with pytest.raises(TypeError, match="mask_or_index"):
+        d.subset(np.array([0.5, 1.0]))
+    with pytest.raises(ValueError, match="positions in 0..5"):
+        d.subset([0, 5])
+    assert d.subset([2, 0]).nnz == 2
+
+
+def test_random_split_arguments_are_checked():
+    d = cflib.make_synthetic(20, 10, k=2, density=0.5, seed=0)
+    with pytest.raises(TypeError, match="test_fraction must be a real number.*without quotes"):
+        d.random_split("0.5")
+    with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+        d.random_split(0.5, seed=-1)
+    with pytest.raises(ValueError, match="gives 0 test ratings"):
+        d.random_split(1e-9)
+
+
+def test_make_synthetic_and_find_title_refuse_bad_types():
+    with pytest.raises(TypeError, match="n_movies must be an integer"):
+        cflib.make_synthetic(2.5, 5)
+    with pytest.raises(TypeError, match="text must be a string"):
+        tiny().find_title(None)
+
+
+def test_scale_is_checked_and_kept_by_subsets():
+    d = Ratings(movies=[0], users=[0], ratings=[0.5], n_movies=1, n_users=1, titles=None, genre_names=(),
+                genres=None, movie_ids=None, user_ids=None, scale=(0.5, 5))
+    assert d.subset([0]).scale == (0.5, 5.0)
+    with pytest.raises(ValueError, match="lowest < highest"):
+        Ratings(movies=[], users=[], ratings=[], n_movies=1, n_users=1, titles=None, genre_names=(),
+                genres=None, movie_ids=None, user_ids=None, scale=(5, 1))
