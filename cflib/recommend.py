@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .als import ridge_solve
-from .ratings import RATING_SCALE, Ratings
+from .ratings import Ratings, rating_scale
 from .validation import check_indices, check_int, check_lam
 
 __all__ = ["fold_in", "fold_in_user", "FoldedUser", "recommend", "add_user", "similar_movies"]
@@ -97,7 +97,27 @@ def _movie_key(key):
     raise TypeError(f"my_ratings keys must be integer movie indices, got {type(key).__name__} {key!r}")
 
 
-def _as_arrays(my_ratings, n_movies):
+def _check_fold_model(model, caller: str):
+    """Refuse, naming what to use instead, a model a new user cannot be folded into; return its scale."""
+    kind = type(model).__name__
+    if any(c.__name__ == "GibbsModel" for c in type(model).__mro__):
+        raise TypeError(
+            f"{caller} folds a new user into one trained model, but model is a GibbsModel holding "
+            f"{model.n_samples} posterior samples (no single X, no lam): fit a point estimate for "
+            "recommendations, e.g. cflib.train.fit(train, method='als')")
+    if rating_scale(model) is None:
+        raise TypeError(
+            f"{caller} ranks movies by predicted rating, but model is a {kind}, whose scores are not "
+            "ratings: use a model from cflib.train.fit (for the most popular unseen movies, sort "
+            "model.counts of a PopularityModel)")
+    missing = [a for a in ("X", "mu", "movie_bias", "kind", "lam", "movie_counts") if not hasattr(model, a)]
+    if missing:
+        raise TypeError(f"model must be a trained model from cflib.train.fit (an MFModel), got {kind} "
+                        f"(it has no {', '.join(missing)})")
+    return rating_scale(model)
+
+
+def _as_arrays(my_ratings, n_movies, scale):
     if not isinstance(my_ratings, Mapping):
         raise TypeError(
             f"my_ratings must be a dict {{movie index: rating}}, got {type(my_ratings).__name__}"
@@ -105,13 +125,14 @@ def _as_arrays(my_ratings, n_movies):
     movies = np.fromiter((_movie_key(m) for m in my_ratings.keys()), dtype=np.int64, count=len(my_ratings))
     for value in my_ratings.values():
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise TypeError(f"my_ratings values must be numbers (stars 1..5), got {type(value).__name__} "
-                            f"{value!r}")
+            raise TypeError(f"my_ratings values must be numbers (stars {scale[0]:g}..{scale[1]:g}), got "
+                            f"{type(value).__name__} {value!r}")
     ratings = np.fromiter((float(r) for r in my_ratings.values()), dtype=np.float64, count=len(my_ratings))
     movies, ratings = _check_rated(movies, ratings, n_movies)
-    lo, hi = RATING_SCALE
+    lo, hi = scale
     if ratings.size and (ratings.min() < lo or ratings.max() > hi):
-        raise ValueError(f"ratings must lie in {lo:g}..{hi:g}, got {ratings.min():g}..{ratings.max():g}")
+        raise ValueError(f"my_ratings values must lie in the data's rating scale {lo:g}..{hi:g}, got "
+                         f"{ratings.min():g}..{ratings.max():g}")
     return movies, ratings
 
 
@@ -134,7 +155,8 @@ def fold_in_user(model, my_ratings: Mapping, lam: float | None = None) -> Folded
     model : MFModel
         From :func:`cflib.train.fit`.
     my_ratings : dict of {int: float}
-        ``{movie index: rating}`` with ratings in 1..5.
+        ``{movie index: rating}`` with ratings in the training data's scale
+        (1..5, or 0.5..5 for the half stars of ml-latest-small).
     lam : float, optional
         Regularization of theta; default the model's ``lam`` (and ``lam_bias``
         for the user bias of a biased model), i.e. the ALS user step of the same J.
@@ -144,9 +166,16 @@ def fold_in_user(model, my_ratings: Mapping, lam: float | None = None) -> Folded
     FoldedUser
         ``(theta, bias, predictions)``; ``predictions`` (n_movies,) is
         ``movie_mean + X @ theta`` (normalized) or ``mu + b + bias + X @ theta``
-        (biased), clipped to 1..5.
+        (biased), clipped to the rating scale.
+
+    Raises
+    ------
+    TypeError
+        For a model that is not an MFModel (Gibbs samples, implicit or
+        popularity scores), naming what to use instead.
     """
-    movies, ratings = _as_arrays(my_ratings, model.n_movies)
+    scale = _check_fold_model(model, "fold_in_user")
+    movies, ratings = _as_arrays(my_ratings, model.n_movies, scale)
     lam = model.lam if lam is None else check_lam(lam)
     base = model.mu + model.movie_bias  # movie mean (normalized) or mu + b_i (biased)
     r = ratings - base[movies]
@@ -159,7 +188,7 @@ def fold_in_user(model, my_ratings: Mapping, lam: float | None = None) -> Folded
         theta, bias = w[:-1], float(w[-1])
     else:
         theta, bias = fold_in(model.X, movies, r, lam), 0.0
-    pred = np.clip(base + bias + model.X @ theta, *RATING_SCALE)
+    pred = np.clip(base + bias + model.X @ theta, *scale)
     return FoldedUser(theta=theta, bias=bias, predictions=pred)
 
 
@@ -177,7 +206,7 @@ def add_user(data: Ratings, my_ratings: Mapping) -> Ratings:
     Ratings
         ``n_users + 1`` users; the new user's id is ``max(user_ids) + 1``.
     """
-    movies, ratings = _as_arrays(my_ratings, data.n_movies)
+    movies, ratings = _as_arrays(my_ratings, data.n_movies, data.scale)
     new_id = int(data.user_ids.max()) + 1 if len(data.user_ids) else 1
     return Ratings(
         movies=np.concatenate([data.movies, movies]),
@@ -185,7 +214,7 @@ def add_user(data: Ratings, my_ratings: Mapping) -> Ratings:
         ratings=np.concatenate([data.ratings, ratings]),
         n_movies=data.n_movies, n_users=data.n_users + 1, titles=data.titles,
         genre_names=data.genre_names, genres=data.genres, movie_ids=data.movie_ids,
-        user_ids=np.append(data.user_ids, new_id), name=f"{data.name} + new user",
+        user_ids=np.append(data.user_ids, new_id), name=f"{data.name} + new user", scale=data.scale,
     )
 
 
@@ -218,7 +247,10 @@ def recommend(model, my_ratings: Mapping, n: int = 10, *, retrain: bool = False,
     """
     n = check_int(n, "n", min_val=1)
     min_ratings = check_int(min_ratings, "min_ratings", min_val=0)
-    movies, _ = _as_arrays(my_ratings, model.n_movies)
+    if not isinstance(retrain, (bool, np.bool_)):
+        raise TypeError(f"retrain must be True or False, got {type(retrain).__name__} {retrain!r}")
+    scale = _check_fold_model(model, "recommend")
+    movies, _ = _as_arrays(my_ratings, model.n_movies, scale)
     if retrain:
         if model.train is None:
             raise ValueError("retrain=True needs the training ratings; this model has none (model.train)")
@@ -235,7 +267,30 @@ def recommend(model, my_ratings: Mapping, n: int = 10, *, retrain: bool = False,
     return [(int(i), float(pred[i])) for i in best]
 
 
-def similar_movies(model, movie: int, n: int = 10, *, min_ratings: int = 0) -> list:
+def _features(model) -> np.ndarray:
+    """The movie features X (n_movies, k) of a model or of a bare array, or a clear error."""
+    kind = type(model).__name__
+    if any(c.__name__ == "GibbsModel" for c in type(model).__mro__):
+        raise TypeError("model is a GibbsModel, whose X holds one feature matrix per posterior sample: "
+                        "pass one sample's features, e.g. similar_movies(model.X[-1], movie), or a model "
+                        "from cflib.train.fit")
+    if hasattr(model, "X"):
+        X = model.X
+    elif isinstance(model, np.ndarray) or isinstance(model, (list, tuple)):
+        X = model
+    else:
+        raise TypeError(f"model must be a trained model with movie features X (from cflib.train.fit or "
+                        f"fit_implicit_als) or X itself, got {kind}, which has no features")
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"X must be a numeric array of shape (n_movies, k), got {kind}") from None
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_movies, k), got shape {X.shape}")
+    return X
+
+
+def similar_movies(model, movie: int, n: int = 10, *, min_ratings: int = 0, movie_counts=None) -> list:
     """Movies whose feature vectors point the same way, by cosine similarity.
 
     .. math::
@@ -251,7 +306,10 @@ def similar_movies(model, movie: int, n: int = 10, *, min_ratings: int = 0) -> l
     n : int, default 10
     min_ratings : int, default 0
         Only list movies with at least this many training ratings (needs a
-        model): obscure movies have features shaped by a handful of ratings.
+        model, or ``movie_counts``): obscure movies have features shaped by a handful of ratings.
+    movie_counts : array_like of int, shape (n_movies,), optional
+        Training ratings per movie, for ``min_ratings`` when ``model`` has no
+        ``movie_counts`` (a bare X, an implicit model); default the model's.
 
     Returns
     -------
@@ -259,13 +317,14 @@ def similar_movies(model, movie: int, n: int = 10, *, min_ratings: int = 0) -> l
         ``(movie index, cosine)``, most similar first, the movie itself excluded,
         as are movies whose feature vector is 0 (never rated).
     """
-    X = np.asarray(model.X if hasattr(model, "X") else model, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_movies, k), got shape {X.shape}")
-    if not isinstance(movie, (int, np.integer)) or not 0 <= movie < X.shape[0]:
+    X = _features(model)
+    if isinstance(movie, (bool, np.bool_)) or not isinstance(movie, (int, np.integer)):
+        raise TypeError(f"movie must be an int index in 0..{X.shape[0] - 1} (a title's index: "
+                        f"data.find_title('...')[0]), got {type(movie).__name__} {movie!r}")
+    if not 0 <= movie < X.shape[0]:
         raise ValueError(f"movie must be an int index in 0..{X.shape[0] - 1}, got {movie!r}")
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    n = check_int(n, "n", min_val=1)
+    min_ratings = check_int(min_ratings, "min_ratings", min_val=0)
     norms = np.linalg.norm(X, axis=1)
     if norms[movie] == 0:
         raise ValueError(f"movie {movie} has an all-zero feature vector (no training ratings): "
@@ -273,9 +332,17 @@ def similar_movies(model, movie: int, n: int = 10, *, min_ratings: int = 0) -> l
     keep = norms > 0
     keep[movie] = False
     if min_ratings:
-        if not hasattr(model, "movie_counts"):
-            raise ValueError("min_ratings needs a trained model (with movie_counts), not a bare X")
-        keep &= model.movie_counts >= min_ratings
+        if movie_counts is None:
+            movie_counts = getattr(model, "movie_counts", None)
+        if movie_counts is None:
+            raise ValueError("min_ratings needs each movie's number of training ratings: give a model from "
+                             "cflib.train.fit, or movie_counts=np.bincount(train.movies, "
+                             "minlength=train.n_movies)")
+        movie_counts = np.asarray(movie_counts)
+        if movie_counts.shape != (X.shape[0],):
+            raise ValueError(f"movie_counts must have shape (n_movies,) = ({X.shape[0]},), "
+                             f"got {movie_counts.shape}")
+        keep &= movie_counts >= min_ratings
     cos = np.zeros(X.shape[0])
     cos[keep] = (X[keep] @ X[movie]) / (norms[keep] * norms[movie])
     best = _top(cos, np.flatnonzero(keep), n)

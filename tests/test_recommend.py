@@ -149,5 +149,67 @@ def test_similar_movies_filters(data):
         similar_movies(m, 8)
     with pytest.raises(ValueError, match="movie must"):
         similar_movies(m, m.n_movies)
-    with pytest.raises(ValueError, match="trained model"):
+    with pytest.raises(ValueError, match="min_ratings needs"):
         similar_movies(m.X, 0, min_ratings=5)
+
+
+# ---- trust round three: every model kind gives a result or a clear error, half stars
+@pytest.fixture(scope="module")
+def other_models(data):
+    from cflib.gibbs import fit_gibbs
+    from cflib.implicit_als import fit_implicit_als
+    from cflib.popularity import fit_popularity
+    return {"gibbs": fit_gibbs(data, k=2, n_iters=4, burn_in=2)[0],
+            "implicit": fit_implicit_als(data, k=2, n_iters=2)[0],
+            "popularity": fit_popularity(data)}
+
+
+@pytest.mark.parametrize("kind, match", [("gibbs", "GibbsModel holding .* cflib.train.fit"),
+                                         ("implicit", "ImplicitModel, whose scores are not ratings"),
+                                         ("popularity", "PopularityModel, whose scores are not ratings")])
+def test_recommend_and_fold_in_on_other_models_are_clear_errors(other_models, kind, match):
+    model = other_models[kind]
+    with pytest.raises(TypeError, match=match):
+        recommend(model, {0: 5})
+    with pytest.raises(TypeError, match=match.replace("recommend", "fold_in_user")):
+        fold_in_user(model, {0: 5})
+
+
+def test_similar_movies_on_other_models(other_models, data):
+    with pytest.raises(TypeError, match=r"GibbsModel.*model\.X\[-1\]"):
+        similar_movies(other_models["gibbs"], 0)
+    assert len(similar_movies(other_models["gibbs"].X[-1], 0, n=3)) == 3
+    with pytest.raises(TypeError, match="PopularityModel, which has no features"):
+        similar_movies(other_models["popularity"], 0)
+    implicit = other_models["implicit"]
+    assert len(similar_movies(implicit, 0, n=3)) == 3
+    with pytest.raises(ValueError, match="movie_counts=np.bincount"):
+        similar_movies(implicit, 0, min_ratings=5)
+    counts = np.bincount(data.movies, minlength=data.n_movies)
+    near = similar_movies(implicit, 0, n=5, min_ratings=5, movie_counts=counts)
+    assert all(counts[i] >= 5 for i, _ in near)
+
+
+def test_similar_movies_and_recommend_argument_types(model):
+    with pytest.raises(TypeError, match="movie must be an int index"):
+        similar_movies(model, True)
+    with pytest.raises(TypeError, match="min_ratings must be an integer.*without quotes"):
+        similar_movies(model, 0, min_ratings="5")
+    with pytest.raises(TypeError, match="retrain must be True or False"):
+        recommend(model, {0: 5}, retrain="no")
+    with pytest.raises(TypeError, match="min_ratings must be an integer"):
+        recommend(model, {0: 5}, min_ratings="5")
+
+
+def test_recommend_accepts_half_stars_on_half_star_data(data):
+    half = dataclasses.replace(data, ratings=np.clip(data.ratings - 0.5, 0.5, 5.0), scale=(0.5, 5.0),
+                               _cache={})
+    m, _ = fit(half, k=2, n_iters=3)
+    out = recommend(m, {0: 0.5, 1: 4.5}, n=3)
+    assert len(out) == 3 and all(0.5 <= p <= 5.0 for _, p in out)
+    assert fold_in_user(m, {0: 0.5}).predictions.min() >= 0.5
+    with pytest.raises(ValueError, match="rating scale 0.5..5"):
+        recommend(m, {0: 0.25})
+    with pytest.raises(ValueError, match="rating scale 1..5"):
+        recommend(fit(data, k=2, n_iters=2)[0], {0: 0.5})
+    assert add_user(half, {0: 0.5}).scale == (0.5, 5.0)
