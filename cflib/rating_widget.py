@@ -13,10 +13,13 @@ propagates in plain pytest.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 
 import ipywidgets as widgets
+import numpy as np
 
-from .recommend import recommend, similar_movies
+from .ratings import ratings_by_title
+from .recommend import _as_arrays, _check_fold_model, _features, recommend, similar_movies
 from .validation import check_int, check_scalar
 
 __all__ = ["RatingWidget", "EXAMPLE_RATINGS"]
@@ -43,10 +46,10 @@ class RatingWidget(widgets.VBox):
     model : a trained model from :func:`cflib.train.fit`
     data : cflib.Ratings
         Gives the titles (and what the model was trained on).
-    ratings : dict of int -> float, optional
+    ratings : dict of int (or exact title) -> float, optional
         Starting ratings ``{movie index: stars}`` (for example
-        ``cflib.ratings.ratings_by_title(data, EXAMPLE_RATINGS)``); this makes the stored
-        notebook output reproducible.
+        ``cflib.ratings.ratings_by_title(data, EXAMPLE_RATINGS)``; exact titles are
+        also accepted as keys); this makes the stored notebook output reproducible.
     n : int
         Number of recommendations shown.
     min_ratings : int
@@ -56,7 +59,7 @@ class RatingWidget(widgets.VBox):
     similar_model : trained model or ndarray of shape (n_movies, k'), optional
         Whose movie features define "similar movies"; default ``model``. A
         model with more features than the RMSE-best one separates movies
-        better (see notebook 07).
+        better (see notebook 07). ``min_ratings`` counts ``model``'s training ratings.
     max_matches : int
         Search results listed at most.
 
@@ -66,7 +69,7 @@ class RatingWidget(widgets.VBox):
     matches : ipywidgets.Select
         Options ``(title, movie index)`` matching the search text.
     stars : ipywidgets.ToggleButtons
-        1 to 5.
+        1 to 5 (0.5 to 5 in half stars for half-star data).
     rate_button, remove_button, reset_button : ipywidgets.Button
     my_ratings : dict of int -> float
     mine, recommendations, similar : ipywidgets.HTML
@@ -80,21 +83,31 @@ class RatingWidget(widgets.VBox):
 
     def __init__(self, model, data, *, ratings=None, n=10, min_ratings=20, max_matches=30,
                  similar_model=None):
+        self.scale = _check_fold_model(model, "RatingWidget")
+        if not hasattr(data, "titles") or not hasattr(data, "find_title"):
+            raise TypeError(f"data must be a cflib.Ratings (it gives the titles), got {type(data).__name__}")
+        if data.n_movies != model.n_movies:
+            raise ValueError(f"data has {data.n_movies} movies but the model was trained on {model.n_movies}: "
+                             "give the Ratings the model was trained on")
         self.model = model
         self.similar_model = model if similar_model is None else similar_model
-        self.min_ratings = int(min_ratings)
+        _features(self.similar_model)  # a Gibbs or popularity model is refused here, not on the first click
+        self.min_ratings = check_int(min_ratings, "min_ratings", min_val=0)
         self.data = data
-        self.n = int(n)
-        self.max_matches = int(max_matches)
-        self.default_ratings = dict(ratings or {})
+        self.n = check_int(n, "n", min_val=1)
+        self.max_matches = check_int(max_matches, "max_matches", min_val=1)
+        self.default_ratings = self._starting_ratings(ratings)
         self.my_ratings = dict(self.default_ratings)
         self.recommended = []
         self.search = widgets.Text(placeholder="type part of a title, e.g. godfather",
                                    description="search", layout=widgets.Layout(width="380px"))
         self.matches = widgets.Select(options=[], rows=7, description="matches",
                                       layout=widgets.Layout(width="380px"))
-        self.stars = widgets.ToggleButtons(options=[("1", 1), ("2", 2), ("3", 3), ("4", 4), ("5", 5)],
-                                           value=4, description="stars",
+        lo, hi = self.scale
+        step = 1.0 if float(lo).is_integer() else 0.5
+        values = [float(v) for v in np.arange(lo, hi + step / 2, step)]
+        self.stars = widgets.ToggleButtons(options=[(f"{v:g}", v) for v in values],
+                                           value=4.0 if 4.0 in values else values[-1], description="stars",
                                            style={"button_width": "40px"})
         fit_text = widgets.Layout(width="auto")  # the default width cuts the labels short
         self.rate_button = widgets.Button(description="rate it", button_style="primary", icon="star",
@@ -122,6 +135,28 @@ class RatingWidget(widgets.VBox):
         super().__init__([widgets.HBox([left, right]), self.out])
         self.refresh()
 
+    def _starting_ratings(self, ratings):
+        """``ratings`` checked: ``{movie index or exact title: stars}`` on the model's scale."""
+        if ratings is None:
+            return {}
+        if not isinstance(ratings, Mapping):
+            raise TypeError(f"ratings must be a dict {{movie index: stars}}, got {type(ratings).__name__}")
+        titled = {k: v for k, v in ratings.items() if isinstance(k, str)}
+        out = {k: v for k, v in ratings.items() if not isinstance(k, str)}
+        out.update(ratings_by_title(self.data, titled))  # a title not found: KeyError with near matches
+        try:
+            movies, stars = _as_arrays(out, self.data.n_movies, self.scale)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"ratings: {exc}") from None
+        return {int(m): float(s) for m, s in zip(movies, stars)}
+
+    def _movie(self, movie):
+        """``movie`` checked as a movie index (an int in 0..n_movies-1; never a bool or a title)."""
+        if isinstance(movie, str):
+            raise TypeError(f"movie must be a movie index, got the string {movie!r}; for a title use "
+                            f"data.find_title({movie!r})")
+        return check_int(movie, "movie", min_val=0, max_val=self.data.n_movies - 1)
+
     # ---- actions (plain methods: the buttons call them, and so can tests)
     def update_matches(self):
         """List the movies whose title contains the search text (2+ characters)."""
@@ -137,51 +172,70 @@ class RatingWidget(widgets.VBox):
         """Record ``stars`` for ``movie`` (an index) and refresh the recommendations.
 
         Both are checked first: a movie index outside ``0 .. n_movies - 1`` or
-        stars outside 1..5 raise a ValueError (a TypeError for a non-number)
-        and leave the widget exactly as it was.
+        stars outside the rating scale raise a ValueError (a TypeError for a
+        non-number) and leave the widget exactly as it was; so does a failed update.
         """
         if movie is None:
             self.status.value = "pick a movie in the list first"
             return
-        movie = check_int(movie, "movie", min_val=0, max_val=self.data.n_movies - 1)
-        stars = check_scalar(stars, "stars", min_val=1.0, max_val=5.0)
-        self.my_ratings[movie] = stars
-        self.status.value = f"rated {html.escape(str(self.data.titles[movie]))}: {int(stars)} stars"
-        self.refresh()
+        movie = self._movie(movie)
+        lo, hi = self.scale
+        stars = check_scalar(stars, "stars", min_val=lo, max_val=hi)
+        self._apply({**self.my_ratings, movie: stars},
+                    f"rated {html.escape(str(self.data.titles[movie]))}: {_stars_word(stars)}")
 
     def remove(self, movie):
         """Forget your rating of ``movie`` and refresh."""
-        if movie is None or int(movie) not in self.my_ratings:
+        if movie is None:
+            self.status.value = "pick a movie in the list first"
+            return
+        movie = self._movie(movie)
+        if movie not in self.my_ratings:
             self.status.value = "that movie is not among your ratings"
             return
-        del self.my_ratings[int(movie)]
-        self.status.value = f"removed {html.escape(str(self.data.titles[movie]))}"
-        self.refresh()
+        kept = {m: s for m, s in self.my_ratings.items() if m != movie}
+        self._apply(kept, f"removed {html.escape(str(self.data.titles[movie]))}")
 
     def reset(self):
         """Go back to the starting ratings."""
-        self.my_ratings = dict(self.default_ratings)
-        self.status.value = "back to the starting ratings"
-        self.refresh()
+        self._apply(dict(self.default_ratings), "back to the starting ratings")
 
     def refresh(self):
         """Recompute the recommendations from ``my_ratings`` and redraw the lists."""
-        self._relabel_matches()
-        rows = sorted(self.my_ratings.items(), key=lambda p: (-p[1], str(self.data.titles[p[0]])))
+        self._apply(dict(self.my_ratings), self.status.value)
+
+    def _apply(self, new_ratings, status):
+        """Compute everything for ``new_ratings`` first, then show it all at once.
+
+        If the recommendations cannot be computed, the exception propagates and
+        the ratings, lists and labels stay as they were (the status says so).
+        """
+        try:
+            recommended = [(int(m), float(p)) for m, p in recommend(
+                self.model, new_ratings, n=self.n, min_ratings=self.min_ratings)] if new_ratings else []
+        except Exception as exc:
+            self.status.value = (f"could not update ({html.escape(type(exc).__name__)}); "
+                                 "your ratings and the lists are unchanged")
+            raise
+        self.my_ratings = new_ratings
+        self.recommended = recommended
+        rows = sorted(new_ratings.items(), key=lambda p: (-p[1], str(self.data.titles[p[0]])))
         self.mine.value = "<b>Your ratings</b>" + (
-            "<ul>" + "".join(f"<li>{'★' * int(round(s))}{'☆' * (5 - int(round(s)))} "
-                             f"{html.escape(str(self.data.titles[m]))}</li>" for m, s in rows) + "</ul>"
+            "<ul>" + "".join(f"<li>{_star_marks(s, self.scale[1])} {html.escape(str(self.data.titles[m]))}"
+                             f"{'' if float(s).is_integer() else f' ({s:g})'}</li>" for m, s in rows) + "</ul>"
             if rows else "<p>none yet: search a title and rate it</p>")
-        if not self.my_ratings:
-            self.recommended = []
+        if recommended:
+            self.recommendations.value = f"<b>Recommended for you (top {self.n})</b><ol>" + "".join(
+                f"<li>{html.escape(str(self.data.titles[m]))} <i>(predicted {p:.2f})</i></li>"
+                for m, p in recommended) + "</ol>"
+        elif new_ratings:
+            self.recommendations.value = ("<b>Recommended for you</b><p>no unseen movie has at least "
+                                          f"{self.min_ratings} training ratings</p>")
+        else:
             self.recommendations.value = ("<b>Recommended for you</b><p>rate a few movies to get "
                                           "recommendations</p>")
-            return
-        self.recommended = [(int(m), float(p)) for m, p in recommend(self.model, self.my_ratings, n=self.n,
-                                                                         min_ratings=self.min_ratings)]
-        self.recommendations.value = f"<b>Recommended for you (top {self.n})</b><ol>" + "".join(
-            f"<li>{html.escape(str(self.data.titles[m]))} <i>(predicted {p:.2f})</i></li>"
-            for m, p in self.recommended) + "</ol>"
+        self.status.value = status
+        self._relabel_matches()
 
     def update_similar(self):
         """Show the movies closest to the selected one in feature space."""
@@ -189,8 +243,15 @@ class RatingWidget(widgets.VBox):
         if movie is None:
             self.similar.value = ""
             return
-        near = similar_movies(self.similar_model, int(movie), n=5, min_ratings=self.min_ratings)
-        self.similar.value = (f"<b>Closest to {html.escape(str(self.data.titles[movie]))}</b><ol>"
+        title = html.escape(str(self.data.titles[movie]))
+        try:
+            near = similar_movies(self.similar_model, int(movie), n=5, min_ratings=self.min_ratings,
+                                  movie_counts=self.model.movie_counts)
+        except ValueError:  # an all-zero feature vector: the movie has no training ratings
+            self.similar.value = (f"<b>Closest to {title}</b><p>no training ratings, so no features to "
+                                  "compare</p>")
+            return
+        self.similar.value = (f"<b>Closest to {title}</b><ol>"
                               + "".join(f"<li>{html.escape(str(self.data.titles[m]))} "
                                         f"<i>(cosine {c:.2f})</i></li>" for m, c in near) + "</ol>")
 
@@ -208,5 +269,17 @@ class RatingWidget(widgets.VBox):
         return [str(self.data.titles[i]) for i in indices]
 
     def _label(self, i):
-        mark = f"  [you: {int(self.my_ratings[i])}]" if i in self.my_ratings else ""
+        mark = f"  [you: {self.my_ratings[i]:g}]" if i in self.my_ratings else ""
         return f"{self.data.titles[i]}{mark}"
+
+
+def _stars_word(stars: float) -> str:
+    """``4.5`` -> ``"4.5 stars"``, ``1`` -> ``"1 star"``: the value rated, never rounded."""
+    return f"{stars:g} star" + ("" if stars == 1 else "s")
+
+
+def _star_marks(stars: float, top: float) -> str:
+    """Filled, half and empty stars: 4.5 of 5 is ``★★★★½☆``... without the rounding that hides the half."""
+    full = int(np.floor(stars))
+    half = "½" if stars - full >= 0.5 else ""
+    return "★" * full + half + "☆" * (int(top) - full - len(half))
