@@ -46,6 +46,7 @@ import numbers
 
 import numpy as np
 
+from . import ratings as _ratings
 from .validation import check_indices, check_int, check_scalar
 
 __all__ = ["ranking_metrics", "ranking_table", "popularity_strata", "top_k", "score_matrix", "METRICS",
@@ -58,6 +59,23 @@ METRICS = ("precision", "recall", "ndcg", "map", "hit_rate")
 def _check_ratings(data, name):
     if not hasattr(data, "movies") or not hasattr(data, "n_users"):
         raise TypeError(f"{name} must be a cflib.Ratings, got {type(data).__name__}")
+
+
+#: Bytes per (movie, user) cell that ranking every movie for every user works with at once:
+#: the scores, their copies in top_k, and the relevance and exclusion masks.
+RANKING_BYTES_PER_CELL = 48
+
+
+def _check_ranking_size(n_movies: int, n_users: int, caller: str):
+    """Refuse, before any allocation, a grid whose ranking would not fit (as ``Ratings.Y`` does)."""
+    need = n_movies * n_users * RANKING_BYTES_PER_CELL
+    limit = _ratings.DENSE_LIMIT_BYTES
+    if need > limit:
+        raise MemoryError(
+            f"{caller} ranks every movie for every user at once: shape (n_movies, n_users) = "
+            f"({n_movies:,}, {n_users:,}) would need about {need / 1e9:.1f} GB of working memory "
+            f"(limit {limit / 1e9:.1f} GB); evaluate on a smaller data set (e.g. ml-100k or ml-1m, or "
+            "a Ratings restricted to fewer movies and users)")
 
 
 def score_matrix(model, n_movies: int, n_users: int) -> np.ndarray:
@@ -186,6 +204,7 @@ def ranking_table(model, train, test, *, k: int = 10, relevant_min: float = 4.0)
                          "split one Ratings so both keep all movies and users")
     k = check_int(k, "k", min_val=1)
     relevant_min = check_scalar(relevant_min, "relevant_min", numbers.Real)
+    _check_ranking_size(train.n_movies, train.n_users, "ranking_metrics")
     S = score_matrix(model, train.n_movies, train.n_users).T  # (n_users, n_movies)
     rel, seen = _relevance(train, test, relevant_min)
     n_rel = rel.sum(axis=1)
@@ -366,5 +385,6 @@ def ndcg_at_k(scores, train_movies, relevant, k: int) -> float:
     if relevant.size == 0:
         raise ValueError("relevant is empty: NDCG is only defined for a user with at least one relevant movie")
     rel = np.isin(listed, relevant)
-    discount = 1.0 / np.log2(np.arange(1, k + 1) + 1.0)
+    # Positions past the number of movies are never filled: k = 10**12 needs no 10**12 discounts.
+    discount = 1.0 / np.log2(np.arange(1, min(k, np.size(scores)) + 1) + 1.0)
     return float((rel * discount[:rel.size]).sum() / discount[:min(k, relevant.size)].sum())

@@ -275,3 +275,20 @@ def test_ranking_rejects_nan_and_non_numeric_scores_and_never_lists_minus_inf():
     assert set(table["top"][table["top"] >= 0].tolist()) <= set(range(25, 30))
     with pytest.raises(TypeError, match="model scores must be numbers"):
         ranking_metrics(_Scores([["a"] * 20] * 30), train, test)
+
+
+# ---- trust round three: sizes that do not fit meet a guard, a huge k is a correct result
+def test_ranking_metrics_refuses_a_grid_that_does_not_fit():
+    from cflib.popularity import fit_popularity
+    from cflib.ratings import Ratings
+    big = Ratings(movies=[0, 1], users=[0, 1], ratings=[5.0, 4.0], n_movies=200_000, n_users=300_000,
+                  titles=None, genre_names=(), genres=None, movie_ids=None, user_ids=None)
+    with pytest.raises(MemoryError, match=r"ranking_metrics ranks every movie.*\(200,000, 300,000\).*GB"):
+        ranking_metrics(fit_popularity(big), big, big.subset([1]))
+
+
+def test_ndcg_and_precision_with_a_huge_k():
+    from cflib.ranking import ndcg_at_k, precision_at_k
+    scores = np.array([0.9, 0.1, 0.5, 0.7])
+    assert ndcg_at_k(scores, [0], [2, 3], k=10**12) == pytest.approx(ndcg_at_k(scores, [0], [2, 3], k=4))
+    assert precision_at_k(scores, [0], [2, 3], k=10**12) == pytest.approx(2 / 10**12)
