@@ -37,9 +37,10 @@ import sys
 from pathlib import Path
 
 from .archive import extract_archive, verify_file
-from .download import DEADLINE_SECONDS, TIMEOUT_SECONDS, download_first
+from .download import DEADLINE_SECONDS, TIMEOUT_SECONDS, check_limits, download_first
 from .errors import (
     ArchiveError,
+    DataArgumentError,
     ChecksumError,
     DataError,
     DataFormatError,
@@ -63,6 +64,7 @@ __all__ = [
     "Release",
     "SPLITS",
     "DataError",
+    "DataArgumentError",
     "DataNotFoundError",
     "DataFormatError",
     "DataPermissionError",
@@ -92,7 +94,7 @@ def data_dir_candidates(data_dir=None) -> list[Path]:
         by ``data/`` at the repository root.
     """
     if data_dir is not None:
-        return [Path(data_dir).expanduser()]
+        return [_as_path(data_dir)]
     out = []
     env = os.environ.get(ENV_VAR)
     if env:
@@ -101,17 +103,34 @@ def data_dir_candidates(data_dir=None) -> list[Path]:
     return out
 
 
+def _as_path(data_dir) -> Path:
+    """``data_dir`` as a Path; anything but a str or os.PathLike is a :class:`DataArgumentError`."""
+    if isinstance(data_dir, bytes) or not isinstance(data_dir, (str, os.PathLike)):
+        raise DataArgumentError(
+            f"data_dir must be a folder path (a str or pathlib.Path), got {type(data_dir).__name__} "
+            f"{data_dir!r}; e.g. data_dir='data', or leave it out to use {ENV_VAR} or {REPO_DATA}")
+    return Path(data_dir).expanduser()
+
+
 def _check_given_folder(data_dir):
-    """A folder the user named (argument or env var) must exist: a typo is an error."""
+    """A folder the user named (argument or env var) must exist and be readable: a typo is an error."""
     if data_dir is not None:
-        path, how = Path(data_dir).expanduser(), "data_dir"
+        path, how = _as_path(data_dir), "data_dir"
     elif os.environ.get(ENV_VAR):
         path, how = Path(os.environ[ENV_VAR]).expanduser(), ENV_VAR
     else:
         return
-    if path.is_dir():
-        return
     unset = f" or unset {ENV_VAR} (then {REPO_DATA} is used)" if how == ENV_VAR else ""
+    try:
+        is_dir = path.is_dir()
+    except PermissionError:
+        is_dir = None
+    if is_dir is None or (is_dir and not os.access(path, os.R_OK | os.X_OK)):
+        raise DataPermissionError(
+            f"{how} is {path}, which cannot be read: permission denied. Make it readable "
+            f"(chmod u+rx {path}){unset}, or use another folder.")
+    if is_dir:
+        return
     if path.exists():
         raise DataNotFoundError(
             f"{how} is {path}, which is a file, not a folder. Give the folder that holds "
@@ -195,6 +214,7 @@ def _locate(release: Release, data_dir, *, download: bool, progress: bool,
             validate_existing: bool, timeout: float = TIMEOUT_SECONDS,
             deadline: float = DEADLINE_SECONDS) -> Path:
     """Folder holding the extracted release, fetching and extracting it if needed."""
+    timeout, deadline = check_limits(timeout, deadline)
     _check_given_folder(data_dir)
     candidates = data_dir_candidates(data_dir)
     for base in candidates:

@@ -34,6 +34,7 @@ from pathlib import Path
 from urllib.request import urlopen  # noqa: F401  (replaced by tests)
 
 from .errors import ChecksumError, DataError, DownloadError
+from .validation import check_scalar
 
 __all__ = [
     "DataError",
@@ -120,6 +121,12 @@ class _Guard:
         return False
 
 
+def check_limits(timeout, deadline):
+    """``timeout`` and ``deadline`` checked: finite numbers of seconds > 0 (not strings, not NaN)."""
+    return (check_scalar(timeout, "timeout", min_val=0.0, include_boundaries="right"),
+            check_scalar(deadline, "deadline", min_val=0.0, include_boundaries="right"))
+
+
 def download_file(url: str, dest, *, size: int, sha256: str, progress: bool = True,
                   opener=None, timeout: float = TIMEOUT_SECONDS,
                   deadline: float = DEADLINE_SECONDS) -> Path:
@@ -165,7 +172,10 @@ def download_file(url: str, dest, *, size: int, sha256: str, progress: bool = Tr
         instead of the file, a stall, the deadline, or a stream that ended early.
     ChecksumError
         The download is complete but its size or sha256 is wrong.
+    TypeError, ValueError
+        ``timeout`` or ``deadline`` is not a number of seconds > 0.
     """
+    timeout, deadline = check_limits(timeout, deadline)
     dest = Path(dest)
     from tqdm.auto import tqdm
 

@@ -1,7 +1,7 @@
 """The errors of cflib's data layer: one base class, one subclass per kind of problem.
 
 Each also derives from the built-in exception a caller would expect
-(``FileNotFoundError``, ``ValueError``, ``OSError``, ``PermissionError``), so
+(``FileNotFoundError``, ``ValueError``, ``OSError``, ``PermissionError``, ``TypeError``), so
 ``except FileNotFoundError`` keeps working. ``str(error)`` always names the file
 or folder and the fix.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "DataError",
+    "DataArgumentError",
     "DataNotFoundError",
     "DataFormatError",
     "DataPermissionError",
@@ -21,6 +22,10 @@ __all__ = [
 
 class DataError(Exception):
     """Base class of every cflib data problem (missing, damaged, not downloadable)."""
+
+
+class DataArgumentError(DataError, TypeError):
+    """An argument of a data function has the wrong type (e.g. ``data_dir=123``)."""
 
 
 class DataNotFoundError(DataError, FileNotFoundError):

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
+import time
 import warnings
 from pathlib import Path
 
@@ -86,6 +89,10 @@ def read_text(path: Path, encoding: str) -> str:
     DataNotFoundError, DataPermissionError, DataFormatError
     """
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode) and not Path(path).is_dir():
+            raise DataFormatError(  # a FIFO or a device would be read forever
+                f"{path} is not a regular file (a pipe, socket or device): cflib reads data files "
+                f"only. {_repair_hint(Path(path).parent)}")
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise _open_error(path, exc) from None
@@ -94,6 +101,14 @@ def read_text(path: Path, encoding: str) -> str:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             text = raw.decode("latin-1")
+            if re.search("[\u0080-\u009f]", text):  # control codes in Latin-1: Windows-1252 bytes
+                try:
+                    text = raw.decode("cp1252")  # e.g. 0x92 is a right quote, not U+0092
+                except UnicodeDecodeError as exc:
+                    raise DataFormatError(
+                        f"{path} holds byte 0x{raw[exc.start]:02x} at byte {exc.start:,}, which is "
+                        f"neither Latin-1 text nor Windows-1252. {_repair_hint(Path(path).parent)}"
+                    ) from None
     else:
         try:
             text = raw.decode(encoding)
@@ -158,9 +173,21 @@ def _numeric_table(text: str, n_cols: int, path: Path, *, sep=None, dtype=np.int
             values = np.fromstring(flat, dtype=dtype, sep=" ")
         except (ValueError, DeprecationWarning):
             values = None
-    if values is None or values.size != n_lines * n_cols:
+    if values is None or values.size != n_lines * n_cols or not _same_field_counts(flat, n_lines, n_cols):
         _bad_line(body, n_cols, path, sep, dtype, first_line)
     return values.reshape(n_lines, n_cols)
+
+
+def _same_field_counts(flat: str, n_lines: int, n_cols: int) -> bool:
+    """Every line of ``flat`` (whitespace-separated) has ``n_cols`` fields: a line with
+    one field too few and another with one too many have the right total, not the right rows."""
+    if n_lines == 0:
+        return True
+    b = np.frombuffer(flat.encode("utf-8", "replace"), dtype=np.uint8)
+    space = (b == 32) | (b == 9) | (b == 13) | (b == 10)
+    starts = np.flatnonzero(~space & np.concatenate(([True], space[:-1])))  # first byte of each field
+    ends = np.append(np.flatnonzero(b == 10), b.size)  # one per line
+    return ends.size == n_lines and bool(np.all(np.diff(np.searchsorted(starts, ends), prepend=0) == n_cols))
 
 
 def _index(ids: np.ndarray, values: np.ndarray, path: Path, what: str, listed_in: Path):
@@ -209,6 +236,19 @@ def _check_values_and_pairs(values, movies, users, n_users, path: Path, *, scale
         )
 
 
+def _check_times(times, path: Path, first_line: int) -> np.ndarray:
+    """Timestamps as int64 seconds since 1970, each a whole number between 1970 and next year."""
+    times = np.asarray(times)
+    latest = time.time() + 366 * 86400
+    bad = ~((times >= 0) & (times <= latest) & (times == np.floor(times)))
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise DataFormatError(
+            f"{path}, line {i + first_line:,} has the timestamp {times[i]!r}, which is not a time "
+            f"between 1970 and now (seconds since 1970-01-01). {_repair_hint(path.parent)}")
+    return times.astype(np.int64)
+
+
 def _assemble(name, folder: Path, release_files, movie_ids, titles, genre_names, genres,
               user_ids, r_users, r_movies, r_values, r_times, first_line: int = 1,
               scale=RATING_SCALE) -> Ratings:
@@ -225,12 +265,13 @@ def _assemble(name, folder: Path, release_files, movie_ids, titles, genre_names,
     r_values = np.asarray(r_values, dtype=np.float64)
     _check_values_and_pairs(r_values, movies, users, len(sorted_users), ratings_path,
                             scale=scale, first_line=first_line)
+    r_times = _check_times(r_times, ratings_path, first_line)
     return Ratings(
         movies=movies, users=users, ratings=r_values,
         n_movies=len(sorted_movies), n_users=len(sorted_users),
         titles=titles, genre_names=tuple(genre_names), genres=genres,
         movie_ids=sorted_movies, user_ids=sorted_users, name=name,
-        timestamps=np.asarray(r_times).astype(np.int64), scale=scale,
+        timestamps=r_times, scale=scale,
     )
 
 
@@ -345,7 +386,7 @@ def read_ml_latest_small(folder: Path) -> Ratings:
     return _assemble("ml-latest-small", folder, ("ratings.csv", "movies.csv", "ratings.csv"),
                      movie_ids, [r[1] for r in rows], genre_names, genres,
                      np.unique(r_users), r_users, r_movies, table[:, 2],
-                     table[:, 3].astype(np.int64), first_line=2, scale=HALF_STAR_SCALE)
+                     table[:, 3], first_line=2, scale=HALF_STAR_SCALE)
 
 
 def read_ml100k_split(folder: Path, split: str, full: Ratings):
@@ -382,7 +423,7 @@ def read_ml100k_split(folder: Path, split: str, full: Ratings):
             movies=movies, users=users, ratings=ratings,
             n_movies=full.n_movies, n_users=full.n_users, titles=full.titles,
             genre_names=full.genre_names, genres=full.genres, movie_ids=full.movie_ids,
-            user_ids=full.user_ids, name=f"ml-100k {split}.{part}", timestamps=table[:, 3],
+            user_ids=full.user_ids, name=f"ml-100k {split}.{part}", timestamps=_check_times(table[:, 3], path, 1),
         ))
     (base_path, bm, bu), (test_path, tm, tu) = tables
     n_base = bm.size

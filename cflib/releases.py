@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 
 from .formats import read_ml1m, read_ml100k, read_ml_latest_small
 from .ratings import Ratings
@@ -120,9 +121,16 @@ def release_urls(release: Release) -> list[str]:
     """The URLs to try for ``release``, in order: the user's, then the release's own.
 
     ``CFLIB_MOVIELENS_URL`` holds one or more URLs separated by spaces. One
-    ending in ``/`` is a folder: the archive name (``ml-100k.zip``) is appended.
-    Any other is the address of one archive and is used for the release whose
-    archive name it contains. The size and sha256 are checked whatever the source.
+    whose last part names no ``.zip`` file (``https://host/movielens`` or
+    ``https://host/movielens/``) is a folder: the archive name (``ml-100k.zip``)
+    is appended. Any other is the address of one archive and is used for the
+    release whose archive name it contains. The size and sha256 are checked
+    whatever the source.
+
+    Raises
+    ------
+    ValueError
+        A URL that is not http(s), ftp or file, naming the variable and the fix.
 
     Parameters
     ----------
@@ -135,8 +143,15 @@ def release_urls(release: Release) -> list[str]:
     """
     own = []
     for url in os.environ.get(URL_ENV_VAR, "").split():
-        if url.endswith("/"):
-            own.append(url + release.archive)
+        scheme, _, rest = url.partition("://")
+        if scheme.lower() not in ("http", "https", "ftp", "file") or not rest:
+            raise ValueError(
+                f"{URL_ENV_VAR} holds {url!r}, which is not a URL: give addresses such as "
+                f"https://host/path/ (a folder holding {release.archive}) or "
+                f"https://host/path/{release.archive}, separated by spaces, or unset it")
+        last = urlsplit(url).path.rstrip("/").rpartition("/")[2]
+        if not last.lower().endswith(".zip"):  # a folder, with or without its final /
+            own.append(url.rstrip("/") + "/" + release.archive)
         elif release.archive in url:
             own.append(url)
     return list(dict.fromkeys(own + list(release.urls)))
