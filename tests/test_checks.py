@@ -1020,7 +1020,7 @@ def test_truncated_svd_is_compared_up_to_sign_and_order(capsys):
         return X, Theta
 
     line, got = run(checks.check_truncated_svd, one_column_flipped, capsys)
-    assert "X is right, but Theta differs" in line and stands_in(got, ref_truncated_svd)
+    assert "X is right, but Theta has column 0 with the opposite sign to X's" in line and stands_in(got, ref_truncated_svd)
 
 
 def test_planted_bug_reference_is_wrong_only_for_positive_lam():

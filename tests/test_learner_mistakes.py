@@ -1232,7 +1232,7 @@ MISTAKES = [
     ("check_row_penalty", penalty_int, "has the fractions of the right values cut off"),
     # more tries: a specific diagnosis where there is one, else the first differing entry
     ("check_predict", predict_rounded, "at entry [1, 1] expected -2.5, got -2"),
-    ("check_truncated_svd", svd_one_sign_flipped, "X is right, but Theta differs"),
+    ("check_truncated_svd", svd_one_sign_flipped, "X is right, but Theta has column 0 with the opposite sign to X's"),
     ("check_cost", cost_floor_half, "expected 30.125, got 0"),
     ("check_numerical_gradient", numgrad_fixed_eps, "ignores the eps it is given: it uses a step of its own, 0.01"),
     ("check_numerical_gradient", numgrad_eps_1e3, "ignores the eps it is given: it uses a step of its own, 0.001"),
@@ -1244,7 +1244,7 @@ MISTAKES = [
     ("check_gradient_descent_step", step_lr_on_x_only, "X_new is right, but Theta_new ignores lr"),
     ("check_rmse", rmse_floor_division, "expected 0.612372, got 0"),
     ("check_fold_in", fold_recentred, "at theta[0] expected -0.567654, got -0.113401"),
-    ("check_implicit_row", implicit_rhs_c_minus_one, "at theta[1] expected 0.592848, got 0.572616"),
+    ("check_implicit_row", implicit_rhs_c_minus_one, "at theta[1] expected 0.663522, got 0.609374"),
     ("check_sample_row", sample_als_matrix, "the covariance of your draws differs from cflib.gibbs.sample_row"),
     ("check_row_penalty", penalty_total_count, "the total number of ratings for every row"),
     ("check_row_penalty", penalty_sqrt_count, "at P[2, 0] expected 1.5, got 0.866025"),

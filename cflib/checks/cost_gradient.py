@@ -27,7 +27,7 @@ _WHERE_HINT = ("use np.where(R, X @ Theta.T - Y, 0), which never reads Y where R
                "entries, (X @ Theta.T - Y)[R]")
 
 
-def _nan_as_inf(split):
+def _nan_as_inf(split, y_at=2):
     """``split`` that reads NaN as inf on the case whose Y holds NaN where R is 0.
 
     Multiplying the errors by R leaves NaN there (NaN * 0 is NaN); reading it as inf lets the
@@ -36,7 +36,7 @@ def _nan_as_inf(split):
     """
     def read(out, case):
         parts = split(out, case)
-        if has_nan_placeholders(case):
+        if has_nan_placeholders(case, y_at):
             parts = tuple(np.where(np.isnan(a), np.inf, a) for a in parts)
         return parts
     return read
@@ -324,8 +324,8 @@ def check_user_gradient(fn) -> Callable:
         ``fn`` if it agrees with :func:`cflib.objective.user_gradient`, else a StandIn
         that runs that function and says so.
     """
-    cases = []
-    for n, (label, (X, Theta, Y, R), lam) in enumerate(dense_cases()):
+    cases = []  # more_dense_cases: k=5 with more users than movies, and NaN in Y where R is 0
+    for n, (label, (X, Theta, Y, R), lam) in enumerate(dense_cases() + more_dense_cases()):
         n_users = Theta.shape[0]
         j = n_users - 1 if n % 2 else n % n_users  # the last user (rated by nobody in one problem) and others
         cases.append(Case(f"user j={j} of {label}", (j, X, Theta, Y, R, lam), lam))
@@ -344,8 +344,14 @@ def check_user_gradient(fn) -> Callable:
     spec = CheckSpec(
         name="check_user_gradient", signature="j, X, Theta, Y, R, lam=0.0", ref_name="cflib.objective.user_gradient",
         reference=lazy("objective", "user_gradient"), cases=cases, parts=("theta_grad",),
-        split=lambda out, case: (array(out, "theta_grad"),),
+        split=_nan_as_inf(lambda out, case: (array(out, "theta_grad"),), y_at=3),
         mistakes=[
+            Mistake("is NaN on the problem whose Y holds NaN where R is 0: NaN * 0 is NaN, so multiplying the "
+                    "errors by R[:, j] keeps them (cflib allows any placeholder where R is 0)",
+                    "keep only the rated movies, rated = R[:, j]; e = X[rated] @ Theta[j] - Y[rated, j], or "
+                    "np.where(R[:, j], X @ Theta[j] - Y[:, j], 0)",
+                    lambda j, X, T, Y, R, lam: _times_r(lambda X, T, Y, R, E, lam: E[:, j] @ X + lam * T[j])(
+                        X, T, Y, R, lam)),
             Mistake("also counts the movies user j did not rate (the mask R[:, j] is not applied)",
                     "keep only the rated movies: rated = R[:, j]; e = X[rated] @ Theta[j] - Y[rated, j]",
                     lambda j, X, T, Y, R, lam: (X @ T[j] - Y[:, j]) @ X + lam * T[j]),
@@ -369,6 +375,7 @@ def check_user_gradient(fn) -> Callable:
         ],
         shape_hint=shape_hint,
         lam_hint="add lam * Theta[j], the derivative of lam/2 * |theta_j|**2",
+        later="the rest of this cell will use cflib.objective.user_gradient",
         error_hint="user j is column j: R[:, j] and Y[:, j] have shape (n_movies,); X[rated] is (n_j, k)",
         data_hint="theta_grad = e @ X[rated] + lam * Theta[j], with rated = R[:, j] and "
                   "e = X[rated] @ Theta[j] - Y[rated, j]",

@@ -15,6 +15,8 @@ __all__ = ["check_to_dense", "check_movie_means", "check_predict", "check_trunca
 
 #: Where no later cell calls the learner's function.
 _NOTHING_LATER = "no later cell uses it ({} stands in if you call it)"
+#: Where only the lines after the check, in its own cell, call it.
+_THIS_CELL = "the rest of this cell will use {}"
 
 
 def check_to_dense(fn) -> Callable:
@@ -54,6 +56,9 @@ def check_to_dense(fn) -> Callable:
     def split(out, case):
         Y, R = pair(out, names)
         dtype = np.asarray(out[1]).dtype
+        if dtype != bool and np.asarray(out[0]).dtype == bool:
+            raise Invalid("returned (R, Y): the first result is the bool mask and the second holds the ratings; "
+                          "return Y, R in this order")
         if dtype != bool:
             raise Invalid(f"returned R with dtype {dtype} instead of bool: "
                            "create it with np.zeros((n_movies, n_users), dtype=bool)")
@@ -95,7 +100,7 @@ def check_to_dense(fn) -> Callable:
             Mistake("is computed from Y as Y != 0: a centred rating of 0.0 is a rating too, and R misses it "
                     "({where})", r_from_y_hint, built(r_from_y=lambda Y: Y != 0)),
         ],
-        shape_hint=shape_hint,
+        shape_hint=shape_hint, later=_THIS_CELL.format("cflib.ratings.to_dense"),
         nan_hint="Y is 0 where unrated, not NaN: start from np.zeros((n_movies, n_users))",
         error_hint="Y and R have shape (n_movies, n_users): movies index the rows, users the columns",
         data_hint="Y[movies, users] = ratings on a zero matrix, R[movies, users] = True on a False matrix",
@@ -175,7 +180,7 @@ def check_movie_means(fn) -> Callable:
                     "that is what normalize_ratings does for a model; here return np.nan where nothing is rated",
                     empty_as("global")),
         ],
-        shape_hint=shape_hint,
+        shape_hint=shape_hint, later=_THIS_CELL.format("cflib.ratings.movie_means"),
         error_hint="Y and R are (n_movies, n_users); the means are taken along each row, axis=1",
         data_hint="mean of movie i = sum of Y[i, j] over the j with R[i, j], divided by R[i].sum(); nan if it is 0",
     )
@@ -211,6 +216,19 @@ def _canonical_factors(X: np.ndarray, Theta: np.ndarray) -> tuple:
     order = np.lexsort(keys) if X.shape[1] > 1 else np.arange(X.shape[1])
     X, Theta = X[:, order], Theta[:, order]
     return X, Theta
+
+
+def _sign_flip(p, got, expected, case):
+    """Theta right up to the sign of some columns, X right: the signs of U and V were chosen apart."""
+    if p != 1 or got.shape != expected.shape:
+        return None
+    flipped = [r for r in range(got.shape[1]) if np.allclose(got[:, r], -expected[:, r]) and
+               not np.allclose(got[:, r], expected[:, r])]
+    if not flipped or not all(np.allclose(np.abs(got[:, r]), np.abs(expected[:, r])) for r in range(got.shape[1])):
+        return None
+    return (f"has column {flipped[0]} with the opposite sign to X's (on {case.label}), so X @ Theta.T has that "
+            "component negated: a column of U and of V may flip sign only together. Hint: take U, s and Vt from one "
+            "np.linalg.svd call, not from two separate eigen-decompositions or fixes of the sign")
 
 
 def check_truncated_svd(fn) -> Callable:
@@ -276,7 +294,7 @@ def check_truncated_svd(fn) -> Callable:
                     "the right singular vectors are the ROWS of Vt: Theta = Vt[:k].T * sqrt(s[:k])",
                     svd_factors(0.5, 0.5, vt_columns=True)),
         ],
-        shape_hint=shape_hint,
+        shape_hint=shape_hint, later=_THIS_CELL.format("cflib.lowrank.truncated_svd"), explain=_sign_flip,
         error_hint="U, s, Vt = np.linalg.svd(M, full_matrices=False); X = U[:, :k] * np.sqrt(s[:k]); "
                    "Theta = Vt[:k].T * np.sqrt(s[:k])",
         data_hint="X = U[:, :k] * sqrt(s[:k]) and Theta = Vt[:k].T * sqrt(s[:k]) (columns compared up to a common "

@@ -179,6 +179,7 @@ def check_buggy_gradient(fn) -> Callable:
         ],
         shape_hint=grad_shape_hint(names),
         lam_hint="only the penalty changes sign: X_grad = E @ Theta - lam * X, Theta_grad = E.T @ X - lam * Theta",
+        later="the rest of this cell will check cflib.checks.penalty_sign_bug",
         data_hint="the data part must stay right: E = np.where(R, X @ Theta.T - Y, 0), X_grad = E @ Theta - lam * X, "
                   "Theta_grad = E.T @ X - lam * Theta",
     )

@@ -27,7 +27,7 @@ def _row_cases():
     cases = []
     for n_movies, k, n, alpha, lam in ((10, 2, 4, 5.0, 1.0), (15, 3, 6, 2.0, 0.5), (20, 4, 9, 10.0, 3.0)):
         X = rng.standard_normal((n_movies, k))
-        movies = np.sort(rng.choice(n_movies, size=n, replace=False))
+        movies = rng.choice(n_movies, size=n, replace=False)  # in no order: c[t] belongs to movies[t]
         c = 1.0 + alpha * rng.integers(1, 6, n).astype(float)
         cases.append(Case(f"{n} interactions of {n_movies} movies, k={k}, lam={lam:g}", (X, movies, c, lam), lam))
     return cases
@@ -65,6 +65,10 @@ def check_implicit_row(fn) -> Callable:
             Mistake("leaves out X^T X: only the watched movies enter, so the p = 0 of all the others is ignored",
                      "start from X.T @ X (every movie, confidence 1), then add X_N.T @ diag(c - 1) @ X_N",
                      lambda X, m, c, lam: solve(X, m, c, lam, minus=0.0, gram=False)),
+            Mistake("is solved with the movies sorted (np.sort or np.unique) but not c with them: confidence c[t] "
+                    "belongs to movies[t], and the movies come in no particular order",
+                    "use X[movies] as it comes, row t paired with c[t]; sort nothing",
+                    lambda X, m, c, lam: solve(X, np.sort(m), c, lam)),
             Mistake("forgets lam on the diagonal", "add lam * np.eye(k) to the matrix",
                      lambda X, m, c, lam: solve(X, m, c, lam, with_lam=False)),
             Mistake("has no confidence on the right-hand side", "the right-hand side is X_N.T @ c (p = 1 there, times c)",

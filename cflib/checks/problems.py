@@ -90,9 +90,9 @@ def more_dense_cases() -> list:
     ]
 
 
-def has_nan_placeholders(case) -> bool:
-    """The case's Y (third argument) holds NaN where R is 0."""
-    return len(case.args) > 2 and bool(np.isnan(np.asarray(case.args[2], float)).any())
+def has_nan_placeholders(case, y_at: int = 2) -> bool:
+    """The case's Y (argument ``y_at``, the third by default) holds NaN where R is 0."""
+    return len(case.args) > y_at and bool(np.isnan(np.asarray(case.args[y_at], float)).any())
 
 
 def scale_case(seed: int) -> tuple:

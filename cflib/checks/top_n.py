@@ -51,18 +51,44 @@ def _ranking_cases(seed, short=False):
     cases.append(Case("6 movies, three tied at 0.5 (a tie goes to the lower movie index), train movie 1, "
                       "relevant 0 and 3, k=2",
                       (np.array([0.5, 0.9, 0.5, 0.2, 0.5, 0.1]), np.array([1]), np.array([0, 3]), 2)))
+    cases.append(_tie_case(case_rng(seed + 1)))
     if short:
         cases.append(Case("5 movies, 3 of them train movies, k=4: only 2 movies can be listed",
                           (np.array([0.3, 0.8, 0.1, 0.6, -0.2]), np.array([0, 1, 3]), np.array([2]), 4)))
     return cases
 
 
-def _list(scores, train, k, exclude=True, removed=-np.inf, reverse=False):
+def _tie_case(rng) -> Case:
+    """60 movies scored on 4 levels (rounded predictions: many ties), k cutting the second level in two.
+
+    Beyond 16 entries np.argsort's default sort (and np.argpartition) orders tied movies in no fixed
+    way; the rule gives a tie to the lower movie index, so the relevant movies are put where that
+    matters: the first of the list, and the tied movies the cut leaves out.
+    """
+    levels = rng.integers(0, 4, 60)
+    scores = -(4 - levels) / 2.0  # -2, -1.5, -1 or -0.5
+    train = np.sort(rng.choice(60, size=10, replace=False))
+    kept = np.setdiff1d(np.arange(60), train)
+    order = kept[np.argsort(-scores[kept], kind="stable")]
+    second = np.flatnonzero(scores[order] != scores[order[0]])[0]
+    level = order[scores[order] == scores[order[second]]]  # the second level's movies, by index
+    k = second + max(1, level.size // 2)
+    relevant = np.unique(np.concatenate([order[:1], np.setdiff1d(level, order[:k])]))
+    return Case(f"60 movies scored on 4 levels (many ties: a tie goes to the lower movie index), 10 train movies, "
+                f"{relevant.size} relevant, k={k}", (scores, train, relevant, k))
+
+
+def _list(scores, train, k, exclude=True, removed=-np.inf, reverse=False, sort="stable"):
     scores = np.asarray(scores, float).copy()
     if exclude:
         scores[np.asarray(train)] = removed
-    if reverse:  # the mistake: ascending stable order reversed puts the higher index first in a tie
-        return np.argsort(scores, kind="stable")[::-1][:k]
+    if reverse:  # the mistake: ascending order reversed puts the higher index first in a tie (stable or not)
+        return np.argsort(scores, kind="stable" if reverse is True else None)[::-1][:k]
+    if sort == "default":  # the mistake: np.argsort's default sort is not stable beyond 16 entries
+        return np.argsort(-scores)[:k]
+    if sort in ("partition", "partition sorted"):  # the mistake: np.argpartition, then maybe sorted by score
+        top = np.argpartition(-scores, k - 1)[:k]
+        return top[np.argsort(-scores[top], kind="stable")] if sort == "partition sorted" else top
     return np.argsort(-scores, kind="stable")[:k]
 
 
@@ -72,8 +98,8 @@ def _deleted_hits(scores, train, relevant, k):
     return np.isin(np.argsort(-kept, kind="stable")[:k], relevant)
 
 
-def _hits(scores, train, relevant, k, exclude=True, removed=-np.inf, reverse=False):
-    return np.isin(_list(scores, train, k, exclude, removed, reverse), relevant)
+def _hits(scores, train, relevant, k, exclude=True, removed=-np.inf, reverse=False, sort="stable"):
+    return np.isin(_list(scores, train, k, exclude, removed, reverse, sort), relevant)
 
 
 def _dcg(rel, shift):
@@ -83,8 +109,8 @@ def _dcg(rel, shift):
 
 
 def _ndcg(scores, train, relevant, k, *, exclude=True, shift=1.0, ideal_n=None, removed=-np.inf, reverse=False,
-          ideal_of_hits=False):
-    rel = _hits(scores, train, relevant, k, exclude, removed, reverse).astype(float)
+          ideal_of_hits=False, sort="stable"):
+    rel = _hits(scores, train, relevant, k, exclude, removed, reverse, sort).astype(float)
     n = min(k, len(relevant)) if ideal_n is None else ideal_n(k, len(relevant))
     if ideal_of_hits:  # the mistake: the ideal list sorted from the list's own hits
         n = int(rel.sum())
@@ -94,6 +120,14 @@ def _ndcg(scores, train, relevant, k, *, exclude=True, shift=1.0, ideal_n=None, 
 _TIE_PHRASE = ("breaks a tie by the higher movie index: np.argsort(scores)[::-1] reverses the order of tied "
                "movies too, where the rule is that a tie goes to the lower movie index")
 _TIE_HINT = "rank with np.argsort(-scores, kind=\"stable\"): stable keeps tied movies in increasing index order"
+_UNSTABLE = ("breaks ties in no fixed order: np.argsort's default sort is not stable beyond 16 movies, and "
+             "np.argpartition keeps no order among tied movies either, where the rule is that a tie goes to the "
+             "lower movie index")
+
+
+def _tie_mistakes(metric) -> list:
+    """The ranking's unstable tie-breaking, for ``metric(sort)``: a function of (s, t, r, k)."""
+    return [Mistake(_UNSTABLE, _TIE_HINT, metric(sort)) for sort in ("default", "partition", "partition sorted")]
 
 
 def check_precision_at_k(fn) -> Callable:
@@ -115,14 +149,17 @@ def check_precision_at_k(fn) -> Callable:
         cases=_ranking_cases(31, short=True), parts=("precision@k",),
         split=lambda out, case: (scalar(out, "one number"),),
         mistakes=[
-            Mistake(_TIE_PHRASE, _TIE_HINT, lambda s, t, r, k: _hits(s, t, r, k, reverse=True).sum() / k),
+            *(Mistake(_TIE_PHRASE, _TIE_HINT, lambda s, t, r, k, how=how: _hits(s, t, r, k, reverse=how).sum() / k)
+              for how in (True, "default")),
+            *_tie_mistakes(lambda sort: lambda s, t, r, k: _hits(s, t, r, k, sort=sort).sum() / k),
             Mistake("divides the hits by the length of the list, not by k: when fewer than k movies can be listed, "
                      "the empty slots still count as misses",
                      "precision@k = hits / k, however many movies the list holds",
                      lambda s, t, r, k: _hits(s, t, r, k).sum() / min(k, np.size(s) - np.unique(t).size)),
-            Mistake("counts the movies rated in train: they stay in the ranking and take list slots",
-                     "set scores[train_movies] = -np.inf before ranking: the user has seen those movies",
-                     lambda s, t, r, k: _hits(s, t, r, k, exclude=False).sum() / k),
+            *(Mistake("counts the movies rated in train: they stay in the ranking and take list slots",
+                      "set scores[train_movies] = -np.inf before ranking: the user has seen those movies",
+                      lambda s, t, r, k, sort=sort: _hits(s, t, r, k, exclude=False, sort=sort).sum() / k)
+              for sort in ("stable", "default")),
             Mistake("gives the train movies a score of 0 instead of -inf: scores can be negative (centred "
                      "predictions), and then the train movies still top the list",
                      "set scores[train_movies] = -np.inf, below every possible score",
@@ -171,14 +208,17 @@ def check_ndcg_at_k(fn) -> Callable:
         ref_name="cflib.ranking.ndcg_at_k", reference=lazy("ranking", "ndcg_at_k"),
         cases=_ranking_cases(37), parts=("NDCG@k",), split=lambda out, case: (scalar(out, "one number"),),
         mistakes=[
-            Mistake(_TIE_PHRASE, _TIE_HINT, lambda s, t, r, k: _ndcg(s, t, r, k, reverse=True)),
+            *(Mistake(_TIE_PHRASE, _TIE_HINT, lambda s, t, r, k, how=how: _ndcg(s, t, r, k, reverse=how))
+              for how in (True, "default")),
+            *_tie_mistakes(lambda sort: lambda s, t, r, k: _ndcg(s, t, r, k, sort=sort)),
             Mistake("builds the ideal DCG from the hits of the list only, leaving out the relevant movies the list "
                      "missed: a list that finds 1 of 3 relevant movies at rank 1 is not perfect",
                      "the ideal list puts min(k, len(relevant)) ones at the top, whether the model found them or not",
                      lambda s, t, r, k: _ndcg(s, t, r, k, ideal_of_hits=True)),
-            Mistake("counts the movies rated in train: they stay in the ranking and take list slots",
-                     "set scores[train_movies] = -np.inf before ranking: the user has seen those movies",
-                     lambda s, t, r, k: _ndcg(s, t, r, k, exclude=False)),
+            *(Mistake("counts the movies rated in train: they stay in the ranking and take list slots",
+                      "set scores[train_movies] = -np.inf before ranking: the user has seen those movies",
+                      lambda s, t, r, k, sort=sort: _ndcg(s, t, r, k, exclude=False, sort=sort))
+              for sort in ("stable", "default")),
             Mistake("gives the train movies a score of 0 instead of -inf: scores can be negative (centred "
                      "predictions), and then the train movies still top the list",
                      "set scores[train_movies] = -np.inf, below every possible score",
