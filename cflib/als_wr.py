@@ -34,18 +34,15 @@ users, then the users from the movies; the users start as random unit vectors
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .als import RowSystems
-from .ratings import DENSE_LIMIT_BYTES, RATING_SCALE
+from .blocks import MFModel
+from .loop import Integer, Method, Param, Real, State, run
 from .sparse import row_dots
-from .train import History, MFModel
 from .validation import check_factors, check_indices, check_int, check_scalar
 
-__all__ = ["fit_als_wr", "row_penalty", "wr_cost"]
+__all__ = ["fit_als_wr", "METHOD", "row_penalty", "wr_cost"]
 
 
 def row_penalty(rows, n_rows: int, reg_param: float, k: int) -> np.ndarray:
@@ -134,71 +131,63 @@ def fit_als_wr(train, *, k: int = 10, reg_param: float = 0.15, n_iters: int = 20
     history : History
         ``cost`` is :math:`J_{\text{WR}}` (no 1/2), ``train_rmse`` the unclipped
         training RMSE, ``val_rmse`` the clipped validation RMSE, ``time`` in
-        seconds; ``diverged`` is True if the factors became non-finite.
+        seconds; ``diverged`` is True if the factors became non-finite
+        (training then stops with a RuntimeWarning).
     """
-    if not hasattr(train, "movies") or not hasattr(train, "n_users"):
-        raise TypeError(f"train must be a cflib.Ratings, got {type(train).__name__}")
-    if train.nnz == 0:
-        raise ValueError("train holds no ratings; nothing to learn from")
-    k = check_int(k, "k", min_val=1)
-    reg_param = check_scalar(reg_param, "reg_param", min_val=0.0)
-    n_iters = check_int(n_iters, "n_iters", min_val=1)
-    seed = check_int(seed, "seed", min_val=0)
-    if validation is not None and not all(hasattr(validation, a) for a in ("movies", "users", "n_movies")):
-        raise TypeError(f"validation must be a cflib.Ratings or None, got {type(validation).__name__}")
-    if 8 * max(train.n_movies, train.n_users) * k * k > DENSE_LIMIT_BYTES:
-        raise ValueError(f"k={k} would need about {8 * max(train.n_movies, train.n_users) * k * k / 1e9:.1f} GB "
-                         "for the (n_rows, k, k) row systems: choose a smaller k (Spark's rank; 10 is the default)")
-    if validation is not None and (validation.n_movies, validation.n_users) != (train.n_movies, train.n_users):
-        raise ValueError(
-            f"validation has shape {(validation.n_movies, validation.n_users)} but train has "
-            f"{(train.n_movies, train.n_users)}: split one Ratings so both keep all movies and users")
+    return run(METHOD, train, validation=validation, seed=seed, progress=progress, k=k, reg_param=reg_param,
+               n_iters=n_iters)
 
-    start = time.perf_counter()
-    history = History(method="als_wr", kind="plain")
-    with threadpool_limits(limits=1, user_api="blas"):  # many small solves: one thread is fastest
-        movie_side = RowSystems(train.movies, train.users, train.n_movies, train.n_users)
-        user_side = RowSystems(train.users, train.movies, train.n_users, train.n_movies)
-        pen_m = row_penalty(train.movies, train.n_movies, reg_param, k)
-        pen_u = row_penalty(train.users, train.n_users, reg_param, k)
-        y_m = train.ratings[movie_side.order]
-        y_u = train.ratings[user_side.order]
-        rng = np.random.default_rng(seed)
-        Theta = rng.standard_normal((train.n_users, k))
-        Theta /= np.linalg.norm(Theta, axis=1, keepdims=True)
-        Theta[user_side.counts == 0] = 0.0
-        X = np.zeros((train.n_movies, k))
-        history.initial_cost = wr_cost(X, Theta, train, reg_param)
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=n_iters, desc=f"als_wr (k={k})")
-        try:
-            for _ in range(n_iters):
-                X_new = movie_side.solve(Theta, y_m, pen_m, grouped=True)
-                Theta_new, sse = user_side.solve(X_new, y_u, pen_u, grouped=True, return_sse=True)
-                if not (np.all(np.isfinite(X_new)) and np.all(np.isfinite(Theta_new)) and np.isfinite(sse)):
-                    history.diverged = True
-                    break
-                X, Theta = X_new, Theta_new
-                sse = max(sse, 0.0)
-                pen = np.sum(pen_m[:, :1] * X * X) + np.sum(pen_u[:, :1] * Theta * Theta)
-                history.cost.append(float(sse + pen))
-                history.train_rmse.append(float(np.sqrt(sse / train.nnz)))
-                if validation is not None:
-                    pred = np.clip(row_dots(X, Theta, validation.movies, validation.users), *RATING_SCALE)
-                    d = pred - validation.ratings
-                    history.val_rmse.append(float(np.sqrt(d @ d / d.size)) if d.size else float("nan"))
-                history.time.append(time.perf_counter() - start)
-                if bar is not None:
-                    bar.update(1)
-        finally:
-            if bar is not None:
-                bar.close()
-    model = MFModel(
-        X=np.ascontiguousarray(X), Theta=np.ascontiguousarray(Theta), mu=0.0,
-        movie_bias=np.zeros(train.n_movies), user_bias=np.zeros(train.n_users), kind="plain",
-        lam=reg_param, lam_bias=0.0, movie_counts=movie_side.counts.astype(np.int64),
-        user_counts=user_side.counts.astype(np.int64),
-        params=dict(method="als_wr", k=k, reg_param=reg_param, n_iters=n_iters, seed=seed), train=train)
-    return model, history
+
+def _init(train, validation, seed, o):
+    """Like Spark: the users start as random unit rows (0 for users without ratings), the movies at 0."""
+    k, reg_param = o["k"], o["reg_param"]
+    movie_side = RowSystems(train.movies, train.users, train.n_movies, train.n_users)
+    user_side = RowSystems(train.users, train.movies, train.n_users, train.n_movies)
+    rng = np.random.default_rng(seed)
+    Theta = rng.standard_normal((train.n_users, k))
+    Theta /= np.linalg.norm(Theta, axis=1, keepdims=True)
+    Theta[user_side.counts == 0] = 0.0
+    return State(train=train, options=o, seed=seed, params=[np.zeros((train.n_movies, k)), Theta],
+                 movie_side=movie_side, user_side=user_side,
+                 pen_m=row_penalty(train.movies, train.n_movies, reg_param, k),
+                 pen_u=row_penalty(train.users, train.n_users, reg_param, k),
+                 y_m=train.ratings[movie_side.order], y_u=train.ratings[user_side.order])
+
+
+def _step(state):
+    """One sweep: movies from users, then users from movies (Spark's order)."""
+    X = state.movie_side.solve(state.params[1], state.y_m, state.pen_m, grouped=True)
+    Theta, sse = state.user_side.solve(X, state.y_u, state.pen_u, grouped=True, return_sse=True)
+    state.params = [X, Theta]
+    sse = max(sse, 0.0)
+    pen = np.sum(state.pen_m[:, :1] * X * X) + np.sum(state.pen_u[:, :1] * Theta * Theta)
+    return float(sse + pen), sse
+
+
+def _cost(state):
+    return wr_cost(*state.params, state.train, state.options["reg_param"])
+
+
+def _predict(state, movies, users):
+    return row_dots(*state.params, movies, users)
+
+
+def _finish(state, params, history):
+    X, Theta = state.params
+    train = state.train
+    return MFModel(X=np.ascontiguousarray(X), Theta=np.ascontiguousarray(Theta), mu=0.0,
+                   movie_bias=np.zeros(train.n_movies), user_bias=np.zeros(train.n_users), kind="plain",
+                   lam=state.options["reg_param"], lam_bias=0.0, movie_counts=state.movie_side.counts.astype(np.int64),
+                   user_counts=state.user_side.counts.astype(np.int64), params=params, train=train)
+
+
+def _memory(train, o):
+    return (max(train.n_movies, train.n_users) * o["k"] ** 2, f"k={o['k']}", "the (n_rows, k, k) row systems",
+            "choose a smaller k (Spark's rank; 10 is the default)")
+
+
+#: The registry entry (:mod:`cflib.trainers`): ``fit(train, method="als_wr", reg_param=0.1)``.
+METHOD = Method("als_wr", "ALS-WR (Spark MLlib's objective)", step=_step, init=_init, cost=_cost, predict=_predict,
+                finish=_finish, memory=_memory, kinds=("plain",), one_blas_thread=True,
+                hint="try a larger reg_param (now {reg_param:g})",
+                options=dict(k=Param(10, Integer(1)), reg_param=Param(0.15, Real(0.0)), n_iters=Param(20, Integer(1))))

@@ -1,4 +1,4 @@
-r"""The cost J of a model over its parameter blocks, and the per-iteration recorder.
+r"""The course's model over its parameter blocks: J, the trained model, and a method's shared pieces.
 
 Both model kinds of :func:`cflib.train.fit` are the cost J of
 :mod:`cflib.objective` with the ratings shifted by fixed offsets; the biased
@@ -7,29 +7,33 @@ kind adds two learned columns (``[X, b, 1] @ [Theta, 1, b_u].T`` equals
 ``[X, Theta]`` (normalized) or ``[X, Theta, movie_bias, user_bias]`` (biased),
 with X (n_movies, k), Theta (n_users, k), movie_bias (n_movies,), user_bias (n_users,).
 
-Every runner of :mod:`cflib.trainers` works on a :class:`BlockObjective` and
-reports each iteration to a :class:`Recorder`, which applies the one
-divergence rule (:mod:`cflib.history`): a non-finite cost or block raises
-:class:`cflib.history.Diverged`, after remembering the last finite blocks.
+A method that trains this model (``gd``, ``momentum``, ``lbfgs``, ``als`` of
+:mod:`cflib.trainers`, or a new one) writes only its ``step``; the rest of its
+:class:`cflib.loop.Method` entry comes from here: :func:`options` (the declared
+options and defaults), :func:`init` (the initialization and the
+:class:`BlockObjective` in ``state.objective``), :func:`cost`, :func:`sse`,
+:func:`predict` and :func:`finish` (the :class:`MFModel`).
 """
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .baselines import predict_at
+from .baselines import DEFAULT_LAM_BIAS, BiasedPredictor, predict_at
 from .history import Diverged
-from .ratings import RATING_SCALE
+from .loop import Integer, Param, Real, State, all_finite
 from .sparse import SparseProblem, row_dots
 
-__all__ = ["BlockObjective", "Recorder", "all_finite"]
+__all__ = ["BlockObjective", "MFModel", "options", "init", "cost", "sse", "predict", "finish", "PIECES", "DEFAULT_LAM",
+           "KINDS"]
 
-
-def all_finite(arrays) -> bool:
-    """True when every array of the list holds only finite values."""
-    return all(bool(np.all(np.isfinite(a))) for a in arrays)
+#: The model kinds (``MFModel.kind``).
+KINDS = ("biased", "normalized")
+#: ``lam`` used when not given (sum-form penalty of J), per kind, tuned for the default k=10
+#: with ALS on the ml-100k folds u1..u5 (benchmarks/results_training.md).
+DEFAULT_LAM = {"normalized": 12.0, "biased": 15.0}
 
 
 class BlockObjective:
@@ -106,46 +110,124 @@ class BlockObjective:
         return self.movie_offset, np.zeros(self.n_users)
 
 
-def _clipped_rmse(pred, actual):
-    d = np.clip(pred, *RATING_SCALE) - actual
-    return float(np.sqrt(d @ d / d.size)) if d.size else float("nan")
+@dataclass(eq=False)
+class MFModel(BiasedPredictor):
+    r"""A trained matrix-factorization model (its predict and predict_all are :class:`cflib.baselines.BiasedPredictor`'s).
 
+    Predictions: :math:`\hat y_{ij} = \mu + b_i + b_{u,j} + x_i \cdot \theta_j`,
+    clipped to 1..5. For ``kind="normalized"``, :math:`\mu + b_i` is the movie's
+    mean training rating (``movie_mean``) and ``user_bias`` is 0.
 
-class Recorder:
-    """Fills the History after each iteration; raises :class:`Diverged` on a non-finite cost or block.
-
-    ``train_rmse`` comes from the data term of J (no pass over the ratings);
-    the validation RMSE uses predictions at the validation coordinates only.
-    ``last_finite`` holds the blocks of the last finite iteration (the
-    initialization before the first one).
+    Attributes
+    ----------
+    X : ndarray of shape (n_movies, k)
+    Theta : ndarray of shape (n_users, k)
+    mu : float
+        Global mean of the training ratings.
+    movie_bias : ndarray of shape (n_movies,)
+    user_bias : ndarray of shape (n_users,)
+    kind : {"normalized", "biased"} (or ``"plain"`` for :mod:`cflib.als_wr`)
+    lam, lam_bias : float
+        Regularization of the factors and of the biases.
+    movie_counts : ndarray of int, shape (n_movies,)
+        Training ratings per movie.
+    user_counts : ndarray of int, shape (n_users,)
+    params : dict
+        The ``fit`` arguments that produced the model, as used (to retrain with).
+    train : Ratings or None
+        The training ratings (a reference, not a copy).
     """
 
-    def __init__(self, objective, validation, history, start, bar, initial_blocks):
-        self.obj, self.history, self.start, self.bar = objective, history, start, bar
-        self.nnz = objective.nnz
-        self.last_finite = initial_blocks
-        if validation is not None:
-            self.vm, self.vu, self.vy = validation.movies, validation.users, validation.ratings
-        else:
-            self.vm = None
+    X: np.ndarray
+    Theta: np.ndarray
+    mu: float
+    movie_bias: np.ndarray
+    user_bias: np.ndarray
+    kind: str
+    lam: float
+    lam_bias: float
+    movie_counts: np.ndarray
+    user_counts: np.ndarray
+    params: dict = field(default_factory=dict)
+    train: object = None
 
-    def __call__(self, blocks, J):
-        with np.errstate(over="ignore", invalid="ignore"):
-            if not np.isfinite(J) or not all_finite(blocks):
-                raise Diverged
-            self.last_finite = blocks
-            h = self.history
-            h.cost.append(float(J))
-            sse = max(2.0 * (J - self.obj.penalty(blocks)), 0.0)  # sum of squared errors
-            h.train_rmse.append(float(np.sqrt(sse / self.nnz)))
-            if self.vm is not None:
-                bm, bu = self.obj.biases(blocks)
-                pred = predict_at(blocks[0], blocks[1], self.obj.mu, bm, bu, self.vm, self.vu)
-                h.val_rmse.append(_clipped_rmse(pred, self.vy))
-        h.time.append(time.perf_counter() - self.start)
-        if self.bar is not None:
-            self.bar.update(1)
-            post = {"cost": f"{h.cost[-1]:.4g}", "train": f"{h.train_rmse[-1]:.4f}"}
-            if h.val_rmse:
-                post["val"] = f"{h.val_rmse[-1]:.4f}"
-            self.bar.set_postfix(post, refresh=False)
+    @property
+    def k(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def movie_mean(self) -> np.ndarray:
+        """``mu + movie_bias``, shape (n_movies,): each movie's mean rating for a normalized model."""
+        return self.mu + self.movie_bias
+
+    def __repr__(self):
+        return (f"MFModel(kind={self.kind!r}, k={self.k}, lam={self.lam:g}, n_movies={self.n_movies}, "
+                f"n_users={self.n_users}, method={self.params.get('method')!r})")
+
+
+# ------------------------------------------------------------------ a method's shared pieces
+def options(n_iters: int, **extra) -> dict:
+    """The declared options of a method on this model: ``kind`` (checked against the entry's ``kinds``),
+    ``k``, ``lam``, ``lam_bias`` (biased kind only), ``n_iters``, ``init_scale``, then ``extra`` (name -> Param)."""
+    return dict(kind=Param(None), k=Param(10, Integer(0)),
+                lam=Param(lambda o: DEFAULT_LAM[o["kind"]], Real(0.0)),
+                lam_bias=Param(DEFAULT_LAM_BIAS, Real(0.0), when=lambda o: o["kind"] == "biased"),
+                n_iters=Param(n_iters, Integer(1)),
+                init_scale=Param(0.1, Real(0.0, closed="right")),
+                **extra)
+
+
+def init(train, validation, seed, options) -> State:
+    """Offsets, the objective and the initialization: ``init_scale * standard_normal`` factors
+    (rows without ratings 0), zero biases; ``state.params`` is ``[X, Theta]`` or ``[X, Theta, b, b_u]``."""
+    kind, k = options["kind"], options["k"]
+    movie_counts = np.bincount(train.movies, minlength=train.n_movies)
+    user_counts = np.bincount(train.users, minlength=train.n_users)
+    mu = float(train.ratings.mean())
+    if kind == "normalized":
+        sums = np.bincount(train.movies, weights=train.ratings, minlength=train.n_movies)
+        movie_offset = np.divide(sums, movie_counts, out=np.full(train.n_movies, mu), where=movie_counts > 0) - mu
+    else:
+        movie_offset = np.zeros(train.n_movies)
+    objective = BlockObjective(train, kind, k, options["lam"], options.get("lam_bias", 0.0), mu, movie_offset)
+    rng = np.random.default_rng(seed)
+    X = options["init_scale"] * rng.standard_normal((train.n_movies, k))
+    Theta = options["init_scale"] * rng.standard_normal((train.n_users, k))
+    X[movie_counts == 0] = 0.0
+    Theta[user_counts == 0] = 0.0
+    params = [X, Theta]
+    if kind == "biased":
+        params += [np.zeros(train.n_movies), np.zeros(train.n_users)]
+    return State(train=train, options=options, seed=seed, params=params, objective=objective,
+                 movie_counts=movie_counts, user_counts=user_counts)
+
+
+def cost(state) -> float:
+    """J at ``state.params`` (one pass over the ratings)."""
+    return state.objective.cost(state.params)
+
+
+def sse(state, J) -> float:
+    """The training sum of squared errors read off J: ``2 (J - penalty)`` (no pass over the ratings)."""
+    return 2.0 * (J - state.objective.penalty(state.params))
+
+
+def predict(state, movies, users) -> np.ndarray:
+    """Unclipped predictions of ``state.params`` at ``(movies[t], users[t])``."""
+    bm, bu = state.objective.biases(state.params)
+    return predict_at(state.params[0], state.params[1], state.objective.mu, bm, bu, movies, users)
+
+
+def finish(state, params, history) -> MFModel:
+    """The :class:`MFModel` of ``state.params``."""
+    obj, blocks = state.objective, state.params
+    movie_bias, user_bias = obj.biases(blocks)
+    return MFModel(X=np.ascontiguousarray(blocks[0]), Theta=np.ascontiguousarray(blocks[1]), mu=obj.mu,
+                   movie_bias=np.array(movie_bias), user_bias=np.array(user_bias), kind=obj.kind, lam=obj.lam,
+                   lam_bias=obj.lam_bias if obj.kind == "biased" else 0.0, movie_counts=state.movie_counts,
+                   user_counts=state.user_counts, params=params, train=state.train)
+
+
+#: The entry fields every method on this model shares: ``Method(name, label, step=..., options=...,
+#: **blocks.PIECES)`` (a method may replace one, e.g. ALS its ``init``).
+PIECES = dict(init=init, cost=cost, sse=sse, predict=predict, finish=finish)

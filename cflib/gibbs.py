@@ -52,18 +52,17 @@ standard deviation adds the spread of those samples and the noise,
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .als import RowSystems
+from .history import Diverged
+from .loop import Integer, Method, Param, Real, State, run
 from .posterior import GibbsHistory, GibbsModel
-from .ratings import DENSE_LIMIT_BYTES, RATING_SCALE
+from .ratings import RATING_SCALE
 from .sparse import row_dots
-from .validation import check_index_pair, check_int, check_scalar
+from .validation import check_int, check_scalar
 
-__all__ = ["fit_gibbs", "GibbsModel", "GibbsHistory", "sample_row", "sample_rows",
+__all__ = ["fit_gibbs", "METHOD", "GibbsModel", "GibbsHistory", "sample_row", "sample_rows",
            "row_moments", "sample_alpha", "sample_hyper", "HYPER", "BURN_IN"]
 
 #: Hyperprior of myFM's defaults: Gamma(a0, rate b0) for every precision, and the
@@ -241,11 +240,6 @@ def sample_hyper(W, rng, *, a0=HYPER["a0"], b0=HYPER["b0"], beta0=HYPER["beta0"]
 
 
 # ------------------------------------------------------------------ the sampler
-def _rmse(pred, actual):
-    d = np.clip(pred, *RATING_SCALE) - actual
-    return float(np.sqrt(d @ d / d.size)) if d.size else float("nan")
-
-
 def fit_gibbs(train, *, k: int = 10, n_iters: int = 200, burn_in: int | None = None, seed: int = 0,
               validation=None, progress: bool = False, init_std: float = 0.1):
     r"""Sample the posterior of biased Bayesian MF (see the module docstring) by Gibbs sweeps.
@@ -277,121 +271,131 @@ def fit_gibbs(train, *, k: int = 10, n_iters: int = 200, burn_in: int | None = N
     model : GibbsModel
     history : GibbsHistory
     """
-    k = check_int(k, "k", min_val=1)
-    n_iters = check_int(n_iters, "n_iters", min_val=1)
-    if burn_in is None:
-        burn_in = min(BURN_IN, n_iters // 2)
-    burn_in = check_int(burn_in, "burn_in", min_val=0, max_val=n_iters - 1)
-    seed = check_int(seed, "seed", min_val=0)
-    init_std = check_scalar(init_std, "init_std", min_val=0.0)
-    if not all(hasattr(train, a) for a in ("movies", "users", "ratings", "n_movies", "n_users")):
-        raise TypeError(f"train must be a cflib Ratings (e.g. from cflib.load_split), got {type(train).__name__}")
-    if train.nnz == 0:
-        raise ValueError("train holds no ratings: nothing to sample from")
-    if validation is not None:
-        if not all(hasattr(validation, a) for a in ("movies", "users", "ratings", "n_movies", "n_users")):
-            raise TypeError(f"validation must be a cflib Ratings or None, got {type(validation).__name__}")
-        if (validation.n_movies, validation.n_users) != (train.n_movies, train.n_users):
-            raise ValueError(
-                f"validation has shape {(validation.n_movies, validation.n_users)} but train has "
-                f"{(train.n_movies, train.n_users)}: split one Ratings so both keep all movies and users")
-    floats = (max(train.n_movies, train.n_users) * (k + 1) ** 2
-              + (n_iters - burn_in) * (train.n_movies + train.n_users) * (k + 1))
-    if 8 * floats > DENSE_LIMIT_BYTES:
-        raise ValueError(f"k={k} with {n_iters - burn_in} kept sweeps would need about {8 * floats / 1e9:.1f} GB "
-                         "for the row systems and the kept samples: choose a smaller k, fewer n_iters or "
-                         "a larger burn_in")
+    return run(METHOD, train, validation=validation, seed=seed, progress=progress, k=k, n_iters=n_iters,
+               burn_in=burn_in, init_std=init_std)
+
+
+def _init(train, validation, seed, o):
+    k, n_iters, burn_in = o["k"], o["n_iters"], o["burn_in"]
     rng = np.random.default_rng(seed)
-    movies, users, y = train.movies, train.users, train.ratings
-    n_m, n_u, nnz = train.n_movies, train.n_users, y.size
-    mu = float(y.mean())
-    by_movie = RowSystems(movies, users, n_m, n_u)
-    by_user = RowSystems(users, movies, n_u, n_m)
+    n_m, n_u = train.n_movies, train.n_users
     d = k + 1
     W = np.zeros((n_m, d))  # movie rows (x_i, b_i)
     V = np.zeros((n_u, d))  # user rows (theta_j, c_j)
-    W[:, :k] = init_std * rng.standard_normal((n_m, k))
-    V[:, :k] = init_std * rng.standard_normal((n_u, k))
+    W[:, :k] = o["init_std"] * rng.standard_normal((n_m, k))
+    V[:, :k] = o["init_std"] * rng.standard_normal((n_u, k))
     n_kept = n_iters - burn_in
     kept = dict(X=np.empty((n_kept, n_m, k)), Theta=np.empty((n_kept, n_u, k)),
-                movie_bias=np.empty((n_kept, n_m)), user_bias=np.empty((n_kept, n_u)),
-                alpha=np.empty(n_kept))
+                movie_bias=np.empty((n_kept, n_m)), user_bias=np.empty((n_kept, n_u)), alpha=np.empty(n_kept))
+    state = State(train=train, options=o, seed=seed, params=[W, V], rng=rng, mu=float(train.ratings.mean()),
+                  by_movie=RowSystems(train.movies, train.users, n_m, n_u),
+                  by_user=RowSystems(train.users, train.movies, n_u, n_m), kept=kept, n_kept=0, sweep=0,
+                  train_sum=np.zeros(train.nnz), vm=None, vu=None)
     if validation is not None:
-        vm, vu = check_index_pair(validation.movies, validation.users, n_m, n_u)
-        v_sum = np.zeros(vm.size)
-    train_sum = np.zeros(nnz)
-    ones_u, ones_m = np.ones((n_u, 1)), np.ones((n_m, 1))
-    diag = np.arange(d)
-    h = GibbsHistory(method="gibbs", kind="biased", burn_in=burn_in)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=n_iters, desc="gibbs")
-    start = time.perf_counter()
+        state.vm, state.vu, state.v_sum = validation.movies, validation.users, np.zeros(validation.nnz)
+    state.pred = _sample_predictions(state, train.movies, train.users)
+    return state
 
-    def predictions(rows, cols):
-        return row_dots(W[:, :k], V[:, :k], rows, cols) + W[rows, k] + V[cols, k] + mu
 
-    with threadpool_limits(limits=1, user_api="blas"), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        pred = predictions(movies, users)
-        for sweep in range(n_iters):
-            try:
-                resid = y - pred
-                alpha = sample_alpha(float(resid @ resid), nnz, rng)
-                # Movie rows given the users: targets y - mu - c_j, partners (theta_j, 1).
-                m_mean, m_lam = sample_hyper(W, rng)
-                A, b = by_movie.normal_equations(np.hstack([V[:, :k], ones_u]), y - mu - V[users, k])
-                A *= alpha
-                A[:, diag, diag] += m_lam
-                b *= alpha
-                b += m_lam * m_mean
-                W = sample_rows(A, b, rng)
-                # User rows given the movies.
-                u_mean, u_lam = sample_hyper(V, rng)
-                A, b = by_user.normal_equations(np.hstack([W[:, :k], ones_m]), y - mu - W[movies, k])
-                A *= alpha
-                A[:, diag, diag] += u_lam
-                b *= alpha
-                b += u_lam * u_mean
-                V = sample_rows(A, b, rng)
-            except (np.linalg.LinAlgError, ValueError):  # a non-finite draw: no valid precision or Gamma
-                h.diverged = True
-                break
+def _sample_predictions(state, rows, cols):
+    """The current sample's predictions at ``(rows[t], cols[t])``, unclipped."""
+    W, V = state.params
+    k = state.options["k"]
+    return row_dots(W[:, :k], V[:, :k], rows, cols) + W[rows, k] + V[cols, k] + state.mu
 
-            pred = predictions(movies, users)
-            resid = y - pred
-            sse = float(resid @ resid)
-            penalty = (m_lam @ ((W - m_mean) ** 2).sum(axis=0) + u_lam @ ((V - u_mean) ** 2).sum(axis=0)) / alpha
-            h.cost.append(0.5 * sse + 0.5 * float(penalty))
-            h.alpha.append(alpha)
-            finite = np.isfinite(h.cost[-1]) and np.isfinite(W).all() and np.isfinite(V).all()
-            if not finite:
-                h.diverged = True
-                break
-            if sweep >= burn_in:
-                s = sweep - burn_in
-                kept["X"][s], kept["Theta"][s] = W[:, :k], V[:, :k]
-                kept["movie_bias"][s], kept["user_bias"][s] = W[:, k], V[:, k]
-                kept["alpha"][s] = alpha
-                train_sum += pred
-                h.train_rmse.append(_rmse(train_sum / (s + 1), y))
-                if validation is not None:
-                    v_sum += predictions(vm, vu)
-                    h.val_rmse.append(_rmse(v_sum / (s + 1), validation.ratings))
-            else:
-                h.train_rmse.append(_rmse(pred, y))
-                if validation is not None:
-                    h.val_rmse.append(_rmse(predictions(vm, vu), validation.ratings))
-            h.time.append(time.perf_counter() - start)
-            if bar is not None:
-                bar.update(1)
-    if bar is not None:
-        bar.close()
-    n_done = len(h.train_rmse) - burn_in if len(h.train_rmse) > burn_in else 0  # samples actually kept
-    if n_done == 0:
-        raise ValueError(f"the sampler diverged at sweep {len(h.cost)} of burn_in={burn_in}, so no sample "
-                         f"was kept: use a smaller init_std (now {init_std:g}; default 0.1) or a smaller burn_in")
-    kept = {name: arr[:n_done] for name, arr in kept.items()}
-    model = GibbsModel(**kept, mu=mu, movie_counts=by_movie.counts.copy(), user_counts=by_user.counts.copy(),
-                       params=dict(method="gibbs", k=k, n_iters=n_iters, burn_in=burn_in, seed=seed))
-    return model, h
+
+def _step(state):
+    """One sweep (see :func:`fit_gibbs`); returns J of the sample and the training SSE of the
+    posterior mean so far (of the current sample during burn-in), clipped as :meth:`GibbsModel.predict`."""
+    train, rng, k = state.train, state.rng, state.options["k"]
+    movies, users, y = train.movies, train.users, train.ratings
+    W, V = state.params
+    diag = np.arange(k + 1)
+    try:
+        resid = y - state.pred
+        alpha = sample_alpha(float(resid @ resid), train.nnz, rng)
+        # Movie rows given the users: targets y - mu - c_j, partners (theta_j, 1).
+        m_mean, m_lam = sample_hyper(W, rng)
+        A, b = state.by_movie.normal_equations(np.hstack([V[:, :k], np.ones((train.n_users, 1))]),
+                                               y - state.mu - V[users, k])
+        A *= alpha
+        A[:, diag, diag] += m_lam
+        b *= alpha
+        b += m_lam * m_mean
+        W = sample_rows(A, b, rng)
+        # User rows given the movies.
+        u_mean, u_lam = sample_hyper(V, rng)
+        A, b = state.by_user.normal_equations(np.hstack([W[:, :k], np.ones((train.n_movies, 1))]),
+                                              y - state.mu - W[movies, k])
+        A *= alpha
+        A[:, diag, diag] += u_lam
+        b *= alpha
+        b += u_lam * u_mean
+        V = sample_rows(A, b, rng)
+    except (np.linalg.LinAlgError, ValueError):  # a non-finite draw: no valid precision or Gamma
+        raise Diverged from None
+    state.params = [W, V]
+    pred = _sample_predictions(state, movies, users)
+    resid = y - pred
+    penalty = (m_lam @ ((W - m_mean) ** 2).sum(axis=0) + u_lam @ ((V - u_mean) ** 2).sum(axis=0)) / alpha
+    J = 0.5 * float(resid @ resid) + 0.5 * float(penalty)
+    if not (np.isfinite(J) and np.isfinite(W).all() and np.isfinite(V).all()):
+        raise Diverged  # before the sample is kept
+    state.pred, state.alpha = pred, alpha
+    mean = pred
+    if state.sweep >= state.options["burn_in"]:
+        s = state.n_kept
+        kept = state.kept
+        kept["X"][s], kept["Theta"][s] = W[:, :k], V[:, :k]
+        kept["movie_bias"][s], kept["user_bias"][s] = W[:, k], V[:, k]
+        kept["alpha"][s] = alpha
+        state.n_kept += 1
+        state.train_sum += pred
+        mean = state.train_sum / state.n_kept
+        if state.vm is not None:
+            state.v_sum += _sample_predictions(state, state.vm, state.vu)
+    state.sweep += 1
+    d = np.clip(mean, *RATING_SCALE) - y
+    return J, float(d @ d)
+
+
+def _predict(state, movies, users):
+    """The posterior mean so far (running sums at the validation ratings); the current sample during burn-in."""
+    if state.n_kept == 0:
+        return _sample_predictions(state, movies, users)
+    if movies is state.vm and users is state.vu:
+        return state.v_sum / state.n_kept
+    return _finish(state, {}, None).predict(movies, users, clip=False)
+
+
+def _record(state, history, validation):
+    history.alpha.append(state.alpha)
+
+
+def _finish(state, params, history):
+    if history is not None:
+        history.burn_in = state.options["burn_in"]
+    if state.n_kept == 0:
+        raise ValueError(f"the sampler diverged at sweep {state.sweep + 1} of burn_in={state.options['burn_in']}, "
+                         f"so no sample was kept: use a smaller init_std (now {state.options['init_std']:g}; "
+                         "default 0.1) or a smaller burn_in")
+    kept = {name: arr[:state.n_kept] for name, arr in state.kept.items()}
+    return GibbsModel(**kept, mu=state.mu, movie_counts=state.by_movie.counts.copy(),
+                      user_counts=state.by_user.counts.copy(), params=params)
+
+
+def _memory(train, o):
+    k, kept = o["k"], o["n_iters"] - o["burn_in"]
+    floats = max(train.n_movies, train.n_users) * (k + 1) ** 2 + kept * (train.n_movies + train.n_users) * (k + 1)
+    return (floats, f"k={k} with {kept} kept sweeps", "the row systems and the kept samples",
+            "choose a smaller k, fewer n_iters or a larger burn_in")
+
+
+#: The registry entry (:mod:`cflib.trainers`): ``fit(train, method="gibbs", burn_in=20)``.
+METHOD = Method(
+    "gibbs", "Bayesian MF (Gibbs sampling)", step=_step, init=_init, predict=_predict, record=_record,
+    finish=_finish, history=GibbsHistory, memory=_memory, kinds=("biased",), one_blas_thread=True,
+    hint="the sampler's draws became non-finite; check the ratings",
+    options=dict(k=Param(10, Integer(1)), n_iters=Param(200, Integer(1)),
+                 burn_in=Param(lambda o: min(BURN_IN, o["n_iters"] // 2), Integer(0, lambda o: o["n_iters"] - 1)),
+                 init_std=Param(0.1, Real(0.0))))

@@ -50,18 +50,16 @@ maximizing NDCG@10 on the validation ratings >= 4 (``benchmarks/bench_ranking.py
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .als import RowSystems
-from .train import History
-from .ratings import DENSE_LIMIT_BYTES
-from .validation import check_factors, check_index_pair, check_indices, check_int, check_lam, check_scalar
+from .history import Diverged, History
+from .loop import Integer, Method, OneOf, Param, Real, State, run
+from .validation import check_factors, check_index_pair, check_indices, check_lam
 
-__all__ = ["ImplicitModel", "fit_implicit_als", "implicit_row", "to_interactions", "implicit_cost", "DEFAULTS",
+__all__ = ["ImplicitModel", "ImplicitHistory", "METHOD", "fit_implicit_als", "implicit_row", "to_interactions", "implicit_cost", "DEFAULTS",
            "INTERACTIONS", "WEIGHTS", "SOLVERS"]
 
 #: Which ratings count as interactions: all of them, or the liked ones (>= 4).
@@ -274,99 +272,103 @@ def fit_implicit_als(train, *, k: int = 20, alpha: float | None = None, lam: flo
     Returns
     -------
     model : ImplicitModel
-    history : cflib.train.History
-        ``cost`` (J after each sweep), ``time``; ``diverged`` if the factors
-        or J became non-finite (training then stops and the model keeps the
-        last finite factors, the initialization if the first sweep failed).
+    history : ImplicitHistory
+        ``cost`` (J after each sweep), ``time``, ``val_ndcg``; ``diverged`` if the factors
+        or J became non-finite (training then stops with a RuntimeWarning and the
+        model keeps the last finite factors, the initialization if the first sweep failed).
     """
-    if not hasattr(train, "movies") or not hasattr(train, "n_users"):
-        raise TypeError(f"train must be a cflib.Ratings, got {type(train).__name__}")
-    k = check_int(k, "k", min_val=1)
-    if solver not in SOLVERS:
-        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
-    cg_steps = check_int(cg_steps, "cg_steps", min_val=1)
-    seed = check_int(seed, "seed", min_val=0)
-    if cg_dtype not in (np.float32, np.float64):
-        raise TypeError(f"cg_dtype must be np.float32 or np.float64, got {cg_dtype!r}")
-    floats = k * k + (train.n_movies + train.n_users + 2 * train.nnz) * k
-    if solver == "exact" or not use_gram:
-        floats += max(train.n_movies, train.n_users) * k * k
-    if 8 * floats > DENSE_LIMIT_BYTES:
-        raise ValueError(f"k={k} would need about {8 * floats / 1e9:.1f} GB for the factors and row systems: "
-                         f"choose a smaller k (the number of features; 20 is the default)")
-    alpha = check_scalar(DEFAULTS["alpha"] if alpha is None else alpha, "alpha", min_val=0.0)
-    lam = check_lam(DEFAULTS["lam"] if lam is None else lam)
-    n_iters = check_int(n_iters, "n_iters", min_val=1)
-    init_scale = check_scalar(init_scale, "init_scale", min_val=0.0, include_boundaries="neither")
-    if validation is not None:
-        if not all(hasattr(validation, a) for a in ("movies", "users", "ratings", "n_movies", "n_users")):
-            raise TypeError(f"validation must be a cflib.Ratings or None, got {type(validation).__name__}")
-        if (validation.n_movies, validation.n_users) != (train.n_movies, train.n_users):
-            raise ValueError(f"validation has shape {(validation.n_movies, validation.n_users)} but train has "
-                             f"{(train.n_movies, train.n_users)}: split one Ratings so both keep all movies and users")
-        if not np.any(validation.ratings >= 4.0):
-            raise ValueError("validation has no rating >= 4, so NDCG@10 cannot be measured on it: "
-                             "give a larger validation set or validation=None")
-    kind = DEFAULTS["interactions"] if interactions is None else interactions
-    wkind = DEFAULTS["weights"] if weights is None else weights
-    movies, users, w = to_interactions(train, interactions=kind, weights=wkind)
-    if movies.size == 0:
-        raise ValueError(f"train has no interactions with interactions={kind!r}: use interactions='all'")
-    params = dict(k=k, alpha=alpha, lam=lam, interactions=kind, weights=wkind, n_iters=n_iters, seed=seed,
-                  solver=solver, cg_steps=cg_steps)
+    return run(METHOD, train, validation=validation, seed=seed, progress=progress, k=k, alpha=alpha, lam=lam,
+               interactions=interactions, weights=weights, n_iters=n_iters, init_scale=init_scale, solver=solver,
+               cg_steps=cg_steps, cg_dtype=cg_dtype, use_gram=use_gram, record_cost=record_cost)
 
-    start = time.perf_counter()
-    history = History(method="implicit_als", kind="implicit")
-    history.val_ndcg = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=n_iters, desc=f"implicit_als (k={k})")
-    with threadpool_limits(limits=1, user_api="blas"):
-        rng = np.random.default_rng(seed)
-        with np.errstate(over="ignore"):
-            X = init_scale * rng.standard_normal((train.n_movies, k))
-            Theta = init_scale * rng.standard_normal((train.n_users, k))
-            size = np.sum(X * X) + np.sum(Theta * Theta)
-        if not np.isfinite(size):
-            raise ValueError(f"init_scale={init_scale:g} overflows the initial factors: use a small "
-                             "init_scale such as the default 0.01")
-        with np.errstate(over="ignore"):
-            c = 1.0 + alpha * w
-        if not np.isfinite(c).all():
-            raise ValueError(f"alpha={alpha:g} makes the confidences 1 + alpha * w infinite: "
-                             "choose a smaller alpha (the default is 2)")
-        user_side = RowSystems(users, movies, train.n_users, train.n_movies)
-        movie_side = RowSystems(movies, users, train.n_movies, train.n_users)
-        cu, cm = c[user_side.order], c[movie_side.order]
-        if record_cost:
-            with np.errstate(over="ignore", invalid="ignore"):
-                history.initial_cost = _implicit_cost(X, Theta, movies, users, c, lam)
-        for _ in range(n_iters):
-            step = dict(lam=lam, use_gram=use_gram, solver=solver, cg_steps=cg_steps, cg_dtype=cg_dtype)
-            try:
-                with np.errstate(over="ignore", invalid="ignore"):
-                    Theta_new = _half_step(user_side, X, cu, Theta, **step)
-                    X_new = _half_step(movie_side, Theta_new, cm, X, **step)
-                    J = _implicit_cost(X_new, Theta_new, movies, users, c, lam) if record_cost else 0.0
-            except np.linalg.LinAlgError:  # overflowed systems (huge alpha or lam)
-                history.diverged = True
-                break
-            if not (np.all(np.isfinite(X_new)) and np.all(np.isfinite(Theta_new)) and np.isfinite(J)):
-                history.diverged = True  # keep the last finite factors
-                break
-            X, Theta = X_new, Theta_new
-            if record_cost:
-                history.cost.append(J)
-            history.time.append(time.perf_counter() - start)
-            if validation is not None:
-                from .ranking import ranking_metrics
-                history.val_ndcg.append(ranking_metrics(ImplicitModel(X, Theta), train, validation)["ndcg"])
-            if bar is not None:
-                bar.update(1)
-    if bar is not None:
-        bar.close()
-    return ImplicitModel(X=X, Theta=Theta, params=params), history
+
+@dataclass
+class ImplicitHistory(History):
+    """:class:`cflib.history.History` plus ``val_ndcg``: NDCG@10 on the validation ratings >= 4 after each sweep."""
+
+    val_ndcg: list = field(default_factory=list)
+
+
+# ------------------------------------------------------------------ the entry of the one loop
+def _init(train, validation, seed, o):
+    if validation is not None and not np.any(validation.ratings >= 4.0):
+        raise ValueError("validation has no rating >= 4, so NDCG@10 cannot be measured on it: "
+                         "give a larger validation set or validation=None")
+    movies, users, w = to_interactions(train, interactions=o["interactions"], weights=o["weights"])
+    if movies.size == 0:
+        raise ValueError(f"train has no interactions with interactions={o['interactions']!r}: use interactions='all'")
+    rng = np.random.default_rng(seed)
+    X = o["init_scale"] * rng.standard_normal((train.n_movies, o["k"]))
+    Theta = o["init_scale"] * rng.standard_normal((train.n_users, o["k"]))
+    if not np.isfinite(np.sum(X * X) + np.sum(Theta * Theta)):
+        raise ValueError(f"init_scale={o['init_scale']:g} overflows the initial factors: use a small "
+                         "init_scale such as the default 0.01")
+    c = 1.0 + o["alpha"] * w
+    if not np.isfinite(c).all():
+        raise ValueError(f"alpha={o['alpha']:g} makes the confidences 1 + alpha * w infinite: "
+                         "choose a smaller alpha (the default is 2)")
+    user_side = RowSystems(users, movies, train.n_users, train.n_movies)
+    movie_side = RowSystems(movies, users, train.n_movies, train.n_users)
+    return State(train=train, options=o, seed=seed, params=[X, Theta], movies=movies, users=users, c=c,
+                 user_side=user_side, movie_side=movie_side, cu=c[user_side.order], cm=c[movie_side.order])
+
+
+def _cost(state):
+    if not state.options["record_cost"]:
+        return None
+    X, Theta = state.params
+    return _implicit_cost(X, Theta, state.movies, state.users, state.c, state.options["lam"])
+
+
+def _step(state):
+    """One sweep: every user's solve given the movies, then every movie's given the users."""
+    o = state.options
+    X, Theta = state.params
+    step = {name: o[name] for name in ("lam", "use_gram", "solver", "cg_steps", "cg_dtype")}
+    try:
+        Theta_new = _half_step(state.user_side, X, state.cu, Theta, **step)
+        X_new = _half_step(state.movie_side, Theta_new, state.cm, X, **step)
+    except np.linalg.LinAlgError:  # overflowed systems (huge alpha or lam)
+        raise Diverged from None
+    state.params = [X_new, Theta_new]
+    return _cost(state), None
+
+
+def _record(state, history, validation):
+    if validation is not None:
+        from .ranking import ranking_metrics
+        history.val_ndcg.append(ranking_metrics(ImplicitModel(*state.params), state.train, validation)["ndcg"])
+
+
+def _finish(state, params, history):
+    return ImplicitModel(X=state.params[0], Theta=state.params[1], params=params)
+
+
+def _memory(train, o):
+    k = o["k"]
+    floats = k * k + (train.n_movies + train.n_users + 2 * train.nnz) * k
+    if o["solver"] == "exact" or not o["use_gram"]:
+        floats += max(train.n_movies, train.n_users) * k * k
+    return floats, f"k={k}", "the factors and row systems", "choose a smaller k (the number of features; 20 is the default)"
+
+
+def _cg_dtype(value, name, options):
+    if value not in (np.float32, np.float64):
+        raise TypeError(f"cg_dtype must be np.float32 or np.float64, got {value!r}")
+    return value
+
+
+#: The registry entry (:mod:`cflib.trainers`): ``fit(train, method="implicit_als", alpha=2.0)``.
+METHOD = Method(
+    "implicit_als", "implicit ALS (confidence-weighted)", step=_step, init=_init, cost=_cost, record=_record,
+    finish=_finish, history=ImplicitHistory, memory=_memory, kinds=("implicit",), one_blas_thread=True,
+    hint="try a larger lam (now {lam:g})",
+    options=dict(k=Param(20, Integer(1)), alpha=Param(DEFAULTS["alpha"], Real(0.0)),
+                 lam=Param(DEFAULTS["lam"], Real(0.0)), interactions=Param(DEFAULTS["interactions"], OneOf(*INTERACTIONS)),
+                 weights=Param(DEFAULTS["weights"], OneOf(*WEIGHTS)), n_iters=Param(15, Integer(1)),
+                 init_scale=Param(0.01, Real(0.0, closed="neither")), solver=Param("cg", OneOf(*SOLVERS)),
+                 cg_steps=Param(3, Integer(1)), cg_dtype=Param(np.float32, _cg_dtype),
+                 use_gram=Param(True, OneOf(True, False)), record_cost=Param(True, OneOf(True, False))))
 
 
 def _half_step(side, F, c, W0, *, lam, use_gram, solver, cg_steps, cg_dtype):

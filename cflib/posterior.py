@@ -15,7 +15,7 @@ import numpy as np
 
 from .ratings import RATING_SCALE
 from .sparse import row_dots
-from .train import History
+from .history import History
 from .validation import check_index_pair
 
 __all__ = ["GibbsModel", "GibbsHistory"]
@@ -23,7 +23,7 @@ __all__ = ["GibbsModel", "GibbsHistory"]
 
 @dataclass(eq=False)
 class GibbsHistory(History):
-    """:class:`cflib.train.History` plus the noise precision of every sweep.
+    """:class:`cflib.history.History` plus the noise precision of every sweep.
 
     ``train_rmse``/``val_rmse`` are those of the running average of the kept
     samples' predictions (during burn-in, of the current sample); ``cost`` is J

@@ -1,91 +1,42 @@
-r"""The registry of training methods: one entry per method, read by ``fit`` and the explorer.
+r"""The registry of training methods, and the steps of the four methods of notebooks 05 and 08.
 
-Each :class:`Method` holds the name, a label, its defaults, the limits the
-explorer (:class:`cflib.widgets.TrainingExplorer`) uses, and how to train:
+Every method is one :class:`cflib.loop.Method` entry, trained by the one loop
+:func:`cflib.loop.run` (through :func:`cflib.train.fit`); the explorer
+(:class:`cflib.widgets.TrainingExplorer`) offers the entries with ``explorer=True``.
 
-* a **block runner** (the built-in methods), in the style of scikit-learn's
-  ``_fit_<solver>``: every runner has the one signature ::
+A method on the course's model (mean-normalized or biased J, :mod:`cflib.blocks`)
+is its step plus one entry; everything else comes from :mod:`cflib.blocks`::
 
-      runner(objective, blocks, record, options) -> blocks
+    def _biases_step(state):
+        # gradient descent on the biases only
+        J, grads = state.objective.cost_and_gradient(state.params)
+        X, Theta, b, b_u = state.params
+        lr = state.options["lr"]
+        state.params = [X, Theta, b - lr * grads[2], b_u - lr * grads[3]]
 
-  ``objective`` is a :class:`cflib.blocks.BlockObjective` (J and its gradient
-  over the parameter blocks ``[X, Theta]`` or ``[X, Theta, b, b_u]``),
-  ``blocks`` the initialization, ``record(blocks, J)`` must be called after
-  every iteration (it fills the History and raises
-  :class:`cflib.history.Diverged` on a non-finite cost or block; a runner may
-  raise it itself), and ``options`` a :class:`Options` (``n_iters``, ``lr``,
-  ``momentum``, ``train``). ``fit`` builds the objective, the initialization and the
-  :class:`cflib.train.MFModel`, and reports divergence the same way for every runner.
-* or a **whole-model fit** (methods with their own model class or objective):
-  ``fit_model(train, *, k, lam, n_iters, validation, seed, **extra) ->
-  (model, history)``. ``fit`` validates the shared arguments, calls it, and
-  applies the same divergence rule to the history it returns.
+    register(Method("biases", "biases only", step=_biases_step, kinds=("biased",),
+                    options=blocks.options(n_iters=50, lr=Param(0.002, Real(0.0, closed="right"))),
+                    **blocks.PIECES))
 
-Registering a method
---------------------
-Adding a method is one entry plus its function; ``fit(method=name)`` and (unless
-``explorer=False``) the explorer's optimizer buttons pick it up.
-
-*A runner adapter* suits a method that minimizes the same J over the same
-blocks (either built-in kind), e.g. a stochastic gradient method::
-
-    def _fit_sgd(objective, blocks, record, options):
-        for _ in range(options.n_iters):
-            ...                                   # update the blocks (new arrays)
-            record(blocks, objective.cost(blocks))
-        return blocks
-
-    register(Method("sgd", "SGD", runner=_fit_sgd, defaults={"n_iters": 20, "lr": 0.01},
-                    uses_lr=True, max_iters=40, start_iters=20))
-
-*A whole-model fit entry* suits a method with its own model class or its own
-objective; the function is used as written. ``fit`` validates ``train``,
-``k``, ``lam``, ``n_iters``, ``seed`` and ``validation``, then passes only
-the keywords the function names (from ``k, lam, n_iters, validation, seed,
-kind, lr, momentum, lam_bias, init_scale, progress``, plus any extra keyword
-given to ``fit`` that the function takes, such as ``alpha``). It may return
-``(model, History)`` or the model alone; divergence is then judged by the same
-rule (:func:`cflib.history.history_diverged`, and non-finite ``model.X`` /
-``model.Theta``). An argument the caller set that the function does not
-take is a ``TypeError`` naming it, never dropped silently; ``aliases`` maps a
-``fit`` argument to the function's own name for it. The methods of notebooks
-10-12 are entries of this kind, at the end of this module::
-
-    register(Method("als_wr", "ALS-WR (Spark MLlib's objective)", fit_model="als_wr:fit_als_wr",
-                    aliases={"lam": "reg_param"}, defaults={"n_iters": 20, "k": 10}, kinds=("plain",),
-                    explorer=False))
-
-``fit_model`` given as ``"module:function"`` is imported on first use, so a
-module that itself imports :mod:`cflib.train` can be registered here without an
-import cycle. ``fit(train, method="implicit_als", alpha=2.0)`` then returns the
-method's own model (``predict_all(clip=False)``; the Gibbs model also has
-``predict_std``). ``kinds`` lists the model kinds a method accepts (the first
-is the default of ``fit``); the explorer's model toggle offers
-``"normalized"`` and ``"biased"``, so a method with other kinds is registered
-with ``explorer=False``.
+A method with its own model (notebooks 10-12) writes ``init``, ``step``,
+``cost``, ``predict`` and ``finish`` in its own module (:mod:`cflib.implicit_als`,
+:mod:`cflib.gibbs`, :mod:`cflib.als_wr`) and is registered here by reference.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable
-
-import importlib
-import inspect
-from contextlib import nullcontext
-
-import warnings
+import time
 
 import numpy as np
 from scipy.optimize import minimize
-from threadpoolctl import threadpool_limits
 
+from . import als_wr, blocks, gibbs, implicit_als
 from .als import RowSystems
-from .blocks import all_finite
-from .history import Diverged, History
+from .history import Diverged
+from .loop import AUTO_ONE_THREAD_WORK, Method, Param, Real, all_finite  # noqa: F401 (re-exported)
 
-__all__ = ["Method", "Options", "METHODS", "register", "get_method", "explorer_methods", "LR_VALUES",
-           "LAM_RANGE", "blas_limit", "warn_diverged", "AUTO_ONE_THREAD_WORK"]
+__all__ = ["Method", "Param", "METHODS", "register", "get_method", "explorer_methods", "LR_VALUES",
+           "LAM_RANGE", "AUTO_ONE_THREAD_WORK"]
 
 #: Step sizes the explorer's step-size control offers (gradient methods): the
 #: 1-2-5 steps of each decade, and finer steps between 0.01 and 0.03, where
@@ -96,120 +47,6 @@ LR_VALUES = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 1.5e-2, 2e-2, 2.5e-2, 3e-
 #: The explorer's lam slider: 10**-2 .. 10**2.5 in steps of 10**0.25.
 LAM_RANGE = dict(min=-2.0, max=2.5, step=0.25)
 
-
-#: With ``threads=None``, ALS always runs with one BLAS thread (its BLAS calls are
-#: many small products and solves: two OpenBLAS threads made it up to 10 times
-#: slower at k=50 on ml-100k), and the gradient methods do when nnz * k is below
-#: this (two threads made L-BFGS 1.3 to 5 times slower on ml-100k, k=5..50, on a
-#: 2-core machine; see ``benchmarks/results_training.md``). Larger problems keep
-#: the BLAS default; that threshold is a guess, not a measurement.
-AUTO_ONE_THREAD_WORK = 50_000_000
-
-
-
-@dataclass(frozen=True)
-class Options:
-    """What a block runner needs besides the objective: the resolved ``fit`` arguments."""
-
-    n_iters: int
-    lr: float | None = None
-    momentum: float = 0.0
-    train: object = None
-
-
-@dataclass(frozen=True)
-class Method:
-    """One training method.
-
-    Attributes
-    ----------
-    name : str
-        ``fit(method=name)``.
-    label : str
-        Shown on the explorer's button.
-    runner : callable, optional
-        ``runner(objective, blocks, record, options) -> blocks`` (see the module docstring).
-    fit_model : callable or str, optional
-        ``fit_model(train, *, k, lam, n_iters, validation, seed, **extra) -> (model, history)``;
-        exactly one of ``runner`` and ``fit_model`` is given. A string
-        ``"module:function"`` names a function of a cflib module, imported on
-        first use (so a method whose module imports :mod:`cflib.train` can be
-        registered here without an import cycle).
-    aliases : dict
-        ``fit`` argument -> the function's own name for it (``{"lam": "reg_param"}``).
-    defaults : dict
-        ``n_iters`` (required) and, for step methods, ``lr``.
-    uses_lr : bool
-        The method takes a step size (the explorer enables its control).
-    kinds : tuple of str
-        Model kinds it trains; the first is the default.
-    max_iters, start_iters : int
-        The explorer's iterations slider: its upper end (one retrain on
-        ml-100k u1 stays around a second) and the starting value.
-    explorer : bool
-        Offered by the explorer.
-    one_blas_thread : bool
-        Always train with one BLAS thread (many small products and solves).
-    hint : str
-        Advice in the divergence warning; formatted with the ``fit`` arguments
-        (``{lr}``, ``{lr_smaller}``, ``{init_scale}``, ``{lam}``).
-    """
-
-    name: str
-    label: str
-    runner: Callable | None = None
-    fit_model: Callable | str | None = None
-    aliases: dict = field(default_factory=dict)
-    defaults: dict = field(default_factory=dict)
-    uses_lr: bool = False
-    kinds: tuple = ("biased", "normalized")
-    max_iters: int = 15
-    start_iters: int = 10
-    explorer: bool = True
-    one_blas_thread: bool = False
-    hint: str = "try a smaller init_scale (now {init_scale:g}) or a larger lam (now {lam:g})"
-
-    @property
-    def function(self) -> Callable:
-        """``fit_model`` as a callable (a ``"module:function"`` string is imported here)."""
-        if isinstance(self.fit_model, str):
-            module, _, name = self.fit_model.partition(":")
-            return getattr(importlib.import_module(f"cflib.{module}"), name)
-        return self.fit_model
-
-    def accepts(self, names) -> bool:
-        """True when ``fit_model`` takes every keyword in ``names`` (or has ``**kwargs``)."""
-        params = inspect.signature(self.function).parameters.values()
-        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-            return True
-        return set(names) <= {p.name for p in params}
-
-    def call_fit_model(self, train, arguments):
-        """Call ``fit_model(train, **arguments)`` with the arguments it takes; return ``(model, History)``.
-
-        ``fit`` offers every shared argument (``k``, ``lam``, ``n_iters``,
-        ``validation``, ``seed``, ``kind``, ``lr``, ``momentum``, ``lam_bias``,
-        ``init_scale``, ``progress``) plus the method's own keywords; a function
-        that does not name one (and has no ``**kwargs``) is not given it. A
-        function that returns a model alone gets an empty History.
-        """
-        function = self.function
-        arguments = {self.aliases.get(name, name): value for name, value in arguments.items()}
-        params = inspect.signature(function).parameters
-        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-            arguments = {name: value for name, value in arguments.items() if name in params}
-        out = function(train, **arguments)
-        if isinstance(out, tuple) and len(out) == 2:
-            return out
-        return out, History(method=self.name, kind=str(arguments.get("kind", "")))
-
-    def __post_init__(self):
-        if (self.runner is None) == (self.fit_model is None):
-            raise ValueError(f"method {self.name!r}: give exactly one of runner and fit_model")
-        if "n_iters" not in self.defaults:
-            raise ValueError(f"method {self.name!r}: defaults must include n_iters")
-
-
 #: The registry, in the order the explorer shows the methods.
 METHODS: dict = {}
 
@@ -217,7 +54,7 @@ METHODS: dict = {}
 def register(method: Method) -> Method:
     """Add (or replace) a method in the registry and return it."""
     if not isinstance(method, Method):
-        raise TypeError(f"register() takes a cflib.trainers.Method, got {type(method).__name__}")
+        raise TypeError(f"register() takes a cflib.loop.Method, got {type(method).__name__}")
     METHODS[method.name] = method
     return method
 
@@ -234,147 +71,137 @@ def explorer_methods() -> tuple:
     return tuple(name for name, m in METHODS.items() if m.explorer)
 
 
-def blas_limit(threads, entry, work):
-    """Context manager pinning BLAS threads: ``threads`` if given, else 1 for ALS
-    (``entry.one_blas_thread``) and for problems with ``work = nnz * k`` below ``AUTO_ONE_THREAD_WORK``."""
-    if threads is None:
-        one = entry.one_blas_thread or work < AUTO_ONE_THREAD_WORK
-        return threadpool_limits(limits=1, user_api="blas") if one else nullcontext()
-    if not isinstance(threads, (int, np.integer)) or isinstance(threads, bool) or threads < 1:
-        raise ValueError(f"threads must be None (automatic) or an int >= 1, got {threads!r}")
-    return threadpool_limits(limits=int(threads), user_api="blas")
+# ------------------------------------------------------------------ steps
+def _gd_step(state):
+    """Gradient descent ``p <- p - lr * grad J(p)``; with ``momentum`` > 0, heavy ball:
+    ``v <- momentum * v - lr * grad J(p)``, ``p <- p + v``. J and the gradient at the
+    new point are kept for the next step (one evaluation per step)."""
+    obj, lr, momentum = state.objective, state.options["lr"], state.options.get("momentum", 0.0)
+    if not hasattr(state, "grads"):
+        state.J, state.grads = obj.cost_and_gradient(state.params)
+        state.velocity = [np.zeros_like(b) for b in state.params] if momentum else None
+    if state.velocity is None:
+        new = [b - lr * g for b, g in zip(state.params, state.grads)]
+    else:
+        state.velocity = [momentum * v - lr * g for v, g in zip(state.velocity, state.grads)]
+        new = [b + v for b, v in zip(state.params, state.velocity)]
+    if not all_finite(new):
+        raise Diverged
+    J, grads = obj.cost_and_gradient(new)
+    if not np.isfinite(J) or not all_finite(grads):
+        raise Diverged
+    state.params, state.J, state.grads = new, J, grads
+    return J, None
 
 
-class _Unset:
-    """Stands for an option ``fit`` left to the method's own default, in a divergence hint."""
+def _lbfgs_step(state):
+    """L-BFGS through scipy's driver, behind a step.
 
-    def __format__(self, spec):
-        return "the method's default"
+    ``scipy.optimize.minimize(method="L-BFGS-B", jac=True)`` owns its iteration
+    (its line search and its memory of past gradients), so it cannot be resumed
+    one iteration at a time. The first step runs it for ``n_iters`` iterations,
+    keeping the iterate and J that its callback reports after every iteration
+    (and the time it was reached); each step then hands out the next one.
+    When scipy stops early (converged) the steps end with ``StopIteration``;
+    when a trial point overflowed (:class:`~cflib.history.Diverged` from the
+    objective), they end with ``Diverged`` after the iterates reached before.
+    """
+    if not hasattr(state, "iterates"):
+        state.iterates, state.failed = [], False
+        blocks_ = state.params
+        shapes = [b.shape for b in blocks_]
+        splits = np.cumsum([b.size for b in blocks_])[:-1]
 
+        def unpack(p):
+            return [part.reshape(s) for part, s in zip(np.split(p, splits), shapes)]
 
-def warn_diverged(entry, history, params):
-    """The one divergence warning of ``fit``: which method, after how many iterations, and the entry's advice."""
-    lr = params.get("lr")
-    shown = {name: _Unset() if params.get(name) is None else params[name] for name in ("init_scale", "lam")}
-    advice = entry.hint.format(lr=lr or 0.0, lr_smaller=(lr or 0.0) / 10, **shown)
-    warnings.warn(f"{entry.name} diverged after {len(history)} iteration(s): the cost or the parameters "
-                  f"became non-finite. {advice[0].upper() + advice[1:]}.", RuntimeWarning, stacklevel=4)
+        def fun(p):
+            J, grads = state.objective.cost_and_gradient(unpack(p))
+            return J, np.concatenate([g.ravel() for g in grads])
 
+        def callback(intermediate_result):
+            state.iterates.append((unpack(intermediate_result.x.copy()), intermediate_result.fun,
+                                   time.perf_counter()))
 
-# ------------------------------------------------------------------ runners
-def _fit_gd(objective, blocks, record, options):
-    """Gradient descent (``options.momentum == 0``) or heavy-ball momentum with the fixed step ``lr``."""
-    lr, momentum = options.lr, options.momentum
-    velocity = [np.zeros_like(b) for b in blocks] if momentum else None
-    J, grads = objective.cost_and_gradient(blocks)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for _ in range(options.n_iters):
-            if velocity is None:
-                new = [b - lr * g for b, g in zip(blocks, grads)]
-            else:
-                velocity = [momentum * v - lr * g for v, g in zip(velocity, grads)]
-                new = [b + v for b, v in zip(blocks, velocity)]
-            if not all_finite(new):
-                raise Diverged
-            J_new, grads_new = objective.cost_and_gradient(new)
-            if not np.isfinite(J_new) or not all_finite(grads_new):
-                raise Diverged
-            blocks, J, grads = new, J_new, grads_new
-            record(blocks, J)
-    return blocks
-
-
-def _fit_momentum(objective, blocks, record, options):
-    """Heavy-ball momentum: ``v <- momentum * v - lr * grad J(p)``, ``p <- p + v``."""
-    return _fit_gd(objective, blocks, record, options)
-
-
-def _fit_plain_gd(objective, blocks, record, options):
-    """Gradient descent ``p <- p - lr * grad J(p)`` (the momentum option is ignored)."""
-    return _fit_gd(objective, blocks, record, Options(options.n_iters, options.lr, 0.0, options.train))
-
-
-def _fit_lbfgs(objective, blocks, record, options):
-    """``scipy.optimize.minimize(method="L-BFGS-B", jac=True)`` on the flattened blocks."""
-    n_iters = options.n_iters
-    shapes = [b.shape for b in blocks]
-    splits = np.cumsum([b.size for b in blocks])[:-1]
-
-    def unpack(p):
-        return [part.reshape(s) for part, s in zip(np.split(p, splits), shapes)]
-
-    def fun(p):
-        J, grads = objective.cost_and_gradient(unpack(p))
-        return J, np.concatenate([g.ravel() for g in grads])
-
-    def callback(intermediate_result):
-        record(unpack(intermediate_result.x.copy()), intermediate_result.fun)
-
-    p0 = np.concatenate([b.ravel() for b in blocks])
-    if p0.size == 0:  # normalized model with k = 0: nothing to fit, already optimal
-        record(blocks, objective.cost(blocks))
-        return blocks
-    with np.errstate(over="ignore", invalid="ignore"):
-        res = minimize(fun, p0, jac=True, method="L-BFGS-B", callback=callback,
-                       options={"maxiter": n_iters, "maxfun": 4 * n_iters + 20, "ftol": 1e-13, "gtol": 1e-9})
-    return unpack(res.x)
+        p0 = np.concatenate([b.ravel() for b in blocks_])
+        n = state.options["n_iters"]
+        if p0.size == 0:  # normalized model with k = 0: nothing to fit, already optimal
+            state.iterates.append((blocks_, state.objective.cost(blocks_), time.perf_counter()))
+        else:
+            try:
+                minimize(fun, p0, jac=True, method="L-BFGS-B", callback=callback,
+                         options={"maxiter": n, "maxfun": 4 * n + 20, "ftol": 1e-13, "gtol": 1e-9})
+            except Diverged:
+                state.failed = True
+        state.iterates.reverse()
+    if not state.iterates:
+        if state.failed:
+            raise Diverged
+        raise StopIteration
+    state.params, J, state.reached = state.iterates.pop()
+    return J, None
 
 
-def _fit_als(objective, blocks, record, options):
-    """Alternating least squares: exact ridge solves of the movie side, then the user side (:mod:`cflib.als`)."""
-    obj, train, n_iters = objective, options.train, options.n_iters
-    kind, k = obj.kind, obj.k
-    movie_side = RowSystems(train.movies, train.users, train.n_movies, train.n_users)
-    user_side = RowSystems(train.users, train.movies, train.n_users, train.n_movies)
-    # The shifted ratings (and the partner of each) in each side's grouped order.
-    y_m, u_m = obj.shifted[movie_side.order], train.users[movie_side.order]
-    y_u, m_u = obj.shifted[user_side.order], train.movies[user_side.order]
-    if kind == "normalized":
-        X, Theta = blocks
-        for _ in range(n_iters):
-            X = movie_side.solve(Theta, y_m, obj.lam, grouped=True)
-            Theta, sse = user_side.solve(X, y_u, obj.lam, grouped=True, return_sse=True)
-            record([X, Theta], 0.5 * sse + obj.penalty([X, Theta]))
-        return [X, Theta]
-    # Features and bias solved together: [x_i, b_i] . [theta_j, 1] for the movie
-    # side, [theta_j, b_u] . [x_i, 1] for the user side.
-    X, Theta, bm, bu = blocks
+def _als_init(train, validation, seed, options):
+    """:func:`cflib.blocks.init`, plus both sides' row systems and the shifted ratings in their grouped order."""
+    state = blocks.init(train, validation, seed, options)
+    state.movie_side = RowSystems(train.movies, train.users, train.n_movies, train.n_users)
+    state.user_side = RowSystems(train.users, train.movies, train.n_users, train.n_movies)
+    shifted = state.objective.shifted
+    state.y_m, state.u_m = shifted[state.movie_side.order], train.users[state.movie_side.order]
+    state.y_u, state.m_u = shifted[state.user_side.order], train.movies[state.user_side.order]
+    return state
+
+
+def _als_step(state):
+    """One ALS sweep: exact ridge solves of the movie side, then the user side (:mod:`cflib.als`).
+
+    For the biased kind, features and bias are solved together: ``[x_i, b_i] . [theta_j, 1]``
+    for the movie side, ``[theta_j, b_u] . [x_i, 1]`` for the user side.
+    """
+    obj, s = state.objective, state
+    if obj.kind == "normalized":
+        X = s.movie_side.solve(s.params[1], s.y_m, obj.lam, grouped=True)
+        Theta, sse = s.user_side.solve(X, s.y_u, obj.lam, grouped=True, return_sse=True)
+        s.params = [X, Theta]
+        return 0.5 * sse + obj.penalty(s.params), None
+    k = obj.k
+    X, Theta, bm, bu = s.params
     pen = np.r_[np.full(k, obj.lam), obj.lam_bias]
-    F_u = np.ones((train.n_users, k + 1))
-    F_m = np.ones((train.n_movies, k + 1))
-    for _ in range(n_iters):
-        F_u[:, :k] = Theta
-        W = movie_side.solve(F_u, y_m - bu[u_m], pen, grouped=True)
-        X, bm = W[:, :k], W[:, k]
-        F_m[:, :k] = X
-        W, sse = user_side.solve(F_m, y_u - bm[m_u], pen, grouped=True, return_sse=True)
-        Theta, bu = W[:, :k], W[:, k]
-        record([X, Theta, bm, bu], 0.5 * sse + obj.penalty([X, Theta, bm, bu]))
-    return [X, Theta, bm, bu]
+    F_u = np.ones((Theta.shape[0], k + 1))
+    F_u[:, :k] = Theta
+    W = s.movie_side.solve(F_u, s.y_m - bu[s.u_m], pen, grouped=True)
+    X, bm = W[:, :k], W[:, k]
+    F_m = np.ones((X.shape[0], k + 1))
+    F_m[:, :k] = X
+    W, sse = s.user_side.solve(F_m, s.y_u - bm[s.m_u], pen, grouped=True, return_sse=True)
+    s.params = [X, W[:, :k], bm, W[:, k]]
+    return 0.5 * sse + obj.penalty(s.params), None
 
 
-_STEP_HINT = "the step lr={lr:g} is too large; try a smaller one (e.g. lr={lr_smaller:g})"
+# ------------------------------------------------------------------ the entries
+_STEP = "the step lr={lr:g} is too large; try a smaller one (e.g. lr={lr_smaller:g})"
+_INIT = "try a smaller init_scale (now {init_scale:g}) or a larger lam (now {lam:g})"
+
+
+def _lr(default):
+    return Param(default, Real(0.0, closed="right"))
+
 
 # Defaults were tuned on the ml-100k folds u1..u5 (benchmarks/results_training.md).
 # lr: the largest round step that does not diverge for the biased model on
 # ml-100k (4e-3 does); the normalized model tolerates about 3 times larger steps.
 # max_iters: an ALS sweep costs about as much as 5-10 gradient steps, and ALS needs far fewer.
-register(Method("gd", "gradient descent", runner=_fit_plain_gd, defaults={"n_iters": 300, "lr": 2e-3},
-                uses_lr=True, max_iters=80, start_iters=60, hint=_STEP_HINT))
-register(Method("momentum", "momentum", runner=_fit_momentum, defaults={"n_iters": 300, "lr": 5e-4},
-                uses_lr=True, max_iters=80, start_iters=60, hint=_STEP_HINT))
-register(Method("lbfgs", "L-BFGS", runner=_fit_lbfgs, defaults={"n_iters": 200}, max_iters=50, start_iters=40))
-register(Method("als", "ALS", runner=_fit_als, defaults={"n_iters": 15}, max_iters=15, start_iters=10,
-                one_blas_thread=True))
-
-# Methods with their own model class or objective (notebooks 10-12): whole-model
-# entries, imported on first use. Their defaults live in their own modules.
-register(Method("implicit_als", "implicit ALS (confidence-weighted)", fit_model="implicit_als:fit_implicit_als",
-                defaults={"n_iters": 15, "k": 20}, kinds=("implicit",), explorer=False, one_blas_thread=True,
-                hint="try a larger lam"))
-register(Method("gibbs", "Bayesian MF (Gibbs sampling)", fit_model="gibbs:fit_gibbs", aliases={"init_scale": "init_std"},
-                defaults={"n_iters": 200, "k": 10}, kinds=("biased",), explorer=False, one_blas_thread=True,
-                hint="the sampler's draws became non-finite; check the ratings"))
-register(Method("als_wr", "ALS-WR (Spark MLlib's objective)", fit_model="als_wr:fit_als_wr",
-                aliases={"lam": "reg_param"}, defaults={"n_iters": 20, "k": 10}, kinds=("plain",),
-                explorer=False, one_blas_thread=True, hint="try a smaller init_scale or a larger lam"))
+register(Method("gd", "gradient descent", step=_gd_step, options=blocks.options(300, lr=_lr(2e-3)),
+                **blocks.PIECES, explorer=True, max_iters=80, start_iters=60, hint=_STEP))
+register(Method("momentum", "momentum", step=_gd_step,
+                options=blocks.options(300, lr=_lr(5e-4), momentum=Param(0.9, Real(0.0, 1.0, closed="left"))),
+                **blocks.PIECES, explorer=True, max_iters=80, start_iters=60, hint=_STEP))
+register(Method("lbfgs", "L-BFGS", step=_lbfgs_step, options=blocks.options(200), **blocks.PIECES,
+                explorer=True, max_iters=50, start_iters=40, hint=_INIT))
+register(Method("als", "ALS", step=_als_step, options=blocks.options(15), **{**blocks.PIECES, "init": _als_init},
+                explorer=True, one_blas_thread=True, max_iters=15, start_iters=10, hint=_INIT))
+# Methods with their own model (notebooks 10-12): entries of their own modules.
+register(implicit_als.METHOD)
+register(gibbs.METHOD)
+register(als_wr.METHOD)

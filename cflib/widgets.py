@@ -153,8 +153,9 @@ class TrainingExplorer(widgets.VBox):
                             f"kind={renamed['model']!r} instead of model={renamed['model']!r}")
         if renamed:
             raise TypeError(f"TrainingExplorer got unexpected keyword argument(s) {sorted(renamed)}")
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        methods = explorer_methods()  # read now: a method registered after import is offered too
+        if method not in methods:
+            raise ValueError(f"method must be one of {methods}, got {method!r}")
         if validation is None or validation.nnz == 0:
             raise ValueError("the explorer needs validation ratings to score each run")
         kinds = REGISTRY[method].kinds
@@ -166,8 +167,9 @@ class TrainingExplorer(widgets.VBox):
         seed = check_int(seed, "seed", min_val=0)
         self.train_data = train
         self.validation = validation
-        self.max_iters = dict(MAX_ITERS if max_iters is None else max_iters)
-        self._iters = {m: min(START_ITERS[m], self.max_iters[m]) for m in METHODS}
+        self.max_iters = {m: REGISTRY[m].max_iters for m in methods}
+        self.max_iters.update({} if max_iters is None else max_iters)
+        self._iters = {m: min(REGISTRY[m].start_iters, self.max_iters[m]) for m in methods}
         if n_iters is not None:
             self._iters[method] = min(check_int(n_iters, "n_iters", min_val=1), self.max_iters[method])
         self.seed = seed
@@ -181,7 +183,7 @@ class TrainingExplorer(widgets.VBox):
                                           description="step size lr", **common)
         self.n_iters = widgets.IntSlider(value=self._iters[method], min=1,
                                          max=self.max_iters[method], description="iterations", **common)
-        self.method = widgets.ToggleButtons(options=[(REGISTRY[m].label, m) for m in METHODS],
+        self.method = widgets.ToggleButtons(options=[(REGISTRY[m].label, m) for m in methods],
                                             value=method, description="optimizer", style=style)
         self.kind = widgets.ToggleButtons(options=[("mean-normalized", "normalized"),
                                                    ("with biases", "biased")],

@@ -210,7 +210,7 @@ def test_normal_equations_are_the_unpenalized_als_systems():
 
 
 def test_train_must_be_ratings_and_progress_runs(toy, capsys):
-    with pytest.raises(TypeError, match="train must be a cflib Ratings"):
+    with pytest.raises(TypeError, match="train must be a cflib.Ratings"):
         fit_gibbs(np.zeros((3, 3)))
     model, h = fit_gibbs(toy[0], k=2, n_iters=4, progress=True)
     assert len(h) == 4 and h.burn_in == 2 and model.n_samples == 2
@@ -219,7 +219,7 @@ def test_train_must_be_ratings_and_progress_runs(toy, capsys):
 # ------------------------------------------- adversarial inputs (issue 12)
 def test_validation_is_checked_like_train():
     data = make_synthetic(30, 20, 2, density=0.4, seed=1)
-    with pytest.raises(TypeError, match="validation must be a cflib Ratings"):
+    with pytest.raises(TypeError, match="validation must be a cflib.Ratings"):
         fit_gibbs(data, k=2, n_iters=3, validation="val")
     with pytest.raises(ValueError, match="validation has shape"):  # used to be scored silently
         fit_gibbs(data, k=2, n_iters=3, validation=make_synthetic(10, 5, 2, seed=2))

@@ -1,4 +1,4 @@
-"""The one training loop (:mod:`cflib.loop`): results pinned to the code before the loop existed.
+"""The one training loop (:mod:`cflib.loop`): results pinned to the code before it, a new method in a few lines.
 
 ``tests/fixtures/loop_reference.npz`` holds, for a short fit of each of the
 seven methods on ml-100k u1 with the course's settings, the History values and
@@ -17,7 +17,10 @@ import numpy as np
 import pytest
 
 import cflib
+from cflib import blocks
+from cflib.loop import Method, Param, Real
 from cflib.train import fit
+from cflib.trainers import METHODS, register
 
 REFERENCE = Path(__file__).parent / "fixtures" / "loop_reference.npz"
 STRIDE = 397
@@ -85,6 +88,68 @@ def test_results_are_those_of_the_code_before_the_loop(u1, label):
     assert set(got) == set(expected)
     for name, value in expected.items():
         np.testing.assert_allclose(got[name], value, rtol=1e-10, atol=1e-12, err_msg=f"{label}: {name}")
+
+
+# ------------------------------------------------------------------ a new method: one step, one entry
+def _biases_step(state):
+    """Gradient descent on the biases only (X and Theta keep their initialization)."""
+    J, grads = state.objective.cost_and_gradient(state.params)
+    X, Theta, b, b_u = state.params
+    lr = state.options["lr"]
+    state.params = [X, Theta, b - lr * grads[2], b_u - lr * grads[3]]
+
+
+BIASES = Method("biases", "biases only", step=_biases_step, kinds=("biased",), explorer=True, max_iters=30,
+                start_iters=20, options=blocks.options(50, lr=Param(0.002, Real(0.0, closed="right"))),
+                **blocks.PIECES)
+
+
+@pytest.fixture
+def biases_method():
+    register(BIASES)
+    yield BIASES
+    del METHODS["biases"]
+
+
+def test_a_toy_method_is_one_step_and_one_entry_for_fit_and_the_explorer(biases_method):
+    from cflib.widgets import TrainingExplorer
+
+    train, val = cflib.make_synthetic(60, 40, 3, density=0.3, noise=0.3, seed=1).random_split(0.2, seed=0)
+    model, history = fit(train, method="biases", k=0, lr=0.01, n_iters=40, validation=val)
+    assert len(history) == len(history.train_rmse) == len(history.val_rmse) == 40 and not history.diverged
+    assert np.all(np.diff(history.cost) <= 0) and history.cost[-1] < history.initial_cost
+    assert model.params == dict(method="biases", kind="biased", k=0, lam=15.0, lam_bias=5.0, n_iters=40,
+                                init_scale=0.1, lr=0.01, seed=0)
+    with pytest.raises(TypeError, match="method 'biases' does not use momentum"):
+        fit(train, method="biases", momentum=0.5)
+    explorer = TrainingExplorer(train, val, method="biases", kind="biased", k=2, lr=0.01)
+    assert "biases" in [value for _, value in explorer.method.options]
+    assert explorer.runs == 1 and len(explorer.history) == 20 and not explorer.lr.disabled
+    explorer.n_iters.value = 25
+    assert explorer.runs == 2 and len(explorer.history.val_rmse) == 25
+
+
+def test_every_method_shares_the_checks_of_train_and_validation():
+    data = cflib.make_synthetic(30, 20, 2, density=0.4, seed=1)
+    other = cflib.make_synthetic(31, 20, 2, density=0.4, seed=1)
+    for name in METHODS:
+        with pytest.raises(TypeError, match="train must be a cflib.Ratings"):
+            fit(np.zeros((3, 3)), method=name)
+        with pytest.raises(TypeError, match="validation must be a cflib.Ratings"):
+            fit(data, method=name, validation="val")
+        with pytest.raises(ValueError, match=r"validation has shape \(31, 20\) but train has \(30, 20\)"):
+            fit(data, method=name, validation=other)
+        with pytest.raises(TypeError, match=f"method '{name}' does not use colour"):
+            fit(data, method=name, colour="red")
+
+
+def test_an_entry_must_declare_n_iters_with_params():
+    with pytest.raises(ValueError, match="n_iters"):
+        Method("bad", "bad", step=_biases_step, options={}, **blocks.PIECES)
+    with pytest.raises(TypeError, match="Param"):
+        Method("bad", "bad", step=_biases_step, options={"n_iters": 3}, **blocks.PIECES)
+    with pytest.raises(TypeError, match="cflib.loop.Method"):
+        register("als")
 
 
 if __name__ == "__main__":

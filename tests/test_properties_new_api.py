@@ -304,10 +304,10 @@ def test_fit_new_methods(method, case, args):
     train, validation = _prepare(data, mutation)
     own = {"implicit_als": ("alpha",), "gibbs": ("burn_in", "init_std"), "als_wr": ()}[method]
     extra = {name: value for name, value in extra.items() if name in own}
-    if method == "gibbs":
-        lam = None  # the sampler draws its own precisions: fit offers lam, fit_gibbs does not name it
-    kw = dict(k=k, lam=lam, n_iters=n_iters, seed=seed, validation=validation, **extra)
-    names = ("k", "lam", "n_iters", "seed", "validation", "train", "alpha", "burn_in", "init_std",
+    # Each method's name for its regularization (the sampler draws its own precisions: none).
+    penalty = {"implicit_als": {"lam": lam}, "gibbs": {}, "als_wr": {"reg_param": lam}}[method]
+    kw = dict(k=k, n_iters=n_iters, seed=seed, validation=validation, **penalty, **extra)
+    names = ("k", "lam", "reg_param", "n_iters", "seed", "validation", "train", "alpha", "burn_in", "init_std",
              "interactions")
     n_iters_ok = _valid_int(n_iters, 1)
     valid = ((k is None or _valid_int(k, 1)) and k != 10**6 and (lam is None or _valid_real(lam, 0.0))

@@ -63,8 +63,8 @@ def test_als_and_lbfgs_recover_exact_low_rank(method, model):
     # Biased: the biases take the constant column, one feature is left. Normalized:
     # y - m_i = [1, a_i, -m_i] . [sqrt(3.5) t_j, b_j, 1], rank 3.
     k = 1 if model == "biased" else 3
-    m, h = fit(train, k=k, lam=1e-6, lam_bias=1e-6, method=method, kind=model,
-               n_iters=30 if method == "als" else 150, seed=0)
+    m, h = fit(train, k=k, lam=1e-6, method=method, kind=model, n_iters=30 if method == "als" else 150, seed=0,
+               **({"lam_bias": 1e-6} if model == "biased" else {}))
     # Cost (about the squared error: lam is tiny) says the training ratings are fitted...
     assert np.sqrt(2 * h.cost[-1] / train.nnz) < 2e-3
     # ... and the held-out entries are recovered (unclipped: the exact ratings leave 1..5).
@@ -245,7 +245,6 @@ def test_gradient_descent_step_is_one_step_of_the_gradient():
         (dict(method="sgd"), "method"),
         (dict(kind="plain"), "kind"),
         (dict(k=-1), "k must"),
-        (dict(k=2.5), "k must"),
         (dict(lam=-1.0), "lam"),
         (dict(n_iters=0), "n_iters"),
         (dict(method="gd", lr=0.0), "lr"),
@@ -256,6 +255,11 @@ def test_gradient_descent_step_is_one_step_of_the_gradient():
 def test_bad_arguments_give_clear_errors(data, kwargs, match):
     with pytest.raises(ValueError, match=match):
         fit(data, **kwargs)
+
+
+def test_a_non_integer_k_is_a_type_error_as_everywhere_in_cflib(data):
+    with pytest.raises(TypeError, match="k must be an integer, got float 2.5"):
+        fit(data, k=2.5)
 
 
 def test_bad_train_and_validation(data):

@@ -34,96 +34,6 @@ def split():
     return cflib.make_synthetic(40, 30, k=3, density=0.3, seed=3).random_split(0.2, seed=0)
 
 
-# ------------------------------------------------------------------ registry
-def test_registry_holds_every_method_with_one_runner_signature(data):
-    assert tuple(trainers.METHODS) == ("gd", "momentum", "lbfgs", "als", "implicit_als", "gibbs", "als_wr")
-    assert cflib.train.METHODS == ("gd", "momentum", "lbfgs", "als")
-    assert DEFAULT_N_ITERS == {"gd": 300, "momentum": 300, "lbfgs": 200, "als": 15}
-    assert DEFAULT_LR == {"gd": 2e-3, "momentum": 5e-4}
-    assert W.METHODS == cflib.train.METHODS
-    assert W.MAX_ITERS == {"gd": 80, "momentum": 80, "lbfgs": 50, "als": 15}
-    assert W.START_ITERS == {"gd": 60, "momentum": 60, "lbfgs": 40, "als": 10}
-    import inspect
-
-    params = {tuple(inspect.signature(m.runner).parameters) for m in trainers.METHODS.values() if m.runner}
-    assert params == {("objective", "blocks", "record", "options")}
-
-
-def test_a_registered_runner_is_one_entry_for_fit_and_the_explorer(split):
-    """A new method (here: ALS under another name, with a label) reaches fit and the explorer."""
-    train, val = split
-    entry = trainers.Method("als_copy", "ALS copy", runner=trainers.METHODS["als"].runner,
-                            defaults={"n_iters": 4}, max_iters=6, start_iters=3)
-    trainers.register(entry)
-    try:
-        m, h = fit(train, k=2, method="als_copy")
-        ref, h_ref = fit(train, k=2, method="als", n_iters=4)
-        assert len(h) == 4 and h.method == "als_copy"
-        np.testing.assert_allclose(m.X, ref.X)
-        assert "als_copy" in trainers.explorer_methods()
-    finally:
-        del trainers.METHODS["als_copy"]
-    with pytest.raises(ValueError, match="exactly one of runner and fit_model"):
-        trainers.Method("bad", "bad", defaults={"n_iters": 1})
-    with pytest.raises(ValueError, match="n_iters"):
-        trainers.Method("bad", "bad", runner=trainers.METHODS["als"].runner)
-
-
-def test_a_whole_model_fit_entry_is_called_and_checked_for_divergence(split):
-    train, val = split
-    calls = {}
-
-    def fit_ones(train, *, k, lam, n_iters, validation, seed, **extra):
-        calls.update(k=k, lam=lam, n_iters=n_iters, seed=seed, kind=extra["kind"])
-        h = History(cost=[3.0, 2.0, float("nan")], method="ones", kind="plain")
-        return ("a model", h)
-
-    trainers.register(trainers.Method("ones", "ones", fit_model=fit_ones, defaults={"n_iters": 3},
-                                      kinds=("plain",), explorer=False))
-    try:
-        with pytest.warns(RuntimeWarning, match="ones diverged"):
-            model, h = fit(train, k=2, lam=1.5, method="ones", seed=4)
-        assert model == "a model" and h.diverged
-        assert calls == dict(k=2, lam=1.5, n_iters=3, seed=4, kind="plain")
-        assert "ones" not in trainers.explorer_methods()
-        with pytest.raises(ValueError, match="kind must be one of"):
-            fit(train, method="ones", kind="biased")
-    finally:
-        del trainers.METHODS["ones"]
-
-
-def test_a_standalone_function_is_wired_with_one_entry(split):
-    """A function written elsewhere, with its own keywords and no History, as implicit_als will be."""
-    train, _ = split
-    seen = {}
-
-    class Model:
-        def __init__(self, X, Theta):
-            self.X, self.Theta = X, Theta
-
-        def predict_all(self, *, clip=False):
-            return self.X @ self.Theta.T
-
-    def standalone(train, *, k, lam, seed, alpha=1.0):
-        seen.update(k=k, lam=lam, seed=seed, alpha=alpha)
-        rng = np.random.default_rng(seed)
-        return Model(rng.standard_normal((train.n_movies, k)), rng.standard_normal((train.n_users, k)))
-
-    trainers.register(trainers.Method("standalone", "standalone", fit_model=standalone,
-                                      defaults={"n_iters": 1}, kinds=("implicit",), explorer=False))
-    try:
-        model, h = fit(train, k=3, lam=2.0, method="standalone", alpha=40.0)
-        assert seen == dict(k=3, lam=2.0, seed=0, alpha=40.0)
-        assert model.predict_all().shape == (train.n_movies, train.n_users)
-        assert isinstance(h, History) and h.method == "standalone" and not h.diverged
-        with pytest.raises(TypeError, match="unexpected keyword.*beta"):
-            fit(train, method="standalone", beta=1.0)
-        with pytest.raises(TypeError, match="unexpected keyword.*alpha"):
-            fit(train, method="als", alpha=1.0)
-    finally:
-        del trainers.METHODS["standalone"]
-
-
 # ---------------------------------------------------------- names and defaults
 def test_fit_takes_kind_and_explains_the_old_model_keyword(data):
     m, h = fit(data, k=2, kind="normalized", n_iters=3)
@@ -132,7 +42,7 @@ def test_fit_takes_kind_and_explains_the_old_model_keyword(data):
     assert "model" not in BEST and "model" not in COURSE
     with pytest.raises(TypeError, match=r"kind='normalized' instead of model='normalized'"):
         fit(data, model="normalized")
-    with pytest.raises(TypeError, match="unexpected keyword"):
+    with pytest.raises(TypeError, match="method 'als' does not use epochs"):
         fit(data, epochs=3)
     with pytest.raises(TypeError, match="kind="):
         W.TrainingExplorer(*data.random_split(0.2, seed=0), model="biased")
