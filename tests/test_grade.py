@@ -204,8 +204,11 @@ def graded(tmp_path_factory):
     out = root / "graded"
     targets = make_class(root, out)
     before = {name: (p.read_bytes() if p.exists() else None) for name, p in targets.items()}
+    streams = (sys.stdout, sys.stderr)
     summary = grade([root / "class", root / "nbgrader"], out, time_limit=3, notebook_limit=60, jobs=2,
                     progress=False)
+    # judging from two threads once left the grader's own stdout inside a check's buffer
+    assert (sys.stdout, sys.stderr) == streams
     return {"root": root, "out": out, "targets": targets, "before": before, "summary": summary}
 
 

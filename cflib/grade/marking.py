@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import builtins
 import re
+import threading
 import warnings
 
 from .. import checks
@@ -29,6 +30,11 @@ from .cases import graded_cases
 from .wire import decode
 
 STATUSES = ("pass", "fail", "not_implemented", "error", "timeout")
+#: One submission judged at a time: the checks redirect sys.stdout and set warning filters around
+#: each call they make, which is not thread-safe, and ``--jobs`` judges from several threads (two
+#: overlapping redirections once left the grader's own stdout pointing into a check's buffer, so its
+#: summary line vanished).
+_JUDGING = threading.Lock()
 
 
 def row(student, notebook, exercise, status, points, max_points, detail) -> dict:
@@ -148,5 +154,6 @@ def mark(student: str, nb: dict, run, cells: list, seed: int, limits: dict) -> l
         p = imports[0]
         return [row(student, nb["id"], "", "error", 0, total,
                     f"the notebook's imports fail (cell {p['cell']}: {p['text']}): fix or remove that import")]
-    return [mark_exercise(student, nb, entry, exercise, run, cells, seed, limits)
-            for entry, exercise in zip(nb["exercises"], run.exercises)]
+    with _JUDGING:
+        return [mark_exercise(student, nb, entry, exercise, run, cells, seed, limits)
+                for entry, exercise in zip(nb["exercises"], run.exercises)]
