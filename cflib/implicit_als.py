@@ -191,6 +191,8 @@ class ImplicitModel:
     X: np.ndarray
     Theta: np.ndarray
     params: dict = field(default_factory=dict)
+    #: Its scores are preferences, not ratings: no rating scale (cflib.ratings.rating_scale).
+    rating_scale = None
 
     @property
     def k(self) -> int:

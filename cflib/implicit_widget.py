@@ -28,6 +28,8 @@ LAMS = (1.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0)
 
 def user_top(model, train, user: int, n: int = 10) -> np.ndarray:
     """The ``n`` best-scored movies of one user among those not rated in train, shape (n,)."""
+    user = check_int(user, "user", min_val=0, max_val=model.Theta.shape[0] - 1)
+    n = check_int(n, "n", min_val=1)
     scores = model.X @ model.Theta[user]
     return user_list(scores, train.movies[train.users == user], n)
 

@@ -56,8 +56,6 @@ def rating_scale(obj):
     """
     if isinstance(obj, Ratings):
         return obj.scale
-    if "ImplicitModel" in {c.__name__ for c in type(obj).__mro__}:
-        return None  # scores near 0..1, not ratings (cflib.implicit_als)
     if hasattr(obj, "rating_scale"):
         return obj.rating_scale
     train = getattr(obj, "train", None)

@@ -291,3 +291,18 @@ def test_public_helpers_name_a_wrong_argument():
         implicit_cost(X, np.ones((3, 3)), [0], [0], [3.0], 1.0)
     with pytest.raises(ValueError, match="lam must be a finite"):
         implicit_cost(X, T, [0], [0], [3.0], -1.0)
+
+
+def test_user_top_names_a_bad_user_or_n():
+    from cflib.implicit_als import ImplicitModel
+    from cflib.implicit_widget import user_top
+    from cflib.ratings import rating_scale
+
+    model = ImplicitModel(np.ones((5, 2)), np.ones((3, 2)))
+    assert rating_scale(model) is None  # preferences, not ratings
+    train = type("T", (), {"movies": np.array([0]), "users": np.array([0])})
+    for user in (-1, 3):
+        with pytest.raises(ValueError, match="user"):
+            user_top(model, train, user)
+    with pytest.raises(ValueError, match="n"):
+        user_top(model, train, 0, n=0)
