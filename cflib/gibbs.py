@@ -355,7 +355,7 @@ def _step(state):
         if state.vm is not None:
             state.v_sum += _sample_predictions(state, state.vm, state.vu)
     state.sweep += 1
-    d = np.clip(mean, *RATING_SCALE) - y
+    d = np.clip(mean, *getattr(state.train, "scale", RATING_SCALE)) - y
     return J, float(d @ d)
 
 

@@ -139,9 +139,12 @@ def all_finite(arrays) -> bool:
     return all(bool(np.all(np.isfinite(a))) for a in arrays)
 
 
-def clipped_rmse(pred, actual) -> float:
-    """RMSE of the predictions clipped to the rating scale (NaN for no ratings): the validation rule."""
-    d = np.clip(pred, *RATING_SCALE) - actual
+def clipped_rmse(pred, actual, scale=RATING_SCALE) -> float:
+    """RMSE of the predictions clipped to the rating scale ``(lo, hi)`` (NaN for no ratings): the validation rule.
+
+    The scale is the training data's (``Ratings.scale``: 1..5, or 0.5..5 for half stars).
+    """
+    d = np.clip(pred, *scale) - actual
     return float(np.sqrt(d @ d / d.size)) if d.size else float("nan")
 
 
@@ -338,7 +341,7 @@ def _record(entry, state, history, validation, J, sse, start, bar):
         history.train_rmse.append(float(np.sqrt(max(sse, 0.0) / state.train.nnz)))
     if validation is not None and entry.predict is not None:
         history.val_rmse.append(clipped_rmse(entry.predict(state, validation.movies, validation.users),
-                                             validation.ratings))
+                                             validation.ratings, getattr(state.train, "scale", RATING_SCALE)))
     if entry.record is not None:
         entry.record(state, history, validation)
     history.time.append((getattr(state, "reached", None) or time.perf_counter()) - start)
