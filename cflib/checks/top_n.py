@@ -54,7 +54,7 @@ def _ranking_cases(seed, short=False):
     cases.append(_tie_case(case_rng(seed + 1)))
     if short:
         cases.append(Case("5 movies, 3 of them train movies, k=4: only 2 movies can be listed",
-                          (np.array([0.3, 0.8, 0.1, 0.6, -0.2]), np.array([0, 1, 3]), np.array([2]), 4)))
+                          (np.array([0.3, 0.8, 0.1, 0.6, -0.2]), np.array([0, 1, 3]), np.array([2, 4]), 4)))
     return cases
 
 
@@ -169,6 +169,10 @@ def check_precision_at_k(fn) -> Callable:
                      "keep the ids: set scores[train_movies] = -np.inf on a copy, or rank the ids "
                      "np.setdiff1d(np.arange(len(scores)), train_movies) by their scores",
                      lambda s, t, r, k: _deleted_hits(s, t, r, k).sum() / k),
+            Mistake("gives the train movies the lowest score, scores.min(), instead of -inf: the movie that has it "
+                     "ties with them, and a tie goes to the lower index, so it can lose its place in the list",
+                     "set scores[train_movies] = -np.inf, below every possible score",
+                     lambda s, t, r, k: _hits(s, t, r, k, removed=np.min(s)).sum() / k),
             Mistake("divides the hits by the number of relevant movies: that is recall@k",
                      "precision@k = hits / k",
                      lambda s, t, r, k: _hits(s, t, r, k).sum() / len(r)),

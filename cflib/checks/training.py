@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from .engine import Case, CheckSpec, Mistake, case_rng, close, lazy, pair, run, scalar
+from .engine import Case, CheckSpec, Invalid, Mistake, case_rng, close, lazy, pair, run, scalar
 from .problems import dense_cases, grad_shape_hint, rating_cases
 from ..objective import gradient as ref_gradient
 
@@ -62,6 +62,15 @@ def check_normalize(fn) -> Callable:
                     f"(expected {exp[unrated][0]:.6g}, got {got[unrated][0]:.6g}); the rule: {FALLBACK_RULE}")
         return None
 
+    def split(out, case):
+        Y_norm, mean = pair(out, names)
+        R = np.asarray(case.args[1], bool)
+        if Y_norm.shape == R.shape and not np.isnan(mean).any() and np.isnan(Y_norm[~R]).any() \
+                and not np.isnan(Y_norm[R]).any():
+            raise Invalid("returned a Y_norm with NaN where R is 0: Y_norm must be exactly 0 there, whatever Y "
+                          "holds: np.where(R, Y - movie_mean[:, None], 0.0)")
+        return Y_norm, mean
+
     def shape_hint(p, got, exp):
         if p == 1 and got[1] == (exp[1][0], 1):
             return "movie_mean should be 1-D, shape (n_movies,): drop keepdims or use .ravel()"
@@ -71,7 +80,7 @@ def check_normalize(fn) -> Callable:
 
     spec = CheckSpec(
         name="check_normalize", signature="Y, R", ref_name="cflib.train.normalize_ratings", reference=reference,
-        cases=cases, parts=names, split=lambda out, case: pair(out, names),
+        cases=cases, parts=names, split=split,
         mistakes=[
             Mistake("uses the mean over all entries, Y.mean(axis=1), the unrated ones included",
                     "average over rated entries only: sum of Y where R is 1, divided by R.sum(axis=1)",
