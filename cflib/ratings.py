@@ -330,6 +330,8 @@ class Ratings:
         test_fraction = check_scalar(test_fraction, "test_fraction", min_val=0.0, max_val=1.0,
                                      include_boundaries="neither")
         seed = check_int(seed, "seed", min_val=0)
+        if self.nnz < 2:
+            raise ValueError(f"random_split needs at least 2 ratings (one for each part), got {self.nnz}")
         n_test = int(round(test_fraction * self.nnz))
         if not 0 < n_test < self.nnz:
             raise ValueError(

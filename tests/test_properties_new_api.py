@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import cflib
@@ -109,7 +109,10 @@ class _RandomScores:
 def ranking_case(draw):
     n_m, n_u = draw(st.integers(2, 12)), draw(st.integers(1, 8))
     data = cflib.make_synthetic(n_m, n_u, 2, density=draw(st.floats(0.2, 0.9)), seed=draw(st.integers(0, 999)))
-    train, test = data.random_split(draw(st.floats(0.2, 0.6)), seed=draw(st.integers(0, 99)))
+    fraction = draw(st.floats(0.2, 0.6))
+    n_test = int(round(fraction * data.nnz))
+    assume(0 < n_test < data.nnz)  # random_split refuses a split that leaves a part empty (tested elsewhere)
+    train, test = data.random_split(fraction, seed=draw(st.integers(0, 99)))
     mutation = draw(st.sampled_from(["none"] * 8 + ["popularity"] * 4 + ["shape", "empty_test", "test_is_train",
                                                                         "not_ratings"]))
     return train, test, mutation, draw(st.integers(0, 99)), draw(st.booleans())
@@ -310,7 +313,8 @@ def test_fit_new_methods(method, case, args):
     names = ("k", "lam", "reg_param", "n_iters", "seed", "validation", "train", "alpha", "burn_in", "init_std",
              "interactions")
     n_iters_ok = _valid_int(n_iters, 1)
-    valid = ((k is None or _valid_int(k, 1)) and k != 10**6 and (lam is None or _valid_real(lam, 0.0))
+    valid = ((k is None or _valid_int(k, 1)) and k != 10**6
+             and (lam is None or not penalty or _valid_real(lam, 0.0))  # the sampler is not given lam
              and n_iters_ok and _valid_int(seed, 0)
              and mutation not in ("empty", "validation_shape", "validation_str")
              and train.nnz > 0  # "no_liked" on data rated 4 or 5 only leaves nothing to learn from
