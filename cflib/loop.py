@@ -286,9 +286,13 @@ def run(entry: Method, train, *, validation=None, seed=0, threads=None, progress
     options = entry.resolve(options)
     if entry.memory is not None:
         floats, settings, what, advice = entry.memory(train, options)
-        if 8 * floats > DENSE_LIMIT_BYTES:
-            raise ValueError(f"{entry.name}: {settings} would need about {8 * floats / 1e9:.1f} GB for {what}: "
-                             f"{advice}")
+    else:  # the course's model: X, Theta, their gradients and a step's copies, about 4 of each
+        floats = 4 * (train.n_movies + train.n_users) * (options.get("k", 1) + 1)
+        settings, what = f"k={options.get('k', 1)}", "the factors X and Theta and their gradients"
+        advice = "choose a smaller k (the number of features; the course uses 5 to 50)"
+    if 8 * floats > DENSE_LIMIT_BYTES:
+        raise ValueError(f"{entry.name}: {settings} would need about {8 * floats / 1e9:.1f} GB for {what}: "
+                         f"{advice}")
     params = dict(method=entry.name, **options, seed=seed)
     history = entry.history(method=entry.name, kind=options.get("kind", entry.kinds[0]))
     n_iters, k = options["n_iters"], options.get("k", 1)

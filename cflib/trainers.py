@@ -60,7 +60,10 @@ def register(method: Method) -> Method:
 
 
 def get_method(name) -> Method:
-    """The registry entry of ``name``, or a ValueError listing the methods."""
+    """The registry entry of ``name``, or an error listing the methods."""
+    if not isinstance(name, str):
+        raise TypeError(f"method must be a method's name (a str), one of {tuple(METHODS)}, "
+                        f"got {type(name).__name__} {name!r}")
     if name not in METHODS:
         raise ValueError(f"method must be one of {tuple(METHODS)}, got {name!r}")
     return METHODS[name]

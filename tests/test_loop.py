@@ -157,3 +157,16 @@ if __name__ == "__main__":
     arrays = {f"{label}/{name}": value for label in RUNS for name, value in summary(*run(label, train, test)).items()}
     np.savez_compressed(REFERENCE, **arrays)
     print(f"wrote {REFERENCE} ({REFERENCE.stat().st_size} bytes, {len(arrays)} arrays)")
+
+
+@pytest.mark.parametrize("method", ["gd", "momentum", "lbfgs", "als"])
+def test_a_k_too_large_meets_the_memory_guard_before_any_allocation(method):
+    data = cflib.make_synthetic(20, 15, 2, density=0.5, seed=0)
+    with pytest.raises(ValueError, match=r"k=1000000000 would need about .* GB .*choose a smaller k"):
+        fit(data, method=method, k=10**9)
+
+
+def test_a_method_that_is_not_a_name_is_a_type_error():
+    data = cflib.make_synthetic(20, 15, 2, density=0.5, seed=0)
+    with pytest.raises(TypeError, match=r"method must be a method's name \(a str\)"):
+        fit(data, method=["als"])
