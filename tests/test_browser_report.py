@@ -12,6 +12,7 @@ them the test skips with the reason, and fails instead when ``CI`` is set.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -49,22 +50,29 @@ def test_report_renders_offline_with_its_figure(chromium, tmp_path):
         else:
             route.abort()
 
-    with sync_playwright() as playwright:
-        chrome = launch(playwright, chromium)
-        try:
-            page = chrome.new_page(viewport={"width": 1280, "height": 900})
-            page.route("**/*", only_local)
-            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(report.as_uri(), wait_until="load")
-            figure = page.locator("#class-figure")
-            assert figure.is_visible()
-            box = figure.bounding_box()
-            assert box["width"] > 300 and box["height"] > 200
-            assert page.title() == INFO["title"]
-            SCREENSHOTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / "grade_report.png"), full_page=True)
-        finally:
-            chrome.close()
+    def browse():
+        # In a thread of its own: a test run earlier in this worker may leave an asyncio loop running
+        # in the main thread, where Playwright's sync API refuses to start.
+        with sync_playwright() as playwright:
+            chrome = launch(playwright, chromium)
+            try:
+                page = chrome.new_page(viewport={"width": 1280, "height": 900})
+                page.route("**/*", only_local)
+                page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                page.goto(report.as_uri(), wait_until="load")
+                figure = page.locator("#class-figure")
+                visible, box, title = figure.is_visible(), figure.bounding_box(), page.title()
+                SCREENSHOTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(SCREENSHOTS / "grade_report.png"), full_page=True)
+            finally:
+                chrome.close()
+        return visible, box, title
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        visible, box, title = pool.submit(browse).result(timeout=180)
+    assert visible
+    assert box["width"] > 300 and box["height"] > 200
+    assert title == INFO["title"]
     assert errors == []
     assert requested == [report.as_uri()]
