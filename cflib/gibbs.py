@@ -304,34 +304,35 @@ def _sample_predictions(state, rows, cols):
     return row_dots(W[:, :k], V[:, :k], rows, cols) + W[rows, k] + V[cols, k] + state.mu
 
 
+def _draw_side(rows, systems, partners, targets, alpha, k, rng):
+    """New rows of one side (movies or users) given the other: their hyperparameters, then the rows.
+
+    ``rows`` (n, k + 1) are this side's current rows (for the hyperprior draw), ``partners`` the other
+    side's rows, whose first k columns and a column of ones are the regressors of ``targets``.
+    Returns ``(new rows, hyper mean, hyper precisions)``.
+    """
+    mean, lam = sample_hyper(rows, rng)
+    A, b = systems.normal_equations(np.hstack([partners[:, :k], np.ones((partners.shape[0], 1))]), targets)
+    diag = np.arange(k + 1)
+    A *= alpha
+    A[:, diag, diag] += lam
+    b *= alpha
+    b += lam * mean
+    return sample_rows(A, b, rng), mean, lam
+
+
 def _step(state):
     """One sweep (see :func:`fit_gibbs`); returns J of the sample and the training SSE of the
     posterior mean so far (of the current sample during burn-in), clipped as :meth:`GibbsModel.predict`."""
     train, rng, k = state.train, state.rng, state.options["k"]
     movies, users, y = train.movies, train.users, train.ratings
     W, V = state.params
-    diag = np.arange(k + 1)
     try:
         resid = y - state.pred
         alpha = sample_alpha(float(resid @ resid), train.nnz, rng)
-        # Movie rows given the users: targets y - mu - c_j, partners (theta_j, 1).
-        m_mean, m_lam = sample_hyper(W, rng)
-        A, b = state.by_movie.normal_equations(np.hstack([V[:, :k], np.ones((train.n_users, 1))]),
-                                               y - state.mu - V[users, k])
-        A *= alpha
-        A[:, diag, diag] += m_lam
-        b *= alpha
-        b += m_lam * m_mean
-        W = sample_rows(A, b, rng)
-        # User rows given the movies.
-        u_mean, u_lam = sample_hyper(V, rng)
-        A, b = state.by_user.normal_equations(np.hstack([W[:, :k], np.ones((train.n_movies, 1))]),
-                                              y - state.mu - W[movies, k])
-        A *= alpha
-        A[:, diag, diag] += u_lam
-        b *= alpha
-        b += u_lam * u_mean
-        V = sample_rows(A, b, rng)
+        # Movie rows given the users: targets y - mu - c_j, partners (theta_j, 1); then users given movies.
+        W, m_mean, m_lam = _draw_side(W, state.by_movie, V, y - state.mu - V[users, k], alpha, k, rng)
+        V, u_mean, u_lam = _draw_side(V, state.by_user, W, y - state.mu - W[movies, k], alpha, k, rng)
     except (np.linalg.LinAlgError, ValueError):  # a non-finite draw: no valid precision or Gamma
         raise Diverged from None
     state.params = [W, V]

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-from browser.chromium import chromium_path, launch, missing_reason
+from browser.chromium import launch, require_chromium
 from browser.lab_server import LabServer
 from browser.notebook_page import FIGURE_REPR, WIDGET_REPR, NotebookPage, NotebookState
 from browser.stored import read_stored_outputs
@@ -90,12 +90,7 @@ def _record_timing(name, clock):
 @pytest.fixture(scope="session")
 def chromium():
     """Path of the Chromium binary; skips (fails in CI) when the browser test cannot run."""
-    reason = missing_reason()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser test cannot run in CI: {reason}")
-        pytest.skip(reason)
-    return chromium_path()
+    return require_chromium()
 
 
 @pytest.fixture(scope="session")

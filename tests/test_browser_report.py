@@ -11,13 +11,12 @@ them the test skips with the reason, and fails instead when ``CI`` is set.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from browser.chromium import chromium_path, launch, missing_reason
+from browser.chromium import launch, require_chromium
 from cflib.grade.report import render_report
 from test_grade_report import INFO, fabricated_class
 
@@ -27,12 +26,7 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 @pytest.fixture(scope="module")
 def chromium():
     """Path of the Chromium binary; skips (fails in CI) when the browser test cannot run."""
-    reason = missing_reason()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser test cannot run in CI: {reason}")
-        pytest.skip(reason)
-    return chromium_path()
+    return require_chromium()
 
 
 @pytest.mark.browser

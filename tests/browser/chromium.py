@@ -58,3 +58,15 @@ def launch(playwright, executable_path):
     return playwright.chromium.launch(
         executable_path=executable_path, headless=True, args=LAUNCH_ARGS,
     )
+
+
+def require_chromium():
+    """The Chromium binary for a browser test; skips with the reason, or fails when ``CI`` is set."""
+    import pytest
+
+    reason = missing_reason()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser test cannot run in CI: {reason}")
+        pytest.skip(reason)
+    return chromium_path()
