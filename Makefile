@@ -25,7 +25,7 @@ $(VENV)/.installed-dev: pyproject.toml
 	touch $@ $(VENV)/.installed
 
 data: $(VENV)/.installed
-	$(PY) -m cflib.data
+	$(PY) -m cflib.datasets
 
 lab: data
 	$(PY) -m jupyter lab $(LAB_SETTINGS) notebooks/index.ipynb $(LAB_ARGS)

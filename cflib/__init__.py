@@ -15,6 +15,7 @@ from .objective import (
     gradient_sparse,
     predict,
 )
+from .datasets import fetch_movielens, load_movielens, load_split
 from .gradcheck import check_gradient, numerical_gradient, relative_error
 from .ranking import ranking_metrics
 from .ratings import Ratings
@@ -22,18 +23,6 @@ from .sparse import SparseProblem
 from .synthetic import make_synthetic
 
 __version__ = "0.1.0"
-
-# The loaders are imported on first use, so that `python -m cflib.data` (which
-# fetches the data) runs the module once, without a double-import warning.
-_LAZY = {"load_movielens", "load_split", "fetch_movielens"}
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        from . import data
-
-        return getattr(data, name)
-    raise AttributeError(f"module 'cflib' has no attribute {name!r}")
 
 __all__ = [
     "Ratings",

@@ -10,7 +10,7 @@ import os
 import pytest
 
 import cflib
-from cflib.data import ENV_VAR
+from cflib.datasets import ENV_VAR
 
 
 def _real_data_or_skip():

@@ -1,4 +1,4 @@
-"""Tests of cflib.data (MovieLens loading) and cflib.download (fetch, verify, extract).
+"""Tests of cflib.datasets (MovieLens loading) and cflib.datasets.download (fetch, verify, extract).
 
 Nothing here touches the network: downloads are served by fake ``urlopen``
 functions from bytes built out of the hand-written files in tests/fixtures/.
@@ -9,6 +9,8 @@ import atexit
 import hashlib
 import io
 import shutil
+import subprocess
+import sys
 import tempfile
 import urllib.error
 import zipfile
@@ -18,10 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import cflib.archive
-import cflib.download
-from cflib import data as cdata
-from cflib.data import (
+import cflib.datasets.archive
+import cflib.datasets.download
+import cflib.datasets.movielens as cdata
+from cflib.datasets.cli import main as cli_main
+from cflib.datasets import (
     ENV_VAR,
     RELEASES,
     ArchiveError,
@@ -34,8 +37,8 @@ from cflib.data import (
     load_movielens,
     load_split,
 )
-from cflib.archive import extract_archive, verify_file
-from cflib.download import DownloadError, download_file
+from cflib.datasets.archive import extract_archive, verify_file
+from cflib.datasets.download import DownloadError, download_file
 
 def _materialize_fixtures() -> Path:
     """Copy the hand-written fixtures to a temporary folder under their real names.
@@ -116,11 +119,11 @@ def no_env(monkeypatch):
 def offline(monkeypatch):
     """No test reaches the network: by default every download fails as without internet.
 
-    Tests that need a download replace ``cflib.download.urlopen`` with a FakeNetwork.
+    Tests that need a download replace ``cflib.datasets.download.urlopen`` with a FakeNetwork.
     """
     no_dns = urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
     net = FakeNetwork(error=no_dns)
-    monkeypatch.setattr(cflib.download, "urlopen", net)
+    monkeypatch.setattr(cflib.datasets.download, "urlopen", net)
     monkeypatch.delenv(cdata.URL_ENV_VAR, raising=False)  # only the release's own URLs
     return net
 
@@ -304,7 +307,7 @@ def test_real_truncated_u_data(movielens, tmp_path, monkeypatch):
     msg = str(err.value)
     assert str(folder / "u.data") in msg
     assert "expected 100,000 ratings, found 99,000" in msg
-    assert f"Delete the folder {folder}" in msg and "python -m cflib.data" in msg
+    assert f"Delete the folder {folder}" in msg and "python -m cflib.datasets" in msg
 
 
 # ---------------------------------------------------------- bad inputs
@@ -397,7 +400,7 @@ def test_download_false_does_not_touch_network(offline, tmp_path):
 @pytest.mark.parametrize("kw", [{"fail_after": 100}, {"stop_after": 100}])
 def test_interrupted_download_leaves_nothing(fake_release, tmp_path, monkeypatch, kw):
     payload = fake_release("100k")
-    monkeypatch.setattr(cflib.download, "urlopen", FakeNetwork(payload, **kw))
+    monkeypatch.setattr(cflib.datasets.download, "urlopen", FakeNetwork(payload, **kw))
     with pytest.raises(DataNotFoundError, match=r"after 100 of [\d,]+ bytes"):
         load_movielens("100k", tmp_path, progress=False)
     assert leftovers(tmp_path) == []  # no ml-100k.zip, no .part, no folder
@@ -413,7 +416,7 @@ def test_partial_bytes_never_sit_at_the_final_name(fake_release, tmp_path, monke
             seen.append(any(p.suffix == ".part" for p in tmp_path.iterdir()))
             return super().read(n)
 
-    monkeypatch.setattr(cflib.download, "urlopen", lambda url, timeout: Watching(payload))
+    monkeypatch.setattr(cflib.datasets.download, "urlopen", lambda url, timeout: Watching(payload))
     load_movielens("100k", tmp_path, progress=False)
     assert len(seen) > 4 and not any(seen[0::2]) and all(seen[1::2])
     assert leftovers(tmp_path) == ["ml-100k", "ml-100k.zip"]
@@ -422,7 +425,7 @@ def test_partial_bytes_never_sit_at_the_final_name(fake_release, tmp_path, monke
 def test_download_checksum_mismatch(fake_release, tmp_path, monkeypatch):
     payload = fake_release("100k")
     damaged = payload[:50] + bytes([payload[50] ^ 0xFF]) + payload[51:]
-    monkeypatch.setattr(cflib.download, "urlopen", FakeNetwork(damaged))
+    monkeypatch.setattr(cflib.datasets.download, "urlopen", FakeNetwork(damaged))
     # Every URL gave a wrong copy: not available, saying what the URL served.
     with pytest.raises(DataNotFoundError) as err:
         load_movielens("100k", tmp_path, progress=False)
@@ -435,7 +438,7 @@ def test_download_checksum_mismatch(fake_release, tmp_path, monkeypatch):
 
 def test_download_too_long_is_refused(fake_release, tmp_path, monkeypatch):
     payload = fake_release("100k")
-    monkeypatch.setattr(cflib.download, "urlopen", FakeNetwork(payload + b"x" * 10))
+    monkeypatch.setattr(cflib.datasets.download, "urlopen", FakeNetwork(payload + b"x" * 10))
     with pytest.raises(DataNotFoundError, match=r"larger than the expected"):
         load_movielens("100k", tmp_path, progress=False)
     assert leftovers(tmp_path) == []
@@ -444,7 +447,7 @@ def test_download_too_long_is_refused(fake_release, tmp_path, monkeypatch):
 def test_successful_download_then_offline(fake_release, tmp_path, monkeypatch, capsys):
     payload = fake_release("100k")
     net = FakeNetwork(payload)
-    monkeypatch.setattr(cflib.download, "urlopen", net)
+    monkeypatch.setattr(cflib.datasets.download, "urlopen", net)
     d = load_movielens("100k", tmp_path, progress=False)
     assert (d.nnz, d.n_movies, d.n_users) == (10, 5, 4)
     assert net.calls == [RELEASES["100k"].url]
@@ -459,14 +462,14 @@ def test_successful_download_then_offline(fake_release, tmp_path, monkeypatch, c
 def test_download_goes_to_env_folder(fake_release, tmp_path, monkeypatch):
     payload = fake_release("1m")
     monkeypatch.setenv(ENV_VAR, str(tmp_path))
-    monkeypatch.setattr(cflib.download, "urlopen", FakeNetwork(payload))
+    monkeypatch.setattr(cflib.datasets.download, "urlopen", FakeNetwork(payload))
     assert fetch_movielens("1m", progress=False) == tmp_path / "ml-1m"
     assert (tmp_path / "ml-1m" / "ratings.dat").is_file()
 
 
 def test_progress_bar_and_message(fake_release, tmp_path, monkeypatch, capsys):
     payload = fake_release("latest-small")
-    monkeypatch.setattr(cflib.download, "urlopen", FakeNetwork(payload))
+    monkeypatch.setattr(cflib.datasets.download, "urlopen", FakeNetwork(payload))
     fetch_movielens("latest-small", tmp_path, progress=True)
     err = capsys.readouterr().err
     assert "Downloading MovieLens latest-small" in err and "ml-latest-small.zip" in err
@@ -588,14 +591,14 @@ def test_argument_overrides_env(fake_release, tmp_path, monkeypatch):
 
 def test_cli_fetches_and_reports(fake_release, tmp_path, monkeypatch, capsys):
     payload = fake_release("100k")
-    monkeypatch.setattr(cflib.download, "urlopen", FakeNetwork(payload))
-    assert cdata.main(["--data-dir", str(tmp_path), "--no-progress"]) == 0
+    monkeypatch.setattr(cflib.datasets.download, "urlopen", FakeNetwork(payload))
+    assert cli_main(["--data-dir", str(tmp_path), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert f"MovieLens 100K is ready in {tmp_path / 'ml-100k'}" in out
 
 
 def test_cli_reports_errors(offline, tmp_path, capsys):
-    assert cdata.main(["--name", "1m", "--data-dir", str(tmp_path), "--no-progress"]) == 1
+    assert cli_main(["--name", "1m", "--data-dir", str(tmp_path), "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: MovieLens 1M is not available") and "ml-1m.zip" in err
 
@@ -626,7 +629,7 @@ def test_split_files_are_validated_naming_file_and_line(fake_release, no_env, tm
     (folder / "u1.test").write_text("\n".join(lines) + "\n")
     with pytest.raises(DataFormatError, match=pattern) as err:
         load_split("u1", tmp_path)
-    assert str(folder / "u1.test") in str(err.value) and "python -m cflib.data" in str(err.value)
+    assert str(folder / "u1.test") in str(err.value) and "python -m cflib.datasets" in str(err.value)
 
 
 def test_a_rating_of_zero_in_the_base_file(fake_release, no_env, tmp_path):
@@ -669,7 +672,7 @@ def _deny_mkdtemp(monkeypatch):
     def mkdtemp(*args, dir=None, **kw):
         raise PermissionError(13, "Permission denied", str(dir))
 
-    monkeypatch.setattr(cflib.archive.tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(cflib.datasets.archive.tempfile, "mkdtemp", mkdtemp)
 
 
 def test_read_only_folder_holding_the_zip(fake_release, no_env, tmp_path, monkeypatch, capsys):
@@ -682,7 +685,7 @@ def test_read_only_folder_holding_the_zip(fake_release, no_env, tmp_path, monkey
     assert isinstance(err.value, PermissionError) and isinstance(err.value, DataError)
     assert f"cannot extract {tmp_path / 'ml-100k.zip'} into {tmp_path}" in msg
     assert f"chmod u+w {tmp_path}" in msg and "unzip ml-100k.zip" in msg
-    assert cdata.main(["--data-dir", str(tmp_path), "--no-progress"]) == 1
+    assert cli_main(["--data-dir", str(tmp_path), "--no-progress"]) == 1
     err_text = capsys.readouterr().err
     assert err_text.startswith("error: cannot extract") and "Traceback" not in err_text
     assert leftovers(tmp_path) == ["ml-100k.zip"]
@@ -775,19 +778,16 @@ CLI_CASES = {
 
 @pytest.mark.parametrize("case", list(CLI_CASES))
 def test_command_line_prints_one_message_never_a_traceback(tmp_path, case):
-    import subprocess
-    import sys
-
     (tmp_path / "file.txt").write_text("x")
     (tmp_path / "blocked").mkdir()
     (tmp_path / "blocked" / "ml-100k").write_text("x")
     # The command line's own code in a fresh process, with urlopen failing as offline
     # (no test reaches the network, not even the official host's name).
-    script = ("import sys, urllib.error, cflib.download as d\n"
+    script = ("import sys, urllib.error, cflib.datasets.download as d\n"
               "def offline(url, timeout=None):\n"
               "    raise urllib.error.URLError('[Errno -3] Temporary failure in name resolution')\n"
               "d.urlopen = offline\n"
-              "from cflib.data import main\n"
+              "from cflib.datasets.cli import main\n"
               "sys.exit(main(sys.argv[1:]))\n")
     env = {k: v for k, v in __import__("os").environ.items() if k != ENV_VAR}
     env.update(PYTHONPATH=str(cdata.REPO_DATA.parent))
@@ -798,3 +798,33 @@ def test_command_line_prints_one_message_never_a_traceback(tmp_path, case):
     assert out.stderr.startswith("error: ") and "Traceback" not in out.stderr, out.stderr
     assert out.stdout == ""
     assert not any(p.name.endswith((".part", ".tmp")) for p in tmp_path.rglob("*"))
+
+
+@pytest.mark.parametrize("module", ["cflib.datasets", "cflib.data"])
+def test_command_line_under_both_names(module):
+    """``python -m cflib.datasets`` is the command; ``python -m cflib.data`` (the old name) still
+    runs it, after a one-line note, and neither prints a double-import warning."""
+    out = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", module, "--help"],
+                         capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "PYTHONPATH": str(cdata.REPO_DATA.parent)})
+    assert out.returncode == 0, out.stderr
+    assert "usage: python -m cflib.datasets" in out.stdout
+    moved = "has moved to `python -m cflib.datasets`"
+    assert (moved in out.stderr) == (module == "cflib.data"), out.stderr
+    assert "Traceback" not in out.stderr and "RuntimeWarning" not in out.stderr
+
+
+def test_old_module_name_warns_and_keeps_the_names():
+    script = ("import warnings\nwarnings.simplefilter('error')\nimport cflib\n"
+              "assert 'cflib.data' not in __import__('sys').modules\n"
+              "try:\n    import cflib.data\nexcept DeprecationWarning as w:\n    print(w)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "PYTHONPATH": str(cdata.REPO_DATA.parent)})
+    assert out.returncode == 0, out.stderr
+    assert "cflib.data has moved to cflib.datasets" in out.stdout
+    with pytest.warns(DeprecationWarning):
+        import importlib
+        import cflib
+        sys.modules.pop("cflib.data", None)
+        old = importlib.import_module("cflib.data")
+    assert old.load_movielens is cflib.load_movielens and old.DataError is DataError

@@ -1,4 +1,4 @@
-"""cflib.download against a real HTTP server on 127.0.0.1 that plays each failure in turn.
+"""cflib.datasets.download against a real HTTP server on 127.0.0.1 that plays each failure in turn.
 
 The server (a thread of this process, bound to the loopback address only)
 answers by path: ``/good/``, ``/trickle/`` (one byte every 0.25 s; ``/trickle-2s/``
@@ -25,10 +25,10 @@ from pathlib import Path
 
 import pytest
 
-import cflib.download
-from cflib import data as cdata
-from cflib.data import RELEASES, URL_ENV_VAR, DataNotFoundError, load_movielens, release_urls
-from cflib.download import DownloadError, download_file, download_first
+import cflib.datasets.download
+import cflib.datasets.movielens as cdata
+from cflib.datasets import RELEASES, URL_ENV_VAR, DataNotFoundError, load_movielens, release_urls
+from cflib.datasets.download import DownloadError, download_file, download_first
 from test_data import FIXTURE_COUNTS, FIXTURES, zip_folder
 
 PAYLOAD = zip_folder(FIXTURES / "ml-100k", "ml-100k")
@@ -129,7 +129,7 @@ def real_urlopen(monkeypatch):
     """These tests use the real urllib (test_data.py's offline fixture does not apply here)."""
     import urllib.request
 
-    monkeypatch.setattr(cflib.download, "urlopen", urllib.request.urlopen)
+    monkeypatch.setattr(cflib.datasets.download, "urlopen", urllib.request.urlopen)
     monkeypatch.delenv(URL_ENV_VAR, raising=False)
     monkeypatch.delenv(cdata.ENV_VAR, raising=False)
 
@@ -253,7 +253,7 @@ def test_the_users_url_comes_first(server, tmp_path, monkeypatch):
 
 SIGTERM_SCRIPT = textwrap.dedent("""
     import sys
-    from cflib.download import download_file
+    from cflib.datasets.download import download_file
     url, dest, size, sha = sys.argv[1:5]
     download_file(url, dest, size=int(size), sha256=sha, progress=False, timeout=5, deadline=30)
 """)
@@ -263,7 +263,7 @@ SIGTERM_SCRIPT = textwrap.dedent("""
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
 def test_sigterm_removes_the_partial_file(server, tmp_path, sig):
     dest = tmp_path / "ml-100k.zip"
-    env = {**os.environ, "PYTHONPATH": str(Path(cflib.download.__file__).parent.parent)}
+    env = {**os.environ, "PYTHONPATH": str(Path(cflib.datasets.download.__file__).parents[2])}
     proc = subprocess.Popen([sys.executable, "-c", SIGTERM_SCRIPT, f"{server}/trickle/ml-100k.zip",
                              str(dest), str(len(PAYLOAD)), SHA], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 import cflib
-import cflib.data as cdata
-import cflib.download
-from cflib.errors import DataArgumentError, DataError, DataFormatError, DataPermissionError
-from cflib.formats import read_ml100k
-from cflib.releases import RELEASES, URL_ENV_VAR, release_urls
+import cflib.datasets.movielens as cdata
+import cflib.datasets.download
+from cflib.datasets.errors import DataArgumentError, DataError, DataFormatError, DataPermissionError
+from cflib.datasets.formats import read_ml100k
+from cflib.datasets.releases import RELEASES, URL_ENV_VAR, release_urls
 
 FLAGS = "|".join(["0"] * 18 + ["1"])
 
@@ -20,7 +20,7 @@ FLAGS = "|".join(["0"] * 18 + ["1"])
 def offline(monkeypatch):
     def no_network(url, timeout=None):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
-    monkeypatch.setattr(cflib.download, "urlopen", no_network)
+    monkeypatch.setattr(cflib.datasets.download, "urlopen", no_network)
     monkeypatch.delenv(URL_ENV_VAR, raising=False)
 
 
@@ -104,7 +104,7 @@ def test_timeout_and_deadline_are_checked(tmp_path, kw, error, match):
     with pytest.raises(error, match=match):
         cflib.fetch_movielens("100k", tmp_path, progress=False, **kw)
     with pytest.raises(error, match=match):
-        cflib.download.download_file("https://example.invalid/x.zip", tmp_path / "x.zip", size=1,
+        cflib.datasets.download.download_file("https://example.invalid/x.zip", tmp_path / "x.zip", size=1,
                                      sha256="0" * 64, progress=False, **kw)
 
 
@@ -122,7 +122,7 @@ def test_a_url_without_a_file_name_is_used_as_a_folder(monkeypatch):
 def test_readable_arrays_stay_fast_on_real_sized_text():
     """The per-line field count check is vectorised: 1M lines in well under a second."""
     import time
-    from cflib.formats import _same_field_counts
+    from cflib.datasets.text import _same_field_counts
     text = "\n".join(["1 2 3 4"] * 1_000_000)
     start = time.perf_counter()
     assert _same_field_counts(text, 1_000_000, 4)

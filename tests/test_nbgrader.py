@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 import cflib
-from cflib.data import ENV_VAR
+from cflib.datasets import ENV_VAR
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "02_cost_function.ipynb"

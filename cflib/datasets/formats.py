@@ -10,32 +10,28 @@ titles garbled by a double conversion such as "MisÃ©rables" are refused).
 Every error is a :class:`DataFormatError` naming the file, the line and the fix.
 
 Where the files come from (download, archive, folders searched) and the
-counts a complete copy has are :mod:`cflib.data`'s business, not this module's.
+counts a complete copy has are :mod:`cflib.datasets.movielens`'s business, not this module's.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
-import re
-import stat
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .errors import DataFormatError, DataNotFoundError, DataPermissionError
-from .ratings import HALF_STAR_SCALE, RATING_SCALE, Ratings
-from .validation import first_repeated_pair
+from ..ratings import HALF_STAR_SCALE, RATING_SCALE, Ratings
+from ..validation import first_repeated_pair
+from .errors import DataFormatError
+from .text import fields_text, numeric_table, parse_ids, read_text, repair_hint, split_lines
 
 __all__ = [
     "read_ml100k",
     "read_ml100k_split",
     "read_ml1m",
     "read_ml_latest_small",
-    "read_text",
     "ML100K_GENRES",
     "NO_GENRES",
 ]
@@ -47,149 +43,7 @@ ML100K_GENRES = (
 )
 NO_GENRES = "(no genres listed)"
 # UTF-8 bytes of an accented letter read as Latin-1: "é" (C3 A9) becomes "Ã©".
-_MOJIBAKE = re.compile("[\u00c2-\u00c3][\u0080-\u00bf]")
-
-
-def _repair_hint(folder: Path) -> str:
-    name = folder.name.removeprefix("ml-")
-    return (
-        f"Delete the folder {folder} and run `python -m cflib.data --name {name}` to "
-        f"download it again, or put a good {folder.name}.zip in {folder.parent}."
-    )
-
-
 # -------------------------------------------------------------------- parsing
-def _open_error(path: Path, exc: OSError):
-    if isinstance(exc, FileNotFoundError):
-        return DataNotFoundError(
-            f"{path} is missing: the folder is incomplete. {_repair_hint(path.parent)}")
-    if isinstance(exc, PermissionError):
-        return DataPermissionError(
-            f"{path} cannot be read: permission denied. Make it readable "
-            f"(chmod a+r {path}), or copy the folder {path.parent} somewhere you can read "
-            f"and set CFLIB_DATA_DIR to the folder holding the copy.")
-    if isinstance(exc, IsADirectoryError):
-        return DataFormatError(f"{path} is a folder, not a file. {_repair_hint(path.parent)}")
-    return DataFormatError(f"{path} cannot be read ({exc.strerror or exc}). "
-                           f"{_repair_hint(path.parent)}")
-
-
-def read_text(path: Path, encoding: str) -> str:
-    """The whole text of a data file; ``encoding="latin-1"`` also accepts UTF-8.
-
-    GroupLens ships u.item and movies.dat in Latin-1. A copy re-encoded as
-    UTF-8 (an editor or a conversion tool may do this) is valid UTF-8, which
-    Latin-1 text with accents almost never is: such a file is read as UTF-8,
-    so "Misérables" stays "Misérables" instead of becoming "MisÃ©rables".
-    Text converted twice (the garbled form stored as UTF-8) is refused, naming
-    the line.
-
-    Raises
-    ------
-    DataNotFoundError, DataPermissionError, DataFormatError
-    """
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode) and not Path(path).is_dir():
-            raise DataFormatError(  # a FIFO or a device would be read forever
-                f"{path} is not a regular file (a pipe, socket or device): cflib reads data files "
-                f"only. {_repair_hint(Path(path).parent)}")
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise _open_error(path, exc) from None
-    if encoding == "latin-1":
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = raw.decode("latin-1")
-            if re.search("[\u0080-\u009f]", text):  # control codes in Latin-1: Windows-1252 bytes
-                try:
-                    text = raw.decode("cp1252")  # e.g. 0x92 is a right quote, not U+0092
-                except UnicodeDecodeError as exc:
-                    raise DataFormatError(
-                        f"{path} holds byte 0x{raw[exc.start]:02x} at byte {exc.start:,}, which is "
-                        f"neither Latin-1 text nor Windows-1252. {_repair_hint(Path(path).parent)}"
-                    ) from None
-    else:
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError as exc:
-            raise DataFormatError(
-                f"{path} is not valid {encoding} text ({exc.reason} at byte {exc.start:,}). "
-                f"{_repair_hint(path.parent)}"
-            ) from None
-    bad = _MOJIBAKE.search(text)
-    if bad:
-        lineno = text.count("\n", 0, bad.start()) + 1
-        line = text.split("\n")[lineno - 1]
-        raise DataFormatError(
-            f"{path}, line {lineno:,} holds garbled text ({line[:80]!r}: {bad.group()!r} is an "
-            f"accented letter converted to UTF-8 twice). Restore the original file. "
-            f"{_repair_hint(path.parent)}"
-        )
-    return text
-
-
-def _fields(n: int) -> str:
-    return f"{n} field" + ("" if n == 1 else "s")
-
-
-def _bad_line(text: str, n_cols: int, path: Path, sep, dtype, first_line: int):
-    """Raise a DataFormatError naming the first line that does not parse."""
-    convert = int if np.issubdtype(dtype, np.integer) else float
-    for lineno, line in enumerate(text.split("\n"), start=first_line):
-        line = line.rstrip("\r")
-        fields = line.split(sep) if sep else line.split()
-        problem = None
-        if len(fields) != n_cols:
-            problem = f"has {_fields(len(fields))}, expected {n_cols}"
-        else:
-            try:
-                [convert(f) for f in fields]
-            except ValueError:
-                problem = f"has a field that is not a {'whole ' if convert is int else ''}number"
-        if problem:
-            raise DataFormatError(
-                f"{path}, line {lineno:,} {problem} ({line[:80]!r}); the file is truncated "
-                f"or damaged. {_repair_hint(path.parent)}"
-            )
-    raise DataFormatError(f"{path} could not be parsed. {_repair_hint(path.parent)}")
-
-
-def _numeric_table(text: str, n_cols: int, path: Path, *, sep=None, dtype=np.int64,
-                   first_line: int = 1) -> np.ndarray:
-    """Parse lines of ``n_cols`` numbers into an array of shape (n_lines, n_cols).
-
-    ``np.fromstring`` does the work (about 10 times faster than splitting in
-    Python); only when it fails is the text walked line by line to name the
-    bad line.
-    """
-    body = text.strip()
-    n_lines = body.count("\n") + 1 if body else 0
-    flat = body.replace(sep, " ") if sep else body
-    values = None
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", DeprecationWarning)
-        try:
-            values = np.fromstring(flat, dtype=dtype, sep=" ")
-        except (ValueError, DeprecationWarning):
-            values = None
-    if values is None or values.size != n_lines * n_cols or not _same_field_counts(flat, n_lines, n_cols):
-        _bad_line(body, n_cols, path, sep, dtype, first_line)
-    return values.reshape(n_lines, n_cols)
-
-
-def _same_field_counts(flat: str, n_lines: int, n_cols: int) -> bool:
-    """Every line of ``flat`` (whitespace-separated) has ``n_cols`` fields: a line with
-    one field too few and another with one too many have the right total, not the right rows."""
-    if n_lines == 0:
-        return True
-    b = np.frombuffer(flat.encode("utf-8", "replace"), dtype=np.uint8)
-    space = (b == 32) | (b == 9) | (b == 13) | (b == 10)
-    starts = np.flatnonzero(~space & np.concatenate(([True], space[:-1])))  # first byte of each field
-    ends = np.append(np.flatnonzero(b == 10), b.size)  # one per line
-    return ends.size == n_lines and bool(np.all(np.diff(np.searchsorted(starts, ends), prepend=0) == n_cols))
-
-
 def _index(ids: np.ndarray, values: np.ndarray, path: Path, what: str, listed_in: Path):
     """0-based positions of ``values`` in the sorted ``ids``; unknown ids are an error."""
     pos = np.searchsorted(ids, values)
@@ -200,7 +54,7 @@ def _index(ids: np.ndarray, values: np.ndarray, path: Path, what: str, listed_in
         raise DataFormatError(
             f"{path} has a rating for {what} id {bad}, which {listed_in.name} does not list "
             f"({int(unknown.sum()):,} such ratings); the files come from different releases "
-            f"or are damaged. {_repair_hint(path.parent)}"
+            f"or are damaged. {repair_hint(path.parent)}"
         )
     return pos
 
@@ -211,7 +65,7 @@ def _sorted_unique_ids(ids, path: Path, what: str) -> np.ndarray:
     dup = s[1:][s[1:] == s[:-1]]
     if dup.size:
         raise DataFormatError(
-            f"{path} lists {what} id {dup[0]} more than once. {_repair_hint(path.parent)}"
+            f"{path} lists {what} id {dup[0]} more than once. {repair_hint(path.parent)}"
         )
     return s
 
@@ -225,14 +79,14 @@ def _check_values_and_pairs(values, movies, users, n_users, path: Path, *, scale
         i = int(np.argmax(bad))
         raise DataFormatError(
             f"{path}, line {i + first_line:,} has a rating of {values[i]:g} (outside "
-            f"{lo:g}..{hi:g}). {_repair_hint(path.parent)}"
+            f"{lo:g}..{hi:g}). {repair_hint(path.parent)}"
         )
     rep = first_repeated_pair(movies, users, n_users)
     if rep is not None:
         again, first = rep
         raise DataFormatError(
             f"{path}, line {again + first_line:,} rates the same (user, movie) pair as line "
-            f"{first + first_line:,}: each pair is rated once. {_repair_hint(path.parent)}"
+            f"{first + first_line:,}: each pair is rated once. {repair_hint(path.parent)}"
         )
 
 
@@ -245,7 +99,7 @@ def _check_times(times, path: Path, first_line: int) -> np.ndarray:
         i = int(np.argmax(bad))
         raise DataFormatError(
             f"{path}, line {i + first_line:,} has the timestamp {times[i]!r}, which is not a time "
-            f"between 1970 and now (seconds since 1970-01-01). {_repair_hint(path.parent)}")
+            f"between 1970 and now (seconds since 1970-01-01). {repair_hint(path.parent)}")
     return times.astype(np.int64)
 
 
@@ -275,28 +129,6 @@ def _assemble(name, folder: Path, release_files, movie_ids, titles, genre_names,
     )
 
 
-def _split_lines(text: str, sep: str, n_fields: int, path: Path, *, maxsplit=-1,
-                 first_line: int = 1):
-    rows = []
-    for lineno, line in enumerate(text.strip("\r\n").split("\n"), start=first_line):
-        parts = line.rstrip("\r").split(sep, maxsplit)
-        if len(parts) != n_fields:
-            raise DataFormatError(
-                f"{path}, line {lineno:,} has {_fields(len(parts))}, expected {n_fields} "
-                f"({line[:80]!r}); the file is truncated or damaged. {_repair_hint(path.parent)}"
-            )
-        rows.append(parts)
-    return rows
-
-
-def _ids(column, path: Path, what: str) -> np.ndarray:
-    try:
-        return np.array([int(v) for v in column], dtype=np.int64)
-    except ValueError as exc:
-        raise DataFormatError(f"{path} has a {what} id that is not a whole number ({exc}). "
-                              f"{_repair_hint(path.parent)}") from None
-
-
 def _genre_matrix(genre_lists, path: Path):
     """Multi-hot matrix for lists of genre names; names sorted, NO_GENRES dropped."""
     names = sorted({g for gs in genre_lists for g in gs} - {NO_GENRES, ""})
@@ -311,15 +143,15 @@ def _genre_matrix(genre_lists, path: Path):
 
 def _read_ml100k_table(path: Path) -> np.ndarray:
     """(n, 4) int64 table: user id, movie id, rating, timestamp."""
-    return _numeric_table(read_text(path, "ascii"), 4, path)
+    return numeric_table(read_text(path, "ascii"), 4, path)
 
 
 def read_ml100k(folder: Path) -> Ratings:
     """Parse ml-100k: u.data (tab-separated), u.item (Latin-1, ``|``), u.user (``|``)."""
     item_path, user_path = folder / "u.item", folder / "u.user"
     n_item_fields = 5 + len(ML100K_GENRES)
-    items = _split_lines(read_text(item_path, "latin-1"), "|", n_item_fields, item_path)
-    movie_ids = _ids([p[0] for p in items], item_path, "movie")
+    items = split_lines(read_text(item_path, "latin-1"), "|", n_item_fields, item_path)
+    movie_ids = parse_ids([p[0] for p in items], item_path, "movie")
     titles = [p[1] for p in items]
     flags = np.array([p[5:] for p in items], dtype=str).reshape(len(items), -1)
     genres = flags == "1"
@@ -327,9 +159,9 @@ def read_ml100k(folder: Path) -> Ratings:
     if bad.any():
         line = int(np.argmax(bad.any(axis=1))) + 1
         raise DataFormatError(f"{item_path}, line {line:,} has a genre flag other than 0 or 1. "
-                              f"{_repair_hint(folder)}")
-    users = _split_lines(read_text(user_path, "latin-1"), "|", 5, user_path)
-    user_ids = _ids([p[0] for p in users], user_path, "user")
+                              f"{repair_hint(folder)}")
+    users = split_lines(read_text(user_path, "latin-1"), "|", 5, user_path)
+    user_ids = parse_ids([p[0] for p in users], user_path, "user")
     table = _read_ml100k_table(folder / "u.data")
     return _assemble("ml-100k", folder, ("u.data", "u.item", "u.user"), movie_ids, titles,
                      ML100K_GENRES, genres, user_ids, table[:, 0], table[:, 1], table[:, 2],
@@ -339,13 +171,13 @@ def read_ml100k(folder: Path) -> Ratings:
 def read_ml1m(folder: Path) -> Ratings:
     """Parse ml-1m: ``::``-separated ratings.dat, movies.dat (Latin-1), users.dat."""
     movies_path, users_path = folder / "movies.dat", folder / "users.dat"
-    rows = _split_lines(read_text(movies_path, "latin-1"), "::", 3, movies_path, maxsplit=2)
-    movie_ids = _ids([p[0] for p in rows], movies_path, "movie")
+    rows = split_lines(read_text(movies_path, "latin-1"), "::", 3, movies_path, maxsplit=2)
+    movie_ids = parse_ids([p[0] for p in rows], movies_path, "movie")
     genre_names, genres = _genre_matrix([p[2].split("|") for p in rows], movies_path)
-    users = _split_lines(read_text(users_path, "latin-1"), "::", 5, users_path)
-    user_ids = _ids([p[0] for p in users], users_path, "user")
+    users = split_lines(read_text(users_path, "latin-1"), "::", 5, users_path)
+    user_ids = parse_ids([p[0] for p in users], users_path, "user")
     path = folder / "ratings.dat"
-    table = _numeric_table(read_text(path, "ascii"), 4, path, sep="::")
+    table = numeric_table(read_text(path, "ascii"), 4, path, sep="::")
     return _assemble("ml-1m", folder, ("ratings.dat", "movies.dat", "users.dat"), movie_ids,
                      [p[1] for p in rows], genre_names, genres, user_ids,
                      table[:, 0], table[:, 1], table[:, 2], table[:, 3])
@@ -357,7 +189,7 @@ def _csv_header(text: str, expected: str, path: Path) -> str:
     if first.rstrip("\r") != expected:
         raise DataFormatError(
             f"{path} starts with {first[:80]!r}, expected the header {expected!r}. "
-            f"{_repair_hint(path.parent)}"
+            f"{repair_hint(path.parent)}"
         )
     return rest
 
@@ -370,18 +202,18 @@ def read_ml_latest_small(folder: Path) -> Ratings:
     for lineno, row in enumerate(rows, start=2):
         if len(row) != 3:
             raise DataFormatError(
-                f"{movies_path}, line {lineno:,} has {_fields(len(row))}, expected 3 ({row!r}); "
-                f"the file is truncated or damaged. {_repair_hint(folder)}"
+                f"{movies_path}, line {lineno:,} has {fields_text(len(row))}, expected 3 ({row!r}); "
+                f"the file is truncated or damaged. {repair_hint(folder)}"
             )
-    movie_ids = _ids([r[0] for r in rows], movies_path, "movie")
+    movie_ids = parse_ids([r[0] for r in rows], movies_path, "movie")
     genre_names, genres = _genre_matrix([r[2].split("|") for r in rows], movies_path)
     body = _csv_header(read_text(ratings_path, "utf-8"), "userId,movieId,rating,timestamp",
                        ratings_path)
-    table = _numeric_table(body, 4, ratings_path, sep=",", dtype=np.float64, first_line=2)
+    table = numeric_table(body, 4, ratings_path, sep=",", dtype=np.float64, first_line=2)
     ids = table[:, :2]
     if np.any(ids != np.round(ids)):
         raise DataFormatError(f"{ratings_path} has a user or movie id that is not a whole "
-                              f"number. {_repair_hint(folder)}")
+                              f"number. {repair_hint(folder)}")
     r_users, r_movies = ids[:, 0].astype(np.int64), ids[:, 1].astype(np.int64)
     return _assemble("ml-latest-small", folder, ("ratings.csv", "movies.csv", "ratings.csv"),
                      movie_ids, [r[1] for r in rows], genre_names, genres,
@@ -433,12 +265,12 @@ def read_ml100k_split(folder: Path, split: str, full: Ratings):
         raise DataFormatError(
             f"{test_path}, line {again - n_base + 1:,} rates the same (user, movie) pair as "
             f"line {first + 1:,} of {base_path.name}: a test rating must not be in the "
-            f"training file. {_repair_hint(folder)}"
+            f"training file. {repair_hint(folder)}"
         )
     total = n_base + tm.size
     if total != full.nnz:
         raise DataFormatError(
             f"{base_path} and {split}.test: expected {full.nnz:,} ratings "
-            f"together, found {total:,}. A file is truncated. {_repair_hint(folder)}"
+            f"together, found {total:,}. A file is truncated. {repair_hint(folder)}"
         )
     return tuple(out)

@@ -7,7 +7,7 @@ page instead of the archive, a stalled or too slow server, wrong checksum,
 Ctrl-C, SIGTERM or SIGHUP) deletes the ``.part`` file.
 :func:`download_first` tries several URLs in turn and, when all fail, says
 what each one answered. Checking and unpacking an archive that is already on
-disk is :mod:`cflib.archive`'s job.
+disk is :mod:`cflib.datasets.archive`'s job.
 
 Two limits bound a download: ``timeout`` (the stall timeout: seconds the
 server may send nothing) and ``deadline`` (seconds the whole download may
@@ -34,7 +34,7 @@ from pathlib import Path
 from urllib.request import urlopen  # noqa: F401  (replaced by tests)
 
 from .errors import ChecksumError, DataError, DownloadError
-from .validation import check_scalar
+from ..validation import check_scalar
 
 __all__ = [
     "DataError",

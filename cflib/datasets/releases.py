@@ -3,7 +3,7 @@
 A record carries everything that differs between releases: the archive's
 URLs (official first), its size and sha256, the numbers of ratings, movies
 and users a complete copy has, and its reader. Adding a data set is adding a
-record here (and its reader in :mod:`cflib.formats`); :mod:`cflib.data` finds,
+record here (and its reader in :mod:`cflib.datasets.formats`); :mod:`cflib.datasets.movielens` finds,
 fetches and checks any release the same way.
 """
 
@@ -16,7 +16,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from .formats import read_ml1m, read_ml100k, read_ml_latest_small
-from .ratings import Ratings
+from ..ratings import Ratings
 
 __all__ = ["Release", "RELEASES", "URL_ENV_VAR", "release_for", "release_urls"]
 
