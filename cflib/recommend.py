@@ -160,13 +160,18 @@ def fold_in_user(model, my_ratings: Mapping, lam: float | None = None) -> Folded
     lam : float, optional
         Regularization of theta; default the model's ``lam`` (and ``lam_bias``
         for the user bias of a biased model), i.e. the ALS user step of the same J.
+        For a ``kind="plain"`` model (ALS-WR, :mod:`cflib.als_wr` and
+        :mod:`cflib.spark`), ``lam`` is the penalty per rating
+        :math:`\rho` (``reg_param``) and the penalty of theta is
+        :math:`\rho\, n_r` for the user's :math:`n_r` ratings: the model's own
+        ALS-WR user step.
 
     Returns
     -------
     FoldedUser
         ``(theta, bias, predictions)``; ``predictions`` (n_movies,) is
-        ``movie_mean + X @ theta`` (normalized) or ``mu + b + bias + X @ theta``
-        (biased), clipped to the rating scale.
+        ``movie_mean + X @ theta`` (normalized), ``mu + b + bias + X @ theta``
+        (biased) or ``X @ theta`` (plain), clipped to the rating scale.
 
     Raises
     ------
@@ -186,6 +191,8 @@ def fold_in_user(model, my_ratings: Mapping, lam: float | None = None) -> Folded
             A = np.hstack([model.X[movies], np.ones((movies.size, 1))])
             w = ridge_solve(A, r, np.r_[np.full(model.k, lam), model.lam_bias])
         theta, bias = w[:-1], float(w[-1])
+    elif model.kind == "plain":  # ALS-WR: lambda_j = rho * n_j (Zhou et al. 2008; Spark's regParam)
+        theta, bias = fold_in(model.X, movies, r, lam * movies.size), 0.0
     else:
         theta, bias = fold_in(model.X, movies, r, lam), 0.0
     pred = np.clip(base + bias + model.X @ theta, *scale)

@@ -43,6 +43,21 @@ def test_one_row_is_spark_style_ridge(small):
         assert np.max(np.abs(other - theta)) > 1e-3
 
 
+def test_fold_in_takes_the_models_own_als_wr_step(small):
+    """recommend's fold-in of an ALS-WR model penalises theta by reg_param * n_r, as the model's user step
+    does: folding a training user's own ratings back in gives that user's row of Theta."""
+    from cflib.recommend import fold_in_user
+
+    model, _ = fit_als_wr(small, k=4, reg_param=0.2, n_iters=3)
+    for j in (0, 7, 31):
+        sel = small.users == j
+        mine = dict(zip(small.movies[sel].tolist(), small.ratings[sel].tolist()))
+        folded = fold_in_user(model, mine)
+        np.testing.assert_allclose(folded.theta, model.Theta[j], rtol=1e-9, atol=1e-12)
+        assert folded.bias == 0.0
+        np.testing.assert_allclose(folded.predictions, np.clip(model.X @ model.Theta[j], 1, 5), atol=1e-12)
+
+
 def test_stationary_point_of_the_wr_objective(small):
     """After convergence the gradient of J_WR in X and Theta is ~0."""
     model, hist = fit_als_wr(small, k=3, reg_param=0.1, n_iters=300)
