@@ -4,7 +4,10 @@ A prediction averages the kept samples,
 :math:`\hat y_{ij} = \frac1S \sum_s \hat y^{(s)}_{ij}` with
 :math:`\hat y^{(s)}_{ij} = \mu + b^{(s)}_i + c^{(s)}_j + x^{(s)}_i \cdot \theta^{(s)}_j`,
 and its predictive standard deviation adds the spread of the samples and the noise,
-:math:`\sigma_{ij}^2 = \overline{1/\alpha} + \operatorname{Var}_s \hat y^{(s)}_{ij}`.
+:math:`\sigma_{ij}^2 = \overline{1/\tau} + \operatorname{Var}_s \hat y^{(s)}_{ij}`,
+with :math:`\tau` the noise precision of a sample. Predictions are clipped to the
+rating scale of the data the model was trained on (``Ratings.scale``: 1..5, or 0.5..5
+for the half stars of ml-latest-small), as every other model's are.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .ratings import RATING_SCALE
+from .ratings import RATING_SCALE, check_scale
 from .sparse import row_dots
 from .history import History
 from .validation import check_index_pair
@@ -27,10 +30,11 @@ class GibbsHistory(History):
 
     ``train_rmse``/``val_rmse`` are those of the running average of the kept
     samples' predictions (during burn-in, of the current sample); ``cost`` is J
-    of the current sample with the sampled :math:`\\lambda_d / \\alpha` as penalties.
+    of the current sample with the sampled :math:`\\lambda_d / \\tau` as penalties;
+    ``tau`` holds the noise precision drawn at each sweep.
     """
 
-    alpha: list = field(default_factory=list)
+    tau: list = field(default_factory=list)
     burn_in: int = 0
 
 
@@ -44,22 +48,35 @@ class GibbsModel:
     Theta : ndarray of shape (n_samples, n_users, k)
     movie_bias : ndarray of shape (n_samples, n_movies)
     user_bias : ndarray of shape (n_samples, n_users)
-    alpha : ndarray of shape (n_samples,)
-        Noise precision of each kept sample.
+    tau : ndarray of shape (n_samples,)
+        Noise precision of each kept sample (a rating's noise has variance 1/tau).
     mu : float
+        Global mean rating (of the training data).
     movie_counts, user_counts : ndarray of int
+        Training ratings per movie and per user.
     params : dict
+    scale : (float, float), default (1, 5)
+        The training data's rating scale (``Ratings.scale``), which predictions are clipped to.
     """
 
     X: np.ndarray
     Theta: np.ndarray
     movie_bias: np.ndarray
     user_bias: np.ndarray
-    alpha: np.ndarray
+    tau: np.ndarray
     mu: float
     movie_counts: np.ndarray
     user_counts: np.ndarray
     params: dict = field(default_factory=dict)
+    scale: tuple = RATING_SCALE
+
+    def __post_init__(self):
+        self.scale = check_scale(self.scale)
+
+    @property
+    def rating_scale(self) -> tuple:
+        """``(lo, hi)`` that predictions are clipped to: the training data's scale."""
+        return self.scale
 
     @property
     def n_samples(self) -> int:
@@ -87,24 +104,25 @@ class GibbsModel:
         return out
 
     def predict(self, movies, users, *, clip: bool = True) -> np.ndarray:
-        """Posterior-mean prediction (average over the kept samples), shape (n,), clipped to 1..5 by default."""
+        """Posterior-mean prediction (average over the kept samples), shape (n,), clipped to :attr:`scale`
+        (the training data's rating scale) unless ``clip=False``."""
         pred = self.sample_predictions(movies, users).mean(axis=0)
-        return np.clip(pred, *RATING_SCALE) if clip else pred
+        return np.clip(pred, *self.scale) if clip else pred
 
     def predict_std(self, movies, users) -> np.ndarray:
-        r"""Predictive standard deviation :math:`\sqrt{\overline{1/\alpha} + \operatorname{Var}_s \hat y^{(s)}}`, shape (n,)."""
+        r"""Predictive standard deviation :math:`\sqrt{\overline{1/\tau} + \operatorname{Var}_s \hat y^{(s)}}`, shape (n,)."""
         samples = self.sample_predictions(movies, users)
-        return np.sqrt(np.mean(1.0 / self.alpha) + samples.var(axis=0))
+        return np.sqrt(np.mean(1.0 / self.tau) + samples.var(axis=0))
 
     def predict_all(self, *, clip: bool = True) -> np.ndarray:
-        """All posterior-mean predictions, shape (n_movies, n_users)."""
+        """All posterior-mean predictions, shape (n_movies, n_users), clipped to :attr:`scale` by default."""
         total = np.zeros((self.n_movies, self.n_users))
         for s in range(self.n_samples):
             total += self.X[s] @ self.Theta[s].T
             total += self.movie_bias[s][:, None] + self.user_bias[s][None, :]
         total /= self.n_samples
         total += self.mu
-        return np.clip(total, *RATING_SCALE, out=total) if clip else total
+        return np.clip(total, *self.scale, out=total) if clip else total
 
     def __repr__(self):
         return (f"GibbsModel(k={self.k}, n_samples={self.n_samples}, n_movies={self.n_movies}, "

@@ -13,55 +13,55 @@ def stands_in(got) -> bool:
     return isinstance(got, StandIn) and got.reference is sample_row and "stands in" in str(got)
 
 
-def _parts(F, t, alpha, mu, lam):
-    A = alpha * F.T @ F + np.diag(lam)
-    b = alpha * F.T @ t + lam * mu
-    return A, b, np.linalg.cholesky(A)
+def _parts(F, t, tau, nu, lam):
+    A = tau * F.T @ F + np.diag(lam)
+    h = tau * F.T @ t + lam * nu
+    return A, h, np.linalg.cholesky(A)
 
 
-def right(F, t, alpha, mu, lam, rng):
-    A, b, L = _parts(F, t, alpha, mu, lam)
-    return np.linalg.solve(A, b) + np.linalg.solve(L.T, rng.standard_normal(mu.size))
+def right(F, t, tau, nu, lam, rng):
+    A, h, L = _parts(F, t, tau, nu, lam)
+    return np.linalg.solve(A, h) + np.linalg.solve(L.T, rng.standard_normal(nu.size))
 
 
-def right_other_draws(F, t, alpha, mu, lam, rng):
+def right_other_draws(F, t, tau, nu, lam, rng):
     """Right, with a different use of the generator (another normal API): must pass as well."""
-    A, b, _ = _parts(F, t, alpha, mu, lam)
-    return rng.multivariate_normal(np.linalg.solve(A, b), np.linalg.inv(A))
+    A, h, _ = _parts(F, t, tau, nu, lam)
+    return rng.multivariate_normal(np.linalg.solve(A, h), np.linalg.inv(A))
 
 
-def precision_as_cov(F, t, alpha, mu, lam, rng):
-    A, b, L = _parts(F, t, alpha, mu, lam)
-    return np.linalg.solve(A, b) + L @ rng.standard_normal(mu.size)
+def precision_as_cov(F, t, tau, nu, lam, rng):
+    A, h, L = _parts(F, t, tau, nu, lam)
+    return np.linalg.solve(A, h) + L @ rng.standard_normal(nu.size)
 
 
-def no_alpha(F, t, alpha, mu, lam, rng):
-    return right(F, t, 1.0, mu, lam, rng)
+def no_tau(F, t, tau, nu, lam, rng):
+    return right(F, t, 1.0, nu, lam, rng)
 
 
-def no_prior_mean(F, t, alpha, mu, lam, rng):
-    A, b, L = _parts(F, t, alpha, mu, lam)
-    return np.linalg.solve(A, alpha * F.T @ t) + np.linalg.solve(L.T, rng.standard_normal(mu.size))
+def no_prior_mean(F, t, tau, nu, lam, rng):
+    A, h, L = _parts(F, t, tau, nu, lam)
+    return np.linalg.solve(A, tau * F.T @ t) + np.linalg.solve(L.T, rng.standard_normal(nu.size))
 
 
-def transposed(F, t, alpha, mu, lam, rng):
-    A, b, L = _parts(F, t, alpha, mu, lam)
-    return np.linalg.solve(A, b) + np.linalg.solve(L, rng.standard_normal(mu.size))
+def transposed(F, t, tau, nu, lam, rng):
+    A, h, L = _parts(F, t, tau, nu, lam)
+    return np.linalg.solve(A, h) + np.linalg.solve(L, rng.standard_normal(nu.size))
 
 
-def no_noise(F, t, alpha, mu, lam, rng):
-    A, b, _ = _parts(F, t, alpha, mu, lam)
-    return np.linalg.solve(A, b)
+def no_noise(F, t, tau, nu, lam, rng):
+    A, h, _ = _parts(F, t, tau, nu, lam)
+    return np.linalg.solve(A, h)
 
 
-def too_much_noise(F, t, alpha, mu, lam, rng):
-    return right(F, t, alpha, mu, lam, rng) + 0.3 * rng.standard_normal(mu.size)
+def too_much_noise(F, t, tau, nu, lam, rng):
+    return right(F, t, tau, nu, lam, rng) + 0.3 * rng.standard_normal(nu.size)
 
 
-def global_generator(F, t, alpha, mu, lam, rng):
+def global_generator(F, t, tau, nu, lam, rng):
     """Right in distribution, but the noise comes from np.random, not from rng: cannot be repeated."""
-    A, b, L = _parts(F, t, alpha, mu, lam)
-    return np.linalg.solve(A, b) + np.linalg.solve(L.T, np.random.standard_normal(mu.size))
+    A, h, L = _parts(F, t, tau, nu, lam)
+    return np.linalg.solve(A, h) + np.linalg.solve(L.T, np.random.standard_normal(nu.size))
 
 
 def test_a_sampler_that_ignores_rng_fails(capsys):
@@ -71,10 +71,10 @@ def test_a_sampler_that_ignores_rng_fails(capsys):
     assert "same seed" in out and "rng.standard_normal(d)" in out, out
 
 
-def own_seeded_generator(F, t, alpha, mu, lam, rng):
+def own_seeded_generator(F, t, tau, nu, lam, rng):
     """A generator created inside with a fixed seed: the same w on every call, not the mean either."""
-    A, b, L = _parts(F, t, alpha, mu, lam)
-    return np.linalg.solve(A, b) + np.linalg.solve(L.T, np.random.default_rng(0).standard_normal(mu.size))
+    A, h, L = _parts(F, t, tau, nu, lam)
+    return np.linalg.solve(A, h) + np.linalg.solve(L.T, np.random.default_rng(0).standard_normal(nu.size))
 
 
 def test_a_sampler_that_repeats_one_draw_fails(capsys):
@@ -84,12 +84,12 @@ def test_a_sampler_that_repeats_one_draw_fails(capsys):
     assert "without any noise" not in out
 
 
-def todo(F, t, alpha, mu, lam, rng):
+def todo(F, t, tau, nu, lam, rng):
     raise NotImplementedError
 
 
-def wrong_shape(F, t, alpha, mu, lam, rng):
-    return right(F, t, alpha, mu, lam, rng)[None, :]
+def wrong_shape(F, t, tau, nu, lam, rng):
+    return right(F, t, tau, nu, lam, rng)[None, :]
 
 
 @pytest.mark.parametrize("fn", [right, right_other_draws, sample_row])
@@ -101,8 +101,8 @@ def test_right_samplers_pass(fn, capsys):
 
 @pytest.mark.parametrize("fn, words", [
     (precision_as_cov, ["covariance of your draws", "precision A", "solve(L.T, z)"]),
-    (no_alpha, ["alpha is missing"]),
-    (no_prior_mean, ["mean of your draws", "prior mean mu", "lam * mu"]),
+    (no_tau, ["tau is missing"]),
+    (no_prior_mean, ["mean of your draws", "prior mean nu", "lam * nu"]),
     (transposed, ["covariance of your draws", "transposed"]),
     (no_noise, ["covariance of your draws", "without any noise"]),
 ])
@@ -112,7 +112,7 @@ def test_each_mistake_is_diagnosed(fn, words, capsys):
     assert out.startswith("check_sample_row: FAIL") and out.count("\n") == 1
     for w in words:
         assert w in out, (w, out)
-    if fn is not no_alpha:
+    if fn is not no_tau:
         # only the wrong part is blamed
         right_part = "mean" if "covariance of your draws" in words[0] else "covariance"
         if fn is no_noise:  # no spread: the distribution is blamed with the covariance
@@ -129,10 +129,10 @@ def test_unknown_error_names_the_entry(capsys):
 
 
 def _unit_noise(draw):
-    def sample(F, t, alpha, mu, lam, rng):
-        A = alpha * F.T @ F + np.diag(lam)
-        m = np.linalg.solve(A, alpha * F.T @ t + lam * mu)
-        return m + np.linalg.solve(np.linalg.cholesky(A).T, draw(rng, mu.size))
+    def sample(F, t, tau, nu, lam, rng):
+        A = tau * F.T @ F + np.diag(lam)
+        m = np.linalg.solve(A, tau * F.T @ t + lam * nu)
+        return m + np.linalg.solve(np.linalg.cholesky(A).T, draw(rng, nu.size))
     return sample
 
 

@@ -56,12 +56,12 @@ def test_gibbs_beats_als_best_by_more_than_a_hundredth_on_u1(u1_chain):
     assert evaluate(als, test)["rmse"] - average_from(u1_chain[0], test, 10) > 0.01
 
 
-def test_alpha_climbs_for_a_few_dozen_sweeps_then_levels_off(u1_chain):
-    alpha = np.array(u1_chain[1].alpha)
-    level = alpha[100:].mean()
-    assert alpha[9] < 0.8 * level  # still far below its level after the burn-in of 10
-    assert abs(alpha[59] / level - 1) < 0.03  # at its level by sweep 60
-    assert alpha[100:].std() < 0.02 * level
+def test_tau_climbs_for_a_few_dozen_sweeps_then_levels_off(u1_chain):
+    tau = np.array(u1_chain[1].tau)
+    level = tau[100:].mean()
+    assert tau[9] < 0.8 * level  # still far below its level after the burn-in of 10
+    assert abs(tau[59] / level - 1) < 0.03  # at its level by sweep 60
+    assert tau[100:].std() < 0.02 * level
 
 
 def test_shorter_burn_ins_give_better_averages_on_u1(u1_chain):

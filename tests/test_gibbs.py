@@ -12,7 +12,8 @@ import pytest
 
 from cflib.als import RowSystems
 from cflib.evaluate import evaluate, fit_baseline
-from cflib.gibbs import (GibbsModel, _backward, _forward, fit_gibbs, row_moments, sample_alpha,
+from cflib.conditionals import _backward, _forward
+from cflib.gibbs import (GibbsModel, fit_gibbs, row_moments, sample_tau,
                          sample_hyper, sample_row, sample_rows)
 from cflib.synthetic import make_synthetic
 
@@ -38,22 +39,22 @@ def toy_row(seed=3, n=4, d=3):
     return F, t, 2.5, np.array([1.0, -2.0, 0.5])[:d], np.array([2.0, 3.0, 0.7])[:d]
 
 
-def test_row_moments_are_the_als_system_divided_by_alpha():
+def test_row_moments_are_the_als_system_divided_by_tau():
     rng = np.random.default_rng(0)
     F, t = rng.standard_normal((6, 3)), rng.standard_normal(6)
-    alpha, lam = 4.0, np.array([2.0, 1.0, 0.5])
-    mean, cov = row_moments(F, t, alpha, np.zeros(3), lam)
+    tau, lam = 4.0, np.array([2.0, 1.0, 0.5])
+    mean, cov = row_moments(F, t, tau, np.zeros(3), lam)
     systems = RowSystems(np.zeros(6, int), np.arange(6), 1, 6)
-    np.testing.assert_allclose(mean, systems.solve(F, t, lam / alpha)[0], rtol=1e-12)
-    np.testing.assert_allclose(np.linalg.inv(cov), alpha * F.T @ F + np.diag(lam), rtol=1e-12)
+    np.testing.assert_allclose(mean, systems.solve(F, t, lam / tau)[0], rtol=1e-12)
+    np.testing.assert_allclose(np.linalg.inv(cov), tau * F.T @ F + np.diag(lam), rtol=1e-12)
 
 
 def test_batched_row_draws_have_the_conditional_mean_and_covariance():
-    F, t, alpha, mu, lam = toy_row()
-    mean, cov = row_moments(F, t, alpha, mu, lam)
-    A = alpha * F.T @ F + np.diag(lam)
-    b = alpha * F.T @ t + lam * mu
-    draws = sample_rows(np.broadcast_to(A, (N_DRAWS, 3, 3)).copy(), np.tile(b, (N_DRAWS, 1)),
+    F, t, tau, nu, lam = toy_row()
+    mean, cov = row_moments(F, t, tau, nu, lam)
+    A = tau * F.T @ F + np.diag(lam)
+    h = tau * F.T @ t + lam * nu
+    draws = sample_rows(np.broadcast_to(A, (N_DRAWS, 3, 3)).copy(), np.tile(h, (N_DRAWS, 1)),
                         np.random.default_rng(1))
     assert moments_agree(draws, mean, cov)
     # The same test rejects wrong samplers built from the same factor and noise.
@@ -62,7 +63,7 @@ def test_batched_row_draws_have_the_conditional_mean_and_covariance():
     Ls = np.broadcast_to(L, (N_DRAWS, 3, 3))
     transposed = mean + _forward(Ls, z)  # L^{-1} z: covariance L^{-1} L^{-T}, not A^{-1}
     precision_as_cov = mean + z @ L.T  # L z: covariance A
-    no_prior_mean = row_moments(F, t, alpha, np.zeros(3), lam)[0] + _backward(Ls, z)
+    no_prior_mean = row_moments(F, t, tau, np.zeros(3), lam)[0] + _backward(Ls, z)
     for wrong in (transposed, precision_as_cov, no_prior_mean):
         assert not moments_agree(wrong, mean, cov)
     assert moments_agree(mean + _backward(Ls, z), mean, cov)
@@ -79,18 +80,18 @@ def test_triangular_solves_match_numpy():
 
 
 def test_single_row_sampler_matches_its_closed_form():
-    F, t, alpha, mu, lam = toy_row(seed=5)
+    F, t, tau, nu, lam = toy_row(seed=5)
     rng = np.random.default_rng(4)
-    draws = np.array([sample_row(F, t, alpha, mu, lam, rng) for _ in range(5000)])
-    mean, cov = row_moments(F, t, alpha, mu, lam)
+    draws = np.array([sample_row(F, t, tau, nu, lam, rng) for _ in range(5000)])
+    mean, cov = row_moments(F, t, tau, nu, lam)
     assert moments_agree(draws, mean, cov)
-    # alpha forgotten (alpha = 1 instead of 2.5): rejected
-    assert not moments_agree(draws, *row_moments(F, t, 1.0, mu, lam))
+    # tau forgotten (tau = 1 instead of 2.5): rejected
+    assert not moments_agree(draws, *row_moments(F, t, 1.0, nu, lam))
 
 
-def test_alpha_draw_has_the_gamma_conditional_mean():
+def test_tau_draw_has_the_gamma_conditional_mean():
     sse, n, rng = 170.0, 200, np.random.default_rng(6)
-    draws = np.array([sample_alpha(sse, n, rng) for _ in range(N_DRAWS)])
+    draws = np.array([sample_tau(sse, n, rng) for _ in range(N_DRAWS)])
     shape, rate = 1.0 + n / 2, 1.0 + sse / 2
     se = np.sqrt(shape) / rate / np.sqrt(N_DRAWS)
     assert abs(draws.mean() - shape / rate) < Z_MAX * se
@@ -135,7 +136,7 @@ def test_fit_is_deterministic_for_a_seed(toy, fitted):
     train, test = toy
     model, h = fit_gibbs(train, k=3, n_iters=60, burn_in=20, seed=0, validation=test)
     np.testing.assert_array_equal(model.X, fitted[0].X)
-    assert h.val_rmse == fitted[1].val_rmse and h.alpha == fitted[1].alpha
+    assert h.val_rmse == fitted[1].val_rmse and h.tau == fitted[1].tau
     other, _ = fit_gibbs(train, k=3, n_iters=60, burn_in=20, seed=1)
     assert not np.allclose(other.X, model.X)
 
@@ -144,9 +145,9 @@ def test_fit_records_history_and_keeps_the_samples_after_burn_in(toy, fitted):
     train, test = toy
     model, h = fitted
     assert isinstance(model, GibbsModel) and model.n_samples == 40 and model.X.shape == (40, 60, 3)
-    assert len(h) == len(h.alpha) == len(h.train_rmse) == len(h.val_rmse) == len(h.time) == 60
+    assert len(h) == len(h.tau) == len(h.train_rmse) == len(h.val_rmse) == len(h.time) == 60
     assert h.burn_in == 20 and not h.diverged and np.all(np.diff(h.time) >= 0)
-    np.testing.assert_allclose(model.alpha, h.alpha[20:])
+    np.testing.assert_allclose(model.tau, h.tau[20:])
     # the last val_rmse is that of the average of the kept samples
     assert h.val_rmse[-1] == pytest.approx(evaluate(model, test)["rmse"], rel=1e-12)
 
@@ -157,8 +158,8 @@ def test_fit_beats_the_biases_and_learns_the_noise(toy, fitted):
     err = evaluate(model, test)["rmse"]
     base = evaluate(fit_baseline(train, "biases"), test)["rmse"]
     assert err < 0.9 * base  # 0.49 against 0.58 here; the noise floor is about 0.42
-    # noise sd 0.3 plus rounding to integers (sd ~0.29): alpha near 1 / (0.3^2 + 1/12)
-    assert 3.0 < np.median(h.alpha[20:]) < 9.0
+    # noise sd 0.3 plus rounding to integers (sd ~0.29): tau near 1 / (0.3^2 + 1/12)
+    assert 3.0 < np.median(h.tau[20:]) < 9.0
 
 
 def test_predictions_agree_and_std_includes_the_noise(toy, fitted):
@@ -169,9 +170,9 @@ def test_predictions_agree_and_std_includes_the_noise(toy, fitted):
                                full[test.movies, test.users], rtol=1e-10)
     assert np.all(model.predict_all() >= 1) and np.all(model.predict_all() <= 5)
     std = model.predict_std(test.movies, test.users)
-    assert np.all(std > np.sqrt(np.mean(1 / model.alpha)))
+    assert np.all(std > np.sqrt(np.mean(1 / model.tau)))
     samples = model.sample_predictions(test.movies, test.users)
-    np.testing.assert_allclose(std ** 2, np.mean(1 / model.alpha) + samples.var(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(std ** 2, np.mean(1 / model.tau) + samples.var(axis=0), rtol=1e-10)
 
 
 def test_rarely_rated_movies_get_wider_intervals(toy, fitted):
@@ -265,9 +266,9 @@ def test_divergence_after_the_burn_in_keeps_only_the_finite_samples(monkeypatch)
     model, h = gibbs.fit_gibbs(data, k=2, n_iters=6, burn_in=1)
     assert h.diverged
     assert model.n_samples == 2  # sweeps 1 and 2; sweep 3 diverged
-    for arr in (model.X, model.Theta, model.movie_bias, model.user_bias, model.alpha):
+    for arr in (model.X, model.Theta, model.movie_bias, model.user_bias, model.tau):
         assert np.isfinite(arr).all()
-    assert np.allclose(model.alpha, h.alpha[1:3])
+    assert np.allclose(model.tau, h.tau[1:3])
 
 
 def test_the_conditionals_name_a_wrong_argument():
@@ -280,10 +281,48 @@ def test_the_conditionals_name_a_wrong_argument():
     with pytest.raises(ValueError, match="not positive definite"):
         row_moments(np.zeros((5, 2)), t, 1.0, np.zeros(2), np.zeros(2))
     with pytest.raises(ValueError, match="sse must be a finite number >= 0"):
-        sample_alpha(-1.0, 5, rng)
+        sample_tau(-1.0, 5, rng)
     with pytest.raises(TypeError, match="rng must be"):
-        sample_alpha(1.0, 5, None)
+        sample_tau(1.0, 5, None)
     with pytest.raises(ValueError, match="W must be 2-D"):
         sample_hyper(np.zeros((0, 3)), rng)
     mean, lam = sample_hyper(rng.standard_normal((6, 3)), rng)
     assert mean.shape == lam.shape == (3,) and np.all(lam > 0)
+
+
+# ------------------------------------------- the data's rating scale (issue 19)
+def _half_stars(data, shift=-0.5):
+    """The toy ratings moved half a star down and declared on the scale 0.5..5 of ml-latest-small."""
+    from dataclasses import replace
+
+    return replace(data, ratings=np.clip(data.ratings + shift, 0.5, 5.0), scale=(0.5, 5.0), _cache={})
+
+
+def test_predictions_clip_to_the_training_data_scale(toy):
+    """Half-star data: predictions reach down to 0.5, never below, as the other models' do; 1..5 data keeps 1..5."""
+    train, test = toy
+    low = _half_stars(train, shift=-2.0)  # many ratings at 0.5: the posterior mean goes below 1 for some pairs
+    model, h = fit_gibbs(low, k=2, n_iters=20, seed=0, validation=_half_stars(test, shift=-2.0))
+    assert model.scale == model.rating_scale == (0.5, 5.0)
+    raw = model.predict_all(clip=False)
+    assert raw.min() < 1.0  # the check below is not empty
+    clipped = model.predict_all()
+    assert clipped.min() >= 0.5 and clipped.max() <= 5.0
+    np.testing.assert_array_equal(clipped, np.clip(raw, 0.5, 5.0))
+    movies, users = np.unravel_index(np.argmin(raw), raw.shape)
+    assert model.predict([movies], [users])[0] == max(0.5, raw[movies, users])
+    # the validation RMSE of the history clips to the same scale as predict
+    v = _half_stars(test, shift=-2.0)
+    assert h.val_rmse[-1] == pytest.approx(evaluate(model, v)["rmse"], rel=1e-12)
+    assert evaluate(model, v)["rmse"] == pytest.approx(
+        np.sqrt(np.mean((np.clip(raw[v.movies, v.users], 0.5, 5.0) - v.ratings) ** 2)), rel=1e-12)
+    # 1..5 data: the floor stays 1
+    plain, _ = fit_gibbs(train, k=2, n_iters=6, seed=0)
+    assert plain.scale == (1.0, 5.0) and plain.predict_all().min() >= 1.0
+
+
+def test_a_bad_scale_is_refused_by_name(fitted):
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="scale"):
+        replace(fitted[0], scale=(5, 1))

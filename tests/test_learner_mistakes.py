@@ -888,19 +888,19 @@ def sample_no_prior_mean(F, t, alpha, mu, lam, rng):
     return sample_ok(F, t, alpha, np.zeros_like(mu), lam, rng)
 
 
-def sample_no_alpha(F, t, alpha, mu, lam, rng):
-    return sample_ok(F, t, 1.0, mu, lam, rng)
+def sample_no_tau(F, t, tau, nu, lam, rng):
+    return sample_ok(F, t, 1.0, nu, lam, rng)
 
 
 def sample_column(F, t, alpha, mu, lam, rng):
     return sample_ok(F, t, alpha, mu, lam, rng)[:, None]
 
 
-def sample_mu_in_place(F, t, alpha, mu, lam, rng):
-    mu *= lam
-    A = alpha * F.T @ F + np.diag(lam)
+def sample_nu_in_place(F, t, tau, nu, lam, rng):
+    nu *= lam
+    A = tau * F.T @ F + np.diag(lam)
     L = np.linalg.cholesky(A)
-    return np.linalg.solve(A, alpha * F.T @ t + mu) + np.linalg.solve(L.T, rng.standard_normal(mu.size))
+    return np.linalg.solve(A, tau * F.T @ t + nu) + np.linalg.solve(L.T, rng.standard_normal(nu.size))
 
 
 def _noise_of_unit_variance(draw):
@@ -1216,10 +1216,10 @@ MISTAKES = [
     ("check_sample_row", sample_l_not_transposed, "the Cholesky factor is transposed"),
     ("check_sample_row", sample_np_random, "drew other numbers from a new generator with the same seed"),
     ("check_sample_row", sample_mean_only, "returns the mean without any noise"),
-    ("check_sample_row", sample_no_prior_mean, "ignores the prior mean mu"),
-    ("check_sample_row", sample_no_alpha, "the noise precision alpha is missing"),
+    ("check_sample_row", sample_no_prior_mean, "ignores the prior mean nu"),
+    ("check_sample_row", sample_no_tau, "the noise precision tau is missing"),
     ("check_sample_row", sample_column, "shape (3, 1) instead of one draw w of shape (3,)"),
-    ("check_sample_row", sample_mu_in_place, "changed its argument mu in place"),
+    ("check_sample_row", sample_nu_in_place, "changed its argument nu in place"),
     ("check_sample_row", sample_uniform_noise, "the distribution of your draws is not Gaussian"),
     ("check_sample_row", sample_rademacher_noise, "the distribution of your draws is not Gaussian"),
     # 12

@@ -38,7 +38,7 @@ RUNS = {
     "als_wr": ("fit_als_wr", dict(k=10, reg_param=0.15, n_iters=5)),
 }
 ARRAYS = ("X", "Theta", "movie_bias", "user_bias")
-SERIES = ("cost", "train_rmse", "val_rmse", "val_ndcg", "alpha")
+SERIES = ("cost", "train_rmse", "val_rmse", "val_ndcg", "alpha", "tau")
 
 
 def _function(name):

@@ -1,12 +1,15 @@
 r"""Checks of part 8 (notebook 11): one row's conditional draw in the Gibbs sampler.
 
-``check_sample_row(fn)`` checks a learner's ``fn(F, t, alpha, mu, lam, rng) -> w``
+``check_sample_row(fn)`` checks a learner's ``fn(F, t, tau, nu, lam, rng) -> w``
 of shape (d,), one draw from
 
 .. math::
 
-    w \sim \mathcal N(m, A^{-1}), \qquad A = \alpha F^T F + \operatorname{diag}(\lambda),
-    \qquad A m = \alpha F^T t + \lambda \odot \mu .
+    w \sim \mathcal N(A^{-1} h, A^{-1}), \qquad A = \tau F^T F + \operatorname{diag}(\lambda),
+    \qquad h = \tau F^T t + \lambda \odot \nu ,
+
+with ``tau`` the noise precision and ``nu`` the row's prior mean (the course's
+glossary: ``alpha`` is notebook 10's confidence slope, ``mu`` the global mean).
 
 A draw is random, so it cannot be compared entry by entry. The check calls
 ``fn`` ``N_DRAWS`` times with one fixed generator (``np.random.default_rng``
@@ -26,7 +29,7 @@ answer (``tests/test_checks_gibbs.py`` asserts it).
 The first draws are repeated with a new generator of the same seed and must
 come out the same: a sampler that ignores ``rng`` (``np.random``, a generator
 of its own) cannot be repeated, and FAILs with that diagnosis. A sampler that
-changes F, t, mu or lam in place (``mu *= lam``) FAILs with a line naming the
+changes F, t, nu or lam in place (``nu *= lam``) FAILs with a line naming the
 argument: it is called N_DRAWS times on the same arrays.
 
 The draws must be Gaussian, not only have the right mean and covariance:
@@ -35,7 +38,7 @@ skewnesses must be within ``Z_SHAPE`` standard errors of a Gaussian's
 (:func:`_shape`); uniform or +-1 noise scaled to unit variance is far off.
 A complex or text draw is refused like any other check's result.
 
-Diagnosed: the precision used as the covariance, a missing alpha, the prior
+Diagnosed: the precision used as the covariance, a missing tau, the prior
 mean forgotten, the Cholesky factor transposed, no noise at all, and noise
 that is not Gaussian.
 """
@@ -62,9 +65,9 @@ Z_MAX = 5.0
 Z_SHAPE = 8.0
 
 
-def row_moments(F, t, alpha, mu, lam):
+def row_moments(F, t, tau, nu, lam):
     """:func:`cflib.gibbs.row_moments`, imported when a check runs (keeps the import graph light)."""
-    return lazy("gibbs", "row_moments")(F, t, alpha, mu, lam)
+    return lazy("gibbs", "row_moments")(F, t, tau, nu, lam)
 
 
 class _Moments(dict):
@@ -82,34 +85,34 @@ def _exact(mean_cov) -> _Moments:
     return _Moments(mean=np.asarray(mean, float), cov=np.asarray(cov, float))
 
 
-def _precision(F, alpha, lam):
-    return alpha * F.T @ F + np.diag(lam)
+def _precision(F, tau, lam):
+    return tau * F.T @ F + np.diag(lam)
 
 
-def _reference(F, t, alpha, mu, lam, seed):
-    return _exact(row_moments(F, t, alpha, mu, lam))
+def _reference(F, t, tau, nu, lam, seed):
+    return _exact(row_moments(F, t, tau, nu, lam))
 
 
-def _precision_as_cov(F, t, alpha, mu, lam, seed):
-    return _Moments(mean=row_moments(F, t, alpha, mu, lam)[0], cov=_precision(F, alpha, lam))
+def _precision_as_cov(F, t, tau, nu, lam, seed):
+    return _Moments(mean=row_moments(F, t, tau, nu, lam)[0], cov=_precision(F, tau, lam))
 
 
-def _no_alpha(F, t, alpha, mu, lam, seed):
-    return _exact(row_moments(F, t, 1.0, mu, lam))
+def _no_tau(F, t, tau, nu, lam, seed):
+    return _exact(row_moments(F, t, 1.0, nu, lam))
 
 
-def _no_prior_mean(F, t, alpha, mu, lam, seed):
-    return _Moments(mean=row_moments(F, t, alpha, np.zeros_like(mu), lam)[0],
-                    cov=row_moments(F, t, alpha, mu, lam)[1])
+def _no_prior_mean(F, t, tau, nu, lam, seed):
+    return _Moments(mean=row_moments(F, t, tau, np.zeros_like(nu), lam)[0],
+                    cov=row_moments(F, t, tau, nu, lam)[1])
 
 
-def _transposed(F, t, alpha, mu, lam, seed):
-    Linv = np.linalg.inv(np.linalg.cholesky(_precision(F, alpha, lam)))
-    return _Moments(mean=row_moments(F, t, alpha, mu, lam)[0], cov=Linv @ Linv.T)
+def _transposed(F, t, tau, nu, lam, seed):
+    Linv = np.linalg.inv(np.linalg.cholesky(_precision(F, tau, lam)))
+    return _Moments(mean=row_moments(F, t, tau, nu, lam)[0], cov=Linv @ Linv.T)
 
 
-def _no_noise(F, t, alpha, mu, lam, seed):
-    mean = row_moments(F, t, alpha, mu, lam)[0]
+def _no_noise(F, t, tau, nu, lam, seed):
+    mean = row_moments(F, t, tau, nu, lam)[0]
     return _Moments(mean=mean, cov=np.zeros((mean.size, mean.size)), shape=np.zeros(2))
 
 
@@ -117,11 +120,11 @@ MISTAKES = [
     Mistake("is the precision A, not its inverse: the noise was multiplied by the Cholesky factor L",
              "with A = L L^T, the draw is m + solve(L.T, z): Cov(L^-T z) = (L L^T)^-1 = A^-1, while L z has "
              "covariance A", _precision_as_cov),
-    Mistake("matches alpha = 1: the noise precision alpha is missing",
-             "A = alpha * F.T @ F + np.diag(lam) and b = alpha * F.T @ t + lam * mu: alpha scales both data terms",
-             _no_alpha),
-    Mistake("ignores the prior mean mu",
-             "the prior adds lam * mu to the right-hand side: b = alpha * F.T @ t + lam * mu", _no_prior_mean),
+    Mistake("matches tau = 1: the noise precision tau is missing",
+             "A = tau * F.T @ F + np.diag(lam) and h = tau * F.T @ t + lam * nu: tau scales both data terms",
+             _no_tau),
+    Mistake("ignores the prior mean nu",
+             "the prior adds lam * nu to the right-hand side: h = tau * F.T @ t + lam * nu", _no_prior_mean),
     Mistake("is (L^T L)^-1, not (L L^T)^-1: the Cholesky factor is transposed",
              "np.linalg.cholesky gives the lower L with A = L @ L.T; the draw is m + solve(L.T, z), not solve(L, z)",
              _transposed),
@@ -133,13 +136,13 @@ MISTAKES = [
 def _cases():
     cases = []
     # The data seeds were picked so that every mistake is >= 25 standard errors off (see the tests).
-    for label, n, alpha, mu, lam, data_seed, seed in (
+    for label, n, tau, nu, lam, data_seed, seed in (
             ("a movie with 5 ratings and 3 coordinates", 5, 4.0, [1.5, -2.0, 0.8], [2.0, 5.0, 1.0], 311, 11),
             ("a user with 6 ratings and 2 coordinates", 6, 2.5, [-1.0, 3.0], [3.0, 0.3], 331, 12)):
         rng = case_rng(data_seed)
-        F = rng.standard_normal((n, len(mu))) + 0.6  # correlated columns: A is far from diagonal
+        F = rng.standard_normal((n, len(nu))) + 0.6  # correlated columns: A is far from diagonal
         t = rng.normal(0.5, 1.0, n)
-        cases.append(Case(label, (F, t, alpha, np.array(mu), np.array(lam), seed)))
+        cases.append(Case(label, (F, t, tau, np.array(nu), np.array(lam), seed)))
     return cases
 
 
@@ -236,22 +239,22 @@ def _unchanged(given: dict, kept: dict) -> None:
         if not np.array_equal(a, kept[name], equal_nan=True):
             raise Invalid(f"changed its argument {name} in place, so every later draw used other numbers: "
                           f"work on a copy ({name} = {name}.copy()) or build new arrays "
-                          f"(b = alpha * F.T @ t + lam * mu, not mu *= lam)")
+                          f"(h = tau * F.T @ t + lam * nu, not nu *= lam)")
 
 
 def _drawer(fn) -> Callable:
     """Run the learner's sampler N_DRAWS times with one generator of the case's seed; the (N, d) draws."""
 
-    def draws(F, t, alpha, mu, lam, seed):
+    def draws(F, t, tau, nu, lam, seed):
         rng = np.random.default_rng(seed)
-        d = mu.size
+        d = nu.size
         out = np.empty((N_DRAWS, d))
-        given = {"F": F, "t": t, "mu": mu, "lam": lam}
+        given = {"F": F, "t": t, "nu": nu, "lam": lam}
         kept = {name: a.copy() for name, a in given.items()}
         s = 0
         try:
             for s in range(N_DRAWS):
-                out[s] = _one_draw(fn(F, t, alpha, mu, lam, rng), d)
+                out[s] = _one_draw(fn(F, t, tau, nu, lam, rng), d)
                 if s == 0 or s == N_DRAWS - 1:
                     _unchanged(given, kept)
         except _TimeUp:
@@ -261,13 +264,13 @@ def _drawer(fn) -> Callable:
                           "is too slow (a right one takes well under a millisecond here); look for work repeated "
                           "on every call, or set a longer limit with checks.set_time_limit") from None
         if np.all(out == out[0]) and not any(np.allclose(out[0], c["mean"]) for c in
-                                             _candidates((F, t, alpha, mu, lam, seed))):
+                                             _candidates((F, t, tau, nu, lam, seed))):
             raise Invalid("returned the same w on every call, and it is no mean either: the noise must change "
                           "from draw to draw, so draw it from the rng argument on each call "
                           "(z = rng.standard_normal(d)), not from a generator created inside the function")
         again = np.random.default_rng(seed)  # the same generator again must give the same first draws
         for s in range(N_REPEAT):
-            if not np.array_equal(_one_draw(fn(F, t, alpha, mu, lam, again), d), out[s]):
+            if not np.array_equal(_one_draw(fn(F, t, tau, nu, lam, again), d), out[s]):
                 raise Invalid("drew other numbers from a new generator with the same seed: draw the noise from "
                               "the rng argument (z = rng.standard_normal(d)), not from np.random or a generator "
                               "of your own, so that a seeded chain can be repeated")
@@ -278,14 +281,14 @@ def _drawer(fn) -> Callable:
 
 
 def check_sample_row(fn) -> Callable:
-    r"""Check ``fn(F, t, alpha, mu, lam, rng) -> w``, one draw of a row from its Gaussian conditional.
+    r"""Check ``fn(F, t, tau, nu, lam, rng) -> w``, one draw of a row from its Gaussian conditional.
 
-    Parameters of ``fn``: F (n, d) the partners' rows, t (n,) the targets,
-    alpha the noise precision, mu and lam (d,) the prior mean and (diagonal)
-    precision, rng a ``numpy.random.Generator`` to draw the noise from; w has
-    shape (d,) and is distributed as :math:`\mathcal N(A^{-1}b, A^{-1})` with
-    :math:`A = \alpha F^T F + \operatorname{diag}(\lambda)`,
-    :math:`b = \alpha F^T t + \lambda \odot \mu`.
+    Parameters of ``fn`` (passed by position): F (n, d) the partners' rows, t (n,)
+    the targets, tau the noise precision, nu and lam (d,) the prior mean and
+    (diagonal) precision, rng a ``numpy.random.Generator`` to draw the noise from;
+    w has shape (d,) and is distributed as :math:`\mathcal N(A^{-1}h, A^{-1})` with
+    :math:`A = \tau F^T F + \operatorname{diag}(\lambda)`,
+    :math:`h = \tau F^T t + \lambda \odot \nu`.
 
     Prints one line (PASS, not implemented yet, or FAIL with the diagnosis).
 
@@ -297,13 +300,13 @@ def check_sample_row(fn) -> Callable:
         and says so.
     """
     spec = CheckSpec(
-        name="check_sample_row", signature="F, t, alpha, mu, lam, rng", ref_name="cflib.gibbs.sample_row",
+        name="check_sample_row", signature="F, t, tau, nu, lam, rng", ref_name="cflib.gibbs.sample_row",
         reference=_reference, cases=_cases(),
         parts=("the mean of your draws", "the covariance of your draws", "the distribution of your draws"),
         split=_split, mistakes=MISTAKES, explain=_explain,
-        data_hint="A = alpha * F.T @ F + np.diag(lam), b = alpha * F.T @ t + lam * mu, L = np.linalg.cholesky(A), "
-                  "m = np.linalg.solve(A, b), w = m + np.linalg.solve(L.T, rng.standard_normal(d))",
-        error_hint="F is (n, d), t is (n,), mu and lam are (d,): A = alpha * F.T @ F + np.diag(lam) is (d, d)",
+        data_hint="A = tau * F.T @ F + np.diag(lam), h = tau * F.T @ t + lam * nu, L = np.linalg.cholesky(A), "
+                  "m = np.linalg.solve(A, h), w = m + np.linalg.solve(L.T, rng.standard_normal(d))",
+        error_hint="F is (n, d), t is (n,), nu and lam are (d,): A = tau * F.T @ F + np.diag(lam) is (d, d)",
     )
     sample_row = lazy("gibbs", "sample_row")
     if isinstance(fn, StandIn) or not callable(fn):
