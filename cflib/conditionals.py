@@ -22,10 +22,10 @@ Gram matrices come from :class:`cflib.als.RowSystems`). One Cholesky factor
 at once with batched Cholesky factorizations and solves (no Python loop over rows).
 
 **The noise precision** has the Gamma conditional
-:math:`\tau \mid \cdot \sim \mathrm{Gamma}(a_0 + N/2,\ \text{rate } b_0 + \mathrm{SSE}/2)`
+:math:`\tau \mid \cdot \sim \mathrm{Gamma}(a_0 + N/2,\ \text{rate } r_0 + \mathrm{SSE}/2)`
 over the N training ratings: as a function of :math:`\tau` the likelihood is
 :math:`\tau^{N/2} e^{-\tau\,\mathrm{SSE}/2}`, and times the prior
-:math:`\tau^{a_0 - 1} e^{-b_0 \tau}` it is again a Gamma density (conjugacy;
+:math:`\tau^{a_0 - 1} e^{-r_0 \tau}` it is again a Gamma density (conjugacy;
 :func:`sample_tau` and :func:`sample_hyper` give both derivations).
 """
 
@@ -37,9 +37,9 @@ from .validation import check_int, check_scalar
 
 __all__ = ["row_moments", "sample_row", "sample_rows", "sample_tau", "sample_hyper", "HYPER"]
 
-#: Hyperprior of myFM's defaults: Gamma(a0, rate b0) for every precision, and the
-#: prior mean of a row coordinate N(0, 1/(beta0 * lambda_d)).
-HYPER = dict(a0=1.0, b0=1.0, beta0=1.0)
+#: Hyperprior constants (myFM's defaults): Gamma(a0, rate r0) for every precision, and the
+#: prior mean of a row coordinate N(0, 1/(kappa0 * lambda_d)).
+HYPER = dict(a0=1.0, r0=1.0, kappa0=1.0)
 
 _NOT_PD = ("the precision A = tau F^T F + diag(lam) is not positive definite (or not finite): "
            "tau and every lam must be finite and > 0")
@@ -158,14 +158,14 @@ def _backward(L, y):
     return x
 
 
-def sample_tau(sse, n, rng, *, a0=HYPER["a0"], b0=HYPER["b0"]):
-    r"""Noise precision from its conditional :math:`\mathrm{Gamma}(a_0 + n/2,\ \text{rate } b_0 + \mathrm{SSE}/2)`.
+def sample_tau(sse, n, rng, *, a0=HYPER["a0"], r0=HYPER["r0"]):
+    r"""Noise precision from its conditional :math:`\mathrm{Gamma}(a_0 + n/2,\ \text{rate } r_0 + \mathrm{SSE}/2)`.
 
-    Its mean is :math:`(a_0 + n/2) / (b_0 + \mathrm{SSE}/2)`. Why: as a function of
+    Its mean is :math:`(a_0 + n/2) / (r_0 + \mathrm{SSE}/2)`. Why: as a function of
     :math:`\tau`, the likelihood of n residuals :math:`r_t` is
     :math:`\prod_t \sqrt{\tau/2\pi}\, e^{-\tau r_t^2/2} \propto \tau^{n/2} e^{-\tau\,\mathrm{SSE}/2}`,
-    and times the prior :math:`\tau^{a_0-1} e^{-b_0\tau}` this is
-    :math:`\tau^{a_0 + n/2 - 1} e^{-(b_0 + \mathrm{SSE}/2)\tau}`, a Gamma density.
+    and times the prior :math:`\tau^{a_0-1} e^{-r_0\tau}` this is
+    :math:`\tau^{a_0 + n/2 - 1} e^{-(r_0 + \mathrm{SSE}/2)\tau}`, a Gamma density.
 
     Parameters
     ----------
@@ -183,10 +183,10 @@ def sample_tau(sse, n, rng, *, a0=HYPER["a0"], b0=HYPER["b0"]):
     _check_rng(rng)
     sse = check_scalar(sse, "sse", min_val=0.0)
     n = check_int(n, "n", min_val=0)
-    return float(rng.gamma(a0 + 0.5 * n, 1.0 / (b0 + 0.5 * sse)))
+    return float(rng.gamma(a0 + 0.5 * n, 1.0 / (r0 + 0.5 * sse)))
 
 
-def sample_hyper(W, rng, *, a0=HYPER["a0"], b0=HYPER["b0"], beta0=HYPER["beta0"]):
+def sample_hyper(W, rng, *, a0=HYPER["a0"], r0=HYPER["r0"], kappa0=HYPER["kappa0"]):
     r"""Prior mean :math:`\nu_d` and precision :math:`\lambda_d` of each coordinate of the rows W,
     from their Normal-Gamma conditional.
 
@@ -196,14 +196,14 @@ def sample_hyper(W, rng, *, a0=HYPER["a0"], b0=HYPER["b0"], beta0=HYPER["beta0"]
     .. math::
 
         \lambda_d \sim \mathrm{Gamma}\Big(a_0 + \tfrac n2,\
-            b_0 + \tfrac12\big(S + \tfrac{n \beta_0}{\beta_0 + n} \bar w^2\big)\Big), \qquad
-        \nu_d \mid \lambda_d \sim \mathcal N\Big(\tfrac{n \bar w}{\beta_0 + n},\
-            \tfrac{1}{(\beta_0 + n) \lambda_d}\Big)
+            r_0 + \tfrac12\big(S + \tfrac{n \kappa_0}{\kappa_0 + n} \bar w^2\big)\Big), \qquad
+        \nu_d \mid \lambda_d \sim \mathcal N\Big(\tfrac{n \bar w}{\kappa_0 + n},\
+            \tfrac{1}{(\kappa_0 + n) \lambda_d}\Big)
 
-    Why: the prior :math:`\lambda^{a_0-1}e^{-b_0\lambda}\cdot\sqrt{\lambda}\,e^{-\beta_0\lambda\nu^2/2}`
+    Why: the prior :math:`\lambda^{a_0-1}e^{-r_0\lambda}\cdot\sqrt{\lambda}\,e^{-\kappa_0\lambda\nu^2/2}`
     times the likelihood :math:`\lambda^{n/2} e^{-\lambda \sum_i (w_{id} - \nu)^2/2}`, with
     :math:`\sum_i (w_{id} - \nu)^2 = S + n(\bar w - \nu)^2` and the square in :math:`\nu`
-    completed, is a Normal in :math:`\nu` (precision :math:`(\beta_0 + n)\lambda`) times a
+    completed, is a Normal in :math:`\nu` (precision :math:`(\kappa_0 + n)\lambda`) times a
     Gamma in :math:`\lambda`: the same family as the prior (conjugacy).
 
     Parameters
@@ -223,7 +223,7 @@ def sample_hyper(W, rng, *, a0=HYPER["a0"], b0=HYPER["b0"], beta0=HYPER["beta0"]
     n = W.shape[0]
     wbar = W.mean(axis=0)
     scatter = ((W - wbar) ** 2).sum(axis=0)
-    rate = b0 + 0.5 * (scatter + n * beta0 / (beta0 + n) * wbar ** 2)
+    rate = r0 + 0.5 * (scatter + n * kappa0 / (kappa0 + n) * wbar ** 2)
     lam = rng.gamma(a0 + 0.5 * n, 1.0 / rate)
-    nu = n * wbar / (beta0 + n) + rng.standard_normal(W.shape[1]) / np.sqrt((beta0 + n) * lam)
+    nu = n * wbar / (kappa0 + n) + rng.standard_normal(W.shape[1]) / np.sqrt((kappa0 + n) * lam)
     return nu, lam

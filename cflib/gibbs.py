@@ -10,9 +10,9 @@ with the movie row :math:`w_i = (x_i, b_i)` and the user row
 :math:`v_j = (\theta_j, b_{u,j})`, both of length d = k + 1, drawn from Gaussian
 priors with a diagonal precision, :math:`w_{id} \sim \mathcal N(\nu_d, 1/\lambda_d)`,
 whose prior mean :math:`\nu_d` and precision :math:`\lambda_d` get a Normal-Gamma
-hyperprior per coordinate (:math:`\lambda_d \sim \mathrm{Gamma}(a_0, \text{rate } b_0)`,
-:math:`\nu_d \mid \lambda_d \sim \mathcal N(0, 1/(\beta_0 \lambda_d))`), and the
-noise precision :math:`\tau \sim \mathrm{Gamma}(a_0, \text{rate } b_0)`. The global mean
+hyperprior per coordinate (:math:`\lambda_d \sim \mathrm{Gamma}(a_0, \text{rate } r_0)`,
+:math:`\nu_d \mid \lambda_d \sim \mathcal N(0, 1/(\kappa_0 \lambda_d))`), and the
+noise precision :math:`\tau \sim \mathrm{Gamma}(a_0, \text{rate } r_0)`. The global mean
 :math:`\mu` is the mean training rating (the prior means of the biases absorb
 what is left of it). The names follow the course's glossary: ``tau`` is the
 noise precision (``alpha`` is notebook 10's confidence slope), ``nu`` a prior
