@@ -30,7 +30,7 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
-from . import als_wr, blocks, gibbs, implicit_als
+from . import als_wr, blocks, bpr, ease, gibbs, implicit_als
 from .als import RowSystems
 from .history import Diverged
 from .loop import AUTO_ONE_THREAD_WORK, Method, Param, Real, all_finite  # noqa: F401 (re-exported)
@@ -208,3 +208,5 @@ register(Method("als", "ALS", step=_als_step, options=blocks.options(15), **{**b
 register(implicit_als.METHOD)
 register(gibbs.METHOD)
 register(als_wr.METHOD)
+register(ease.METHOD)
+register(bpr.METHOD)
