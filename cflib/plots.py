@@ -131,7 +131,7 @@ def place_legend(ax, where="best", **kwargs):
                      **kwargs)
 
 
-def plot_cost_curves(histories, *, x="iteration", ax=None, title=None, logy=True, relative=False):
+def plot_cost_curves(histories, *, x="iteration", ax=None, title=None, logy=True, relative=False, floor=None):
     """Cost J of several runs against iteration or wall time.
 
     Runs whose cost becomes infinite or NaN, or ends above where it started,
@@ -151,8 +151,14 @@ def plot_cost_curves(histories, *, x="iteration", ax=None, title=None, logy=True
     logy : bool, default True
         Logarithmic cost axis (costs fall over orders of magnitude).
     relative : bool, default False
-        Plot ``J - J_min`` where ``J_min`` is the lowest cost reached by any
-        run: shows how far each run is from the best, on a log axis.
+        Plot ``J - J_min`` where ``J_min`` is ``floor``, or by default the lowest
+        cost reached by any run: shows how far each run is from the best, on a
+        log axis. With the default, the run that reaches ``J_min`` dives towards
+        0 at its last iterations only because it is measured against itself:
+        pass a ``floor`` from a longer run to avoid that.
+    floor : float, optional
+        The reference cost subtracted when ``relative`` (e.g. J after many more
+        iterations); must be finite and at most every cost drawn.
 
     Returns
     -------
@@ -181,7 +187,12 @@ def plot_cost_curves(histories, *, x="iteration", ax=None, title=None, logy=True
         flagged = h.get("diverged", False) if isinstance(h, dict) else getattr(h, "diverged", False)
         # The one divergence rule (cflib.history); c[0] is J at the start when recorded.
         runs[name] = (xs, c, is_diverged(c, c[0], bool(flagged)))
-    floor = min(np.nanmin(np.where(np.isfinite(c), c, np.nan)) for _, c, _ in runs.values())
+    lowest = min(np.nanmin(np.where(np.isfinite(c), c, np.nan)) for _, c, _ in runs.values())
+    given = floor
+    if floor is None:
+        floor = lowest
+    elif not (isinstance(floor, (int, float, np.floating, np.integer)) and np.isfinite(floor)) or floor > lowest:
+        raise ValueError(f"floor must be a finite number at most the lowest cost drawn ({lowest:.6g}), got {floor!r}")
     tame = [c for (_, c, diverged) in runs.values() if not diverged]
     # Highest cost worth showing: above the tame runs (or every run's start) by a
     # margin. A diverging run climbs by hundreds of orders of magnitude (and a log
@@ -202,9 +213,12 @@ def plot_cost_curves(histories, *, x="iteration", ax=None, title=None, logy=True
             ax.plot(xs[n_ok - 1], shown[-1], "x", color=color, ms=10, mew=2.5)
             if not relative and ys[-1] > ceiling:
                 last = "inf" if n_ok < c.size else f"{ys[-1]:.1e}"
+                # written towards the middle of the axes, so that it never runs past their edge
+                span = [min(float(r[0][0]) for r in runs.values()), max(float(r[0][-1]) for r in runs.values())]
+                left = xs[n_ok - 1] < (span[0] + span[1]) / 2
                 ax.annotate(f"diverged: J reaches {last} (off the scale)", (xs[n_ok - 1], ceiling),
-                            xytext=(-6, -14), textcoords="offset points", ha="right", va="top",
-                            color=color, fontsize=9)
+                            xytext=(6 if left else -6, -14), textcoords="offset points",
+                            ha="left" if left else "right", va="top", color=color, fontsize=9)
     if logy:
         ax.set_yscale("log")
     if not relative and len(tame) < len(runs):
@@ -216,7 +230,7 @@ def plot_cost_curves(histories, *, x="iteration", ax=None, title=None, logy=True
             pad = 0.05 * (hi - lo) or 0.1 * abs(hi) or 1.0
             ax.set_ylim(lo - pad, hi + pad)
     ax.set_xlabel("iteration" if x == "iteration" else "wall time (s)")
-    ax.set_ylabel("J - lowest J reached" if relative else "cost J")
+    ax.set_ylabel(("J - lowest J reached" if given is None else "J - reference J") if relative else "cost J")
     ax.set_title(title or ("Cost against iteration" if x == "iteration" else "Cost against wall time"))
     ax.grid(alpha=0.3, which="both" if logy else "major")
     if logy:
@@ -282,15 +296,23 @@ def plot_sweep_heatmap(values, ks, lams, *, ax=None, title=None, fmt=".3f", labe
     return ax
 
 
-def plot_baseline_ladder(ladder, *, ax=None, title=None, highlight=None):
-    """Horizontal bars of RMSE for a list of predictors, best at the bottom.
+def plot_baseline_ladder(ladder, *, ax=None, title=None, highlight=None, xlim=None):
+    """Dots of RMSE for a list of predictors, best at the bottom, each step's gain labelled.
+
+    Dots, not bars: a bar is read by its length, which is only honest on an
+    axis that starts at 0, where differences of a few hundredths vanish. A
+    dot is read by its position on the shared RMSE axis, and the arrow from
+    each rung to the next is labelled with what that step gains, in stars.
 
     Parameters
     ----------
     ladder : sequence of (str, float)
         ``(name, rmse)`` pairs, e.g. from :func:`cflib.evaluate.baseline_ladder`.
     highlight : str, optional
-        Name of a bar to draw in a contrasting colour (e.g. our model).
+        Name of a predictor to draw in a contrasting colour (e.g. our model).
+    xlim : (float, float), optional
+        Range of the RMSE axis. Give two ladders the same range to compare them
+        side by side; by default the axis spans the values with room for the labels.
 
     Returns
     -------
@@ -299,29 +321,46 @@ def plot_baseline_ladder(ladder, *, ax=None, title=None, highlight=None):
     if not ladder:
         raise ValueError("ladder is empty: pass a list of (name, rmse) pairs")
     items = sorted(((str(n), float(v)) for n, v in ladder), key=lambda p: p[1])  # best at the bottom
-    ax = _axes(ax, (6.4, 0.45 * len(items) + 1.2))
-    names = [n for n, _ in items]
     vals = np.array([v for _, v in items])
+    if not np.all(np.isfinite(vals)):
+        raise ValueError(f"every RMSE in ladder must be finite, got {[v for _, v in items]}")
+    ax = _axes(ax, (6.4, 0.55 * len(items) + 1.4))
+    names = [n for n, _ in items]
+    ys = np.arange(len(items))
     colors = [PALETTE[1] if n == highlight else PALETTE[0] for n in names]
-    ax.barh(range(len(items)), vals, color=colors)
-    for y, v in enumerate(vals):
-        ax.text(v, y, f" {v:.4f}", va="center", fontsize=9)
-    ax.set_yticks(range(len(items)), names)
-    lo = max(0.0, vals.min() - 0.15)
-    ax.set_xlim(lo, vals.max() + 0.08)
-    ax.set_xlabel(f"RMSE (stars); axis starts at {lo:.2f}")
+    ax.scatter(vals, ys, s=70, color=colors, zorder=3)
+    for y, v in zip(ys, vals):
+        ax.annotate(f"{v:.4f}", (v, y), xytext=(8, 0), textcoords="offset points", va="center", fontsize=9)
+    for y in ys[:-1]:
+        # From the rung above (worse) down to this one: the step's gain in stars.
+        ax.annotate("", (vals[y], y), (vals[y + 1], y + 1),
+                    arrowprops=dict(arrowstyle="->", color="0.45", lw=1.2, shrinkA=6, shrinkB=6))
+        ax.annotate(f"-{vals[y + 1] - vals[y]:.3f}", (0.5 * (vals[y] + vals[y + 1]), y + 0.5),
+                    xytext=(-6, 0), textcoords="offset points", ha="right", va="center", fontsize=8.5,
+                    color="0.3")
+    ax.set_yticks(ys, names)
+    ax.set_ylim(-0.5, len(items) - 0.5)
+    if xlim is None:
+        span = max(vals.max() - vals.min(), 0.05)
+        xlim = (vals.min() - 0.3 * span, vals.max() + 0.25 * span)
+    ax.set_xlim(*xlim)
+    ax.set_xlabel("RMSE (stars), lower is better; arrows: the gain of each step")
     ax.set_title(title or "Each step down the ladder must beat the one above")
     ax.grid(axis="x", alpha=0.3)
     return ax
 
 
 # ---------------------------------------------------------- predicted vs true
-def plot_predicted_vs_actual(predicted, actual, *, ax=None, title=None, levels=(1, 2, 3, 4, 5)):
+def plot_predicted_vs_actual(predicted, actual, *, ax=None, title=None, levels=(1, 2, 3, 4, 5), clip=None):
     """Distribution of predictions for each true rating (violins), with the ideal.
 
     The message: a perfect model would put every violin on its red marker;
     real models pull extreme ratings towards the mean (1s are predicted too
     high, 5s too low).
+
+    Every violin is drawn with the same width, whatever the number of
+    ratings behind it; that number is written under each (``n=``), and the
+    x label says so.
 
     Parameters
     ----------
@@ -329,6 +368,12 @@ def plot_predicted_vs_actual(predicted, actual, *, ax=None, title=None, levels=(
         Predicted and true ratings of the same entries.
     levels : sequence of int
         The possible true ratings.
+    clip : (float, float), optional
+        Clip the predictions to this range before drawing (``(1, 5)``, as
+        :func:`cflib.evaluate.rmse` scores them). Pass the unclipped
+        predictions: the clip bounds are drawn as dotted lines and the legend
+        says how many predictions each bound moved, which a violin cut off at
+        the bound cannot show.
 
     Returns
     -------
@@ -338,6 +383,15 @@ def plot_predicted_vs_actual(predicted, actual, *, ax=None, title=None, levels=(
     actual = np.asarray(actual, dtype=float).ravel()
     if predicted.shape != actual.shape:
         raise ValueError(f"predicted and actual must have the same length, got {predicted.size} and {actual.size}")
+    if clip is not None:
+        try:
+            lo, hi = (float(c) for c in clip)
+        except (TypeError, ValueError):
+            raise TypeError(f"clip must be a pair (low, high) of numbers, such as (1, 5), got {clip!r}") from None
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+            raise ValueError(f"clip must be (low, high) with finite low < high, got {clip!r}")
+        n_low, n_high = int(np.sum(predicted < lo)), int(np.sum(predicted > hi))
+        predicted = np.clip(predicted, lo, hi)
     ax = _axes(ax, (6.4, 4.4))
     present = [lv for lv in levels if np.any(actual == lv)]
     if not present:
@@ -350,8 +404,13 @@ def plot_predicted_vs_actual(predicted, actual, *, ax=None, title=None, levels=(
     means = [g.mean() for g in groups]
     ax.plot(present, means, "o-", color=PALETTE[0], lw=1.5, label="mean prediction")
     ax.plot(present, present, "_", color="red", ms=28, mew=2.5, label="perfect prediction")
+    if clip is not None:
+        for bound in (lo, hi):
+            ax.axhline(bound, color="0.35", ls=":", lw=1.2, zorder=0)
+        ax.plot([], [], color="0.35", ls=":", lw=1.2,
+                label=f"predictions clipped to {lo:g}..{hi:g}:\n{n_low:,} raised to {lo:g}, {n_high:,} lowered to {hi:g}")
     ax.set_xticks(present, [f"{lv:g}\n(n={g.size})" for lv, g in zip(present, groups)])
-    ax.set_xlabel("true rating (stars)")
+    ax.set_xlabel("true rating (stars); every violin has the same width, whatever its n")
     ax.set_ylabel("predicted rating (stars)")
     ax.set_title(title or "Predictions for each true rating")
     ax.grid(axis="y", alpha=0.3)

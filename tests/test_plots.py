@@ -112,6 +112,31 @@ def test_cost_curves_mark_divergence():
     assert ax.get_ylim()[1] < 2 * tame.max()
 
 
+def test_cost_curves_relative_to_a_given_floor():
+    """05's comparison: measured against J from a longer run, the best run does not dive to 0 at its end."""
+    hs = {"a": {"cost": [10.0, 5.0, 3.0]}, "b": {"cost": [10.0, 4.0, 2.0]}}
+    ax = plots.plot_cost_curves(hs, relative=True, floor=1.5)
+    np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), [8.5, 2.5, 0.5])  # every point drawn
+    assert ax.get_ylabel() == "J - reference J"
+    for bad in (2.5, np.nan, "1"):  # above a drawn cost, or not a number
+        with pytest.raises(ValueError, match="floor must be a finite number at most the lowest cost drawn"):
+            plots.plot_cost_curves(hs, relative=True, floor=bad)
+
+
+def test_cost_curves_divergence_note_stays_inside_the_axes():
+    """05's step sizes: a run that diverges early gets its note written towards the middle, inside the axes."""
+    early = {"cost": [500.0, 300.0, 200.0, 1e120, np.inf], "initial_cost": 600.0, "diverged": True}
+    late = {"cost": list(600.0 - 10 * np.arange(40)), "initial_cost": 600.0}
+    for runs in ({"early": early, "late": late}, {"late": late, "early": dict(early, cost=[500.0] * 36 + [1e120])}):
+        ax = plots.plot_cost_curves(runs, logy=False)
+        ax.figure.canvas.draw()
+        renderer = ax.figure.canvas.get_renderer()
+        (note,) = [t for t in ax.texts if t.get_text().startswith("diverged: J reaches")]
+        box, frame = note.get_window_extent(renderer), ax.get_window_extent(renderer)
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1, (box, frame)
+        plt.close(ax.figure)
+
+
 def test_cost_curves_within_a_decade_get_plain_tick_labels():
     ax = plots.plot_cost_curves({"als": {"cost": [37000.0, 31000.0, 29500.0, 29000.0]}})
     ax.figure.canvas.draw()
@@ -145,12 +170,24 @@ def test_heatmap_marks_the_best_cell_and_annotates_every_cell():
         plots.plot_sweep_heatmap(values.T, [5, 10], [0.1, 1, 10])
 
 
-def test_baseline_ladder_best_at_the_bottom():
+def test_baseline_ladder_dots_best_at_the_bottom_with_each_gain():
     ax = plots.plot_baseline_ladder([("global", 1.15), ("MF", 0.92), ("movie", 1.03)], highlight="MF")
     assert [t.get_text() for t in ax.get_yticklabels()] == ["MF", "movie", "global"]
-    widths = [p.get_width() for p in ax.patches]
-    assert widths == [0.92, 1.03, 1.15]
-    assert ax.patches[0].get_facecolor() != ax.patches[1].get_facecolor()
+    assert not ax.patches                                   # dots, not bars: no length read from a cut axis
+    (dots,) = ax.collections
+    np.testing.assert_allclose(dots.get_offsets(), [[0.92, 0], [1.03, 1], [1.15, 2]])
+    colours = dots.get_facecolors()
+    assert not np.allclose(colours[0], colours[1]) and np.allclose(colours[1], colours[2])
+    texts = [t.get_text() for t in ax.texts]
+    assert {"0.9200", "1.0300", "1.1500", "-0.110", "-0.120"} <= set(texts)
+    lo, hi = ax.get_xlim()
+    assert lo < 0.92 and hi > 1.15
+    shared = plots.plot_baseline_ladder([("a", 1.0), ("b", 0.9)], xlim=(0.8, 1.2))
+    assert shared.get_xlim() == (0.8, 1.2)
+    with pytest.raises(ValueError, match="empty"):
+        plots.plot_baseline_ladder([])
+    with pytest.raises(ValueError, match="finite"):
+        plots.plot_baseline_ladder([("a", float("nan"))])
 
 
 def test_embedding_2d_pca_is_centred_and_ordered():
@@ -239,6 +276,24 @@ def test_embedding_plot_on_movielens(movielens, monkeypatch):
     assert covered < sum(_points_under(plain, t) for t in plain.texts)
 
 
+def test_embedding_dot_area_is_proportional_to_ratings_and_has_a_size_legend(movielens):
+    X = np.random.default_rng(0).standard_normal((movielens.n_movies, 5))
+    ax = movie_map.plot_embedding(X, movielens, n_labels=0)
+    counts = np.bincount(movielens.movies, minlength=movielens.n_movies)
+    shown = counts >= 50
+    areas = np.concatenate([c.get_sizes() for c in ax.collections])
+    assert np.allclose(np.sort(areas), np.sort(movie_map.LARGEST_DOT * counts[shown] / counts.max()))
+    size_legend = ax.get_legend()
+    assert "proportional" in size_legend.get_title().get_text()
+    labels = [t.get_text() for t in size_legend.get_texts()]
+    assert labels == ["50 ratings", "200 ratings", "500 ratings"]
+    for n, handle in zip((50, 200, 500), size_legend.legend_handles):  # the key's dots are the map's dots
+        assert handle.get_markersize() ** 2 == pytest.approx(movie_map.dot_area(n, counts.max()))
+    genre_legend = next(a for a in ax.artists if isinstance(a, matplotlib.legend.Legend))
+    assert [t.get_text() for t in genre_legend.get_texts()][0] == "other genres"
+    plt.close(ax.figure)
+
+
 def test_predicted_vs_actual_one_violin_per_rating():
     rng = np.random.default_rng(0)
     actual = rng.integers(1, 6, 500).astype(float)
@@ -253,6 +308,23 @@ def test_predicted_vs_actual_one_violin_per_rating():
     assert ax.get_legend().get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1  # off the violins
     with pytest.raises(ValueError, match="same length"):
         plots.plot_predicted_vs_actual(predicted[:3], actual)
+    assert "same width" in ax.get_xlabel()
+
+
+def test_predicted_vs_actual_clips_and_says_how_many():
+    actual = np.array([1, 1, 1, 5, 5, 5, 3, 3], dtype=float)
+    predicted = np.array([0.5, 1.5, 2.0, 5.4, 5.2, 4.0, 3.0, 3.5])
+    ax = plots.plot_predicted_vs_actual(predicted, actual, clip=(1, 5))
+    means = ax.get_lines()[0].get_ydata()
+    np.testing.assert_allclose(means, [(1 + 1.5 + 2) / 3, 3.25, (5 + 5 + 4) / 3])   # clipped before the means
+    (label,) = [t.get_text() for t in ax.get_legend().get_texts() if "clipped" in t.get_text()]
+    assert "1 raised to 1" in label and "2 lowered to 5" in label
+    assert sorted(line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == ":" and
+                  len(line.get_ydata()) == 2) == [1, 5]
+    with pytest.raises(ValueError, match="clip"):
+        plots.plot_predicted_vs_actual(predicted, actual, clip=(5, 1))
+    with pytest.raises(TypeError, match="clip"):
+        plots.plot_predicted_vs_actual(predicted, actual, clip=5)
 
 
 def test_genre_summary_is_what_the_map_marks():
