@@ -44,14 +44,14 @@ from scipy import stats
 
 from .validation import check_int, check_scalar
 
-__all__ = ["paired_bootstrap", "wilcoxon", "compare_users", "compare_folds", "per_user", "PairedComparison",
+__all__ = ["paired_bootstrap", "mean_interval", "wilcoxon", "compare_users", "compare_folds", "per_user", "PairedComparison",
            "FoldComparison"]
 
 
-def _paired(a, b, min_n=2):
+def _paired(a, b, min_n=2, names=("a", "b")):
     """``a`` and ``b`` as float arrays of the same 1-D shape, finite, with at least ``min_n`` pairs."""
     out = []
-    for name, x in (("a", a), ("b", b)):
+    for name, x in zip(names, (a, b)):
         try:
             x = np.asarray(x, dtype=np.float64)
         except (TypeError, ValueError) as exc:
@@ -138,6 +138,17 @@ def paired_bootstrap(a, b, *, n_resamples: int = 10_000, confidence: float = 0.9
         means[start:start + size] = d[rng.integers(0, d.size, (size, d.size))].mean(axis=1)
     low, high = np.quantile(means, [(1 - confidence) / 2, (1 + confidence) / 2])
     return float(d.mean()), float(low), float(high)
+
+
+def mean_interval(x, *, n_resamples: int = 10_000, confidence: float = 0.95, seed: int = 0):
+    """Percentile bootstrap interval of one model's mean metric over its users: ``(mean, low, high)``.
+
+    The users are resampled as in :func:`paired_bootstrap` (it is that function with b = 0).
+    To compare two models use :func:`paired_bootstrap` on both: two overlapping
+    intervals do not mean that the paired difference is uncertain.
+    """
+    x, _ = _paired(x, np.zeros(np.shape(x)), names=("x", "zeros"))
+    return paired_bootstrap(x, np.zeros_like(x), n_resamples=n_resamples, confidence=confidence, seed=seed)
 
 
 def wilcoxon(a, b, *, zero_method: str = "wilcox", alternative: str = "two-sided"):

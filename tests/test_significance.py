@@ -36,6 +36,8 @@ def test_bootstrap_is_seeded_and_agrees_with_scipy():
     # about the normal-theory interval of a mean: 1.96 standard errors
     se = np.std(a - b, ddof=1) / np.sqrt(a.size)
     assert high - low == pytest.approx(2 * 1.96 * se, rel=0.1)
+    # one model's mean: the same resampling with b = 0
+    assert sig.mean_interval(a, seed=1) == sig.paired_bootstrap(a, np.zeros_like(a), seed=1)
     # the same difference for every user: no uncertainty left
     assert sig.paired_bootstrap([1.0, 2.0, 3.0], [0.5, 1.5, 2.5]) == pytest.approx((0.5, 0.5, 0.5))
 
@@ -99,5 +101,7 @@ def test_bad_arguments_are_named():
         sig.wilcoxon([0.1, 0.2], [0.2, 0.1], zero_method="drop")
     with pytest.raises(ValueError, match="test_train_ratio must be a finite number > 0"):
         sig.compare_folds([0.1, 0.2], [0.2, 0.1], test_train_ratio=0)
+    with pytest.raises(ValueError, match="x must be 1-D"):
+        sig.mean_interval([[0.1, 0.2]])
     with pytest.raises(TypeError, match="a must be a 1-D array of numbers"):
         sig.compare_users(["x", "y"], [0.1, 0.2])
