@@ -175,7 +175,7 @@ def main(argv=None):
     rows = []
     print("baselines", flush=True)
     for kind, label in (("global", "global mean"), ("movie", "movie mean"), ("biases", "movie + user biases")):
-        rows.append(run_cflib(folds, f"baseline: {label}", f"kind={kind!r}",
+        rows.append(run_cflib(folds, f"baseline: {label}", f"baseline={kind!r}",
                               lambda tr, kind=kind: fit_baseline(tr, kind), repeats))
 
     print("cflib trainers", flush=True)

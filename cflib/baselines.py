@@ -45,7 +45,7 @@ from .ratings import RATING_SCALE
 from .sparse import row_dots
 from .validation import check_index_pair, check_int, check_lam
 
-__all__ = ["BaselineModel", "BiasedPredictor", "fit_baseline", "bias_solve", "predict_at",
+__all__ = ["BASELINES", "BaselineModel", "BiasedPredictor", "fit_baseline", "bias_solve", "predict_at",
            "DEFAULT_LAM_BIAS"]
 
 #: Regularization of the biases (``lam_bias``) when not given, for the ``"biases"``
@@ -55,7 +55,7 @@ __all__ = ["BaselineModel", "BiasedPredictor", "fit_baseline", "bias_solve", "pr
 #: are the plain means unless a ``lam_bias`` is given.
 DEFAULT_LAM_BIAS = 5.0
 
-_KINDS = ("global", "movie", "biases")
+BASELINES = ("global", "movie", "biases")
 
 
 def predict_at(X, Theta, mu, movie_bias, user_bias, movies, users) -> np.ndarray:
@@ -138,7 +138,8 @@ class BaselineModel(BiasedPredictor):
 
     Attributes
     ----------
-    kind : {"global", "movie", "biases"}
+    baseline : {"global", "movie", "biases"}
+        Which baseline (``kind`` is the word of :class:`cflib.train.MFModel`'s model kinds).
     mu : float
         Global mean of the training ratings.
     movie_bias : ndarray of shape (n_movies,)
@@ -149,7 +150,7 @@ class BaselineModel(BiasedPredictor):
         The training data's rating scale, which predictions are clipped to.
     """
 
-    kind: str
+    baseline: str
     mu: float
     movie_bias: np.ndarray
     user_bias: np.ndarray
@@ -193,7 +194,7 @@ def bias_solve(residual, index, n, lam) -> np.ndarray:
     return np.divide(sums, denom, out=np.zeros(n), where=denom > 0)
 
 
-def fit_baseline(train, kind: str = "biases", lam_bias: float | None = None, *, n_iters: int = 15,
+def fit_baseline(train, baseline: str = "biases", lam_bias: float | None = None, *, n_iters: int = 15,
                  **renamed) -> BaselineModel:
     """Fit a baseline predictor on a :class:`cflib.Ratings`.
 
@@ -201,7 +202,7 @@ def fit_baseline(train, kind: str = "biases", lam_bias: float | None = None, *, 
     ----------
     train : Ratings
         Training ratings.
-    kind : {"global", "movie", "biases"}
+    baseline : {"global", "movie", "biases"}
         See the module docstring for the formulas.
     lam_bias : float, optional
         Regularization of the biases (sum form, as in the cost J: a bias backed by
@@ -217,27 +218,31 @@ def fit_baseline(train, kind: str = "biases", lam_bias: float | None = None, *, 
     if "lam" in renamed:
         raise TypeError("fit_baseline() calls the bias regularization lam_bias (as fit does): "
                         "write lam_bias=... instead of lam=...")
+    if "kind" in renamed:
+        raise TypeError(f"fit_baseline() calls the choice of baseline `baseline` (`kind` is a model kind of "
+                        f"fit): write baseline={renamed['kind']!r}, or pass it second, fit_baseline(train, "
+                        f"{renamed['kind']!r})")
     if renamed:
         raise TypeError(f"fit_baseline() got unexpected keyword argument(s) {sorted(renamed)}")
-    if kind not in _KINDS:
-        raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
+    if baseline not in BASELINES:
+        raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
     if not hasattr(train, "movies") or not hasattr(train, "n_users"):
         raise TypeError(f"train must be a cflib.Ratings, got {type(train).__name__}")
     if train.nnz == 0:
         raise ValueError("train holds no ratings: a baseline needs at least one")
     if lam_bias is None:
-        lam_bias = DEFAULT_LAM_BIAS if kind == "biases" else 0.0
+        lam_bias = DEFAULT_LAM_BIAS if baseline == "biases" else 0.0
     lam_bias = check_lam(lam_bias, "lam_bias")
     n_iters = check_int(n_iters, "n_iters", min_val=1)
     mu = float(train.ratings.mean())
     movie_bias = np.zeros(train.n_movies)
     user_bias = np.zeros(train.n_users)
     r = train.ratings - mu
-    if kind == "movie":
+    if baseline == "movie":
         movie_bias = bias_solve(r, train.movies, train.n_movies, lam_bias)
-    elif kind == "biases":
+    elif baseline == "biases":
         for _ in range(n_iters):
             movie_bias = bias_solve(r - user_bias[train.users], train.movies, train.n_movies, lam_bias)
             user_bias = bias_solve(r - movie_bias[train.movies], train.users, train.n_users, lam_bias)
-    return BaselineModel(kind=kind, mu=mu, movie_bias=movie_bias, user_bias=user_bias, lam_bias=lam_bias,
+    return BaselineModel(baseline=baseline, mu=mu, movie_bias=movie_bias, user_bias=user_bias, lam_bias=lam_bias,
                          scale=tuple(getattr(train, "scale", RATING_SCALE)))

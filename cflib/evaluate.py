@@ -162,7 +162,7 @@ def baseline_ladder(train, test, fitted=None, **fit_kwargs) -> list:
     elif fit_kwargs:
         raise TypeError("give either a trained model or fit keywords, not both")
     out = []
-    for name, kind in (("global mean", "global"), ("movie mean", "movie"), ("movie + user biases", "biases")):
-        out.append((name, evaluate(fit_baseline(train, kind), test)["rmse"]))
+    for name, baseline in (("global mean", "global"), ("movie mean", "movie"), ("movie + user biases", "biases")):
+        out.append((name, evaluate(fit_baseline(train, baseline), test)["rmse"]))
     out.append(("matrix factorization", evaluate(fitted, test)["rmse"]))
     return out

@@ -108,8 +108,11 @@ def test_unrated_get_zero_bias_and_predictions_are_clipped(split):
 
 def test_baseline_bad_arguments(split):
     train, _ = split
-    with pytest.raises(ValueError, match="kind"):
+    with pytest.raises(ValueError, match="baseline must be one of"):
         fit_baseline(train, "median")
+    with pytest.raises(TypeError, match=r"write baseline='movie'"):  # kind is fit's model kind
+        fit_baseline(train, kind="movie")
+    assert fit_baseline(train, baseline="movie").baseline == "movie"
     with pytest.raises(ValueError, match="lam"):
         fit_baseline(train, "biases", lam_bias=-1.0)
     with pytest.raises(ValueError, match="no ratings"):
