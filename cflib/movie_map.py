@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib import patheffects
+from matplotlib.lines import Line2D
 
 from .plots import PALETTE, _axes
 
-__all__ = ["embedding_2d", "plot_embedding", "genre_colours", "genre_summary"]
+__all__ = ["embedding_2d", "plot_embedding", "genre_colours", "genre_summary", "dot_area"]
 
 
 def _shown(data, min_ratings):
@@ -128,8 +129,8 @@ def plot_embedding(X, data, *, method="pca", genres=("Children's", "Horror", "Fi
     Only movies with at least ``min_ratings`` ratings are drawn: the features
     of rarely rated movies are mostly regularization noise. A movie is coloured
     by the first of ``genres`` it belongs to (:func:`genre_colours`); the others
-    are grey. A dot's area grows with the square root of the movie's number of
-    ratings, as the legend says.
+    are grey. A dot's area is proportional to the movie's number of ratings
+    (:func:`dot_area`); a second legend shows the dots of three round counts.
 
     Parameters
     ----------
@@ -166,10 +167,11 @@ def plot_embedding(X, data, *, method="pca", genres=("Children's", "Horror", "Fi
     coords, explained = embedding_2d(X, method=method, rows=shown)
     ax = _axes(ax, (9.0, 6.5))
     colour_of = genre_colours(data, genres)
-    sizes = 8 + 40 * np.sqrt(counts / counts.max())
+    top = int(counts[shown].max())
+    sizes = dot_area(counts, top)
     other = shown[colour_of[shown] < 0]
     ax.scatter(coords[other, 0], coords[other, 1], s=sizes[other], c="0.8", label="other genres",
-               edgecolors="none")
+               edgecolors="white", linewidths=0.3)
     for gi, g in enumerate(genres):
         sel = shown[colour_of[shown] == gi]
         ax.scatter(coords[sel, 0], coords[sel, 1], s=sizes[sel], color=PALETTE[gi % len(PALETTE)],
@@ -191,9 +193,17 @@ def plot_embedding(X, data, *, method="pca", genres=("Children's", "Horror", "Fi
     what = "PCA of the movie features X" if method == "pca" else "first two movie features"
     ax.set_title(title or f"Movies by their learned features ({what}; {shown.size} movies "
                           f"with >= {min_ratings} ratings)", fontsize=10)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
-              title="first matching genre\n(dot area grows with the\nsquare root of the ratings)",
-              title_fontsize=8, frameon=False)
+    genre_legend = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+                             title="first matching genre", title_fontsize=8, frameon=False)
+    for handle in genre_legend.legend_handles:  # one size for the colour key: size is the other legend's
+        handle.set_sizes([40.0])
+    ax.add_artist(genre_legend)  # the size legend below would replace it otherwise
+    examples = _round_counts(int(counts[shown].min()), top)
+    handles = [Line2D([], [], ls="", marker="o", ms=np.sqrt(dot_area(n, top)), mfc="0.65", mec="white", mew=0.3)
+               for n in examples]
+    ax.legend(handles, [f"{n:,} ratings" for n in examples], loc="upper left", bbox_to_anchor=(1.01, 0.55),
+              fontsize=8, title="dot area is proportional\nto the number of ratings", title_fontsize=8,
+              frameon=False, labelspacing=1.3, borderpad=0.8)
     ax.grid(alpha=0.3)
     if summary:
         stats, _ = genre_summary(X, data, genres=genres, min_ratings=min_ratings, method=method)
@@ -207,6 +217,39 @@ def plot_embedding(X, data, *, method="pca", genres=("Children's", "Horror", "Fi
         ax.text(0.99, 0.01, "crosses with bars: median and quartiles of each colour", transform=ax.transAxes,
                 ha="right", va="bottom", fontsize=8, color="0.3")
     return ax
+
+
+#: Area in points^2 of the dot of the most rated movie on the map.
+LARGEST_DOT = 180.0
+
+
+def dot_area(counts, top):
+    """A movie's dot area on the map, proportional to its number of ratings.
+
+    Parameters
+    ----------
+    counts : int or ndarray of int, shape (n,)
+        Numbers of ratings.
+    top : int
+        The largest number of ratings on the map: its dot gets ``LARGEST_DOT``.
+
+    Returns
+    -------
+    float or ndarray of float, shape (n,)
+        ``LARGEST_DOT * counts / top`` in points^2 (matplotlib's ``s``), at least 4
+        so that a rarely rated movie stays visible.
+    """
+    return np.maximum(LARGEST_DOT * np.asarray(counts, dtype=float) / max(int(top), 1), 4.0)
+
+
+def _round_counts(low, high):
+    """Up to three round numbers (1, 2 or 5 times a power of 10) from ``low`` to ``high`` for the size legend."""
+    nice = sorted({m * 10**e for e in range(7) for m in (1, 2, 5)})
+    inside = [v for v in nice if low <= v <= high]
+    if len(inside) <= 3:
+        return inside or [high]
+    middle = min(inside, key=lambda v: abs(np.log(v) - 0.5 * np.log(inside[0] * inside[-1])))
+    return sorted({inside[0], middle, inside[-1]})
 
 
 # Where a title may go relative to its point: (dx, dy) in points, ha, va.

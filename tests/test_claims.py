@@ -528,10 +528,49 @@ def test_07_jungle_book_neighbour_is_the_live_action_film(movielens):
     quoted("07", "*The Jungle Book* of 1994, Disney's live-action film")
 
 
+def _cold_start_table():
+    """07 section 7's printed table: n -> (rmse, low, high[, gain, gain_low, gain_high, per_rating, better])."""
+    out = printed("07", "revealed = [0, 1, 3")
+    rows = {}
+    for line in out.splitlines():
+        numbers = re.findall(NUMBER, line.replace(" of 100", ""))
+        if re.match(r"^\s*\d+\s+\d\.\d{4} \[", line):
+            rows[int(numbers[0])] = [float(x) for x in numbers[1:]]
+    assert sorted(rows) == [0, 1, 3, 5, 10, 20, 40] and len(rows[0]) == 3 and all(len(rows[n]) == 8 for n in rows if n)
+    return out, rows
+
+
 def test_07_cold_start_beats_the_u1_test_figure_by_40_ratings():
-    rmse_40 = grab(printed("07", "revealed = [0, 1, 3"), r"40 ratings revealed: RMSE on the rest NUMBER")
+    _, rows = _cold_start_table()
     u1_test = grab(printed("06", "test_ladder = baseline_ladder"), r"matrix factorization\s+u1.test RMSE NUMBER")
-    assert rmse_40 < u1_test and abs(u1_test - 0.92) < 0.005
+    assert rows[40][0] < u1_test and abs(u1_test - 0.92) < 0.005
+
+
+def test_07_cold_start_gains_with_their_uncertainty():
+    # section 7: "The very first rating buys almost nothing: +0.007 stars, with an interval that includes no gain
+    # at all. From the second to the fifth rating each buys about a hundredth of a star; from 5 to 20, two to three
+    # thousandths each; from 20 to 40, one thousandth each ... at 3 ratings only 48 of the 100 newcomers are
+    # predicted better than with none ... (the half furthest from the movie level gain 0.058 stars at 3 ratings)
+    # ... (they lose 0.020) ... by 40 ratings 83 of the 100 are better off"
+    out, rows = _cold_start_table()
+    assert "100 newcomers at every n" in out
+    gain, low, high = rows[1][3:6]
+    assert low < 0 < high and abs(gain - 0.007) < 0.0005
+    quoted("07", f"The very first rating buys almost nothing: +{gain:.3f} stars, with an interval that includes no gain")
+    assert all(0.008 < rows[n][6] < 0.0135 for n in (3, 5))          # about a hundredth per rating up to 5
+    assert all(0.0015 < rows[n][6] < 0.0035 for n in (10, 20))       # two to three thousandths from 5 to 20
+    assert 0.0008 < rows[40][6] < 0.0012                              # one thousandth from 20 to 40
+    assert all(rows[n][4] > 0 for n in (3, 5, 10, 20, 40))            # every later gain is clearly above zero
+    assert rows[0][2] > rows[5][1]                                    # the left panel's intervals overlap
+    better_3, better_40 = int(rows[3][7]), int(rows[40][7])
+    quoted("07", f"at 3 ratings only {better_3} of the 100 newcomers are predicted better than with none")
+    quoted("07", f"by 40 ratings {better_40} of the 100 are better off")
+    assert better_3 < 50 < better_40
+    far, near = grab(out, r"at 3 ratings, the 50 newcomers furthest from the movie level gain NUMBER stars on "
+                          r"average, the other 50 NUMBER")
+    assert far > 0 > near
+    quoted("07", f"(the half furthest from the movie level gain {far:.3f} stars at 3 ratings)")
+    quoted("07", f"(they lose {-near:.3f})")
 
 
 def test_07_exercise_3_theta_norms(movielens):
