@@ -26,8 +26,10 @@ console; outside IPython (plain pytest) it propagates.
 
 from __future__ import annotations
 
+import base64
 import html
 import io
+import re
 import time
 import warnings
 
@@ -251,6 +253,7 @@ class TrainingExplorer(widgets.VBox):
             return
         seconds = time.perf_counter() - start
         self._previous, self.history, self.result = self.history, history, result
+        self._settings_shown = kw
         self.runs += 1
         val = _last_finite(history.val_rmse)
         cost = np.asarray(history.cost, dtype=float)
@@ -274,6 +277,13 @@ class TrainingExplorer(widgets.VBox):
                 f"<b>validation RMSE {_fmt_rmse(val)}</b> (training {_fmt_rmse(_last_finite(history.train_rmse))}) "
                 f"&middot; {verdict} &middot; {cost.size} iterations in {seconds:.2f} s"
             )
+        show_figure(self.out, self._figure())
+
+    def _figure(self):
+        """The figure of the last training: RMSE curves (left) and the cost J (right)."""
+        kw, history = self._settings_shown, self.history
+        cost = np.asarray(history.cost, dtype=float)
+        diverged = history_diverged(history)
         fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5.2))
         if cost.size:
             plot_learning_curves(history, baselines=self.baselines, ax=left, legend="below",
@@ -304,7 +314,43 @@ class TrainingExplorer(widgets.VBox):
         else:
             right.set_title("Cost J: diverged at the first iteration")
         fig.tight_layout()
-        show_figure(self.out, fig)
+        return fig
+
+    def picture(self):
+        """The explorer as one PNG image: its figure under its readout, labelled as a picture.
+
+        A notebook stores it beside the live widget (:meth:`_repr_mimebundle_`), so that a
+        viewer without a kernel or without widget support (GitHub, a plain HTML export) shows
+        the curves and the readout instead of nothing. JupyterLab with a kernel prefers the
+        live widget and never shows the picture, so a learner does not see the figure twice.
+
+        Returns
+        -------
+        bytes or None
+            PNG data; None before any successful training.
+        """
+        if self.history is None:
+            return None
+        fig = self._figure()
+        when = ("its starting view" if self.runs == 1 else
+                f"after {self.runs - 1} change{'s' if self.runs > 2 else ''} of the controls")
+        readout = html.unescape(re.sub(r"<[^>]+>", "", self.readout.value))
+        readout = re.sub(r"( in| \u00b7) \d+\.\d+ s$", "", readout)  # a timing of one machine, not worth keeping
+        fig.suptitle(f"A picture of the training explorer, {when}: {readout}\n"
+                     "The live controls need a running notebook: open it in Jupyter and use Run > Run All Cells.",
+                     y=1.0, va="bottom", fontsize=11)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", bbox_inches="tight")
+        plt.close(fig)
+        return buffer.getvalue()
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The widget view, its one-line text, and :meth:`picture` as ``image/png`` for viewers without widgets."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        picture = self.picture()
+        if bundle is not None and picture is not None:
+            bundle["image/png"] = base64.b64encode(picture).decode("ascii")
+        return bundle
 
 
 def _describe(kw):

@@ -444,7 +444,8 @@ def test_stored_outputs_are_counted(tmp_path):
                 {"output_type": "display_data", "data": png, "metadata": {}}]},
             {"cell_type": "code", "source": "w", "metadata": {}, "outputs": [
                 {"output_type": "execute_result", "metadata": {}, "execution_count": 1,
-                 "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "a"}}}]},
+                 # with its picture for viewers without widgets: not a plot JupyterLab draws
+                 "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "a"}, "image/png": "iVBOR"}}]},
         ],
         "metadata": {"widgets": {"application/vnd.jupyter.widget-state+json": {"state": {
             "a": {"model_name": "OutputModel", "state": {"outputs": [

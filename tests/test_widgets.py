@@ -92,6 +92,46 @@ def test_explorer_rejects_bad_input(small_split):
         W.TrainingExplorer(train, None)
 
 
+def _png_size(png):
+    """Width and height of PNG data (and a check that it is PNG)."""
+    import struct
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", png[16:24])  # width, height
+
+
+def test_explorer_stores_a_picture_for_viewers_without_widgets(small_split, monkeypatch):
+    import base64
+
+    train, val = small_split
+    e = W.TrainingExplorer(train, val, k=3, n_iters=5)
+    bundle = e._repr_mimebundle_()
+    # JupyterLab draws the widget view (its renderer ranks first); GitHub or a plain export the PNG.
+    assert set(bundle) == {"text/plain", "application/vnd.jupyter.widget-view+json", "image/png"}
+    assert "Run All Cells" in bundle["text/plain"]
+    first = base64.b64decode(bundle["image/png"])
+    width, height = _png_size(first)
+    assert width > 800 and height > 400
+    titles = []
+    real_suptitle = W.plt.Figure.suptitle
+    monkeypatch.setattr(W.plt.Figure, "suptitle", lambda fig, t, **kw: titles.append(t) or real_suptitle(fig, t, **kw))
+    e.picture()
+    assert "its starting view" in titles[-1] and "Run > Run All Cells" in titles[-1]
+    assert "validation RMSE" in titles[-1] and " s\n" not in titles[-1]  # the readout, without its timing
+    e.k.value = 1
+    assert e.picture() != first and "after 1 change of the controls" in titles[-1]
+    assert not W.plt.get_fignums()  # the picture's figure is closed: nothing stray in the cell
+
+
+def test_explorer_picture_is_stored_in_notebook_08():
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "08_explorer.ipynb").read_text())
+    (cell,) = [c for c in nb["cells"] if c["cell_type"] == "code" and "explorer = TrainingExplorer(" in "".join(c["source"])]
+    (data,) = [o["data"] for o in cell["outputs"] if "data" in o]
+    assert "application/vnd.jupyter.widget-view+json" in data and data["image/png"]
+
+
 def test_explorer_is_fast_on_movielens_u1(movielens):
     import time
 

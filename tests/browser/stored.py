@@ -25,7 +25,8 @@ class StoredOutputs:
     Attributes
     ----------
     cell_images : int
-        ``image/png`` outputs of code cells (plots shown by the cells).
+        ``image/png`` outputs of code cells (plots shown by the cells), not counting a
+        picture stored beside a widget view (drawn only where widgets cannot be).
     widget_views : int
         Widget-view outputs of code cells (each is a widget on screen).
     widget_images : int
@@ -61,7 +62,9 @@ def read_stored_outputs(path) -> StoredOutputs:
             continue
         for output in cell.get("outputs", []):
             data = output.get("data", {})
-            cell_images += PNG in data
+            # A PNG beside a widget view is the widget's picture for viewers without widgets
+            # (TrainingExplorer.picture): JupyterLab draws the live widget instead.
+            cell_images += PNG in data and WIDGET_VIEW not in data
             widget_views += WIDGET_VIEW in data
     widget_state = notebook.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {})
     return StoredOutputs(cell_images, widget_views, _count_png(widget_state))
