@@ -28,6 +28,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter
 
 from .history import finite_prefix, is_diverged
+from .ratings import check_scale
 
 __all__ = [
     "plot_learning_curves",
@@ -325,10 +326,8 @@ def plot_baseline_ladder(ladder, *, ax=None, title=None, highlight=None, xlim=No
     if not np.all(np.isfinite(vals)):
         raise ValueError(f"every RMSE in ladder must be finite, got {[v for _, v in items]}")
     ax = _axes(ax, (6.4, 0.55 * len(items) + 1.4))
-    names = [n for n, _ in items]
     ys = np.arange(len(items))
-    colors = [PALETTE[1] if n == highlight else PALETTE[0] for n in names]
-    ax.scatter(vals, ys, s=70, color=colors, zorder=3)
+    ax.scatter(vals, ys, s=70, zorder=3, color=[PALETTE[1] if n == highlight else PALETTE[0] for n, _ in items])
     for y, v in zip(ys, vals):
         ax.annotate(f"{v:.4f}", (v, y), xytext=(8, 0), textcoords="offset points", va="center", fontsize=9)
     for y in ys[:-1]:
@@ -338,7 +337,7 @@ def plot_baseline_ladder(ladder, *, ax=None, title=None, highlight=None, xlim=No
         ax.annotate(f"-{vals[y + 1] - vals[y]:.3f}", (0.5 * (vals[y] + vals[y + 1]), y + 0.5),
                     xytext=(-6, 0), textcoords="offset points", ha="right", va="center", fontsize=8.5,
                     color="0.3")
-    ax.set_yticks(ys, names)
+    ax.set_yticks(ys, [n for n, _ in items])
     ax.set_ylim(-0.5, len(items) - 0.5)
     if xlim is None:
         span = max(vals.max() - vals.min(), 0.05)
@@ -384,12 +383,7 @@ def plot_predicted_vs_actual(predicted, actual, *, ax=None, title=None, levels=(
     if predicted.shape != actual.shape:
         raise ValueError(f"predicted and actual must have the same length, got {predicted.size} and {actual.size}")
     if clip is not None:
-        try:
-            lo, hi = (float(c) for c in clip)
-        except (TypeError, ValueError):
-            raise TypeError(f"clip must be a pair (low, high) of numbers, such as (1, 5), got {clip!r}") from None
-        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise ValueError(f"clip must be (low, high) with finite low < high, got {clip!r}")
+        lo, hi = check_scale(clip, "clip")
         n_low, n_high = int(np.sum(predicted < lo)), int(np.sum(predicted > hi))
         predicted = np.clip(predicted, lo, hi)
     ax = _axes(ax, (6.4, 4.4))
