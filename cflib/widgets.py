@@ -120,7 +120,8 @@ class TrainingExplorer(widgets.VBox):
         switches it.
     max_iters : dict of str -> int, optional
         Upper end of the iterations slider per optimizer (default
-        ``MAX_ITERS``); keeps each retrain short.
+        ``MAX_ITERS``); keeps each retrain short. Optimizers left out keep
+        their default.
     seed : int
         Initialisation seed: the same settings always give the same curves.
     baselines : dict of str -> float, optional
@@ -170,7 +171,15 @@ class TrainingExplorer(widgets.VBox):
         self.train_data = train
         self.validation = validation
         self.max_iters = {m: REGISTRY[m].max_iters for m in methods}
-        self.max_iters.update({} if max_iters is None else max_iters)
+        if max_iters is not None:
+            if not isinstance(max_iters, dict):
+                raise TypeError(f"max_iters must be a dict from optimizer to iterations, e.g. {{'gd': 40}}, "
+                                f"got {type(max_iters).__name__}")
+            unknown = sorted(str(m) for m in max_iters if m not in methods)
+            if unknown:
+                raise ValueError(f"max_iters names optimizer(s) {unknown} the explorer does not offer; "
+                                 f"choose from {list(methods)}")
+            self.max_iters.update({m: check_int(n, f"max_iters[{m!r}]", min_val=1) for m, n in max_iters.items()})
         self._iters = {m: min(REGISTRY[m].start_iters, self.max_iters[m]) for m in methods}
         if n_iters is not None:
             self._iters[method] = min(check_int(n_iters, "n_iters", min_val=1), self.max_iters[method])
@@ -217,6 +226,11 @@ class TrainingExplorer(widgets.VBox):
 
     def _method_changed(self, change):
         """Switch the iterations slider to the new optimizer's range and last value, then retrain once."""
+        if self._adapting:  # set back by _show_controls: nothing to train
+            return
+        if change["new"] not in self.max_iters:  # None, or a name the explorer does not offer
+            self._refused(f"optimizer must be one of {list(self.max_iters)}, got {change['new']!r}")
+            return
         self._iters[change["old"]] = int(self.n_iters.value)
         self._adapting = True
         try:
@@ -248,8 +262,8 @@ class TrainingExplorer(widgets.VBox):
                 # A too large step size diverges: the curves and the readout say so.
                 warnings.simplefilter("ignore", RuntimeWarning)
                 result, history = fit(self.train_data, validation=self.validation, progress=False, **kw)
-        except (ValueError, TypeError) as exc:  # a setting fit refuses: say why, keep the controls
-            self.readout.value = f"<b style='color:#D55E00'>cannot train</b>: {html.escape(str(exc))}"
+        except (ValueError, TypeError, MemoryError, RuntimeError) as exc:  # a setting fit refuses or cannot run
+            self._refused(f"{_describe(kw)}: {type(exc).__name__}: {exc}")
             return
         seconds = time.perf_counter() - start
         self._previous, self.history, self.result = self.history, history, result
@@ -277,7 +291,33 @@ class TrainingExplorer(widgets.VBox):
                 f"<b>validation RMSE {_fmt_rmse(val)}</b> (training {_fmt_rmse(_last_finite(history.train_rmse))}) "
                 f"&middot; {verdict} &middot; {cost.size} iterations in {seconds:.2f} s"
             )
+        self._readout_shown = self.readout.value
         show_figure(self.out, self._figure())
+
+    def _refused(self, why):
+        """After a setting that could not be trained: controls and readout back to what the figure shows."""
+        shown = getattr(self, "_settings_shown", None)
+        note = f"<b style='color:#D55E00'>cannot train</b> {html.escape(why)}"
+        if shown is None:
+            self.readout.value = note + " &middot; nothing trained yet, so nothing is shown"
+            return
+        self._show_controls(shown)
+        self.readout.value = (note + " &middot; the controls are back at the run shown below: "
+                              + self._readout_shown)
+
+    def _show_controls(self, kw):
+        """Set every control to the settings ``kw`` without training."""
+        self._adapting = True
+        try:
+            self.method.value = kw["method"]
+            self.n_iters.max = self.max_iters[kw["method"]]
+            self.n_iters.value = kw["n_iters"]
+            self.k.value, self.lam.value, self.kind.value = kw["k"], kw["lam"], kw["kind"]
+            if "lr" in kw:
+                self.lr.value = kw["lr"]
+            self.lr.disabled = "lr" not in kw
+        finally:
+            self._adapting = False
 
     def _figure(self):
         """The figure of the last training: RMSE curves (left) and the cost J (right)."""

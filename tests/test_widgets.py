@@ -92,6 +92,44 @@ def test_explorer_rejects_bad_input(small_split):
         W.TrainingExplorer(train, None)
 
 
+def test_explorer_after_a_refused_setting_shows_what_it_draws(small_split, monkeypatch):
+    train, val = small_split
+    e = W.TrainingExplorer(train, val, k=3, n_iters=5, method="gd", lr=0.005)
+    shown, png, runs = e.settings(), _image(e.out), e.runs
+    e.method.value = None  # no optimizer: refused, nothing retrained, the control set back
+    assert e.method.value == "gd" and e.runs == runs and _image(e.out) == png
+    assert "optimizer must be one of" in e.readout.value and "back at the run shown" in e.readout.value
+
+    def broken_fit(*args, **kwargs):
+        raise MemoryError("no room for the factors")
+
+    monkeypatch.setattr(W, "fit", broken_fit)
+    e.method.value = "als"  # the optimizer, its iterations and the step size change, then fit fails
+    assert e.settings() == shown and not e.lr.disabled and e.n_iters.max == e.max_iters["gd"]
+    assert "MemoryError: no room for the factors" in e.readout.value and "validation RMSE" in e.readout.value
+    e.k.value = 2
+    assert e.k.value == 3 and e.settings() == shown and e.runs == runs and _image(e.out) == png
+    monkeypatch.setattr(W, "fit", lambda *a, **kw: (_ for _ in ()).throw(RuntimeError("solver failed")))
+    first = W.TrainingExplorer(train, val, k=3, n_iters=5)  # the very first training fails
+    assert first.history is None and "RuntimeError: solver failed" in first.readout.value
+    assert "nothing is shown" in first.readout.value and first.out.outputs == ()
+    assert first.picture() is None and "image/png" not in first._repr_mimebundle_()
+
+
+def test_explorer_max_iters_partial_and_checked(small_split):
+    train, val = small_split
+    e = W.TrainingExplorer(train, val, k=2, n_iters=5, method="als", max_iters={"als": 6})
+    assert e.n_iters.max == 6 and e.max_iters["gd"] == W.MAX_ITERS["gd"]  # the others keep their defaults
+    with pytest.raises(TypeError, match="max_iters must be a dict"):
+        W.TrainingExplorer(train, val, max_iters=5)
+    with pytest.raises(ValueError, match=r"max_iters names optimizer\(s\) \['adam'\]"):
+        W.TrainingExplorer(train, val, max_iters={"adam": 4})
+    with pytest.raises((TypeError, ValueError), match=r"max_iters\['gd'\]"):
+        W.TrainingExplorer(train, val, max_iters={"gd": "40"})
+    with pytest.raises(ValueError, match=r"max_iters\['als'\]"):
+        W.TrainingExplorer(train, val, max_iters={"als": 0})
+
+
 def _png_size(png):
     """Width and height of PNG data (and a check that it is PNG)."""
     import struct
