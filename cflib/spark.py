@@ -3,9 +3,10 @@ r"""A bridge to Apache Spark MLlib's ALS: a local session, Ratings -> DataFrame,
 Spark is optional (``pip install "cflib[spark]"``) and needs Java 17 or newer.
 Nothing here is imported by the rest of cflib.
 
-* :func:`start_session` builds a local session that works offline, with the
-  settings this course verified (each one is explained in its docstring);
-  :func:`stop_session` stops it and removes its checkpoint directory.
+* :func:`start_session`, :func:`stop_session`, :func:`local_session` and the
+  errors :class:`SparkSessionError`, :class:`SparkJVMError` live in
+  :mod:`cflib.spark_session` (the session's life and its errors) and are
+  importable from here.
 * :func:`to_spark` turns a :class:`cflib.Ratings` into a DataFrame with
   columns ``user``, ``item``, ``rating``; the ids are cflib's 0-based indices
   (``user = users[t]``, ``item = movies[t]``), so nothing needs re-mapping.
@@ -16,141 +17,37 @@ Nothing here is imported by the rest of cflib.
   :func:`cflib.evaluate.evaluate` scores Spark's model exactly as cflib's.
 * :func:`drop_cold_start` keeps the test pairs whose movie and user both have
   training ratings: the pairs Spark scores with ``coldStartStrategy="drop"``.
+
+After :func:`stop_session`, :func:`to_spark`, :func:`fit_spark_als` and
+:func:`from_spark` raise :class:`SparkSessionError` saying the session is
+stopped; an error raised in the JVM reaches Python as :class:`SparkJVMError`
+with the Java exception's message.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import sys
-import tempfile
 import warnings
-from contextlib import contextmanager
 
 import numpy as np
 
+from .spark_session import (SESSION_CONF, SparkJVMError, SparkSessionError, SparkUnavailableError, check_running,
+                            jvm_errors, local_session, require_spark, start_session, stop_session)
 from .train import MFModel
 from .validation import check_int, check_scalar
 
-__all__ = ["SparkUnavailableError", "require_spark", "start_session", "stop_session", "local_session",
-           "to_spark", "fit_spark_als", "from_spark", "drop_cold_start", "SESSION_CONF"]
-
-#: The session settings, and what each is for (``start_session`` adds the
-#: master ``local[cores]`` and the two parallelism figures equal to ``cores``).
-SESSION_CONF = {
-    # Listen and advertise on the loopback interface only: no network lookup of
-    # the host name, works offline and behind firewalls.
-    "spark.driver.bindAddress": "127.0.0.1",
-    "spark.driver.host": "127.0.0.1",
-    # No web UI (a server on port 4040) and no console progress bars (they
-    # would be printed into notebook outputs).
-    "spark.ui.enabled": "false",
-    "spark.ui.showConsoleProgress": "false",
-}
-_CHECKPOINTS: dict = {}  # id(session) -> (checkpoint dir, JVM log path)
+__all__ = ["SparkUnavailableError", "SparkSessionError", "SparkJVMError", "require_spark", "start_session",
+           "stop_session", "local_session", "to_spark", "fit_spark_als", "from_spark", "drop_cold_start",
+           "SESSION_CONF"]
 
 
-class SparkUnavailableError(RuntimeError):
-    """pyspark or Java is missing; the message says what to install."""
-
-
-def _java() -> str | None:
-    home = os.environ.get("JAVA_HOME")
-    if home and os.access(os.path.join(home, "bin", "java"), os.X_OK):
-        return os.path.join(home, "bin", "java")
-    return shutil.which("java")
-
-
-def require_spark() -> None:
-    """Raise :class:`SparkUnavailableError` unless Java and pyspark are both present.
-
-    Java is checked first: without it pyspark only says ``JAVA_GATEWAY_EXITED``.
-    """
-    if _java() is None:
-        raise SparkUnavailableError(
-            "Spark needs Java 17 or newer and no `java` was found (neither on PATH nor in $JAVA_HOME/bin). "
-            "Install it: Debian/Ubuntu `sudo apt-get install default-jre-headless`, "
-            "conda `conda install -c conda-forge openjdk`, macOS `brew install openjdk@17`.")
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        raise SparkUnavailableError(
-            "pyspark is not installed: `pip install \"cflib[spark]\"` (or `pip install \"pyspark>=4,<5\"`); "
-            "it also needs Java 17+") from None
-
-
-def start_session(*, cores: int = 2, driver_memory: str = "1g", app_name: str = "cflib"):
-    """A local SparkSession that works offline, with a checkpoint directory.
-
-    Settings (see ``SESSION_CONF`` for the host and UI ones):
-
-    * ``SPARK_LOCAL_IP=127.0.0.1`` and ``PYSPARK_PYTHON=sys.executable`` in the
-      environment: bind to loopback, and run Python workers with this
-      interpreter (the one that has cflib and numpy);
-    * ``master("local[cores]")``: driver and executor in one JVM, ``cores`` threads;
-    * ``spark.sql.shuffle.partitions`` and ``spark.default.parallelism`` =
-      ``cores``: one task per core instead of the default 200 shuffle partitions,
-      which on small data costs more in scheduling than it computes;
-    * ``spark.driver.memory``: the JVM heap;
-    * log level ERROR, and a temporary checkpoint directory: ALS checkpoints its
-      factors every 10 iterations to cut the lineage; without one, 20
-      iterations end in ``StackOverflowError``. :func:`stop_session` removes it
-      (Spark does not).
-
-    The JVM's own stderr (start-up warnings, BLAS notices) goes to a log file
-    in that directory, not to the notebook.
-
-    Returns
-    -------
-    pyspark.sql.SparkSession
-    """
-    require_spark()
-    cores = check_int(cores, "cores", min_val=1)
-    from pyspark.sql import SparkSession
-
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    tmp = tempfile.mkdtemp(prefix="cflib-spark-")
-    log_path = os.path.join(tmp, "jvm-stderr.log")
-    builder = SparkSession.builder.master(f"local[{cores}]").appName(app_name)
-    for key, value in {**SESSION_CONF, "spark.sql.shuffle.partitions": str(cores),
-                       "spark.default.parallelism": str(cores), "spark.driver.memory": driver_memory}.items():
-        builder = builder.config(key, value)
-    # The JVM inherits file descriptor 2 when it starts: point it at the log meanwhile.
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(log_path, "ab") as log:
-            os.dup2(log.fileno(), 2)
-            with warnings.catch_warnings():  # pyspark 4.3 warns about pandas 3, which cflib does not use
-                warnings.filterwarnings("ignore", message=".*pandas >= 3.0.0.*", category=FutureWarning)
-                spark = builder.getOrCreate()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-    spark.sparkContext.setLogLevel("ERROR")
-    checkpoints = os.path.join(tmp, "checkpoints")
-    spark.sparkContext.setCheckpointDir(checkpoints)
-    _CHECKPOINTS[id(spark)] = tmp
-    return spark
-
-
-def stop_session(spark) -> None:
-    """Stop the session and remove the temporary folder made by :func:`start_session`."""
-    spark.stop()
-    tmp = _CHECKPOINTS.pop(id(spark), None)
-    if tmp is not None:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-@contextmanager
-def local_session(**kwargs):
-    """``with local_session() as spark: ...``: :func:`start_session`, then :func:`stop_session`."""
-    spark = start_session(**kwargs)
-    try:
-        yield spark
-    finally:
-        stop_session(spark)
+def _check_java_int(x, name: str, *, min_val: int | None = None, bits: int = 32) -> int:
+    """``check_int``, and within a Java int (``bits=32``) or long (``bits=64``), which Spark stores it in."""
+    value = check_int(x, name, min_val=min_val)
+    low, top = -2 ** (bits - 1) if min_val is None else min_val, 2 ** (bits - 1) - 1
+    if not low <= value <= top:
+        raise ValueError(f"{name} must be an integer from {low} to {top} (Spark keeps it in a Java "
+                         f"{'long' if bits == 64 else 'int'}), got {value}")
+    return value
 
 
 def to_spark(spark, ratings, *, num_partitions: int | None = None):
@@ -174,17 +71,36 @@ def to_spark(spark, ratings, *, num_partitions: int | None = None):
         raise TypeError(f"ratings must be a cflib.Ratings, got {type(ratings).__name__}")
     if not hasattr(spark, "createDataFrame") or not hasattr(spark, "sparkContext"):
         raise TypeError(f"spark must be a SparkSession (from cflib.spark.start_session()), got {type(spark).__name__}")
+    check_running(spark, "spark, the session,")
     from pyspark.sql.types import FloatType, IntegerType, StructField, StructType
 
     n = spark.sparkContext.defaultParallelism if num_partitions is None else num_partitions
-    n = check_int(n, "num_partitions", min_val=1)
+    n = _check_java_int(n, "num_partitions", min_val=1)
     schema = StructType([StructField("user", IntegerType(), False), StructField("item", IntegerType(), False),
                          StructField("rating", FloatType(), False)])
     rows = list(zip(ratings.users.tolist(), ratings.movies.tolist(), ratings.ratings.tolist()))
     with warnings.catch_warnings():  # pyspark 4.3 warns about pandas 3, which this path does not use
         warnings.filterwarnings("ignore", message=".*pandas >= 3.0.0.*", category=FutureWarning)
         # The schema is right by construction: skip the per-row type check (a third of the time).
-        return spark.createDataFrame(rows, schema, verifySchema=False).repartition(n).cache()
+        with jvm_errors("to_spark"):
+            return spark.createDataFrame(rows, schema, verifySchema=False).repartition(n).cache()
+
+
+def _check_columns(df) -> None:
+    """user and item: integer columns (cflib's 0-based indices); rating: numeric."""
+    from pyspark.sql.types import IntegralType, NumericType
+
+    types = {field.name: field.dataType for field in df.schema.fields}
+    for column in ("user", "item"):
+        if not isinstance(types[column], IntegralType):
+            raise TypeError(
+                f"df's column {column!r} has type {types[column].simpleString()}, but Spark's ALS needs integer "
+                "ids, and from_spark reads them back as cflib's 0-based indices: build df with "
+                "cflib.spark.to_spark(spark, ratings) (string ids such as raw MovieLens ids or names must first "
+                "become a cflib.Ratings, whose indices are 0..n-1)")
+    if not isinstance(types["rating"], NumericType):
+        raise TypeError(f"df's column 'rating' has type {types['rating'].simpleString()}, expected a number "
+                        "(build df with cflib.spark.to_spark)")
 
 
 def fit_spark_als(df, *, k: int = 10, reg_param: float = 0.15, n_iters: int = 20, seed: int = 0,
@@ -194,6 +110,8 @@ def fit_spark_als(df, *, k: int = 10, reg_param: float = 0.15, n_iters: int = 20
     Parameters
     ----------
     df : pyspark.sql.DataFrame
+        Integer columns ``user`` and ``item`` (cflib's 0-based indices) and a
+        numeric ``rating``; string or fractional id columns are refused.
     k : int, default 10
         ``rank``.
     reg_param : float, default 0.15
@@ -201,6 +119,7 @@ def fit_spark_als(df, *, k: int = 10, reg_param: float = 0.15, n_iters: int = 20
     n_iters : int, default 20
         ``maxIter``.
     seed : int, default 0
+        Spark's seed is a Java long: an integer in -2**63 .. 2**63 - 1.
     blocks : int, default 2
         ``numUserBlocks`` and ``numItemBlocks``. Set them to the number of
         cores: the default 10 makes small fits about 3 times slower.
@@ -209,17 +128,29 @@ def fit_spark_als(df, *, k: int = 10, reg_param: float = 0.15, n_iters: int = 20
     -------
     pyspark.ml.recommendation.ALSModel
         With ``coldStartStrategy="drop"``: ``transform`` drops pairs it cannot score.
+
+    Raises
+    ------
+    SparkSessionError
+        ``df``'s session is stopped.
+    SparkJVMError
+        The fit failed in the JVM (the message is the Java exception's).
     """
-    if not {"user", "item", "rating"} <= set(getattr(df, "columns", ())):
+    if not {"user", "item", "rating"} <= set(getattr(df, "columns", ())) or not hasattr(df, "sparkSession"):
         raise TypeError(f"df must be a Spark DataFrame with columns user, item, rating (from "
                         f"cflib.spark.to_spark), got {type(df).__name__}")
+    params = dict(rank=_check_java_int(k, "k", min_val=1), maxIter=_check_java_int(n_iters, "n_iters", min_val=1),
+                  regParam=check_scalar(reg_param, "reg_param", min_val=0.0),
+                  seed=_check_java_int(seed, "seed", bits=64),
+                  numUserBlocks=_check_java_int(blocks, "blocks", min_val=1))
+    check_running(df.sparkSession, "df's session")
+    _check_columns(df)
     from pyspark.ml.recommendation import ALS
 
-    als = ALS(rank=check_int(k, "k", min_val=1), maxIter=check_int(n_iters, "n_iters", min_val=1),
-              regParam=check_scalar(reg_param, "reg_param", min_val=0.0), seed=check_int(seed, "seed"),
-              numUserBlocks=check_int(blocks, "blocks", min_val=1), numItemBlocks=blocks,
-              userCol="user", itemCol="item", ratingCol="rating", coldStartStrategy="drop")
-    return als.fit(df)
+    als = ALS(**params, numItemBlocks=params["numUserBlocks"], userCol="user", itemCol="item", ratingCol="rating",
+              coldStartStrategy="drop")
+    with jvm_errors("Spark's ALS fit"):
+        return als.fit(df)
 
 
 def _check_ratings(data, name):
@@ -230,7 +161,9 @@ def _check_ratings(data, name):
 def _factors(frame, n: int, k: int, what: str) -> tuple:
     F = np.zeros((n, k))
     known = np.zeros(n, dtype=bool)
-    for row in frame.collect():
+    with jvm_errors(f"reading Spark's {what} factors"):
+        rows = frame.collect()
+    for row in rows:
         if not 0 <= row.id < n:
             raise ValueError(f"Spark's {what} id {row.id} is outside 0..{n - 1}: was the model trained on "
                              "to_spark(...) of Ratings with this many rows?")
@@ -239,18 +172,30 @@ def _factors(frame, n: int, k: int, what: str) -> tuple:
     return F, known
 
 
+def _trained_reg_param(als_model):
+    """The ``regParam`` of the estimator that trained ``als_model`` (Spark keeps it as the model's parent), or None."""
+    try:
+        parent = als_model._java_obj.parent()
+        return None if parent is None else float(parent.getRegParam())
+    except Exception:  # a model loaded from disk has no parent; a Python-only stand-in has no JVM side
+        return None
+
+
 def from_spark(als_model, train, *, reg_param: float | None = None) -> MFModel:
     """Spark's factors as a cflib model on the same 0-based indices.
 
     Parameters
     ----------
     als_model : pyspark.ml.recommendation.ALSModel
-        Trained on ``to_spark(spark, train)``.
+        Trained on ``to_spark(spark, train)``, in the session still running.
     train : Ratings
         The training ratings (gives n_movies, n_users and the counts).
     reg_param : float, optional
-        The ``regParam`` it was trained with, kept as the model's ``lam``
-        (an ``ALSModel`` does not keep it); NaN when not given.
+        The ``regParam`` it was trained with, kept as the model's ``lam``.
+        Default: the one Spark recorded for this model (the ``regParam`` of the
+        ``ALS`` estimator that fit it, which :func:`fit_spark_als` sets). A model
+        without that record (loaded from disk) needs it given; a value that
+        disagrees with the record is refused.
 
     Returns
     -------
@@ -258,15 +203,36 @@ def from_spark(als_model, train, *, reg_param: float | None = None) -> MFModel:
         ``X`` (n_movies, k) from ``itemFactors``, ``Theta`` (n_users, k) from
         ``userFactors`` (float32 in Spark, float64 here); rows Spark never saw
         are 0. ``kind="plain"``, ``mu`` and biases 0, ``lam`` = ``regParam``.
+
+    Raises
+    ------
+    SparkSessionError
+        The session is stopped: the factors lived in it.
     """
-    if not all(hasattr(als_model, a) for a in ("rank", "itemFactors", "userFactors")):
+    # On the class: on the instance these properties call the JVM, which fails once the session is stopped.
+    if not all(hasattr(type(als_model), a) for a in ("rank", "itemFactors", "userFactors")):
         raise TypeError(f"als_model must be a trained pyspark ALSModel (from fit_spark_als), "
                         f"got {type(als_model).__name__}")
     _check_ratings(train, "train")
-    k = int(als_model.rank)
+    from pyspark import SparkContext
+
+    check_running(SparkContext._active_spark_context, "the session als_model was trained in")
+    gateway = getattr(getattr(als_model, "_java_obj", None), "_gateway_client", None)
+    if gateway is not None and gateway is not SparkContext._gateway._gateway_client:
+        raise SparkSessionError("the session als_model was trained in is stopped (a new one runs now): its "
+                                "factors went with it; train it again with fit_spark_als in this session")
+    recorded = _trained_reg_param(als_model)
+    if reg_param is None and recorded is None:
+        raise ValueError("reg_param is needed: this ALSModel does not record the regParam it was trained with "
+                         "(a model loaded from disk has no parent estimator); pass from_spark(..., reg_param=...)")
+    reg = recorded if reg_param is None else check_scalar(reg_param, "reg_param", min_val=0.0)
+    if recorded is not None and not np.isclose(reg, recorded, rtol=1e-12, atol=0):
+        raise ValueError(f"reg_param={reg_param!r} but Spark recorded regParam {recorded!r} for this model: "
+                         "leave reg_param out to use the recorded one")
+    with jvm_errors("reading Spark's rank"):
+        k = int(als_model.rank)
     X, _ = _factors(als_model.itemFactors, train.n_movies, k, "item")
     Theta, _ = _factors(als_model.userFactors, train.n_users, k, "user")
-    reg = float("nan") if reg_param is None else check_scalar(reg_param, "reg_param", min_val=0.0)
     return MFModel(X=X, Theta=Theta, mu=0.0, movie_bias=np.zeros(train.n_movies),
                    user_bias=np.zeros(train.n_users), kind="plain", lam=reg, lam_bias=0.0,
                    movie_counts=np.bincount(train.movies, minlength=train.n_movies),
