@@ -292,6 +292,16 @@ def test_nbgrader_metadata_is_idempotent_and_never_reaches_the_student_copy():
     assert '"points"' not in student
 
 
+def test_solution_notebooks_lose_execution_timings():
+    """nbconvert --execute and JupyterLab write per-cell timings: make exercises drops them (no churn)."""
+    original = mini_with_points()
+    timed = copy.deepcopy(original)
+    for cell in timed["cells"]:
+        cell.setdefault("metadata", {})["execution"] = {"iopub.status.idle": "2026-12-06T13:41:00Z"}
+        cell["metadata"]["ExecuteTime"] = {"end_time": "2026-12-06T13:41:00Z"}
+    assert mx.nbgrader_notebook(timed, "01_mini.ipynb") == mx.nbgrader_notebook(original, "01_mini.ipynb")
+
+
 def test_solution_tagged_and_markdown_answer_cells_are_nbgrader_solutions():
     nb = mx.nbgrader_notebook(load(FIXTURES / "exercise_features.ipynb"), "02_features.ipynb")
     meta = {c["id"]: c["metadata"].get("nbgrader") for c in nb["cells"]}

@@ -277,7 +277,7 @@ def _points(nb: dict, name: str) -> dict:
 
 def nbgrader_notebook(nb: dict, path) -> dict:
     """Solution notebook ``nb`` (read from ``path``; used in messages) with nbgrader's cell
-    metadata and the check cells' hidden tests written, as a new dict.
+    metadata and the check cells' hidden tests written, and execution timings dropped, as a new dict.
 
     Raises
     ------
@@ -296,6 +296,8 @@ def nbgrader_notebook(nb: dict, path) -> dict:
         kind = cell.get("cell_type")
         tagged = SOLUTION_TAG in nbf.cell_tags(cell)
         cell_key = cell.get("id", index)
+        for key in ("execution", "ExecuteTime"):  # nbconvert's and JupyterLab's timings: churn, no content
+            cell.get("metadata", {}).pop(key, None)
         meta, new_text = None, text
         if kind == "code":
             new_text, had_hidden = strip_hidden_tests(text, where)
