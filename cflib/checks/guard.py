@@ -327,8 +327,9 @@ def scalar(out, what: str) -> np.ndarray:
         raise Invalid(f"returned an array of shape {a.shape} instead of {what}: "
                       "sum over the entries to get one number")
     if a.ndim > 0:
-        raise Invalid(f"returned an array of shape {a.shape} instead of {what}: return the number itself, "
-                      "e.g. float(J[0]), or build it from np.sum(...), which gives a number")
+        raise Invalid(f"returned an array of shape {a.shape} instead of {what}: return the number itself: "
+                      f"take out the one element ({'value[0]' if a.ndim == 1 else 'value.item()'}), or reduce "
+                      "with np.sum(...) or np.mean(...) over the whole array, which gives a number")
     return a
 
 

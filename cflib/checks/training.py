@@ -225,6 +225,9 @@ def check_rmse(fn) -> Callable:
                     lambda p, a: np.std(d(p, a))),
             Mistake("does not square the errors", "RMSE = sqrt(mean((p - a)**2))",
                     lambda p, a: np.sqrt(np.abs(np.mean(d(p, a))))),
+            Mistake("rounds the predictions to whole stars before comparing",
+                    "the RMSE measures the predictions as they are: sqrt(mean((predictions - actual)**2)), no np.round",
+                    lambda p, a: np.sqrt(np.mean((np.round(np.asarray(p, float)) - np.asarray(a, float)) ** 2))),
             Mistake("divides by n - 1, the correction of a sample variance", "the RMSE is a plain mean over the "
                     "n ratings: sqrt(np.sum((p - a)**2) / n), or np.sqrt(np.mean((p - a)**2))",
                     lambda p, a: np.sqrt(np.sum(d(p, a) ** 2) / (np.size(p) - 1))),
