@@ -183,3 +183,30 @@ def test_mistakes_are_far_from_the_right_moments():
                       np.max(np.abs(got["cov"] - ref["cov"]) / se_cov))
             assert gap > 4 * Z_MAX, (case.label, m.phrase, gap)
 
+
+
+def tau_only_in_A(F, t, tau, nu, lam, rng):
+    """tau on F.T @ F but not on F.T @ t."""
+    A = tau * F.T @ F + np.diag(lam)
+    return np.linalg.solve(A, F.T @ t + lam * nu) + np.linalg.solve(np.linalg.cholesky(A).T, rng.standard_normal(nu.size))
+
+
+def tau_only_in_h(F, t, tau, nu, lam, rng):
+    """tau on F.T @ t but not on F.T @ F."""
+    A = F.T @ F + np.diag(lam)
+    return np.linalg.solve(A, tau * F.T @ t + lam * nu) + np.linalg.solve(np.linalg.cholesky(A).T,
+                                                                          rng.standard_normal(nu.size))
+
+
+@pytest.mark.parametrize("fn, words", [
+    (tau_only_in_A, ["the mean of your draws is what h = F.T @ t + lam * nu gives", "missing on the data term of h",
+                     "the covariance of your draws and the distribution of your draws are right"]),
+    (tau_only_in_h, ["the mean of your draws and the covariance of your draws each is what A = F.T @ F",
+                     "tau is missing in A"]),
+])
+def test_tau_on_one_data_term_only_is_named(fn, words, capsys):
+    assert stands_in(check_sample_row(fn))
+    out = capsys.readouterr().out
+    assert out.startswith("check_sample_row: FAIL") and out.count("\n") == 1
+    for w in words:
+        assert w in out, (w, out)

@@ -144,3 +144,160 @@ def test_users_panel_narrower_band_and_wider_for_few_ratings(u1_default):
     assert counts.min() > 0
     assert std_u[counts < 20].mean() > std_u[counts >= 200].mean()
     assert np.ptp(std_u) < np.ptp(std_m)
+
+
+# ------------------------------------------------------------------ round three (issue 19)
+def test_the_formulas_ellipses_hold_their_share_and_the_ellipse_is_longer_along_x1():
+    """Section 2's figure: the 50% / 90% ellipses of N(m, Sigma) hold about 50% / 90% of the draws;
+    'longer along x_i1, whose variance is about twice that of x_i2'."""
+    rng = np.random.default_rng(1)
+    G = rng.standard_normal((6, 2))
+    G[:, 1] += 0.9 * G[:, 0]
+    F = np.column_stack([G, np.ones(6)])
+    t = rng.normal(0.5, 1.0, 6)
+    tau, nu, lam = 1.5, np.array([0.0, 0.0, 0.2]), np.array([2.0, 2.0, 4.0])
+    mean, cov = gibbs.row_moments(F, t, tau, nu, lam)
+    draws = np.array([gibbs.sample_row(F, t, tau, nu, lam, rng) for _ in range(5000)])
+    diff = draws[:, :2] - mean[:2]
+    mahal2 = np.einsum("ni,ij,nj->n", diff, np.linalg.inv(cov[:2, :2]), diff)
+    for q in (0.5, 0.9):
+        assert abs(np.mean(mahal2 <= -2 * np.log(1 - q)) - q) < 0.02
+    assert f"{cov[0, 0] / cov[1, 1]:.1f}" == "2.0"
+
+
+def test_the_conditionals_are_likelihood_times_prior():
+    """Section 3's check: log(likelihood x prior) minus the claimed log density is one constant (to rounding)."""
+    from scipy.stats import gamma
+
+    a0, r0, kappa0 = gibbs.HYPER["a0"], gibbs.HYPER["r0"], gibbs.HYPER["kappa0"]
+    rng = np.random.default_rng(2)
+    res = rng.normal(0.0, 0.9, 50)
+    taus = np.linspace(0.3, 3.0, 40)
+    joint = np.array([norm.logpdf(res, scale=t ** -0.5).sum() + gamma.logpdf(t, a0, scale=1 / r0) for t in taus])
+    assert np.ptp(joint - gamma.logpdf(taus, a0 + 25, scale=1 / (r0 + res @ res / 2))) < 1e-10
+    # and a wrong rate (SSE instead of SSE/2) is not a constant away
+    assert np.ptp(joint - gamma.logpdf(taus, a0 + 25, scale=1 / (r0 + res @ res))) > 1.0
+
+
+def test_the_sampler_draws_what_the_derivation_says():
+    """cflib's sample_tau / sample_hyper use the shapes and rates derived in section 3."""
+    rng = np.random.default_rng(3)
+    draws = np.array([gibbs.sample_tau(80.0, 100, rng) for _ in range(20000)])
+    assert draws.mean() == pytest.approx((1 + 50) / (1 + 40), rel=0.01)
+
+
+@pytest.fixture(scope="module")
+def u1_notebook():
+    """Section 3's fits: Gibbs with the test set watched, ALS BEST and ALS at k = 10."""
+    train, test = U1
+    model, history = fit_gibbs(train, k=10, n_iters=200, seed=0, validation=test)
+    als, _ = fit(train, **BEST)
+    als10, _ = fit(train, **{**BEST, "k": 10})
+    return model, history, evaluate(als, test)["rmse"], evaluate(als10, test)["rmse"]
+
+
+def test_als_at_k10_is_worse_than_at_k5_so_the_gain_is_not_the_larger_k(u1_notebook):
+    model, _, als5, als10 = u1_notebook
+    assert als10 > als5 > evaluate(model, U1[1])["rmse"]
+
+
+def test_the_true_ratings_against_the_samples(u1_notebook):
+    """Section 3: Richard III's 3 and The Usual Suspects' 5 lie within the samples' range,
+    Shanghai Triad's 5 above every sample."""
+    train, test = U1
+    model = u1_notebook[0]
+    traces = model.sample_predictions(test.movies[:3], test.users[:3])
+    titles = [train.titles[m] for m in test.movies[:3]]
+    assert titles[0].startswith("Shanghai Triad") and titles[1] == "Richard III (1995)" \
+        and titles[2] == "Usual Suspects, The (1995)"
+    assert list(test.ratings[:3]) == [5, 3, 5]
+    assert traces[:, 0].max() < 5
+    for p in (1, 2):
+        assert traces[:, p].min() <= test.ratings[p] <= traces[:, p].max()
+
+
+def test_every_top10_interval_reaches_past_five(u1_notebook):
+    """Section 4: for a top 10 the upper half of every 80% interval reaches past 5 and is clipped."""
+    train, _ = U1
+    model = u1_notebook[0]
+    user = 12
+    candidates = np.flatnonzero((model.movie_counts >= 20) & ~train.R[:, user])
+    pred = model.predict(candidates, np.full(candidates.size, user), clip=False)
+    top = candidates[np.argsort(-pred)[:10]]
+    high = model.predict(top, np.full(10, user), clip=False) + norm.ppf(0.9) * model.predict_std(top, np.full(10, user))
+    assert np.all(high > 5)
+
+
+def test_rated_pairs_have_narrower_intervals_most_for_rare_movies(u1_notebook):
+    """Section 4: rated pairs sit clearly lower than unrated ones at the same count, most of all for rare movies."""
+    train, _ = U1
+    model = u1_notebook[0]
+    user, popular = 12, int(np.argmax(model.movie_counts))
+    std_m = model.predict_std(np.arange(model.n_movies), np.full(model.n_movies, user))
+    std_u = model.predict_std(np.full(model.n_users, popular), np.arange(model.n_users))
+    gaps = {}
+    for name, std, rated, counts in (("movies", std_m, train.R[:, user], model.movie_counts),
+                                     ("users", std_u, train.R[popular, :], model.user_counts)):
+        for lo, hi in ((1, 20), (50, 150)):
+            same = (counts >= lo) & (counts <= hi)
+            gaps[name, lo] = std[same & ~rated].mean() - std[same & rated].mean()
+    assert all(g > 0 for g in gaps.values())
+    assert gaps["movies", 1] > 0.15 and gaps["movies", 1] == max(gaps.values())
+
+
+def test_calibration_overall_and_a_little_overconfident_for_rare_movies_and_users(u1_notebook):
+    """Section 4: all shares within a point of their levels; rare movies and rare users below their levels at
+    50% and 80%, rare users by about four points at 50% (more than chance: ~1.4 points of standard error),
+    and within a point of 90% at 90%."""
+    _, test = U1
+    model = u1_notebook[0]
+    mean = model.predict(test.movies, test.users, clip=False)
+    std = model.predict_std(test.movies, test.users)
+    groups = {"all": np.ones(test.nnz, bool), "movies": model.movie_counts[test.movies] < 20,
+              "users": model.user_counts[test.users] < 20}
+    share = {(g, q): np.mean(np.abs(test.ratings[m] - mean[m]) <= norm.ppf(0.5 + q / 2) * std[m])
+             for g, m in groups.items() for q in (0.5, 0.8, 0.9)}
+    assert all(abs(share["all", q] - q) < 0.01 for q in (0.5, 0.8, 0.9))
+    assert all(share[g, q] < q for g in ("movies", "users") for q in (0.5, 0.8))
+    assert all(abs(share[g, 0.9] - 0.9) < 0.01 for g in ("movies", "users"))
+    assert 0.035 < 0.5 - share["users", 0.5] < 0.05 and 0.5 - share["movies", 0.5] < 0.035
+    assert 1200 <= groups["users"].sum() <= groups["movies"].sum() <= 1500
+    assert f"{share['users', 0.5]:.1%} {share['users', 0.8]:.1%}" == "45.7% 76.8%"
+    # the figure's right panel: largest gaps, and the rare users outside +-2 standard errors from 30% to 80%
+    levels = np.linspace(0.1, 0.9, 9)
+    gap = {g: np.array([np.mean(np.abs(test.ratings[m] - mean[m]) <= norm.ppf(0.5 + q / 2) * std[m]) for q in levels])
+           - levels for g, m in groups.items() if g != "all"}
+    assert 0.03 < -gap["movies"].min() < 0.035 and 0.04 < -gap["users"].min() < 0.045
+    band = 2 * np.sqrt(levels * (1 - levels) / groups["users"].sum())
+    outside = -gap["users"] > band
+    assert list(levels[outside].round(1)) == [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+
+
+def test_u1_test_users_are_the_first_462():
+    """Section 5: u1's test ratings all come from users 0 to 461; 459 of them have test ratings."""
+    _, test = U1
+    users = np.unique(test.users)
+    assert users.min() == 0 and users.max() == 461 and users.size == 459
+
+
+def test_five_folds_gibbs_ahead_of_als_on_every_fold_and_u1_the_hardest():
+    """Section 5: on u1..u5 the sampler beats ALS BEST on every fold, by about 0.012 on average, and u1 has
+    the highest test RMSE of the five for cflib's two models (for myFM, benchmarks/README.md records it)."""
+    gibbs_err, als_err = [], []
+    for fold in ("u1", "u2", "u3", "u4", "u5"):
+        train, test = cflib.load_split(fold)
+        gibbs_err.append(evaluate(fit_gibbs(train, k=10, n_iters=200, seed=0)[0], test)["rmse"])
+        als_err.append(evaluate(fit(train, **BEST)[0], test)["rmse"])
+    gibbs_err, als_err = np.array(gibbs_err), np.array(als_err)
+    assert np.all(gibbs_err < als_err)
+    assert f"{np.mean(als_err - gibbs_err):.3f}" == "0.012"
+    assert np.argmax(gibbs_err) == 0 and np.argmax(als_err) == 0
+
+
+def test_myfm_row_of_the_benchmark_has_u1_as_its_hardest_fold():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| myFM |"))
+    folds = [float(v) for v in row.split("|")[3].split()]
+    assert len(folds) == 5 and int(np.argmax(folds)) == 0

@@ -38,7 +38,7 @@ skewnesses must be within ``Z_SHAPE`` standard errors of a Gaussian's
 (:func:`_shape`); uniform or +-1 noise scaled to unit variance is far off.
 A complex or text draw is refused like any other check's result.
 
-Diagnosed: the precision used as the covariance, a missing tau, the prior
+Diagnosed: the precision used as the covariance, a missing tau (everywhere, in A only or in h only), the prior
 mean forgotten, the Cholesky factor transposed, no noise at all, and noise
 that is not Gaussian.
 """
@@ -101,6 +101,16 @@ def _no_tau(F, t, tau, nu, lam, seed):
     return _exact(row_moments(F, t, 1.0, nu, lam))
 
 
+def _tau_only_in_A(F, t, tau, nu, lam, seed):
+    A = _precision(F, tau, lam)
+    return _Moments(mean=np.linalg.solve(A, F.T @ t + lam * nu), cov=np.linalg.inv(A))
+
+
+def _tau_only_in_h(F, t, tau, nu, lam, seed):
+    return _Moments(mean=np.linalg.solve(_precision(F, 1.0, lam), tau * F.T @ t + lam * nu),
+                    cov=row_moments(F, t, 1.0, nu, lam)[1])
+
+
 def _no_prior_mean(F, t, tau, nu, lam, seed):
     return _Moments(mean=row_moments(F, t, tau, np.zeros_like(nu), lam)[0],
                     cov=row_moments(F, t, tau, nu, lam)[1])
@@ -123,6 +133,11 @@ MISTAKES = [
     Mistake("matches tau = 1: the noise precision tau is missing",
              "A = tau * F.T @ F + np.diag(lam) and h = tau * F.T @ t + lam * nu: tau scales both data terms",
              _no_tau),
+    Mistake("is what h = F.T @ t + lam * nu gives: tau is missing on the data term of h (it is in A)",
+             "tau scales both data terms, F.T @ F in A and F.T @ t in h: h = tau * F.T @ t + lam * nu", _tau_only_in_A),
+    Mistake("is what A = F.T @ F + np.diag(lam) gives: tau is missing in A (it is in h)",
+             "tau scales both data terms, F.T @ F in A and F.T @ t in h: A = tau * F.T @ F + np.diag(lam)",
+             _tau_only_in_h),
     Mistake("ignores the prior mean nu",
              "the prior adds lam * nu to the right-hand side: h = tau * F.T @ t + lam * nu", _no_prior_mean),
     Mistake("is (L^T L)^-1, not (L L^T)^-1: the Cholesky factor is transposed",
