@@ -1155,9 +1155,7 @@ MISTAKES = [
     ("check_numerical_gradient", numgrad_first_only, "returned 1 arrays for 2 arrays in params"),
     ("check_numerical_gradient", numgrad_forward, "one-sided difference"),
     ("check_numerical_gradient", numgrad_flat, "returned one array instead of a tuple"),
-    ("check_buggy_gradient", bug_only_x, "X_grad is right, but Theta_grad still has the + sign"),
-    ("check_buggy_gradient", bug_none_planted, "each still has the + sign on its penalty"),
-    ("check_buggy_gradient", bug_and_no_mask, "the data part must stay right"),
+    ("check_buggy_gradient", bug_none_planted, "your gradient is the correct gradient: it agrees with cflib.gradient"),
     # 05
     ("check_gradient_descent_step", step_sequential, "computed from the already updated other matrix"),
     ("check_gradient_descent_step", step_uphill, "moves uphill"),
@@ -1753,6 +1751,53 @@ def bug_cflib_minus(X,T,Y,R,lam):
     g=cflib.gradient(X,T,Y,R,-lam); return g
 
 
+def bug_rounding_only(X,T,Y,R,lam):
+    a,b=cflib.gradient(X,T,Y,R,lam); return a*(1+2e-10), b*(1+2e-10)
+
+
+def bug_swapped_return(X,T,Y,R,lam):
+    a,b=cflib.gradient(X,T,Y,R,lam); return b, a
+
+
+def bug_scales_x_in_place(X,T,Y,R,lam):
+    X *= 2; return cflib.gradient(X,T,Y,R,lam)
+
+
+def bug_skips_last_movie(X,T,Y,R,lam):
+    Xg=lam*X; Tg=lam*T
+    for i,j in zip(*np.nonzero(R)):
+        if i == X.shape[0]-1: continue
+        e=X[i]@T[j]-Y[i,j]; Xg[i]=Xg[i]+e*T[j]; Tg[j]=Tg[j]+e*X[i]
+    return Xg,Tg
+
+
+def bug_theta_from_old_x_halved(X,T,Y,R,lam):
+    a,b=cflib.gradient(X,T,Y,R,lam); return a, b/2
+
+
+def bug_divides_by_lam(X,T,Y,R,lam):
+    a,b=cflib.gradient(X,T,Y,R,lam); return a/lam, b
+
+
+# Notebook 04, exercise 1: any bug a gradient check finds passes, and the line says which blocks fail and on how
+# many of the check's problems; test_planted_bug_lines_are_honest recounts them with a gradient check of its own.
+PLANTED_BUGS = [
+    (bug_ok, "X_grad and Theta_grad fail the check on 6 of the 10 problems tried; it hides on the other 4 "
+             "(every one with lam=0)"),
+    (bug_only_x, "only X_grad fails the check (Theta_grad passes everywhere), on 6 of the 10"),
+    (bug_and_no_mask, "X_grad and Theta_grad fail the check on 10 of the 10 problems tried."),
+    (bug_no_penalty, "X_grad and Theta_grad fail the check on 6 of the 10"),
+    (bug_minus_2lam, "X_grad and Theta_grad fail the check on 6 of the 10"),
+    (bug_negated_all, "X_grad and Theta_grad fail the check on 10 of the 10"),
+    (bug_half_minus, "X_grad and Theta_grad fail the check on 6 of the 10"),
+    (bug_sign_on_other, "only X_grad fails the check (Theta_grad passes everywhere), on 6 of the 10"),
+    (bug_skips_last_movie, "it hides on the other"),
+    (bug_theta_from_old_x_halved, "only Theta_grad fails the check (X_grad passes everywhere), on 10 of the 10"),
+    (bug_divides_by_lam, "only X_grad fails the check (Theta_grad passes everywhere), on 9 of the 10 problems "
+                         "tried; it hides on the other one (the fixed 3x2 problem with lam=1)"),
+]
+
+
 def bug_from_cflib(X,T,Y,R,lam):
     a,b=cflib.gradient(X,T,Y,R,lam); return a-2*lam*X, b-2*lam*T
 
@@ -1861,6 +1906,9 @@ def rmse_norm_over_n(p,a): return float(np.linalg.norm(p-a)/len(p))
 
 
 def rmse_rounded_predictions(p,a): return float(np.sqrt(np.mean((np.round(p)-a)**2)))
+
+
+def rmse_one_element_array(p, a): return np.sqrt(np.mean((p - a) ** 2, keepdims=True))
 
 
 def rmse_sq_diff(p,a): return float(np.sqrt(abs(np.mean(p**2-a**2))))
@@ -2277,12 +2325,10 @@ NEW_MISTAKES = [
     ('check_numerical_gradient', ng_transposed_blocks, 'the numerical gradient differs from cflib.gradcheck.numerical_gradient on the cost of a'),
     ('check_numerical_gradient', ng_relative_step, 'the numerical gradient differs from cflib.gradcheck.numerical_gradient on the cost of a'),
     ('check_numerical_gradient', ng_reversed_blocks, 'it returned gradient block 0 with shape (5, 3), expected (4, 3) (each block has the shape'),
-    ('check_buggy_gradient', bug_no_penalty, 'X_grad and Theta_grad each drops the penalty instead of flipping its sign'),
-    ('check_buggy_gradient', bug_minus_2lam, 'X_grad and Theta_grad each is right for lam = 0 but wrong for lam > 0'),
-    ('check_buggy_gradient', bug_negated_all, 'X_grad and Theta_grad each flips the sign of the whole gradient, not only of the penalty'),
-    ('check_buggy_gradient', bug_half_minus, 'X_grad and Theta_grad each is right for lam = 0 but wrong for lam > 0'),
-    ('check_buggy_gradient', bug_sign_on_other, 'X_grad is right, but Theta_grad still has the + sign on its penalty: no bug is planted'),
-    ('check_buggy_gradient', bug_cflib_minus, 'it raised ValueError: lam must be a finite number >= 0, got -1.0 (on the fixed 3x2'),
+    ('check_buggy_gradient', bug_cflib_minus, "it raised ValueError: lam must be a finite number >= 0, got -1.0 (on the check's 10"),
+    ('check_buggy_gradient', bug_rounding_only, "differs from cflib.gradient, but by a relative error of at most 1.0e-10"),
+    ('check_buggy_gradient', bug_swapped_return, 'the two results are swapped: return (X_grad, Theta_grad) in this order'),
+    ('check_buggy_gradient', bug_scales_x_in_place, 'it changed its argument X in place'),
     ('check_gradient_descent_step', step_swapped_out, 'X_new has shape (2, 2), expected (3, 2) (on the fixed 3x2 problem with lam=0, lr=0.1)'),
     ('check_gradient_descent_step', step_no_mask, 'X_new differs from cflib.train.gradient_descent_step on the fixed 3x2 problem with lam=0,'),
     ('check_gradient_descent_step', step_two_steps, 'X_new differs from cflib.train.gradient_descent_step on the fixed 3x2 problem with lam=0,'),
@@ -2299,7 +2345,8 @@ NEW_MISTAKES = [
     ('check_normalize', norm_swapped_order, 'Y_norm has shape (3,), expected (3, 2) (on the fixed 3x2 problem)'),
     ('check_rmse', rmse_std, 'the RMSE is np.std of the errors, which first subtracts their mean'),
     ('check_rmse', rmse_norm_over_n, 'the RMSE differs from cflib.evaluate.rmse on the fixed 4 predictions: expected 0.612372,'),
-    ('check_rmse', rmse_rounded_predictions, 'the RMSE differs from cflib.evaluate.rmse on the fixed 4 predictions: expected 0.612372,'),
+    ('check_rmse', rmse_rounded_predictions, 'the RMSE rounds the predictions to whole stars before comparing'),
+    ('check_rmse', rmse_one_element_array, 'take out the one element (value[0])'),
     ('check_rmse', rmse_sq_diff, 'the RMSE differs from cflib.evaluate.rmse on the fixed 4 predictions: expected 0.612372,'),
     ('check_rmse', rmse_mean_then_sqrt_abs, 'the RMSE is the mean absolute error'),
     ('check_rmse', rmse_first_n_minus1, 'the RMSE differs from cflib.evaluate.rmse on the fixed 4 predictions: expected 0.612372,'),
@@ -2391,6 +2438,7 @@ NEW_RIGHT = [
     ('check_numerical_gradient', ng_basis),
     ('check_buggy_gradient', bug_from_cflib),
     ('check_buggy_gradient', bug_loop),
+    *[('check_buggy_gradient', fn) for fn, _ in PLANTED_BUGS],
     ('check_gradient_descent_step', step_own_gradient),
     ('check_gradient_descent_step', step_shrink),
     ('check_normalize', norm_nanmean),
@@ -2439,6 +2487,30 @@ def test_right_alternative_passes(check, fn, capsys):
     line, got = _line(check, fn, capsys)
     assert line.startswith(f"{check}: PASS - "), line
     assert got is fn and checks.who(got, "mine") == "mine"
+
+
+@pytest.mark.parametrize("fn, phrase", PLANTED_BUGS, ids=[f.__name__ for f, _ in PLANTED_BUGS])
+def test_planted_bug_lines_are_honest(fn, phrase, capsys):
+    """04 exercise 1: the PASS line's blocks and counts are what a gradient check on each problem finds."""
+    from cflib import gradcheck
+    from cflib.checks.gradient_checking import _bug_problems
+
+    line, got = _line("check_buggy_gradient", fn, capsys)
+    assert line.startswith(f"check_buggy_gradient: PASS - {fn.__name__} is a real bug, and a gradient check "
+                           "finds it: ") and phrase in line, line
+    labels, problems = _bug_problems()
+    flagged = []
+    for X, T, Y, R, lam in problems:
+        numeric = cflib.numerical_gradient(lambda X_, T_: cflib.cost(X_, T_, Y, R, lam), (X, T))
+        with np.errstate(all="ignore"):
+            errors = [gradcheck.relative_error(g, n) for g, n in zip(fn(X.copy(), T.copy(), Y, R, lam), numeric)]
+        flagged.append([b for b, e in zip(("X_grad", "Theta_grad"), errors) if not e < gradcheck.TOLERANCE])
+    found = sum(bool(f) for f in flagged)
+    assert f"on {found} of the {len(problems)} problems tried" in line
+    blocks = [b for b in ("X_grad", "Theta_grad") if any(b in f for f in flagged)]
+    assert (f"only {blocks[0]} fails the check" in line) if len(blocks) == 1 else ("X_grad and Theta_grad fail" in line)
+    assert ("hides on" in line) == (found < len(problems))
+    assert got is fn
 
 
 def test_every_check_of_the_course_is_tried():
