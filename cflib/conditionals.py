@@ -22,9 +22,9 @@ Gram matrices come from :class:`cflib.als.RowSystems`). One Cholesky factor
 at once with batched Cholesky factorizations and solves (no Python loop over rows).
 
 **The noise precision** has the Gamma conditional
-:math:`\tau \mid \cdot \sim \mathrm{Gamma}(a_0 + N/2,\ \text{rate } r_0 + \mathrm{SSE}/2)`
-over the N training ratings: as a function of :math:`\tau` the likelihood is
-:math:`\tau^{N/2} e^{-\tau\,\mathrm{SSE}/2}`, and times the prior
+:math:`\tau \mid \cdot \sim \mathrm{Gamma}(a_0 + n/2,\ \text{rate } r_0 + \mathrm{SSE}/2)`
+over the n training ratings: as a function of :math:`\tau` the likelihood is
+:math:`\tau^{n/2} e^{-\tau\,\mathrm{SSE}/2}`, and times the prior
 :math:`\tau^{a_0 - 1} e^{-r_0 \tau}` it is again a Gamma density (conjugacy;
 :func:`sample_tau` and :func:`sample_hyper` give both derivations).
 """
@@ -162,8 +162,8 @@ def sample_tau(sse, n, rng, *, a0=HYPER["a0"], r0=HYPER["r0"]):
     r"""Noise precision from its conditional :math:`\mathrm{Gamma}(a_0 + n/2,\ \text{rate } r_0 + \mathrm{SSE}/2)`.
 
     Its mean is :math:`(a_0 + n/2) / (r_0 + \mathrm{SSE}/2)`. Why: as a function of
-    :math:`\tau`, the likelihood of n residuals :math:`r_t` is
-    :math:`\prod_t \sqrt{\tau/2\pi}\, e^{-\tau r_t^2/2} \propto \tau^{n/2} e^{-\tau\,\mathrm{SSE}/2}`,
+    :math:`\tau`, the likelihood of n ratings with errors :math:`e_t` is
+    :math:`\prod_t \sqrt{\tau/2\pi}\, e^{-\tau e_t^2/2} \propto \tau^{n/2} e^{-\tau\,\mathrm{SSE}/2}`,
     and times the prior :math:`\tau^{a_0-1} e^{-r_0\tau}` this is
     :math:`\tau^{a_0 + n/2 - 1} e^{-(r_0 + \mathrm{SSE}/2)\tau}`, a Gamma density.
 
@@ -195,7 +195,7 @@ def sample_hyper(W, rng, *, a0=HYPER["a0"], r0=HYPER["r0"], kappa0=HYPER["kappa0
 
     .. math::
 
-        \lambda_d \sim \mathrm{Gamma}\Big(a_0 + \tfrac n2,\
+        \lambda_d \sim \mathrm{Gamma}\Big(a_0 + \tfrac n2,\ \text{rate }
             r_0 + \tfrac12\big(S + \tfrac{n \kappa_0}{\kappa_0 + n} \bar w^2\big)\Big), \qquad
         \nu_d \mid \lambda_d \sim \mathcal N\Big(\tfrac{n \bar w}{\kappa_0 + n},\
             \tfrac{1}{(\kappa_0 + n) \lambda_d}\Big)
