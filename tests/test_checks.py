@@ -669,9 +669,20 @@ def user_grad_row(j, X, Theta, Y, R, lam=0.0):
     return grad_ok(X, Theta, Y, R, lam)[1][[j]]
 
 
-# Planted-bug mistakes (notebook 04): the bug must be exactly "- lam" in both blocks.
+# Planted bugs (notebook 04): any bug a gradient check finds passes; the correct gradient, a change below the
+# check's tolerance and wrong shapes fail. The bugs below (each a real one) pass: test_any_found_planted_bug_passes.
 def buggy_is_correct(X, Theta, Y, R, lam):
     return grad_ok(X, Theta, Y, R, lam)
+
+
+def buggy_too_small(X, Theta, Y, R, lam):
+    X_grad, Theta_grad = grad_ok(X, Theta, Y, R, lam)
+    return X_grad * (1 + 1e-9), Theta_grad
+
+
+def buggy_transposed(X, Theta, Y, R, lam):
+    X_grad, Theta_grad = grad_ok(X, Theta, Y, R, lam)
+    return X_grad.T, Theta_grad
 
 
 def buggy_drops_penalty(X, Theta, Y, R, lam):
@@ -897,12 +908,12 @@ MISTAKES = [
     m(checks.check_user_gradient, ["theta_grad has shape (2, 2), expected (2,)", "only user j's row"],
       user_grad_all_users),
     m(checks.check_user_gradient, ["theta_grad has shape (1, 2), expected (2,)", "1-D"], user_grad_row),
-    m(checks.check_buggy_gradient, ["X_grad and Theta_grad each still has the + sign", "no bug is planted"],
+    m(checks.check_buggy_gradient, ["is the correct gradient", "no bug for a gradient check to find"],
       buggy_is_correct),
-    m(checks.check_buggy_gradient, ["drops the penalty instead of flipping its sign"], buggy_drops_penalty),
-    m(checks.check_buggy_gradient, ["sign of the whole gradient"], buggy_whole_sign),
-    m(checks.check_buggy_gradient, ["sign of the errors instead of the penalty"], buggy_error_sign),
-    m(checks.check_buggy_gradient, ["X_grad is right, but Theta_grad still has the + sign"], buggy_x_only),
+    m(checks.check_buggy_gradient, ["at most 5.0e-10", "below the gradient check's tolerance, 1e-07"],
+      buggy_too_small),
+    m(checks.check_buggy_gradient, ["X_grad of shape (2, 3), expected (3, 2)", "X_grad is transposed",
+                                    "keeps the shapes"], buggy_transposed),
     m(checks.check_precision_at_k, ["counts the movies rated in train", "-np.inf"], precision_train_counted),
     m(checks.check_precision_at_k, ["that is recall@k", "hits / k"], precision_is_recall),
     m(checks.check_precision_at_k, ["min(k, |relevant|), the normalizer"], precision_over_min),
@@ -1021,6 +1032,24 @@ def test_truncated_svd_is_compared_up_to_sign_and_order(capsys):
 
     line, got = run(checks.check_truncated_svd, one_column_flipped, capsys)
     assert "X is right, but Theta has column 0 with the opposite sign to X's" in line and stands_in(got, ref_truncated_svd)
+
+
+@pytest.mark.parametrize("fn, wrong, found", [
+    (buggy_ok, ["X", "Theta"], "X_grad and Theta_grad fail the check on 6 of the 10 problems tried; it hides on "
+                               "the other 4 (every one with lam=0)"),
+    (buggy_drops_penalty, ["X", "Theta"], "X_grad and Theta_grad fail the check on 6 of the 10"),
+    (buggy_whole_sign, ["X", "Theta"], "X_grad and Theta_grad fail the check on 10 of the 10 problems tried."),
+    (buggy_error_sign, ["X", "Theta"], "X_grad and Theta_grad fail the check on 10 of the 10 problems tried."),
+    (buggy_x_only, ["X"], "only X_grad fails the check (Theta_grad passes everywhere), on 6 of the 10"),
+])
+def test_any_found_planted_bug_passes(fn, wrong, found, capsys):
+    """Notebook 04, exercise 1: any bug a gradient check finds PASSes, and the line says where, as
+    cflib.check_gradient on its small problem (one of the ten) does."""
+    line, got = run(checks.check_buggy_gradient, fn, capsys)
+    assert line == f"check_buggy_gradient: PASS - {fn.__name__} is a real bug, and a gradient check finds it: " \
+                   + line.split("finds it: ", 1)[1] and found in line, line
+    assert got is fn
+    assert cflib.check_gradient(1.5, gradient_fn=fn).wrong_blocks == wrong
 
 
 def test_planted_bug_reference_is_wrong_only_for_positive_lam():

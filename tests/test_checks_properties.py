@@ -109,6 +109,11 @@ WRONG_VALUES = st.sampled_from(["nan", "inf", "-inf", "1e300", "shift", "complex
 def test_a_spoiled_value_never_passes(check, how, value):
     """NaN, inf or 1e300 in one finite entry, every entry shifted, an imaginary part: one FAIL line."""
     line, got = _line(check, _spoiled(RIGHT_ONE[check], how, value))
+    if check == "check_buggy_gradient" and how != "complex":
+        # 04's exercise 1 asks for a bug that a gradient check finds: a spoiled gradient is one (NaN and inf
+        # are flagged WRONG by cflib.check_gradient too), so it passes; only a complex result is refused
+        assert line.startswith(f"{check}: PASS") and got is not None and not isinstance(got, checks.StandIn), line
+        return
     _assert_not_passed(check, line, got)
 
 

@@ -132,6 +132,11 @@ class CheckSpec:
         What the stand-in means for the cells after the check, ending the FAIL and
         "not implemented yet" lines; by default ``"later cells will use <ref_name>"``.
         Set it where no later cell calls the function (say what the stand-in is for).
+    pass_text : callable, optional
+        ``pass_text(name, learner) -> str``: the PASS sentence, for a check whose parts
+        are a verdict on a property rather than a result equal to the reference's
+        (notebook 04's planted bug: any bug a gradient check finds); ``learner`` holds
+        the Outcome of each case. By default "<name> agrees with <ref_name> on N test cases."
     """
 
     name: str
@@ -152,6 +157,7 @@ class CheckSpec:
     changed_hints: dict = field(default_factory=dict)
     source_notes: list = field(default_factory=list)
     later: str = ""
+    pass_text: Callable[[str, list], str] | None = None
 
     @property
     def arg_names(self) -> list:
@@ -330,7 +336,9 @@ def judge(spec: CheckSpec, learner: list, name: str = "your function", source: s
                 for o, eo in zip(learner, expected))
     tampered = next(((o.tampered, c.label) for o, c in zip(learner, spec.cases) if o.tampered), None)
     if agree and not tampered:
-        return "pass", f"{name} agrees with {spec.ref_name} on {len(spec.cases)} test cases.{notes}{said}"
+        verdict = spec.pass_text(name, learner) if spec.pass_text else \
+            f"{name} agrees with {spec.ref_name} on {len(spec.cases)} test cases."
+        return "pass", f"{verdict}{notes}{said}"
     text = "" if agree else diagnose(spec, learner, expected)
     if tampered:  # said first: this line and every later one would otherwise rest on what it changed
         text = f"it {tampered[0]} (on {tampered[1]}).{' Besides, ' + text if text else ''}"

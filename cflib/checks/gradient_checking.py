@@ -1,4 +1,4 @@
-"""Checks of part 3 (notebook 04): the numerical gradient and the planted bug."""
+"""Checks of part 3 (notebook 04): the numerical gradient, and a planted bug that a gradient check must find."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Callable
 
 import numpy as np
 
-from .engine import Case, CheckSpec, Invalid, Mistake, array, case_rng, cases_from, pair, run
-from .problems import dense_cases, grad_shape_hint
+from .engine import Case, CheckSpec, Invalid, Mistake, StandIn, array, case_rng, pair, run
+from .problems import dense_cases
 from .. import gradcheck
 from ..objective import cost as ref_cost
 from ..objective import gradient as ref_gradient
@@ -139,48 +139,156 @@ def penalty_sign_bug(X, Theta, Y, R, lam=0.0):
     return X_data - lam * np.asarray(X, dtype=float), Theta_data - lam * np.asarray(Theta, dtype=float)
 
 
-def check_buggy_gradient(fn) -> Callable:
-    """Check the planted bug ``fn(X, Theta, Y, R, lam) -> (X_grad, Theta_grad)`` of notebook 04.
+#: A planted bug is "the correct gradient" when it agrees with cflib.gradient within this relative error.
+SAME_AS_CORRECT = 1e-12
 
-    The exercise asks for the gradient with the penalty entering both blocks
-    with the wrong sign, ``- lam * X`` and ``- lam * Theta``, and nothing else
-    changed, so that its gradient check fails for ``lam > 0`` only. A correct
-    gradient, a dropped penalty or a bug elsewhere is told apart.
+
+class _Found(tuple):
+    """The one part of the planted-bug check, carrying what the gradient check found on each problem.
+
+    ``found`` holds one ``(label, x_error, theta_error)`` per problem: the relative errors of the
+    learner's blocks against central differences of :func:`cflib.cost`, as
+    :func:`cflib.check_gradient` computes them. The PASS line is written from it.
+    """
+
+    def __new__(cls, part, found):
+        self = super().__new__(cls, (part,))
+        self.found = found
+        return self
+
+
+def _bug_problems() -> tuple:
+    """``(labels, problems)``: the check's dense problems and the small problem of notebook 04's cells."""
+    small = gradcheck.small_problem(seed=0)
+    triples = [*dense_cases(),
+               ("cflib's small problem (seed 0, the one check_gradient uses) with lam=1.5", small, 1.5),
+               ("cflib's small problem (seed 0) with lam=0", small, 0.0)]
+    return (tuple(label for label, _, _ in triples),
+            tuple((*(np.array(a) for a in p), float(lam)) for _, p, lam in triples))
+
+
+_ARGS = ("X", "Theta", "Y", "R")
+
+
+def _bug_gradients(fn) -> Callable:
+    """Call the learner's gradient on every problem (copies each time); the tuple of its pairs."""
+
+    def gradients(problems, labels):
+        grads = []
+        for (X, Theta, Y, R, lam), label in zip(problems, labels):
+            given = (X, Theta, Y, R)
+            copies = tuple(a.copy() for a in given)
+            out = fn(*copies, lam)
+            for name, a, kept in zip(_ARGS, copies, given):
+                if not np.array_equal(a, kept, equal_nan=True):
+                    raise Invalid(f"changed its argument {name} in place: work on a copy "
+                                  f"({name} = {name}.copy()) or build new arrays, so the caller's data stay intact")
+            grads.append(pair(out, ("X_grad", "Theta_grad")))
+        return tuple(grads)
+
+    gradients.__name__ = getattr(fn, "__name__", "your function")
+    return gradients
+
+
+def _bug_split(out, case: Case) -> tuple:
+    """The verdict on the learner's gradients: detected by a gradient check somewhere, or why not.
+
+    The part is ``[1, 0, 0]`` when a gradient check (central differences of cflib.cost, per block,
+    against :data:`cflib.gradcheck.TOLERANCE`) flags at least one block of at least one problem; else
+    ``[0, e_correct, e_check]``: the largest relative error against cflib.gradient and against the
+    central differences, which say whether it is the correct gradient or a change too small to see.
+    """
+    problems, labels = case.args
+    if not isinstance(out, (tuple, list)) or len(out) != len(problems):
+        raise Invalid(f"returned {type(out).__name__} instead of one (X_grad, Theta_grad) per problem")
+    found, e_correct, e_check = [], 0.0, 0.0
+    for o, (X, Theta, Y, R, lam), label in zip(out, problems, labels):
+        X_grad, Theta_grad = pair(o, ("X_grad", "Theta_grad"))
+        for name, g, p, of in (("X_grad", X_grad, X, "X"), ("Theta_grad", Theta_grad, Theta, "Theta")):
+            if g.shape != p.shape:
+                swapped = X_grad.shape == Theta.shape and Theta_grad.shape == X.shape
+                why = "the two results are swapped: return (X_grad, Theta_grad) in this order" if swapped else \
+                    (f"{name} is transposed" if g.shape == p.shape[::-1] else f"{name} must have the shape of {of}")
+                raise Invalid(f"returned {name} of shape {g.shape}, expected {p.shape}, the shape of {of}: "
+                              "a gradient check stops at its shape check before it compares a single "
+                              f"number, so it cannot say which block is wrong; {why}, and plant a bug that keeps "
+                              "the shapes")
+        numeric = gradcheck.numerical_gradient(lambda X_, T_: ref_cost(X_, T_, Y, R, lam), (X, Theta))
+        correct = ref_gradient(X, Theta, Y, R, lam)
+        errors = [gradcheck.relative_error(g, n) for g, n in zip((X_grad, Theta_grad), numeric)]
+        found.append((label, *errors))
+        e_check = max(e_check, *errors)
+        e_correct = max(e_correct, *(gradcheck.relative_error(g, c) for g, c in zip((X_grad, Theta_grad), correct)))
+    flagged = any(not e < gradcheck.TOLERANCE for _, *errs in found for e in errs)  # NaN is flagged too
+    return _Found(np.array([1.0, 0.0, 0.0]) if flagged else np.array([0.0, e_correct, e_check]), tuple(found))
+
+
+def _bug_explain(p, got, expected, case) -> str:
+    if got[1] <= SAME_AS_CORRECT:
+        return ("is the correct gradient: it agrees with cflib.gradient on every problem tried, so there is "
+                "no bug for a gradient check to find. Change one thing in a correct gradient (a sign, an index, a "
+                "transpose, a factor, a term left out or added) and keep the shapes")
+    return (f"differs from cflib.gradient, but by a relative error of at most {got[1]:.1e} on the problems "
+            f"tried, and from the central differences by at most {got[2]:.1e}: below the gradient check's "
+            f"tolerance, {gradcheck.TOLERANCE:.0e}, so no gradient check can tell it from a correct gradient. "
+            "Plant a bug that changes the result by more than rounding does")
+
+
+def _blocks(errs) -> list:
+    return [b for b, e in zip(("X_grad", "Theta_grad"), errs) if not e < gradcheck.TOLERANCE]
+
+
+def _bug_pass_text(name, learner) -> str:
+    found = [f for o in learner for f in o.value.found]
+    hit = [(label, _blocks(errs)) for label, *errs in found if _blocks(errs)]
+    hidden = [label for label, *errs in found if not _blocks(errs)]
+    wrong = [b for b in ("X_grad", "Theta_grad") if any(b in blocks for _, blocks in hit)]
+    if len(wrong) > 1:
+        text = f"X_grad and Theta_grad fail the check on {len(hit)} of the {len(found)} problems tried"
+    else:
+        other = "Theta_grad" if wrong == ["X_grad"] else "X_grad"
+        text = (f"only {wrong[0]} fails the check ({other} passes everywhere), on {len(hit)} of the "
+                f"{len(found)} problems tried")
+    if hidden:
+        lam_zero = len(hidden) > 1 and all(label.endswith("lam=0") for label in hidden)
+        which = "every one with lam=0" if lam_zero else \
+            ", ".join(hidden[:2]) + (f" and {len(hidden) - 2} more" if len(hidden) > 2 else "")
+        text += (f"; it hides on the other one ({which}), where the check passes it" if len(hidden) == 1 else
+                 f"; it hides on the other {len(hidden)} ({which}), where the check passes it")
+    return f"{name} is a real bug, and a gradient check finds it: {text}."
+
+
+def check_buggy_gradient(fn) -> Callable:
+    """Check a planted bug ``fn(X, Theta, Y, R, lam) -> (X_grad, Theta_grad)`` of notebook 04: any bug will do.
+
+    The learner plants a mistake of their own in the gradient of ``J``. The check calls ``fn``
+    on ten small problems (square and not, lam = 0 and lam > 0, an unrated movie and user, and
+    the small problem that :func:`cflib.check_gradient` uses) and runs a gradient check on each:
+    the relative error of each block against central differences of :func:`cflib.cost`, with
+    :data:`cflib.gradcheck.TOLERANCE`. It PASSes when the check flags at least one block of at
+    least one problem, and says which blocks and where the bug hides; it FAILs for the correct
+    gradient, for a change too small for any gradient check to see, for wrong shapes (the check
+    stops before comparing numbers) and for the usual unusable results.
 
     Returns
     -------
     callable
-        ``fn`` if it is exactly that bug, else a StandIn
-        that runs :func:`penalty_sign_bug` and says so.
+        ``fn`` when a gradient check finds its bug, else a StandIn that runs
+        :func:`penalty_sign_bug` (a planted bug of cflib's own) and says so.
     """
-    names = ("X_grad", "Theta_grad")
-    cases = cases_from(dense_cases())
-
-    def data(X, T, Y, R):
-        return ref_gradient(X, T, Y, R, 0.0)
-
+    labels, problems = _bug_problems()
     spec = CheckSpec(
         name="check_buggy_gradient", signature="X, Theta, Y, R, lam",
-        ref_name="cflib.checks.penalty_sign_bug", reference=penalty_sign_bug, cases=cases, parts=names,
-        split=lambda out, case: pair(out, names),
-        mistakes=[
-            Mistake("still has the + sign on its penalty: no bug is planted there",
-                    "flip only the penalty: - lam * X in X_grad and - lam * Theta in Theta_grad",
-                    lambda X, T, Y, R, lam: ref_gradient(X, T, Y, R, lam)),
-            Mistake("drops the penalty instead of flipping its sign",
-                    "keep the penalty with a minus sign: E @ Theta - lam * X, E.T @ X - lam * Theta",
-                    lambda X, T, Y, R, lam: data(X, T, Y, R)),
-            Mistake("flips the sign of the whole gradient, not only of the penalty",
-                    "keep the data term E @ Theta as it is and write - lam * X",
-                    lambda X, T, Y, R, lam: tuple(-g for g in ref_gradient(X, T, Y, R, lam))),
-            Mistake("flips the sign of the errors instead of the penalty",
-                    "keep E = np.where(R, X @ Theta.T - Y, 0) and write - lam * X, - lam * Theta",
-                    lambda X, T, Y, R, lam: tuple(-g + lam * A for g, A in zip(data(X, T, Y, R), (X, T)))),
-        ],
-        shape_hint=grad_shape_hint(names),
-        lam_hint="only the penalty changes sign: X_grad = E @ Theta - lam * X, Theta_grad = E.T @ X - lam * Theta",
-        later="the rest of this cell will check cflib.checks.penalty_sign_bug",
-        data_hint="the data part must stay right: E = np.where(R, X @ Theta.T - Y, 0), X_grad = E @ Theta - lam * X, "
-                  "Theta_grad = E.T @ X - lam * Theta",
+        ref_name="cflib.checks.penalty_sign_bug", reference=_bug_gradients(penalty_sign_bug),
+        cases=[Case(f"the check's {len(problems)} problems", (problems, labels))],
+        parts=("your gradient",), split=_bug_split, explain=_bug_explain, pass_text=_bug_pass_text,
+        later="the rest of this cell will check cflib.checks.penalty_sign_bug, cflib's own planted bug "
+              "(the penalty's sign flipped)",
     )
-    return run(spec, fn)
+    if isinstance(fn, StandIn) or not callable(fn):
+        got = run(spec, fn)  # the engine's one-line FAIL for a stand-in or a non-function
+        return got if got is fn else StandIn(penalty_sign_bug, spec.ref_name, spec.name, got.reason)
+    target = _bug_gradients(fn)
+    got = run(spec, target)
+    # the engine's stand-in runs the wrapper; the one handed back is a gradient, as the exercise's function
+    return fn if got is target else StandIn(penalty_sign_bug, spec.ref_name, spec.name, got.reason)
