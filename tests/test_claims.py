@@ -137,6 +137,16 @@ def test_00_top_five_by_mean_have_one_or_three_ratings():
     quoted("00", "each of the five printed below has one or three ratings, all of them 5 stars")
 
 
+def test_00_r_images_draw_every_block_on_a_pixel_of_its_own():
+    # section 3: each pixel a block of 4 movies x 4 users; R has more entries than the figure has pixels
+    out = printed("00", "def block_share(")
+    rows, cols, height, width = grab(out, r"each panel: NUMBER x NUMBER blocks drawn on NUMBER x NUMBER screen pixels")
+    assert (rows, cols) == (-(-1682 // 4), -(-943 // 4))
+    assert height >= rows and width >= cols          # no block is dropped by resampling
+    assert height < 1682                              # one pixel per entry would not fit: hence the blocks
+    quoted("00", "each pixel stands for a block of 4 movies × 4 users, shaded by the share of its 16 entries")
+
+
 def test_00_mean_guess_rmse_is_the_quoted_standard_deviation():
     std = grab(printed("00", "standard deviation"), r"standard deviation NUMBER")
     quoted("00", f"about {std:.2f} stars on the whole data set")
@@ -214,6 +224,40 @@ def test_04_central_difference_floor_is_where_the_default_step_sits():
     assert 1.5e-6 < gradcheck.DEFAULT_EPS <= 1e-5
 
 
+def test_04_v_plot_slopes_are_measured_and_nothing_hides_below_the_axis():
+    # section 2: the reference lines go through measured errors; the points follow slopes 1, 2 and -1
+    X, Theta, Y, R = gradcheck.small_problem(seed=0)
+    rng = np.random.default_rng(1)
+    D_X, D_Theta = rng.standard_normal(X.shape), rng.standard_normal(Theta.shape)
+
+    def g(t):
+        return cflib.cost(X + t * D_X, Theta + t * D_Theta, Y, R, 1.5)
+
+    X_grad, Theta_grad = cflib.gradient(X, Theta, Y, R, 1.5)
+    exact = np.sum(X_grad * D_X) + np.sum(Theta_grad * D_Theta)
+    steps = np.logspace(-14, 0, 57)
+    fwd = np.array([abs((g(h) - g(0.0)) / h - exact) / abs(exact) for h in steps])
+    cen = np.array([abs((g(h) - g(-h)) / (2 * h) - exact) / abs(exact) for h in steps])
+    trunc, rnd = (steps >= 1e-4) & (steps <= 1e-2), steps <= 1e-10
+    slope = lambda e, m: np.polyfit(np.log10(steps[m]), np.log10(e[m]), 1)[0]  # noqa: E731
+    assert abs(slope(fwd, trunc) - 1) < 0.05 and abs(slope(cen, trunc) - 2) < 0.05
+    assert abs(slope(fwd, rnd) + 1) < 0.3 and abs(slope(cen, rnd) + 1) < 0.3
+    assert min(fwd.min(), cen.min()) > 1e-13 and max(fwd.max(), cen.max()) < 10  # inside ylim (1e-13, 10)
+
+
+def test_04_exercise_1_planted_bug_as_printed():
+    from cflib.checks.gradient_checking import _bug_problems
+
+    out = printed("04", "checks.check_buggy_gradient(my_buggy_gradient)")
+    assert "X_grad and Theta_grad fail the check on 6 of the 10 problems tried; it hides on the other 4 " \
+           "(every one with lam=0)" in out
+    assert "lam = 1.5: wrong blocks ['X', 'Theta']" in out and "lam = 0.0: wrong blocks []" in out
+    labels, problems = _bug_problems()
+    assert len(problems) == 10 and any("small problem (seed 0" in label for label in labels)
+    quoted("04", "on ten small problems (with $\\lambda = 0$ and $\\lambda > 0$, square and not, one of them the "
+                 "small problem of this notebook)")
+
+
 # --------------------------------------------------------------------------- 05 training
 
 def test_05_toy_cost_falls_by_about_25():
@@ -234,6 +278,38 @@ def test_05_step_sizes_as_the_figure_shows(u1):
     early = min(len(big.cost), 8)
     assert np.any(np.asarray(big.cost[1:early]) < np.asarray(good.cost[1:early]))  # falls fastest first ...
     assert np.argmin(big.cost) >= 3                                # ... for several steps, then explodes
+
+
+def test_05_step_size_readout_tells_non_finite_from_worse(u1):
+    out = printed("05", "step_sizes = [0.002, 0.01, 0.03]")
+    assert "lr = 0.03   diverged: the cost or the parameters became non-finite (overflow)" in out
+    assert "ran 60 steps" in out and "got worse" not in out
+    _, _, train, val = u1
+    h = _quiet_fit(train, method="gd", lr=0.03, n_iters=60, k=10, lam=10.0, kind="normalized",
+                   validation=val, seed=0)[1]
+    assert h.diverged and f"stopped after {len(h)} steps" in out  # fit's flag: non-finite, not merely worse
+
+
+def test_05_j_star_is_below_every_run():
+    out = printed("05", "J_star = fit(")
+    J_star, gap = grab(out, r"J\* = NUMBER; the lowest of the four runs above ends NUMBER above it")
+    assert gap > 0  # no run reaches J*: none dives to 0 on the log axis
+
+
+def test_05_anchors_that_07_and_08_link_to():
+    """05 defines the ALS half-step, lam_bias, saddle points, momentum and L-BFGS under headings of their own,
+    whose JupyterLab ids (tests/test_cross_links.py) other notebooks can link to."""
+    from test_cross_links import anchors
+
+    ids = anchors(NOTEBOOKS / "05_training.ipynb")
+    assert {"Saddle-points", "Momentum", "L-BFGS", "ALS-and-its-half-step", "Biases-and-lam_bias"} <= ids
+    text = prose("05")
+    for heading, term in (("### Saddle points", "a **saddle point** of $J$"), ("### Momentum", "**momentum**"),
+                          ("### L-BFGS", "**L-BFGS** (limited-memory BFGS)"),
+                          ("### ALS and its half-step", "Each half-step can only lower $J$"),
+                          ("### Biases and `lam_bias`", "is the argument `lam_bias` of `fit`")):
+        section = text.split(heading + "\n", 1)[1].split("\n#", 1)[0]  # up to the next heading
+        assert term in section, heading
 
 
 def test_05_optimizer_comparison_as_printed():
