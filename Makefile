@@ -9,26 +9,33 @@ PYTEST_ARGS ?=
 LAB_ARGS ?=
 # The course's JupyterLab defaults (no news pop-up), from the repository: jupyter-config/README.md
 LAB_SETTINGS := --LabApp.app_settings_dir=$(CURDIR)/jupyter-config/lab/settings
+# As root (a Docker container, many cloud notebooks) Jupyter refuses to start without --allow-root.
+USER_ID ?= $(shell id -u 2>/dev/null)
+ROOT_ARGS := $(if $(filter 0,$(USER_ID)),--allow-root,)
+# setuptools prints a banner on every editable install ("Please be careful with folders in your
+# working directory..."), a UserWarning from its build step: hidden for that one command only.
+QUIET_BUILD := PYTHONWARNINGS=ignore::UserWarning
 
 .PHONY: lab test data exercises navigation benchmark clean grade sample-report
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(QUIET_BUILD) $(PY) -m pip install --quiet -e .
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,spark]"
+	$(QUIET_BUILD) $(PY) -m pip install --quiet -e ".[dev,spark]"
 	touch $@ $(VENV)/.installed
 
 data: $(VENV)/.installed
 	$(PY) -m cflib.datasets
 
 lab: data
-	$(PY) -m jupyter lab $(LAB_SETTINGS) notebooks/index.ipynb $(LAB_ARGS)
+	$(if $(ROOT_ARGS),@echo "make lab: running as root (a container?): JupyterLab gets --allow-root")
+	$(PY) -m jupyter lab $(LAB_SETTINGS) $(ROOT_ARGS) notebooks/index.ipynb $(LAB_ARGS)
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -n 2 --dist loadfile tests $(NOTEBOOKS) \

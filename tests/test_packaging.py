@@ -129,19 +129,61 @@ def test_building_the_wheel_prints_no_deprecation_warning(tmp_path):
     assert "License-File: LICENSE" in meta.splitlines()
 
 
-def _make_lab_command():
-    """The `jupyter lab ...` command of `make lab`, as make would run it (make -n runs nothing)."""
+def _make_dry_run(*args):
+    """What `make ARGS` would run (make -n runs nothing), as lines."""
     import shutil
-    import shlex
 
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
-    out = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run(["make", "-n", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    lines = [line for line in out.stdout.splitlines() if " -m jupyter lab" in line]
-    assert len(lines) == 1, out.stdout
+    return out.stdout.splitlines()
+
+
+def _make_lab_command(*args):
+    """The `jupyter lab ...` command of `make lab`, as make would run it."""
+    import shlex
+
+    lines = [line for line in _make_dry_run("lab", *args) if " -m jupyter lab" in line]
+    assert len(lines) == 1, lines
     return shlex.split(lines[0])
+
+
+def test_make_lab_allows_root_only_as_root():
+    """Jupyter refuses to run as root without --allow-root: make lab passes it then, with a notice."""
+    import os
+
+    assert "--allow-root" in _make_lab_command("USER_ID=0")
+    assert any("running as root" in line for line in _make_dry_run("lab", "USER_ID=0"))
+    assert "--allow-root" not in _make_lab_command("USER_ID=1000")
+    assert not any("allow-root" in line or "running as root" in line
+                   for line in _make_dry_run("lab", "USER_ID=1000"))
+    assert ("--allow-root" in _make_lab_command()) == (os.geteuid() == 0)
+
+
+def test_editable_install_prints_no_banner(tmp_path):
+    """make's install command, run as make would (no dependencies: they are not what is tested),
+    prints nothing but pip's own lines: no setuptools banner about folders in the working directory."""
+    import os
+    import shutil
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    lines = [line for line in _make_dry_run("-B", f"VENV={venv}", f"{venv}/.installed")
+             if "pip install --quiet -e ." in line]
+    assert len(lines) == 1, lines
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "cflib", src / "cflib", ignore=shutil.ignore_patterns("__pycache__"))
+    out = subprocess.run(lines[0] + " --no-deps --disable-pip-version-check", shell=True, cwd=src,
+                         capture_output=True, text=True, timeout=600)
+    log = out.stdout + out.stderr
+    if out.returncode != 0 and "satisfies the requirement setuptools" in log and not os.environ.get("CI"):
+        pytest.skip("the package index cannot be reached to fetch the build backend")
+    assert out.returncode == 0, log[-3000:]
+    assert "Please be careful" not in log and "!!" not in log, log
 
 
 def test_make_lab_starts_a_lab_that_does_not_ask_about_news(tmp_path):
