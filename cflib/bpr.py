@@ -49,7 +49,7 @@ from .validation import check_factors, check_indices, check_scalar
 __all__ = ["BPRModel", "METHOD", "fit_bpr", "bpr_loss", "bpr_gradient", "bpr_step", "DEFAULTS"]
 
 #: Defaults chosen on a validation split of u1.base (``benchmarks/bench_eval.py --tune-bpr``).
-DEFAULTS = dict(k=64, lam=0.01, lr=0.05, n_iters=40, batch_size=256, interactions="liked")
+DEFAULTS = dict(k=64, lam=0.03, lr=0.05, n_iters=60, batch_size=256, interactions="liked")
 
 
 def _check_triples(X, Theta, users, pos, neg):
@@ -102,17 +102,32 @@ def bpr_gradient(X, Theta, users, pos, neg, lam):
 
 
 def _gradient(X, Theta, users, pos, neg, lam):
-    """``(X_grad, Theta_grad, loss)`` on checked arguments (the loss comes free with z)."""
+    """``(X_grad, Theta_grad, loss)`` on checked arguments."""
+    user_terms, movies, movie_terms, loss = _terms(X, Theta, users, pos, neg, lam)
+    X_grad = np.zeros_like(X)
+    Theta_grad = np.zeros_like(Theta)
+    _scatter_add(Theta_grad, users, user_terms)
+    _scatter_add(X_grad, movies, movie_terms)
+    return X_grad, Theta_grad, loss
+
+
+def _terms(X, Theta, users, pos, neg, lam):
+    """Each triple's gradient rows: for Theta (at ``users``), for X (at ``movies`` = pos then neg); and the loss."""
     T, Xi, Xj = Theta[users], X[pos], X[neg]
     d = Xi - Xj
     z = np.einsum("nk,nk->n", T, d)
     g = expit(-z)[:, None]
-    X_grad = np.zeros_like(X)
-    Theta_grad = np.zeros_like(Theta)
-    np.add.at(Theta_grad, users, -g * d + lam * T)
-    np.add.at(X_grad, np.concatenate([pos, neg]), np.concatenate([-g * T + lam * Xi, g * T + lam * Xj]))
     reg = np.einsum("nk,nk->n", T, T) + np.einsum("nk,nk->n", Xi, Xi) + np.einsum("nk,nk->n", Xj, Xj)
-    return X_grad, Theta_grad, float(np.sum(np.logaddexp(0.0, -z)) + 0.5 * lam * np.sum(reg))
+    loss = float(np.sum(np.logaddexp(0.0, -z)) + 0.5 * lam * np.sum(reg))
+    return -g * d + lam * T, np.concatenate([pos, neg]), np.concatenate([-g * T + lam * Xi, g * T + lam * Xj]), loss
+
+
+def _scatter_add(target, rows, values):
+    """``target[rows[t]] += values[t]`` with repeated rows adding up (as ``np.add.at``, by one sort and ``reduceat``)."""
+    order = np.argsort(rows, kind="stable")
+    sorted_rows = rows[order]
+    starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
+    target[sorted_rows[starts]] += np.add.reduceat(values[order], starts, axis=0)
 
 
 def bpr_step(X, Theta, users, pos, neg, lam, lr):
@@ -221,9 +236,10 @@ def _step(state):
         batch = order[start:start + o["batch_size"]]
         users, pos = state.users[batch], state.movies[batch]
         neg = _negatives(state, users)
-        X_grad, Theta_grad, loss = _gradient(X, Theta, users, pos, neg, o["lam"])
-        X -= o["lr"] * X_grad
-        Theta -= o["lr"] * Theta_grad
+        user_terms, movies, movie_terms, loss = _terms(X, Theta, users, pos, neg, o["lam"])
+        # both sides move from the same point: every term above was computed before either update
+        _scatter_add(Theta, users, -o["lr"] * user_terms)
+        _scatter_add(X, movies, -o["lr"] * movie_terms)
         total += loss
     state.params = [X, Theta]
     return total, None

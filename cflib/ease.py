@@ -35,9 +35,10 @@ with :math:`I - B = P D`, :math:`D = \operatorname{diag}(1 / \operatorname{diag}
 
 Training is one step (the closed form), through the one loop
 (:func:`cflib.train.fit` with ``method="ease"``); the history records J before
-(B = 0: J = the number of interactions) and after it. The cost is one
+(B = 0: J = the number of interactions) and after it. The work is one
 Cholesky factorization and inverse of an (n_movies, n_movies) matrix: on
-ml-100k (1,682 movies) about 0.2 s on one core.
+ml-100k (1,682 movies) the whole fit takes about 0.3 s of CPU on one core
+(``benchmarks/bench_eval.py``).
 
 Choosing lam
 ------------
