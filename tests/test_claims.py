@@ -105,8 +105,12 @@ def test_00_corner_rows_are_yellow_or_green_and_none_mostly_blue(movielens):
     rated = np.sum(~np.isnan(corner), axis=1)
     share_high = np.nansum(corner >= 4, axis=1) / rated
     share_low = np.nansum(corner <= 2, axis=1) / rated
-    assert np.sum(share_low > 0.5) == 0          # "hardly any row is mostly blue"
-    assert np.sum(share_high >= 0.75) >= 10      # "many movies are mostly yellow (4 and 5 stars ...)"
+    assert np.sum(share_low > 0.5) == 0          # "no row is mostly blue or purple (2 stars or 1)"
+    assert np.sum(share_high >= 0.75) >= 10      # "many movies are mostly green and yellow (4 and 5 stars ...)"
+    share_three = np.nansum(corner == 3, axis=1) / rated
+    assert np.sum(share_three >= 0.3) >= 10      # "others have more teal (3 stars)"
+    quoted("00", "many movies are mostly green and yellow (4 and 5 stars from nearly everyone), others have more "
+                 "teal (3 stars), and no row is mostly blue or purple (2 stars or 1)")
     column_means = np.nanmean(corner, axis=0)
     assert column_means.max() - column_means.min() > 1.5  # "others are visibly harsher"
 
