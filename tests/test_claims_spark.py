@@ -159,3 +159,46 @@ def test_top10_lists_keep_the_rmse_order_and_none_reaches_popularity():
         assert best[metric] > spark[metric] > course[metric]
         assert popular[metric] > max(best[metric], spark[metric], course[metric])
     assert spark["novelty"] > best["novelty"] and spark["p"] < 0.5 * best["p"]
+
+
+def test_u1_test_users_are_users_0_to_461(movielens):
+    """Sections 2-4: 'u1's test ratings all come from users 0-461 (459 of the 943), ... u5's come from 927 users',
+    as the per-fold lines print; the top-10 lists and the figure's label say the same."""
+    md = _markdown()
+    text = _stored_stdout("cspark.drop_cold_start(test, train)")
+    for fold in ("u1", "u2", "u3", "u4", "u5"):
+        train, test = cflib.load_split(fold, download=False)
+        users = np.unique(test.users)
+        assert f"{fold}: {test.nnz} test ratings of {users.size} users ({users.min()}-{users.max()})" in text
+        assert train.n_users == 943
+        if fold == "u1":
+            assert (users.size, users.min(), users.max()) == (459, 0, 461)
+            assert "u1's test ratings all come from users 0-461 (459 of the 943)" in md
+            assert "on u1, so for its test users 0-461 only" in md
+        if fold == "u5":
+            assert users.size == 927 and "u5's come from 927 users" in md
+
+
+def test_every_model_does_worst_on_u1():
+    """After the figure: 'Every model does worst on u1' (the stored RMSE of the four models, fold by fold)."""
+    assert "Every model does worst on u1" in _markdown()
+    rows = []
+    for line in _stored_stdout('results["cflib COURSE"].append').splitlines():
+        rows.append([float(v) for v in re.findall(r"\d\.\d{4}", line)[:5]])
+    rows.append([float(b) for _, _, b in re.findall(r"(u\d): Spark (\d\.\d{4})  cflib ALS-WR (\d\.\d{4})",
+                                                     _stored_stdout("fit_als_wr(splits[f][0]"))])
+    assert len(rows) == 4
+    for values in rows:
+        assert len(values) == 5 and int(np.argmax(values)) == 0, values
+
+
+def test_one_session_per_process_prose_matches_start_session():
+    """Section 1: 'with other settings it refuses ... or pass `restart=True`' and errors reach you as `SparkJVMError`."""
+    import inspect
+
+    from cflib import spark as cspark
+
+    md = _markdown()
+    assert "pass `restart=True`" in md and "`SparkJVMError`" in md
+    assert inspect.signature(cspark.start_session).parameters["restart"].default is False
+    assert issubclass(cspark.SparkJVMError, RuntimeError)
