@@ -28,10 +28,12 @@ from .errors import (
 )
 from .movielens import ENV_VAR, SPLITS, data_dir_candidates, fetch_movielens, load_movielens, load_split
 from .releases import RELEASES, URL_ENV_VAR, Release, release_urls
+from .side import load_side_info
 
 __all__ = [
     "load_movielens",
     "load_split",
+    "load_side_info",
     "fetch_movielens",
     "data_dir_candidates",
     "release_urls",
