@@ -54,7 +54,7 @@ from types import SimpleNamespace
 from typing import Callable
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .history import Diverged, History
 from .ratings import DENSE_LIMIT_BYTES, RATING_SCALE
@@ -251,15 +251,31 @@ class Method:
         return options
 
 
+_CONTROLLER = []  # one ThreadpoolController per process, made on first use
+
+
+def _blas_threads(n):
+    """Pin the BLAS libraries to ``n`` threads inside the ``with`` block.
+
+    Finding the libraries (threadpoolctl reads the process's memory map) costs
+    milliseconds, which a widget that retrains on every slider move notices:
+    it is done once, when the first training starts; the libraries loaded
+    by then (numpy's and scipy's BLAS) are the ones cflib calls.
+    """
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=n, user_api="blas")
+
+
 def blas_limit(threads, entry, work):
     """Context manager pinning BLAS threads: ``threads`` if given, else 1 for ``entry.one_blas_thread``
     and for problems with ``work = nnz * k`` below :data:`AUTO_ONE_THREAD_WORK`."""
     if threads is None:
         one = entry.one_blas_thread or work < AUTO_ONE_THREAD_WORK
-        return threadpool_limits(limits=1, user_api="blas") if one else nullcontext()
+        return _blas_threads(1) if one else nullcontext()
     if not isinstance(threads, (int, np.integer)) or isinstance(threads, bool) or threads < 1:
         raise ValueError(f"threads must be None (automatic) or an int >= 1, got {threads!r}")
-    return threadpool_limits(limits=int(threads), user_api="blas")
+    return _blas_threads(int(threads))
 
 
 def _warn_diverged(entry, history, params):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -170,3 +171,35 @@ def test_a_method_that_is_not_a_name_is_a_type_error():
     data = cflib.make_synthetic(20, 15, 2, density=0.5, seed=0)
     with pytest.raises(TypeError, match=r"method must be a method's name \(a str\)"):
         fit(data, method=["als"])
+
+
+def test_blas_threads_are_pinned_during_a_step_and_restored_after():
+    """The loop pins BLAS to one thread for a one-thread method (ALS) while it steps, and gives the
+    setting back afterwards; threads=2 asks for two."""
+    from threadpoolctl import threadpool_info
+
+    from cflib.loop import Integer, run
+
+    def blas_threads():
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    before = blas_threads()
+    seen = []
+    data = cflib.make_synthetic(20, 15, 2, density=0.4, seed=0)
+
+    def init(train, validation, seed, options):
+        return SimpleNamespace(train=train, params=[np.zeros(1)], options=options)
+
+    def step(state):
+        seen.append(blas_threads())
+        state.params = [state.params[0] + 1.0]
+        return 0.0, 0.0
+
+    entry = Method("pinned", "pinned", step=step, init=init, cost=lambda s: 0.0, sse=lambda s, c: 0.0,
+                   predict=None, finish=lambda state, params, history: state, one_blas_thread=True,
+                   kinds=("toy",), options=dict(n_iters=Param(2, Integer(1))))
+    run(entry, data)
+    assert seen and all(s == {1} for s in seen)
+    run(entry, data, threads=2)
+    assert seen[-1] == {2} or before == {1}
+    assert blas_threads() == before
