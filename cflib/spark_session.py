@@ -11,7 +11,8 @@ Everything here is importable from :mod:`cflib.spark`.
   stopped first and a warning says so.
 * :func:`stop_session` stops it, ends its Java process and removes its
   temporary folder (checkpoints and the JVM's log); a session never stopped has
-  its folder removed when Python exits.
+  its folder removed when Python exits, and the folder of a process that was
+  killed is removed by the next :func:`start_session`.
 * :func:`check_running` is the guard every bridge function calls first: after
   :func:`stop_session` it raises :class:`SparkSessionError` saying the session
   is stopped, instead of a Py4J traceback.
@@ -23,6 +24,7 @@ Everything here is importable from :mod:`cflib.spark`.
 from __future__ import annotations
 
 import atexit
+import glob
 import os
 import re
 import shutil
@@ -179,6 +181,23 @@ def _forget_stopped() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def _remove_orphans() -> None:
+    """Remove the folders of sessions whose Python process is gone (killed before its exit could clean up).
+
+    Each folder names its owner in ``owner.pid``; a folder whose owner still
+    runs, or that names none, is left alone.
+    """
+    for folder in glob.glob(os.path.join(tempfile.gettempdir(), "cflib-spark-*")):
+        try:
+            with open(os.path.join(folder, "owner.pid")) as f:
+                pid = int(f.read())
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (OSError, ValueError):  # no owner file, not ours to judge, or the owner runs as another user
+            continue
+
+
 def start_session(*, cores: int = 2, driver_memory: str = "1g", app_name: str = "cflib", restart: bool = False):
     """A local SparkSession that works offline, with a checkpoint directory.
 
@@ -195,7 +214,8 @@ def start_session(*, cores: int = 2, driver_memory: str = "1g", app_name: str = 
     * log level ERROR, and a temporary checkpoint directory: ALS checkpoints its
       factors every 10 iterations to cut the lineage; without one, 20
       iterations end in ``StackOverflowError``. :func:`stop_session` removes it
-      (Spark does not); so does Python's exit, for a session never stopped.
+      (Spark does not); so does Python's exit, for a session never stopped, and
+      the next ``start_session`` for a process that was killed (``owner.pid``).
 
     The JVM's own stderr (start-up warnings, BLAS notices) goes to a log file
     in that directory, not to the notebook; if the JVM fails to start, the
@@ -223,14 +243,16 @@ def start_session(*, cores: int = 2, driver_memory: str = "1g", app_name: str = 
         raise ValueError(f"driver_memory must be a size with a unit, such as \"512m\" or \"2g\", got {driver_memory!r}")
     if not isinstance(app_name, str) or not app_name.strip():
         raise TypeError(f"app_name must be a non-empty string, got {app_name!r}")
+    if not isinstance(restart, bool):
+        raise TypeError(f"restart must be True or False, got {restart!r}")
     settings = dict(cores=cores, driver_memory=driver_memory.strip(), app_name=app_name)
     _forget_stopped()
+    _remove_orphans()
     running = _running_context()
     if running is not None:
-        ours = next(((s, f) for s, f, kept in _STARTED.values() if s.sparkContext is running), None)
-        old = next((kept for s, f, kept in _STARTED.values() if s.sparkContext is running),
-                   {"master": running.master, "app_name": running.appName})
-        if ours is not None and old == settings:
+        ours = next((entry for entry in _STARTED.values() if entry[0].sparkContext is running), None)
+        old = ours[2] if ours is not None else {"master": running.master, "app_name": running.appName}
+        if old == settings:
             return ours[0]
         if not restart:
             origin = "started by cflib.spark.start_session" if ours else "not started by cflib"
@@ -258,6 +280,8 @@ def _launch(settings: dict):
     os.environ["PYSPARK_PYTHON"] = sys.executable
     cores = settings["cores"]
     tmp = tempfile.mkdtemp(prefix="cflib-spark-")
+    with open(os.path.join(tmp, "owner.pid"), "w") as f:
+        f.write(str(os.getpid()))
     log_path = os.path.join(tmp, "jvm-stderr.log")
     builder = SparkSession.builder.master(f"local[{cores}]").appName(settings["app_name"])
     for key, value in {**SESSION_CONF, "spark.sql.shuffle.partitions": str(cores),

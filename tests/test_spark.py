@@ -352,3 +352,32 @@ def test_every_bridge_function_after_stop_says_the_session_is_stopped(lifecycle)
     assert report["stop_session_again"] == ["ok", "None"]
     assert report["drop_cold_start_needs_no_session"] == ["ok", "300"]
     assert report["lam_recorded"] == 0.1
+
+
+@pytest.mark.spark
+def test_a_session_stopped_without_stop_session_has_its_folder_removed_at_the_next_start(spark, tmp_path):
+    """``spark.stop()`` leaves the folder; the next start_session (here: the running one, same settings) removes it."""
+    class Stopped:
+        class sparkContext:
+            _jsc = None
+
+    stopped, folder = Stopped(), tmp_path / "cflib-spark-stopped"
+    (folder / "checkpoints").mkdir(parents=True)
+    spark_session._STARTED[id(stopped)] = (stopped, str(folder), {})
+    assert cspark.start_session(cores=2, driver_memory="1g", app_name="cflib-tests") is spark
+    assert not folder.exists() and id(stopped) not in spark_session._STARTED
+
+
+@pytest.mark.spark
+def test_the_folder_of_a_killed_process_is_removed_at_the_next_start(spark, tmp_path, monkeypatch):
+    """A process killed before its exit could clean up leaves its folder; start_session removes it, and only it."""
+    monkeypatch.setattr(spark_session.tempfile, "gettempdir", lambda: str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    owners = {"cflib-spark-killed": gone.stdout.strip(), "cflib-spark-alive": str(os.getpid()),
+              "cflib-spark-unknown": None}
+    for name, pid in owners.items():
+        (tmp_path / name / "checkpoints").mkdir(parents=True)
+        if pid is not None:
+            (tmp_path / name / "owner.pid").write_text(pid)
+    assert cspark.start_session(cores=2, driver_memory="1g", app_name="cflib-tests") is spark
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cflib-spark-alive", "cflib-spark-unknown"]
