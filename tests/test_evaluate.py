@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import cflib
-from cflib.baselines import fit_baseline
+from cflib.baselines import BaselineModel, BiasedPredictor, fit_baseline
 from cflib.evaluate import baseline_ladder, evaluate, mae, rmse
-from cflib.train import fit
+from cflib.train import MFModel, fit
 
 
 @pytest.fixture(scope="module")
@@ -193,3 +193,32 @@ def test_bad_clip_is_a_clear_error(clip, err, match):
         rmse([1.0, 2.0], [1.0, 2.0], clip=clip)
     with pytest.raises(err, match=match):
         mae([1.0, 2.0], [1.0, 2.0], clip=clip)
+
+
+# ---------------------------------------------------- one predict, test shape
+
+@pytest.fixture(scope="module")
+def noisy():
+    """60 movies, 40 users, k = 3, density 0.3, noise 0.3 (seed 1)."""
+    return cflib.make_synthetic(60, 40, 3, density=0.3, noise=0.3, seed=1)
+
+
+def test_one_predict_for_baselines_and_factor_models(noisy):
+    b = fit_baseline(noisy, "biases")
+    m, _ = fit(noisy, k=0, kind="biased", n_iters=3)
+    assert isinstance(b, BiasedPredictor) and isinstance(m, BiasedPredictor)
+    assert BaselineModel.predict is MFModel.predict and BaselineModel.predict_all is MFModel.predict_all
+    assert b.X.shape == (noisy.n_movies, 0) and b.Theta.shape == (noisy.n_users, 0)
+    np.testing.assert_allclose(b.predict(noisy.movies, noisy.users), b.predict_all()[noisy.movies, noisy.users])
+
+
+def test_evaluate_checks_the_test_shape(noisy):
+    m, _ = fit(noisy, k=2, n_iters=3)
+    other = cflib.make_synthetic(20, 10, 2, seed=0)
+    with pytest.raises(ValueError, match=r"test has shape \(20, 10\).*trained on \(60, 40\)"):
+        evaluate(m, other)
+    with pytest.raises(ValueError, match="test has shape"):
+        evaluate(fit_baseline(noisy), other)
+    with pytest.raises(TypeError, match="test must be a cflib.Ratings"):
+        evaluate(m, np.zeros(3))
+    assert evaluate(m, noisy)["rmse"] < 1.5

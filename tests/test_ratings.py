@@ -5,6 +5,8 @@ import pytest
 
 import cflib
 from cflib.ratings import Ratings
+from cflib import rating_widget as RW
+from cflib.ratings import ratings_by_title
 
 
 def tiny():
@@ -253,3 +255,13 @@ def test_scale_is_checked_and_kept_by_subsets():
     with pytest.raises(ValueError, match="lowest < highest"):
         Ratings(movies=[], users=[], ratings=[], n_movies=1, n_users=1, titles=None, genre_names=(),
                 genres=None, movie_ids=None, user_ids=None, scale=(5, 1))
+
+
+def test_ratings_by_title(movielens):
+    mine = ratings_by_title(movielens, RW.EXAMPLE_RATINGS)
+    assert len(mine) == len(RW.EXAMPLE_RATINGS)
+    assert movielens.titles[next(iter(mine))] == "Star Wars (1977)"
+    with pytest.raises(KeyError, match="Star Wars"):
+        ratings_by_title(movielens, {"Star Wars": 5})
+    with pytest.raises(TypeError, match="titles"):
+        ratings_by_title(movielens, {50: 5})

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import cflib
+from cflib import als
 from cflib.recommend import add_user, fold_in, fold_in_user, recommend, similar_movies
 from cflib.train import KINDS, fit
 
@@ -213,3 +214,48 @@ def test_recommend_accepts_half_stars_on_half_star_data(data):
     with pytest.raises(ValueError, match="rating scale 1..5"):
         recommend(fit(data, k=2, n_iters=2)[0], {0: 0.5})
     assert add_user(half, {0: 0.5}).scale == (0.5, 5.0)
+
+
+# ------------------------------------------------ the ridge solve, integer ids
+
+@pytest.fixture(scope="module")
+def noisy():
+    """60 movies, 40 users, k = 3, density 0.3, noise 0.3 (seed 1)."""
+    return cflib.make_synthetic(60, 40, 3, density=0.3, noise=0.3, seed=1)
+
+
+def test_one_ridge_solve_for_als_and_fold_in(noisy):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((noisy.n_movies, 3))
+    movies = np.array([1, 5, 9, 20])
+    r = np.array([0.5, -1.0, 1.5, 0.0])
+    theta = fold_in(X, movies, r, 2.0)
+    sides = als.RowSystems(np.zeros(4, dtype=int), movies, 1, noisy.n_movies)
+    W_als = sides.solve(X, r, 2.0)
+    np.testing.assert_allclose(theta, W_als[0], rtol=1e-12)
+    # Singular (lam = 0, fewer ratings than features): the same minimum-norm answer on both paths.
+    t0 = fold_in(X, movies[:2], r[:2], 0.0)
+    w0 = als.RowSystems(np.zeros(2, dtype=int), movies[:2], 1, noisy.n_movies).solve(X, r[:2], 0.0)[0]
+    np.testing.assert_allclose(t0, np.linalg.pinv(X[movies[:2]]) @ r[:2], atol=1e-10)
+    np.testing.assert_allclose(t0, w0, atol=1e-10)
+
+
+@pytest.mark.parametrize("bad, error, match", [
+    ({3.7: 5}, TypeError, "integer movie indices, got float 3.7"),
+    ({"12": 5}, TypeError, "string '12'.*ratings_by_title"),
+    ({True: 5}, TypeError, "integer movie indices, got bool"),
+    ({"Star Wars (1977)": 5}, TypeError, "ratings_by_title"),
+    ({np.float64(2.0): 5}, TypeError, "integer movie indices"),
+    ({2: "5"}, TypeError, "values must be numbers"),
+])
+def test_recommend_takes_integer_ids_only(noisy, bad, error, match):
+    m, _ = fit(noisy, k=2, n_iters=3)
+    with pytest.raises(error, match=match):
+        recommend(m, bad)
+    with pytest.raises(error, match=match):
+        fold_in_user(m, bad)
+
+
+def test_recommend_accepts_numpy_integer_ids(noisy):
+    m, _ = fit(noisy, k=2, n_iters=3)
+    assert recommend(m, {np.int64(3): 5.0}, n=3) == recommend(m, {3: 5.0}, n=3)

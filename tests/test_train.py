@@ -7,13 +7,15 @@ import pytest
 
 import cflib
 from cflib import als
-from cflib.baselines import fit_baseline
 from cflib.objective import cost, gradient
 from cflib.evaluate import evaluate, rmse
 from cflib.gradcheck import numerical_gradient, relative_error
 from cflib.blocks import BlockObjective
+from cflib.baselines import DEFAULT_LAM_BIAS, fit_baseline
+from cflib.history import History, history_diverged, is_diverged
 from cflib.train import (
     BEST,
+    COURSE,
     METHODS,
     KINDS,
     fit,
@@ -304,3 +306,96 @@ def test_als_solve_reports_the_squared_error(data):
     e = np.einsum("ij,ij->i", W[data.movies], F[data.users]) - t
     assert sse == pytest.approx(e @ e, rel=1e-10)
     np.testing.assert_allclose(sides.solve(F, t[sides.order], 0.5, grouped=True), W)
+
+
+# ------------------------------------------------- names, defaults, divergence (issues 10, 12)
+
+@pytest.fixture(scope="module")
+def noisy():
+    """60 movies, 40 users, k = 3, density 0.3, noise 0.3 (seed 1)."""
+    return cflib.make_synthetic(60, 40, 3, density=0.3, noise=0.3, seed=1)
+
+
+def test_fit_takes_kind_and_explains_the_old_model_keyword(noisy):
+    m, h = fit(noisy, k=2, kind="normalized", n_iters=3)
+    assert m.kind == "normalized" and h.kind == "normalized"
+    assert BEST["kind"] == "biased" and COURSE["kind"] == "normalized"
+    assert "model" not in BEST and "model" not in COURSE
+    with pytest.raises(TypeError, match=r"kind='normalized' instead of model='normalized'"):
+        fit(noisy, model="normalized")
+    with pytest.raises(TypeError, match="method 'als' does not use epochs"):
+        fit(noisy, epochs=3)
+
+
+def test_bias_regularization_has_one_name_and_one_default(noisy):
+    assert DEFAULT_LAM_BIAS == 5.0
+    assert cflib.train.DEFAULT_LAM_BIAS is DEFAULT_LAM_BIAS or cflib.train.DEFAULT_LAM_BIAS == 5.0
+    assert fit_baseline(noisy, "biases").lam_bias == DEFAULT_LAM_BIAS
+    m, _ = fit(noisy, k=1, n_iters=2)
+    assert m.lam_bias == DEFAULT_LAM_BIAS
+    assert fit_baseline(noisy, "movie").lam_bias == 0.0  # the plain movie mean
+    with pytest.raises(TypeError, match="lam_bias"):
+        fit_baseline(noisy, "biases", lam=3.0)
+    with pytest.raises(ValueError, match="lam_bias"):
+        fit(noisy, lam_bias=-1.0)
+
+
+def test_row_systems_index_dtype_follows_the_sizes():
+    assert als.index_dtype(100_000, 1682, 943) is np.int32
+    assert als.index_dtype(2**31 - 1, 10, 10) is np.int32
+    assert als.index_dtype(2**31, 10, 10) is np.int64  # past 2**31 entries int32 would wrap
+    assert als.index_dtype(10, 10, 2**31) is np.int64
+    sides = als.RowSystems(np.array([0, 1, 1]), np.array([2, 0, 1]), 2, 3)
+    assert sides.indptr.dtype == np.int32 and sides.indices.dtype == np.int32
+
+
+def test_one_divergence_rule():
+    assert not is_diverged([5.0, 4.0, 3.0], 6.0)
+    assert is_diverged([5.0, 7.0], 6.0)            # ends above the start
+    assert is_diverged([5.0, np.inf], 6.0)         # non-finite
+    assert is_diverged([5.0, 4.0], 6.0, flagged=True)
+    assert not is_diverged([], 6.0)
+    assert is_diverged([5.0, 7.0], float("nan"))   # the first cost stands in for the start
+    assert history_diverged({"cost": [1.0, np.nan]}) and not history_diverged(History(cost=[2.0, 1.0]))
+
+
+@pytest.mark.parametrize("method", ["als", "lbfgs", "gd", "momentum"])
+def test_every_method_reports_divergence_the_same_way(noisy, method):
+    with pytest.warns(RuntimeWarning, match=f"{method} diverged"):
+        m, h = fit(noisy, k=3, init_scale=1e200, n_iters=3, method=method)
+    assert h.diverged
+    assert np.all(np.isfinite(m.X)) and np.all(np.isfinite(m.Theta))
+    assert all(np.isfinite(h.cost))
+
+
+def test_als_divergence_from_a_huge_initialization_on_movielens(movielens):
+    train, _ = cflib.load_split("u1")
+    with pytest.warns(RuntimeWarning, match="als diverged"):
+        m, h = fit(train, init_scale=1e200, n_iters=3)
+    assert h.diverged and np.all(np.isfinite(m.X))
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(method="gd", lr="0.1"), TypeError, "lr must be a real number.*without quotes"),
+        (dict(method="momentum", momentum="0.9"), TypeError, "momentum must be a real number"),
+        (dict(seed=-1), ValueError, "seed must be an integer >= 0"),
+        (dict(seed=1.5), TypeError, "seed must be an integer"),
+        (dict(method="gd", lr=float("nan")), ValueError, "lr must be a finite number"),
+        (dict(lam=float("nan")), ValueError, "lam must be a finite number"),
+        (dict(init_scale=0.0), ValueError, "init_scale"),
+    ],
+)
+def test_fit_refuses_non_numbers_with_the_argument_name(noisy, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        fit(noisy, **kwargs)
+
+
+def test_lbfgs_line_search_overflow_is_divergence_not_an_input_error():
+    """A huge lam makes L-BFGS's line search try a point that overflows: a divergence, as for every method."""
+    noisy = cflib.make_synthetic(12, 9, 2, nnz=54, seed=0)
+    with pytest.warns(RuntimeWarning, match="lbfgs diverged"):
+        model, history = fit(noisy, method="lbfgs", n_iters=2, lam=1e160)
+    assert history.diverged
+    assert np.all(np.isfinite(model.X)) and np.all(np.isfinite(model.Theta))

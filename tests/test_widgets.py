@@ -4,6 +4,8 @@ No browser: setting ``slider.value`` fires the observers synchronously and
 ``button.click()`` runs the click handlers.
 """
 
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -14,6 +16,7 @@ import pytest  # noqa: E402
 import cflib  # noqa: E402
 from cflib import rating_widget as RW  # noqa: E402
 from cflib import widgets as W  # noqa: E402
+from cflib.history import History  # noqa: E402
 from cflib.train import fit  # noqa: E402
 
 
@@ -310,3 +313,139 @@ def test_show_figure_replaces_the_output():
 
 def test_the_rating_widget_keeps_its_old_import_path():
     assert W.RatingWidget is RW.RatingWidget and W.EXAMPLE_RATINGS is RW.EXAMPLE_RATINGS
+
+
+# ------------------------------------------- guards from issues 10 and 12 (moved from test_train_reliability)
+@pytest.fixture(scope="module")
+def split():
+    return cflib.make_synthetic(40, 30, k=3, density=0.3, seed=3).random_split(0.2, seed=0)
+
+
+def test_explorer_names_the_model_kind_kind(split):
+    with pytest.raises(TypeError, match="kind="):
+        W.TrainingExplorer(*split, model="biased")
+
+
+def test_explorer_issue_case_draws_and_says_diverged(movielens):
+    """The exact setting of issue 12 (u1, gd, lam=10**2.5, lr=10**-1.25): no OverflowError."""
+    train, _ = cflib.load_split("u1")
+    tr, val = train.random_split(0.1, seed=0)
+    e = W.TrainingExplorer(tr, val, method="gd", k=10, lam=10**2.5, lr=10**-1.25, n_iters=30)
+    assert e.lr.value == pytest.approx(0.05)  # 10**-1.25 = 0.056: the nearest step offered
+    assert "diverged" in e.readout.value and _image(e.out)
+    assert e.history.diverged
+    e.lr.value = 0.002  # the controls keep working
+    assert "diverged" not in e.readout.value
+
+
+def test_explorer_step_sizes_reach_the_values_the_notebooks_use(split):
+    train, val = split
+    e = W.TrainingExplorer(train, val, k=2, n_iters=3, method="gd", lr=0.002)
+    assert {0.002, 0.005, 0.01, 0.02, 0.025, 0.03} <= {v for _, v in e.lr.options}
+    for lr in (0.002, 0.005, 0.03):
+        e.lr.value = lr
+        assert e.settings()["lr"] == lr and e.history.method == "gd"
+
+
+def test_explorer_readout_never_prints_a_huge_number():
+    train, val = cflib.make_synthetic(100, 300, k=3, density=0.5, seed=4).random_split(0.2, seed=0)
+    e = W.TrainingExplorer(train, val, k=3, n_iters=30, method="gd", lr=1e-4)
+    e.lr.value = 0.1
+    text = e.readout.value
+    assert "diverged" in text
+    digits = max(len(run) for run in "".join(c if c.isdigit() else " " for c in text).split())
+    assert digits <= 6, text
+
+
+def test_explorer_cost_axis_is_clipped_after_a_divergence():
+    import matplotlib.pyplot as plt
+
+    from cflib.plots import plot_cost_curves
+
+    h = History(cost=[50.0, 40.0, 1e30, 3.9e275], initial_cost=60.0, diverged=True)
+    ax = plot_cost_curves({"gd": h})
+    lo, hi = ax.get_ylim()
+    assert hi <= 60.0 * 3.0 + 1e-9 and lo > 0  # clipped near the start, not 1e275
+    assert any("off the scale" in t.get_text() for t in ax.texts)
+    ax.figure.canvas.draw()  # the log axis can be drawn
+    plt.close(ax.figure)
+
+
+def test_explorer_survives_bad_values_and_keeps_working(split):
+    train, val = split
+    e = W.TrainingExplorer(train, val, k=2, n_iters=3, method="gd")
+    runs = e.runs
+    e.seed = -1  # a setting fit refuses: the readout says why, nothing raises
+    e.k.value = 3
+    assert "cannot train" in e.readout.value and "seed" in e.readout.value and e.runs == runs
+    assert e.k.value == 2  # the control is back at the run the figure shows
+    e.seed = 0
+    e.k.value = 3
+    assert "validation RMSE" in e.readout.value and e.runs == runs + 1
+    e.lam.value = float("nan")  # NaN reaches the slider: the readout says why, controls keep working
+    assert "cannot train" in e.readout.value and "lam must be a finite number" in e.readout.value
+    e.lam.value = 1.0
+    assert "validation RMSE 0." in e.readout.value and e.runs == runs + 2
+    with pytest.raises(Exception, match="Invalid selection"):
+        e.lr.value = float("nan")  # the step-size control only takes its own values
+    with pytest.raises(ValueError, match="lam"):
+        W.TrainingExplorer(train, val, lam=float("nan"))
+    with pytest.raises(ValueError, match="lr"):
+        W.TrainingExplorer(train, val, lr=float("nan"))
+
+
+def _sweep(e, slider, values):
+    """Set each value in turn; every run draws, and a diverged run says so. Returns the diverged flags."""
+    flags = []
+    for v in values:
+        slider.value = v
+        assert e.readout.value and _image(e.out)
+        cost = np.asarray(e.history.cost)
+        if e.history.diverged:
+            assert "diverged" in e.readout.value
+        assert np.all(np.isfinite(cost))
+        flags.append(bool(e.history.diverged))
+    return flags
+
+
+@pytest.fixture
+def low_dpi(monkeypatch):
+    """Draw the explorer's figures at a tenth of the resolution: the same axes and ticks, faster."""
+    import matplotlib.figure
+
+    savefig = matplotlib.figure.Figure.savefig
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda self, *a, **kw: savefig(self, *a, **{**kw, "dpi": 10}))
+
+
+@pytest.mark.parametrize("method", ["gd", "momentum", "lbfgs", "als"])
+def test_explorer_sweep_every_slider_setting(method, low_dpi):
+    """Every value each control allows, from the most divergence-prone corner, on synthetic data.
+
+    The step size is swept for the methods that use it (the others ignore it).
+    """
+    train, val = cflib.make_synthetic(30, 40, k=2, density=0.4, seed=2).random_split(0.2, seed=0)
+    small = {m: 4 for m in W.METHODS}
+    e = W.TrainingExplorer(train, val, k=30, lam=10**2.5, lr=0.1, method=method, max_iters=small,
+                           n_iters=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing escapes the widget, not even a warning
+        _sweep(e, e.lam, [10 ** (-2 + 0.25 * i) for i in range(19)])
+        e.lam.value = 10**2.5
+        if method in ("gd", "momentum"):
+            _sweep(e, e.lr, [v for _, v in e.lr.options])
+            e.lr.value = 0.1
+        _sweep(e, e.k, range(1, 31))
+        _sweep(e, e.n_iters, range(1, 5))
+        _sweep(e, e.kind, ["biased", "normalized"])
+    assert e.runs >= 1 + 18 + 29 + 3 + 2
+
+
+def test_explorer_lam_slider_corners_with_every_step_size(low_dpi):
+    """The lam x lr grid of gradient descent at its corners, at the top iteration count."""
+    train, val = cflib.make_synthetic(30, 40, k=2, density=0.4, seed=2).random_split(0.2, seed=0)
+    e = W.TrainingExplorer(train, val, k=10, method="gd", max_iters={m: 6 for m in W.METHODS}, n_iters=6)
+    flags = []
+    for lam in (10**-2, 1.0, 10**2.5):
+        e.lam.value = lam
+        flags += _sweep(e, e.lr, [v for _, v in e.lr.options])
+    assert any(flags) and not all(flags)  # the grid holds both tame and diverging runs

@@ -131,3 +131,24 @@ def test_a_movie_without_training_ratings_shows_a_message(named):
     rw.search.value = "film 06"
     rw.matches.value = 6
     assert "no training ratings" in rw.similar.value
+
+
+@pytest.fixture(scope="module")
+def noisy():
+    """60 movies, 40 users, k = 3, density 0.3, noise 0.3 (seed 1)."""
+    return cflib.make_synthetic(60, 40, 3, density=0.3, noise=0.3, seed=1)
+
+
+def test_rating_widget_validates_before_storing(noisy):
+    m, _ = fit(noisy, k=2, n_iters=3)
+    rw = RW.RatingWidget(m, noisy, ratings={0: 5}, n=3, min_ratings=0)
+    before = (dict(rw.my_ratings), list(rw.recommended), rw.status.value, rw.mine.value,
+              rw.recommendations.value)
+    for movie, stars, error in [(5000, 4, ValueError), (-1, 4, ValueError), (3, 9, ValueError),
+                                (3, float("nan"), ValueError), (3, "4", TypeError), (2.5, 4, TypeError)]:
+        with pytest.raises(error):
+            rw.rate(movie, stars)
+        assert (dict(rw.my_ratings), list(rw.recommended), rw.status.value, rw.mine.value,
+                rw.recommendations.value) == before
+    rw.rate(3, 4)  # later ratings still work
+    assert rw.my_ratings == {0: 5.0, 3: 4.0}
