@@ -986,6 +986,17 @@ def svd_one_sign_flipped(M, k):
     return X, T
 
 
+def svd_rotated(M, k):  # same product, factors rotated by an orthogonal Q (01 section 5)
+    X, T = svd_ok(M, k)
+    Q = np.linalg.qr(np.arange(1.0, k * k + 1).reshape(k, k) ** 1.5 + np.eye(k))[0]
+    return X @ Q, T @ Q
+
+
+def svd_uneven_power(M, k):  # Sigma split 0.3 / 0.7: same product, a diagonal mix
+    U, s, Vt = np.linalg.svd(M, full_matrices=False)
+    return U[:, :k] * s[:k] ** 0.3, Vt[:k].T * s[:k] ** 0.7
+
+
 def cost_r_as_weights(X, T, Y, R, lam=0.0):  # wrong once Y holds NaN where R is 0: NaN * 0 is NaN
     return 0.5 * np.sum(R * (X @ T.T - Y) ** 2) + _pen(X, T, lam)
 
@@ -1116,6 +1127,9 @@ MISTAKES = [
     ("check_truncated_svd", svd_vt_not_transposed, "Theta is transposed"),
     ("check_truncated_svd", svd_k_plus_one, "X has shape (8, 3), expected (8, 2)"),
     ("check_truncated_svd", svd_smallest, "keeps the k smallest singular values"),
+    ("check_truncated_svd", svd_rotated, "X @ Theta.T is right (the best rank-k approximation, on a random 8x5 matrix "
+                                         "with k=2), but the factors are a rotation (or reflection) A"),
+    ("check_truncated_svd", svd_uneven_power, "but the factors are another mix A of the SVD's factors"),
     ("check_truncated_svd", svd_all_sigma_in_x, "splits Sigma_k unevenly: all of it is in X"),
     # 02
     ("check_cost", cost_no_half, "exactly twice the right value"),

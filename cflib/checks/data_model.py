@@ -231,6 +231,28 @@ def _sign_flip(p, got, expected, case):
             "np.linalg.svd call, not from two separate eigen-decompositions or fixes of the sign")
 
 
+def _rotated(got, expected, case):
+    """Right product X @ Theta.T, other factors: (X A, Theta A^-T), a rotation when A is orthogonal (01 section 5)."""
+    (X, Theta), (X_e, Theta_e) = got, expected
+    if X.shape != X_e.shape or Theta.shape != Theta_e.shape or np.allclose(X, X_e) and np.allclose(Theta, Theta_e):
+        return None
+    product = X_e @ Theta_e.T
+    if not np.allclose(X @ Theta.T, product, rtol=1e-6, atol=1e-8 * max(1.0, np.abs(product).max())):
+        return None
+    A = np.linalg.lstsq(X_e, X, rcond=None)[0]  # X = X_e A
+    k = A.shape[0]
+    if np.allclose(A.T @ A, np.eye(k), atol=1e-6):
+        what = "a rotation (or reflection) A of the SVD's factors, X A and Theta A"
+        why = "an orthogonal A leaves the product and even the penalty unchanged"
+    else:
+        what = "another mix A of the SVD's factors, X A and Theta A^-T"
+        why = "any invertible A leaves the product unchanged"
+    return (f"X @ Theta.T is right (the best rank-k approximation, on {case.label}), but the factors are {what}: "
+            f"{why}, as section 5 shows, so the product cannot tell them apart",
+            "the exercise asks for the SVD's own factors, each column of U_k and V_k scaled by sqrt(s): "
+            "X = U[:, :k] * np.sqrt(s[:k]), Theta = Vt[:k].T * np.sqrt(s[:k])")
+
+
 def check_truncated_svd(fn) -> Callable:
     """Check ``fn(M, k) -> (X, Theta)``, the best rank-k factors of a full matrix M.
 
@@ -299,6 +321,7 @@ def check_truncated_svd(fn) -> Callable:
                     svd_factors(0.5, 0.5, vt_columns=True)),
         ],
         shape_hint=shape_hint, later=_THIS_CELL.format("cflib.lowrank.truncated_svd"), explain=_sign_flip,
+        explain_all=_rotated,
         error_hint="U, s, Vt = np.linalg.svd(M, full_matrices=False); X = U[:, :k] * np.sqrt(s[:k]); "
                    "Theta = Vt[:k].T * np.sqrt(s[:k])",
         data_hint="X = U[:, :k] * sqrt(s[:k]) and Theta = Vt[:k].T * sqrt(s[:k]) (columns compared up to a common "

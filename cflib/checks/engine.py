@@ -121,6 +121,11 @@ class CheckSpec:
     explain : callable, optional
         ``explain(p, got, expected, case) -> str or None``: a specific phrase for
         a part that differs and matches no mistake.
+    explain_all : callable, optional
+        ``explain_all(got_parts, expected_parts, case) -> (str, str) or None``: a
+        sentence and a hint about all parts at once, for a wrong answer whose parts
+        are only wrong together (01's factors: right product, rotated factors);
+        tried when no known mistake explains every wrong part.
     nan_hint, lam_hint, data_hint, error_hint : str
         Hints for NaN, for "right at lam = 0 only", for other differences, and for shape errors raised.
     changed_hints : dict
@@ -149,6 +154,7 @@ class CheckSpec:
     mistakes: list = field(default_factory=list)
     shape_hint: Callable[[int, list, list], str] | None = None
     explain: Callable[[int, np.ndarray, np.ndarray, Case], str | None] | None = None
+    explain_all: Callable[[tuple, tuple, Case], tuple | None] | None = None
     nan_hint: str = "look for 0/0, log or sqrt of a negative number, or an empty mean"
     lam_hint: str = ""
     data_hint: str = ""
@@ -236,6 +242,11 @@ def diagnose(spec: CheckSpec, learner: list, expected: list) -> str:
         phrases = []
         # A known mistake that explains every wrong part at once beats one that explains a part only.
         whole = next((m for m, outs in candidates if all(_matches(learner, outs, p) for p in wrong)), None)
+        if whole is None and spec.explain_all is not None:
+            for lo, eo, case in zip(learner, expected, cases):
+                said = spec.explain_all(lo.value, eo.value, case)
+                if said:
+                    return _with_hint(*said)
         for p in wrong:
             found = whole or next((m for m, outs in candidates if _matches(learner, outs, p)), None)
             if found is not None:
