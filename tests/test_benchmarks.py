@@ -96,3 +96,20 @@ def test_bench_grade_quick_grades_the_class_and_says_where_the_time_goes():
     starts = int(run.rstrip(" |").split("|")[-1])
     assert starts >= 8  # one process per submission at least
     assert "verdicts (in the grader)" in out
+
+
+def test_bench_widgets_quick_times_every_widget():
+    out = run_quick("bench_widgets.py")
+    for widget in ("TrainingExplorer", "ImplicitExplorer", "RatingWidget"):
+        assert table_rows(out, widget, n_cells=7), widget
+    controls = {line.split("|")[2].strip() for line in table_rows(out, "TrainingExplorer", n_cells=7)}
+    assert {"k", "lam", "iterations", "model", "optimizer", "lr"} <= controls
+
+
+def test_every_script_has_a_row_in_the_readme():
+    """benchmarks/README.md's table lists every bench_*.py, and nothing that is gone."""
+    text = (BENCHMARKS / "README.md").read_text(encoding="utf-8")
+    table = text[:text.index("```")]
+    listed = {cell.strip("` ") for line in table.splitlines() if line.startswith("| `bench_")
+              for cell in [line.split("|")[1]]}
+    assert listed == {p.name for p in BENCHMARKS.glob("bench_*.py")}
