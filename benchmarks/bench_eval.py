@@ -1,4 +1,4 @@
-"""Evaluation done right (issue 22): EASE, BPR, popularity, implicit ALS and BEST on u1..u5, and sampled against full ranking.
+"""Evaluation done right (issue 22): EASE, BPR and three baselines on u1..u5; sampled against full ranking.
 
 Run from the repository root (needs the real MovieLens 100K copy)::
 
@@ -126,7 +126,8 @@ def folds_section(folds, bpr_iters):
                     (("P@10", "precision"), ("NDCG@10", "ndcg"))} for name in MODELS}
     print(f"### Means over {len(folds)} fold(s)\n")
     print(markdown_table(["model", "P@10 per fold", "mean P@10", "NDCG@10 per fold", "mean NDCG@10"],
-                         [[name, " ".join(f"{v:.3f}" for v in means[name]["P@10"]), f"{np.mean(means[name]['P@10']):.3f}",
+                         [[name, " ".join(f"{v:.3f}" for v in means[name]["P@10"]),
+                           f"{np.mean(means[name]['P@10']):.3f}",
                            " ".join(f"{v:.3f}" for v in means[name]["NDCG@10"]),
                            f"{np.mean(means[name]['NDCG@10']):.3f}"] for name in MODELS]))
     print()
@@ -148,7 +149,8 @@ def significance_section(tables, means, folds):
     print()
     if len(folds) < 2:
         return
-    print(f"### Paired over the {len(folds)} folds (paired t-test; corrected: Nadeau-Bengio with n_test/n_train = 0.25)\n")
+    print(f"### Paired over the {len(folds)} folds "
+          "(paired t-test; corrected: Nadeau-Bengio with n_test/n_train = 0.25)\n")
     rows = []
     for a, b in pairs:
         for metric in ("P@10", "NDCG@10"):
@@ -221,7 +223,8 @@ def protocols_section(title, models, train, test, relevant_min, n_negatives=100,
         order_sampled = sorted(results, key=lambda n: -results[n]["sampled"][metric].mean())
         print(f"- {label} order, full: {' > '.join(order_full)}; sampled: {' > '.join(order_sampled)}")
         for a, b, s, f in _reversals(results, metric):
-            ps = significance.compare_users(*significance.per_user(results[a]["sampled"], results[b]["sampled"], metric))
+            ps = significance.compare_users(*significance.per_user(results[a]["sampled"], results[b]["sampled"],
+                                                                   metric))
             pf = significance.compare_users(*significance.per_user(results[a]["full"], results[b]["full"], metric))
             print(f"  - **reversal**: {a} - {b} = {s:+.4f} sampled (CI [{ps.low:+.4f}, {ps.high:+.4f}], Wilcoxon p "
                   f"{ps.p_value:.2g}) but {f:+.4f} full (CI [{pf.low:+.4f}, {pf.high:+.4f}], p {pf.p_value:.2g})")

@@ -123,7 +123,7 @@ def _terms(X, Theta, users, pos, neg, lam):
 
 
 def _scatter_add(target, rows, values):
-    """``target[rows[t]] += values[t]`` with repeated rows adding up (as ``np.add.at``, by one sort and ``reduceat``)."""
+    """``target[rows[t]] += values[t]``, repeated rows adding up (``np.add.at``, done by one sort and ``reduceat``)."""
     order = np.argsort(rows, kind="stable")
     sorted_rows = rows[order]
     starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
@@ -263,7 +263,8 @@ def _memory(train, o):
 #: The registry entry (:mod:`cflib.trainers`): ``fit(train, method="bpr", k=64)``.
 METHOD = Method(
     "bpr", "BPR (pairwise, SGD)", step=_step, init=_init, record=_record, finish=_finish, history=ImplicitHistory,
-    memory=_memory, kinds=("implicit",), hint="the step lr={lr:g} is too large; try a smaller one (e.g. lr={lr_smaller:g})",
+    memory=_memory, kinds=("implicit",),
+    hint="the step lr={lr:g} is too large; try a smaller one (e.g. lr={lr_smaller:g})",
     options=dict(k=Param(DEFAULTS["k"], Integer(1)), lam=Param(DEFAULTS["lam"], Real(0.0)),
                  lr=Param(DEFAULTS["lr"], Real(0.0, closed="right")), n_iters=Param(DEFAULTS["n_iters"], Integer(1)),
                  batch_size=Param(DEFAULTS["batch_size"], Integer(1)),

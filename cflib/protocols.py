@@ -226,7 +226,10 @@ def _check_negatives(train, test, negatives, relevant_min):
 
 
 def _before_counts(S, users_t, movies_t, negative_mask):
-    """For each pair t: how many of user t's negatives are listed before movie t (higher score, or tie and lower index)."""
+    """For each pair t: how many of user t's negatives are listed before movie t.
+
+    "Before" is the ranking's order: a higher score, or the same score and a lower movie index.
+    """
     out = np.empty(users_t.size, dtype=np.int64)
     index = np.arange(S.shape[1])
     for start in range(0, users_t.size, 512):

@@ -44,8 +44,8 @@ from scipy import stats
 
 from .validation import check_int, check_scalar
 
-__all__ = ["paired_bootstrap", "mean_interval", "wilcoxon", "compare_users", "compare_folds", "per_user", "PairedComparison",
-           "FoldComparison"]
+__all__ = ["paired_bootstrap", "mean_interval", "wilcoxon", "compare_users", "compare_folds", "per_user",
+           "PairedComparison", "FoldComparison"]
 
 
 def _paired(a, b, min_n=2, names=("a", "b")):
@@ -261,7 +261,8 @@ class FoldComparison:
     test_train_ratio: float | None
 
     def __str__(self):
-        how = "" if self.test_train_ratio is None else f", Nadeau-Bengio corrected (n_test/n_train = {self.test_train_ratio:g})"
+        how = ("" if self.test_train_ratio is None
+               else f", Nadeau-Bengio corrected (n_test/n_train = {self.test_train_ratio:g})")
         return (f"a - b = {self.difference:+.4f} over {self.n} folds, {self.confidence:.0%} t interval "
                 f"[{self.low:+.4f}, {self.high:+.4f}], paired t-test p = {self.p_value:.3g}{how}; a better on "
                 f"{self.wins} of {self.n} folds (exact Wilcoxon p = {self.wilcoxon_p_value:.3g})")
