@@ -47,6 +47,11 @@ def course(tmp_path):
     return tmp_path
 
 
+def _colab(name, student=False):
+    """`` · [Open in Colab](…)``: the end of every navigation line."""
+    return f" · [Open in Colab]({navigation.colab_url(navigation.repository(), name, student)})"
+
+
 def _run(folder, *extra):
     return navigation.main(["--notebooks", str(folder), *extra])
 
@@ -65,13 +70,16 @@ def test_writes_navigation_lines(course):
     assert _run(course, "--check") == 1
     assert _run(course) == 0
     first, nb = _first_source(course / "00_ratings_data.ipynb")
-    assert first == "[Contents](index.ipynb) · [01 Low-rank model →](01_low_rank_model.ipynb)"
+    assert first == ("[Contents](index.ipynb) · [01 Low-rank model →](01_low_rank_model.ipynb)"
+                     + _colab("00_ratings_data.ipynb"))
     assert nb.cells[0].metadata["tags"] == ["navigation"]
+    assert nb.cells[1].metadata["tags"] == ["colab-setup"] and nb.cells[1].cell_type == "code"
     middle, _ = _first_source(course / "01_low_rank_model.ipynb")
     assert middle == ("[← 00 Ratings data](00_ratings_data.ipynb) · [Contents](index.ipynb) · "
-                      "[02 Cost function →](02_cost_function.ipynb)")
+                      "[02 Cost function →](02_cost_function.ipynb)" + _colab("01_low_rank_model.ipynb"))
     last, _ = _first_source(course / "02_cost_function.ipynb")
-    assert last == "[← 01 Low-rank model](01_low_rank_model.ipynb) · [Contents](index.ipynb)"
+    assert last == ("[← 01 Low-rank model](01_low_rank_model.ipynb) · [Contents](index.ipynb)"
+                    + _colab("02_cost_function.ipynb"))
     for p in notebook_files.course_notebooks(course):
         nbformat.validate(nbformat.read(p, as_version=4))
 
@@ -80,11 +88,11 @@ def test_other_cells_outputs_and_counts_untouched(course):
     before = nbformat.read(course / "01_low_rank_model.ipynb", as_version=4)
     _run(course)
     after = nbformat.read(course / "01_low_rank_model.ipynb", as_version=4)
-    assert len(after.cells) == len(before.cells) + 1
-    for b, a in zip(before.cells, after.cells[1:]):
+    assert len(after.cells) == len(before.cells) + 2  # the navigation line and the Colab setup cell
+    for b, a in zip(before.cells, after.cells[2:]):
         assert a == b
-    assert after.cells[2].execution_count == 7
-    assert after.cells[2].outputs[0].text == "2\n"
+    assert after.cells[3].execution_count == 7
+    assert after.cells[3].outputs[0].text == "2\n"
     assert after.metadata == before.metadata
 
 
@@ -121,7 +129,7 @@ def test_new_notebook_makes_links_stale_and_is_linked(course):
     assert _run(course, "--check") == 1
     _run(course)
     last, _ = _first_source(course / "02_cost_function.ipynb")
-    assert last.endswith("[03 Gradient →](03_gradient.ipynb)")
+    assert last.endswith("[03 Gradient →](03_gradient.ipynb)" + _colab("02_cost_function.ipynb"))
     assert "[Derive the gradient](03_gradient.ipynb)" in _index_text(course / "index.ipynb")
 
 
@@ -323,7 +331,7 @@ def test_adding_notebooks_past_08_is_make_navigation_then_make_exercises(long_co
     assert make_exercises.main(["--notebooks", str(long_course), "--check"]) == 0
     nav, _ = _first_source(long_course / "10_implicit_feedback.ipynb")
     assert nav == ("[← 09 Top n ranking](09_top_n_ranking.ipynb) · [Contents](index.ipynb) · "
-                   "[11 Bayesian mf →](11_bayesian_mf.ipynb)")
+                   "[11 Bayesian mf →](11_bayesian_mf.ipynb)" + _colab("10_implicit_feedback.ipynb"))
     text = _index_text(long_course / "index.ipynb")
     assert text.index("| 09 | [") < text.index("| 10 | [") < text.index("| 12 | [Learn spark](12_spark.ipynb)")
     student = long_course / "exercises"
@@ -345,7 +353,8 @@ def test_student_copies_link_their_own_contents_page(long_course):
     student = long_course / "exercises"
     nav, _ = _first_source(student / "09_top_n_ranking.ipynb")
     assert nav == ("[← 08 Explorer](08_explorer.ipynb) · [Contents](index.ipynb) · "
-                   "[10 Implicit feedback →](10_implicit_feedback.ipynb)")
+                   "[10 Implicit feedback →](10_implicit_feedback.ipynb)"
+                   + _colab("09_top_n_ranking.ipynb", student=True))
     assert "[the contents](index.ipynb) and [the next](12_spark.ipynb)" in _index_text(student / "09_top_n_ranking.ipynb")
     page = nbformat.read(student / "index.ipynb", as_version=4)
     nbformat.validate(page)

@@ -16,7 +16,8 @@ For each of them this tool writes ``notebooks/exercises/NN_*.ipynb`` in which
 * outputs, execution counts, execution timings and widget state are cleared;
 * relative links in markdown are rewritten so they work from ``exercises/``:
   links to a course notebook, or to the contents page ``index.ipynb``, point to
-  the student copy next to it; any other link (files, images) gets ``../``;
+  the student copy next to it; any other link (files, images) gets ``../``; the
+  navigation line's "Open in Colab" link opens the student copy;
 * a short note under the navigation line says what the file is.
 
 Before that it writes nbgrader's cell metadata into the solution notebooks
@@ -414,6 +415,8 @@ def student_notebook(nb: dict, path, course: set) -> dict:
         elif kind == "markdown":
             text, _ = _markdown_regions(text, where)
             text = rewrite_links(text, course)
+            if NAV_TAG in tags:  # its Colab link opens the student copy
+                text = navigation.student_colab_links(text)
         new["source"] = nbf.source_lines(text)
         if NAV_TAG in tags and not cells:
             note_at = 1

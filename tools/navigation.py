@@ -6,7 +6,12 @@ tool
 * sets the first cell to a markdown navigation line, for example
   ``[← 01 Low-rank model](01_low_rank_model.ipynb) · [Contents](index.ipynb) · [03 Gradient →](03_gradient.ipynb)``,
   marked with the cell tag ``navigation`` (inserted if absent, replaced if present,
-  moved to the top if it is elsewhere);
+  moved to the top if it is elsewhere), ending in an "Open in Colab" link to the notebook
+  on GitHub;
+* sets the second cell to the Google Colab setup cell, tagged ``colab-setup``: only when
+  the notebook runs in Colab, it installs the course from its GitHub repository and
+  fetches MovieLens 100K into ``/content/cflib-data``; anywhere else it does nothing and
+  prints nothing;
 * (re)writes ``notebooks/index.ipynb``: the start page listing every notebook with its
   H1 title, its one-line summary, its number of exercises and its minutes, plus how to
   use the course;
@@ -26,8 +31,17 @@ What it reads from each notebook
 * the minutes are derived from the cells by ``tools/study_time.py``. An old hand-written
   ``cflib.minutes`` entry is removed from the metadata.
 
-Apart from that entry, only the navigation cell is ever changed: no other cell, output
-or execution count is touched, and a notebook that is already up to date is not rewritten.
+Apart from that entry, only the navigation and Colab setup cells are ever changed: no other
+cell, output or execution count is touched, and a notebook that is already up to date is not
+rewritten.
+
+The repository
+--------------
+Both the Colab links and the setup cell come from one setting, ``repository`` (``owner/name``
+on GitHub) in the ``[tool.cflib]`` table of ``pyproject.toml``. Change it there when the
+course is published under another name, then run ``make exercises``; ``--check`` reports
+every notebook whose link or cell does not match it. The student copies' links point to
+``notebooks/exercises/`` (:func:`student_colab_links`, applied by ``tools/make_exercises.py``).
 
 Usage
 -----
@@ -40,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import re
 import sys
 from pathlib import Path
 
@@ -49,8 +64,15 @@ import notebook_files as nbf  # noqa: E402
 import study_time  # noqa: E402
 
 NAV_CELL_ID = "navigation"
+COLAB_CELL_ID = "colab-setup"
 GENERATED_BY = "tools/navigation.py"
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+#: Where the notebooks live in the repository, and the branch the Colab links open.
+NOTEBOOKS_PATH = "notebooks"
+BRANCH = "main"
+COLAB_DATA_DIR = "/content/cflib-data"
+_REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 TITLE = "Low-rank matrix factorization for collaborative filtering"
 
 HOW_TO_USE = """\
@@ -157,15 +179,75 @@ def read_course(folder: Path) -> tuple[list[Path], list[dict]]:
     return paths, [nbf.read_notebook(p) for p in paths]
 
 
+def repository(pyproject: Path = PYPROJECT) -> str:
+    """The GitHub repository ``owner/name``: ``[tool.cflib] repository`` in ``pyproject``."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise NavigationError("reading pyproject.toml needs Python 3.11+ or the package tomli "
+                                  "(pip install tomli)") from None
+    try:
+        with open(pyproject, "rb") as fh:
+            value = tomllib.load(fh).get("tool", {}).get("cflib", {}).get("repository")
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise NavigationError(f"cannot read {pyproject}: {exc}") from None
+    if not isinstance(value, str) or not _REPOSITORY.match(value):
+        raise NavigationError(f'{pyproject.name}: [tool.cflib] repository must be the GitHub repository as '
+                              f'"owner/name" (e.g. "cflib-course/cflib-course"), got {value!r}')
+    return value
+
+
 # ------------------------------------------------------------- building
-def navigation_line(labels: list[str], names: list[str], pos: int) -> str:
-    """Markdown ``[← prev](…) · [Contents](index.ipynb) · [next →](…)`` for notebook ``pos``."""
+def colab_url(repo: str, name: str, student: bool = False) -> str:
+    """The address that opens notebook ``name`` (its student copy if ``student``) of GitHub
+    repository ``repo`` in Google Colab."""
+    folder = f"{NOTEBOOKS_PATH}/{nbf.EXERCISES_DIR}" if student else NOTEBOOKS_PATH
+    return f"https://colab.research.google.com/github/{repo}/blob/{BRANCH}/{folder}/{name}"
+
+
+def student_colab_links(text: str, repo: str | None = None) -> str:
+    """``text`` with its Colab links to solution notebooks turned into links to their
+    student copies (for ``tools/make_exercises.py``)."""
+    prefix = colab_url(repo or repository(), "")
+    pattern = re.escape(prefix) + r"(?=\d\d_[A-Za-z0-9_]+\.ipynb)"
+    return re.sub(pattern, lambda _: prefix + nbf.EXERCISES_DIR + "/", text)
+
+
+def colab_setup_source(repo: str) -> str:
+    """The code of the Colab setup cell: a no-op that prints nothing unless ``google.colab``
+    is imported (as it is in every Colab kernel)."""
+    return f"""\
+# Google Colab only: install the course library cflib and fetch MovieLens 100K.
+# Anywhere else (JupyterLab after `make lab`) this cell does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+
+    os.environ["CFLIB_DATA_DIR"] = "{COLAB_DATA_DIR}"
+    for command in (["pip", "install", "--quiet", "git+https://github.com/{repo}"],
+                    ["cflib.datasets", "--no-progress"]):
+        done = subprocess.run([sys.executable, "-m", *command], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"python -m {{' '.join(command)}} failed:\\n{{done.stderr}}")
+    print(done.stdout.strip())"""
+
+
+def navigation_line(labels: list[str], names: list[str], pos: int, repo: str | None = None) -> str:
+    """Markdown ``[← prev](…) · [Contents](index.ipynb) · [next →](…) · [Open in Colab](…)``
+    for notebook ``pos`` (no Colab link without ``repo``)."""
     parts = []
     if pos > 0:
         parts.append(f"[← {labels[pos - 1]}]({names[pos - 1]})")
     parts.append(f"[Contents]({nbf.INDEX_NAME})")
     if pos < len(names) - 1:
         parts.append(f"[{labels[pos + 1]} →]({names[pos + 1]})")
+    if repo:
+        parts.append(f"[Open in Colab]({colab_url(repo, names[pos])})")
     return " · ".join(parts)
 
 
@@ -176,12 +258,22 @@ def _nav_cell(nb: dict, line: str) -> dict:
     return cell
 
 
-def with_navigation(nb: dict, line: str) -> dict:
-    """A copy of ``nb`` whose first cell is the navigation line, without a hand-written
-    ``cflib.minutes``; other cells untouched."""
-    cells = [c for c in nb.get("cells", []) if not nbf.is_navigation(c)]
+def _colab_cell(nb: dict, repo: str) -> dict:
+    """The Colab setup cell; never run here, so no outputs and no execution count."""
+    cell = {"cell_type": "code", "execution_count": None, "metadata": {"tags": [nbf.COLAB_TAG]},
+            "outputs": [], "source": nbf.source_lines(colab_setup_source(repo))}
+    if nbf.has_cell_ids(nb):
+        cell["id"] = COLAB_CELL_ID
+    return cell
+
+
+def with_navigation(nb: dict, line: str, repo: str | None = None) -> dict:
+    """A copy of ``nb`` whose first cell is the navigation line and, given ``repo``, whose
+    second is the Colab setup cell, without a hand-written ``cflib.minutes``; other cells
+    untouched."""
+    cells = [c for c in nb.get("cells", []) if not (nbf.is_navigation(c) or nbf.is_colab_setup(c))]
     new = dict(nb)
-    new["cells"] = [_nav_cell(nb, line)] + cells
+    new["cells"] = [_nav_cell(nb, line)] + ([_colab_cell(nb, repo)] if repo else []) + cells
     meta = nb.get("metadata", {})
     if isinstance(meta.get("cflib"), dict) and "minutes" in meta["cflib"]:
         new["metadata"] = copy.deepcopy(meta)
@@ -294,15 +386,19 @@ def kernelspec_of(notebooks: list[dict]) -> dict | None:
 
 
 # ----------------------------------------------------------------- main
-def plan(folder: Path) -> dict[Path, dict | str]:
-    """Every file that should change, mapped to its new content (empty if all is up to date)."""
+def plan(folder: Path, repo: str | None = None) -> dict[Path, dict | str]:
+    """Every file that should change, mapped to its new content (empty if all is up to date).
+
+    ``repo``: the GitHub repository of the Colab links and setup cells; default
+    :func:`repository`."""
+    repo = repo or repository()
     paths, notebooks = read_course(folder)
     labels = [short_label(nb, p) for nb, p in zip(notebooks, paths)]
     names = [p.name for p in paths]
     entries = contents_entries(paths, notebooks)
     changes: dict[Path, dict | str] = {}
     for pos, (path, nb) in enumerate(zip(paths, notebooks)):
-        new = with_navigation(nb, navigation_line(labels, names, pos))
+        new = with_navigation(nb, navigation_line(labels, names, pos, repo), repo)
         if nbf.normalized(new) != nbf.normalized(nb):
             changes[path] = new
     index_path = folder / nbf.INDEX_NAME

@@ -6,7 +6,7 @@ One place for what the tools agree on:
   00 to 99), in the order of their numbers; two notebooks with the same number are an
   error, so a new chapter cannot silently take another one's place;
 * the names of the contents page (``index.ipynb``), of the student folder (``exercises/``),
-  of the navigation cell tag, of the solution markers and of nbgrader's hidden-test markers;
+  of the navigation and Colab setup cell tags, of the solution markers and of nbgrader's hidden-test markers;
 * reading a notebook as a plain dict, writing it in the layout nbformat itself writes
   (indent 1, sorted keys, non-ASCII kept, trailing newline), and comparing two notebooks
   whose sources are stored either as one string or as a list of lines (nbformat accepts
@@ -27,6 +27,8 @@ NOTEBOOK_RE = re.compile(r"^(\d\d)_([A-Za-z0-9_]+)\.ipynb$")
 INDEX_NAME = "index.ipynb"
 EXERCISES_DIR = "exercises"
 NAV_TAG = "navigation"
+#: The tag of the generated Google Colab setup cell (``tools/navigation.py``), right after the navigation line.
+COLAB_TAG = "colab-setup"
 SOLUTION_TAG = "solution"
 BEGIN_CODE = "### BEGIN SOLUTION"
 END_CODE = "### END SOLUTION"
@@ -107,6 +109,11 @@ def cell_tags(cell: dict) -> list:
 def is_navigation(cell: dict) -> bool:
     """Whether ``cell`` is the generated navigation line."""
     return NAV_TAG in cell_tags(cell)
+
+
+def is_colab_setup(cell: dict) -> bool:
+    """Whether ``cell`` is the generated Google Colab setup cell (not course content)."""
+    return COLAB_TAG in cell_tags(cell)
 
 
 def has_cell_ids(nb: dict) -> bool:

@@ -5,7 +5,8 @@ grows when a chapter grows. A learner
 
 * reads the prose (markdown outside the navigation line and outside hidden answers) at
   ``WORDS_PER_MINUTE`` words a minute, formulas included, with a pen in hand;
-* reads, runs and looks at the output of every code cell: ``PER_CODE_CELL`` minutes;
+* reads, runs and looks at the output of every code cell (except the generated Google Colab
+  setup cell, which does nothing elsewhere): ``PER_CODE_CELL`` minutes;
 * writes the code of every prepared exercise (a code cell with a ``### BEGIN SOLUTION``
   region: a function, checked by the cell after it): ``PER_FUNCTION`` minutes;
 * works every other numbered exercise (``**Exercise N.**`` with no prepared cell after
@@ -29,7 +30,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from notebook_files import BEGIN_CODE, BEGIN_MD, END_MD, SOLUTION_TAG, cell_source, cell_tags, is_navigation
+from notebook_files import (BEGIN_CODE, BEGIN_MD, END_MD, SOLUTION_TAG, cell_source, cell_tags,
+                            is_colab_setup, is_navigation)
 
 WORDS_PER_MINUTE = 150
 PER_CODE_CELL = 1
@@ -96,7 +98,7 @@ def workload(nb: dict) -> Workload:
             tasks += 1
 
     for cell in nb.get("cells", []):
-        if SOLUTION_TAG in cell_tags(cell) or is_navigation(cell):
+        if SOLUTION_TAG in cell_tags(cell) or is_navigation(cell) or is_colab_setup(cell):
             continue
         text = cell_source(cell)
         if cell.get("cell_type") == "markdown":
