@@ -41,16 +41,22 @@ from .fm import FM_PIECES, fm_init, fm_options, terms
 from .history import Diverged
 from .loop import Method
 
-__all__ = ["METHOD_ALS", "CHUNK"]
+__all__ = ["METHOD_ALS", "CHUNK", "one_hot_systems", "apply_one_hot", "group_structure"]
 
 #: Ratings per chunk when the (n, (k+1)^2) outer products of the one-hot systems are summed.
 CHUNK = 16_384
 
 
 def _init(train, validation, seed, o):
-    """:func:`cflib.fm.fm_init`, then each group's structure and the per-rating sums s and the predictions."""
-    state = fm_init(train, validation, seed, o)
-    space, n = state.space, train.nnz
+    """:func:`cflib.fm.fm_init`, then each group's structure (:func:`group_structure`)."""
+    return group_structure(fm_init(train, validation, seed, o))
+
+
+def group_structure(state):
+    """Add to ``state`` each group's structure: for a one-hot group, each rating's feature; for a
+    weighted group, its columns of the block and their entrywise powers; ``state.agg[side]`` sums
+    per block row."""
+    space, n = state.space, state.y.size
     state.agg = {}
     state.groups = []
     for g in space.groups:
@@ -76,9 +82,15 @@ def _init(train, validation, seed, o):
     return state
 
 
-def _one_hot_update(state, grp, w, V, pred, s):
-    """Exact ridge solves of every feature of a one-hot group (module docstring); updates w, V, pred, s in place."""
-    o, k = state.options, state.options["k"]
+def one_hot_systems(state, grp, w, V, pred, s):
+    """The normal equations of every feature of a one-hot group, without the penalty.
+
+    Returns ``(A (n_g, k+1, k+1), h (n_g, k+1), s_minus (n_a, k), old (n_a,))``: with
+    :math:`z_t = (1, s_t - v_i)` over the ratings where feature i is on,
+    :math:`A_i = \\sum z_t z_t^T` and :math:`h_i = \\sum z_t (y_t - c_t)`; ``s_minus`` and ``old``
+    (the feature's present contribution) at the group's active ratings, for :func:`apply_one_hot`.
+    """
+    k = V.shape[1]
     a, i, cols = grp["active"], grp["feat"], grp["cols"]
     wg, Vg = w[cols], V[cols]
     s_minus = s[a] - Vg[i]
@@ -95,7 +107,23 @@ def _one_hot_update(state, grp, w, V, pred, s):
         G = sp.csr_matrix((np.ones(Z.shape[0]), (i[sl], np.arange(Z.shape[0]))), shape=(grp["n_g"], Z.shape[0]))
         A += G @ (Z[:, :, None] * Z[:, None, :]).reshape(Z.shape[0], d * d)
         h += G @ (Z * target[sl, None])
-    A = A.reshape(-1, d, d)
+    return A.reshape(-1, d, d), h, s_minus, old
+
+
+def apply_one_hot(grp, theta, w, V, pred, s, s_minus, old):
+    """Put the rows ``theta`` (n_g, k+1) = (w_i, v_i) of a one-hot group in w and V and update pred and s."""
+    a, i, cols = grp["active"], grp["feat"], grp["cols"]
+    new = theta[i, 0] + np.einsum("tf,tf->t", theta[i, 1:], s_minus)
+    pred[a] += new - old
+    s[a] = s_minus + theta[i, 1:]
+    w[cols], V[cols] = theta[:, 0], theta[:, 1:]
+
+
+def _one_hot_update(state, grp, w, V, pred, s):
+    """Exact ridge solves of every feature of a one-hot group (module docstring); updates w, V, pred, s in place."""
+    o, k = state.options, V.shape[1]
+    A, h, s_minus, old = one_hot_systems(state, grp, w, V, pred, s)
+    d = k + 1
     A[:, np.arange(d), np.arange(d)] += np.r_[o["lam_bias"], np.full(k, o["lam"])]
     seen = grp["counts"] > 0
     theta = np.zeros((grp["n_g"], d))
@@ -103,10 +131,7 @@ def _one_hot_update(state, grp, w, V, pred, s):
         theta[seen] = np.linalg.solve(A[seen], h[seen][:, :, None])[:, :, 0]
     except np.linalg.LinAlgError:
         raise Diverged from None
-    new = theta[i, 0] + np.einsum("tf,tf->t", theta[i, 1:], s_minus)
-    pred[a] += new - old
-    s[a] = s_minus + theta[i, 1:]
-    w[cols], V[cols] = theta[:, 0], theta[:, 1:]
+    apply_one_hot(grp, theta, w, V, pred, s, s_minus, old)
 
 
 def _best_step(coef, J_of):

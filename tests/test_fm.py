@@ -179,3 +179,50 @@ def test_predict_all_is_predict_at_the_latest_date(small):
     expect = model.predict(movies.ravel(), users.ravel(), timestamps=latest, clip=False).reshape(movies.shape)
     np.testing.assert_allclose(model.predict_all(clip=False), expect, atol=1e-12)
     assert "FMModel(k=2" in repr(model)
+
+
+# ------------------------------------------------------------------ MCMC
+def test_mcmc_keeps_its_running_sums_exact_with_weighted_groups(synthetic):
+    """The weighted groups are drawn from per-row sums updated in closed form: they must stay the
+    sums a fresh pass over the ratings gives."""
+    from cflib.fm import terms
+    from cflib.fm_mcmc import METHOD_MCMC, _init, _step
+
+    options = METHOD_MCMC.resolve(dict(features=["user", "movie", "movie_raters", "user_rated"], k=3, n_iters=5))
+    state = _init(synthetic, None, 0, options)
+    for _ in range(3):
+        _step(state)
+        w, V = state.params
+        lin, s, q = terms(state.space, state.idx, w, V)
+        np.testing.assert_allclose(state.s, s, atol=1e-10)
+        np.testing.assert_allclose(state.pred, state.w0 + lin + 0.5 * (s * s - q).sum(axis=1), atol=1e-10)
+
+
+def test_mcmc_on_ids_predicts_as_well_as_gibbs_and_gives_a_std(synthetic):
+    train, test = synthetic.random_split(0.2, seed=0)
+    fm, history = fit(train, method="fm_mcmc", features="ids", k=2, n_iters=60, validation=test)
+    mf, _ = fit(train, method="gibbs", k=2, n_iters=60)
+    assert abs(evaluate(fm, test)["rmse"] - evaluate(mf, test)["rmse"]) < 0.02
+    assert history.val_rmse[-1] == pytest.approx(rmse(fm.predict(test.movies, test.users, clip=False),
+                                                      test.ratings))
+    std = fm.predict_std(test.movies, test.users)
+    assert std.shape == (test.nnz,) and (std > np.sqrt(np.mean(1 / fm.tau)) - 1e-12).all()
+    assert fm.n_samples == 50 and len(history.tau) == 60 and history.burn_in == 10
+    again, _ = fit(train, method="fm_mcmc", features="ids", k=2, n_iters=60)
+    np.testing.assert_array_equal(again.V, fm.V)  # seeded
+
+
+def test_mcmc_takes_nothing_to_tune(synthetic):
+    with pytest.raises(TypeError, match="does not use lam"):
+        fit(synthetic, method="fm_mcmc", lam=3.0, n_iters=2)
+    with pytest.raises(ValueError, match="burn_in must be"):
+        fit(synthetic, method="fm_mcmc", n_iters=5, burn_in=5)
+
+
+def test_mcmc_predict_all_is_the_mean_of_its_predictions(small):
+    model, _ = fit(small, method="fm_mcmc", features=IMPLICIT, k=2, n_iters=4, burn_in=1)
+    movies, users = np.meshgrid(np.arange(small.n_movies), np.arange(small.n_users), indexing="ij")
+    latest = np.full(movies.size, small.timestamps.max())
+    expect = model.predict(movies.ravel(), users.ravel(), timestamps=latest, clip=False).reshape(movies.shape)
+    np.testing.assert_allclose(model.predict_all(clip=False), expect, atol=1e-12)
+    assert "FMPosterior(k=2, n_samples=3" in repr(model)

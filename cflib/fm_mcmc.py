@@ -1,0 +1,287 @@
+r"""Bayesian factorization machine by Gibbs sampling, with hyperpriors per feature group (libFM's MCMC).
+
+The model of :mod:`cflib.fm` with Gaussian noise and priors (Rendle 2012, "Factorization
+machines with libFM"):
+
+.. math::
+
+    y_t \sim \mathcal N(\hat y(x_t), 1/\tau), \qquad
+    w_i \sim \mathcal N(\nu^w_g, 1/\lambda^w_g), \qquad
+    v_{if} \sim \mathcal N(\nu^v_{gf}, 1/\lambda^v_{gf}) \quad (i \text{ in group } g),
+
+with a Normal-Gamma hyperprior on each :math:`(\nu, \lambda)` pair and a Gamma prior on
+:math:`\tau` (the constants of :data:`cflib.conditionals.HYPER`), and a flat prior on
+:math:`w_0`. Every group has its own prior means and precisions, drawn from the data: there
+is nothing to tune but k and the number of sweeps.
+
+One sweep draws :math:`\tau`, then :math:`w_0`, then for each group its hyperparameters
+(:func:`cflib.conditionals.sample_hyper` on the rows :math:`(w_i, v_i)` of the group) and its
+rows. Given everything else, :math:`\hat y` is linear in one feature's row
+:math:`\theta_i = (w_i, v_i)`, so the row's conditional is Gaussian: the ALS system of
+:mod:`cflib.fm_als` times :math:`\tau`, plus the prior's precision and mean,
+drawn with :func:`cflib.conditionals.sample_rows`.
+
+* **One-hot groups**: the group's rows are conditionally independent (they never share a
+  rating), so all are drawn at once.
+* **Weighted groups** (genres, ``movie_raters``, ``user_rated``): features sharing a block row
+  depend on each other, so their rows are drawn one feature after the other. Each draw needs
+  only sums over the block rows holding the feature (count, :math:`\sum e`, :math:`\sum s`,
+  :math:`\sum s s^T`, :math:`\sum e s` per row), kept exact by closed-form updates after each
+  draw, never a pass over the ratings; the ratings' errors and sums are brought up to date once
+  per group. This loop over features is the sampler's slowest part (``benchmarks/README.md``).
+
+Predictions average the samples kept after ``burn_in``; ``predict_std`` adds their spread and
+the noise, :math:`\sigma^2 = \overline{1/\tau} + \operatorname{Var}_s \hat y^{(s)}`, as
+:class:`cflib.posterior.GibbsModel` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .conditionals import sample_hyper, sample_rows, sample_tau
+from .fm import FM_PIECES, FMModel, fm_init, fm_options, predict_relational
+from .fm_als import apply_one_hot, group_structure, one_hot_systems
+from .history import Diverged
+from .loop import Integer, Method, Param
+from .posterior import GibbsHistory
+from .ratings import RATING_SCALE, check_scale
+from .validation import check_index_pair
+
+__all__ = ["FMPosterior", "METHOD_MCMC", "BURN_IN"]
+
+#: Default burn-in (sweeps discarded), when ``n_iters >= 20``: that of :data:`cflib.gibbs.BURN_IN`.
+BURN_IN = 10
+
+
+@dataclass(eq=False)
+class FMPosterior:
+    """Posterior samples of a Bayesian FM (the result of ``fit(method="fm_mcmc")``).
+
+    Attributes
+    ----------
+    w0 : ndarray of shape (n_samples,)
+    w : ndarray of shape (n_samples, p)
+    V : ndarray of shape (n_samples, p, k)
+    tau : ndarray of shape (n_samples,)
+    space : FeatureSpace
+    params : dict
+    scale : (float, float)
+    """
+
+    w0: np.ndarray
+    w: np.ndarray
+    V: np.ndarray
+    tau: np.ndarray
+    space: object
+    params: dict = field(default_factory=dict)
+    scale: tuple = RATING_SCALE
+
+    def __post_init__(self):
+        self.scale = check_scale(self.scale)
+        self._squares = {b: B.multiply(B).tocsr() for b, B in self.space.blocks.items()}
+
+    @property
+    def rating_scale(self) -> tuple:
+        return self.scale
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.w0.size)
+
+    @property
+    def k(self) -> int:
+        return int(self.V.shape[2])
+
+    @property
+    def n_movies(self) -> int:
+        return int(self.space.blocks["movie"].shape[0])
+
+    @property
+    def n_users(self) -> int:
+        return int(self.space.blocks["user"].shape[0])
+
+    def sample_predictions(self, movies, users, *, timestamps=None) -> np.ndarray:
+        """Each kept sample's prediction, shape (n_samples, n), unclipped (dates as :meth:`cflib.fm.FMModel.predict`)."""
+        movies, users = check_index_pair(movies, users, self.n_movies, self.n_users)
+        idx = self.space.indices(movies, users, timestamps)
+        return np.array([predict_relational(self.space, idx, self.w0[s], self.w[s], self.V[s], self._squares)
+                         for s in range(self.n_samples)]).reshape(self.n_samples, movies.size)
+
+    def predict(self, movies, users, *, timestamps=None, clip: bool = True) -> np.ndarray:
+        """Posterior-mean prediction, shape (n,), clipped to :attr:`scale` unless ``clip=False``."""
+        pred = self.sample_predictions(movies, users, timestamps=timestamps).mean(axis=0)
+        return np.clip(pred, *self.scale) if clip else pred
+
+    def predict_std(self, movies, users, *, timestamps=None) -> np.ndarray:
+        r"""Predictive standard deviation :math:`\sqrt{\overline{1/\tau} + \operatorname{Var}_s \hat y^{(s)}}`, shape (n,)."""
+        samples = self.sample_predictions(movies, users, timestamps=timestamps)
+        return np.sqrt(np.mean(1.0 / self.tau) + samples.var(axis=0))
+
+    def predict_all(self, *, clip: bool = True) -> np.ndarray:
+        """The posterior mean of :meth:`cflib.fm.FMModel.predict_all` (latest date bucket), shape (n_movies, n_users)."""
+        total = np.zeros((self.n_movies, self.n_users))
+        for s in range(self.n_samples):
+            total += FMModel(self.w0[s], self.w[s], self.V[s], self.space).predict_all(clip=False)
+        total /= self.n_samples
+        return np.clip(total, *self.scale, out=total) if clip else total
+
+    def __repr__(self):
+        return f"FMPosterior(k={self.k}, n_samples={self.n_samples}, groups={self.space.groups})"
+
+
+# ------------------------------------------------------------------ the sampler
+def _init(train, validation, seed, o):
+    state = group_structure(fm_init(train, validation, seed, o))
+    w, V = state.params
+    p, k = V.shape
+    n_kept = o["n_iters"] - o["burn_in"]
+    state.kept = dict(w0=np.empty(n_kept), w=np.empty((n_kept, p)), V=np.empty((n_kept, p, k)), tau=np.empty(n_kept))
+    state.n_kept, state.sweep = 0, 0
+    state.train_sum = np.zeros(state.y.size)
+    state.v_sum = None if validation is None else np.zeros(validation.nnz)
+    return state
+
+
+def _draw_weighted(state, grp, w, V, e, s, tau, nu, lam, rng):
+    """Draw the rows of a weighted group one feature after the other (module docstring); updates w, V, e, s."""
+    B, agg, r = grp["B"], state.agg[grp["side"]], state.idx[grp["side"]]
+    k = V.shape[1]
+    d = k + 1
+    N = grp["n_rows"]
+    E, S1, ES = agg @ e, agg @ s, agg @ (e[:, None] * s)
+    SS = (agg @ (s[:, :, None] * s[:, None, :]).reshape(s.shape[0], k * k)).reshape(-1, k, k)
+    n_rows = N.size
+    A_e, B_e, D = np.zeros(n_rows), np.zeros((n_rows, k)), np.zeros((n_rows, k))  # e += A_e + B_e . s_orig; s += D
+    Bc = B.tocsc()
+    cols = np.arange(grp["cols"].start, grp["cols"].stop)
+    prior = np.diag(lam)
+    for j, feat in enumerate(cols):
+        R, x = Bc.indices[Bc.indptr[j]:Bc.indptr[j + 1]], Bc.data[Bc.indptr[j]:Bc.indptr[j + 1]]
+        wv, v = w[feat], V[feat]
+        if R.size == 0:
+            theta = sample_rows(prior[None], (lam * nu)[None], rng)[0]
+        else:
+            n_r, x2 = N[R], x * x
+            E_R, S1_R, ES_R, SS_R = E[R], S1[R], ES[R], SS[R]
+            xv = x[:, None] * v
+            U1 = S1_R - n_r[:, None] * xv  # sum over the row's ratings of u = s - x v
+            A = np.empty((d, d))
+            A[0, 0] = x2 @ n_r
+            A[0, 1:] = A[1:, 0] = x2 @ U1
+            xS1v = np.outer((x2 * x) @ S1_R, v)  # sum of x^2 * x (S1 v^T)
+            A[1:, 1:] = np.einsum("r,rab->ab", x2, SS_R) - xS1v - xS1v.T + ((x2 * x2) @ n_r) * np.outer(v, v)
+            ze = np.r_[x @ E_R, x @ ES_R - (x2 @ E_R) * v]
+            theta_old = np.r_[wv, v]
+            h = tau * (A @ theta_old - ze) + lam * nu
+            theta = sample_rows((tau * A + prior)[None], h[None], rng)[0]
+            dw, dv = theta[0] - wv, theta[1:] - v
+            c = x[:, None] * dv                    # shift of s in each row (and beta of e)
+            alpha = x * dw - x2 * (dv @ v)
+            cS1 = np.einsum("rb,rb->r", c, S1_R)
+            ES[R] = ES_R + E_R[:, None] * c + alpha[:, None] * S1_R + (alpha * n_r)[:, None] * c \
+                + np.einsum("rab,rb->ra", SS_R, c) + cS1[:, None] * c
+            E[R] = E_R + alpha * n_r + cS1
+            SS[R] = SS_R + S1_R[:, :, None] * c[:, None, :] + c[:, :, None] * S1_R[:, None, :] \
+                + n_r[:, None, None] * c[:, :, None] * c[:, None, :]
+            S1[R] = S1_R + n_r[:, None] * c
+            A_e[R] += alpha + np.einsum("rb,rb->r", c, D[R])
+            B_e[R] += c
+            D[R] += c
+        w[feat], V[feat] = theta[0], theta[1:]
+    e += A_e[r] + np.einsum("tb,tb->t", B_e[r], s)
+    s += D[r]
+
+
+def _step(state):
+    """One sweep (module docstring); returns J of the sample (penalties lam/tau) and the SSE of the running mean."""
+    o, rng = state.options, state.rng
+    w, V = (a.copy() for a in state.params)
+    y = state.y
+    if not hasattr(state, "s"):
+        from .fm import terms
+        lin, state.s, q = terms(state.space, state.idx, w, V, state.squares)
+        state.pred = state.w0 + lin + 0.5 * (state.s * state.s - q).sum(axis=1)
+    pred, s = state.pred.copy(), state.s.copy()
+    k = V.shape[1]
+    penalty = 0.0
+    try:
+        tau = sample_tau(float((pred - y) @ (pred - y)), y.size, rng)
+        shift = -np.mean(pred - y) + rng.standard_normal() / np.sqrt(tau * y.size)  # w0 | rest, flat prior
+        state.w0 += shift
+        pred += shift
+        for grp in state.groups:
+            cols = grp["cols"]
+            nu, lam = sample_hyper(np.column_stack([w[cols], V[cols]]), rng)
+            if grp["kind"] == "one_hot":
+                A, h, s_minus, old = one_hot_systems(state, grp, w, V, pred, s)
+                A *= tau
+                A[:, np.arange(k + 1), np.arange(k + 1)] += lam
+                theta = sample_rows(A, tau * h + lam * nu, rng)
+                apply_one_hot(grp, theta, w, V, pred, s, s_minus, old)
+            else:
+                e = pred - y
+                _draw_weighted(state, grp, w, V, e, s, tau, nu, lam, rng)
+                pred = e + y
+            penalty += float(lam @ ((np.column_stack([w[cols], V[cols]]) - nu) ** 2).sum(axis=0))
+    except (np.linalg.LinAlgError, ValueError):
+        raise Diverged from None
+    if not (np.isfinite(pred).all() and np.isfinite(V).all()):
+        raise Diverged
+    state.params, state.pred, state.s, state.tau = [w, V], pred, s, tau
+    mean = pred
+    if state.sweep >= o["burn_in"]:
+        i = state.n_kept
+        state.kept["w0"][i], state.kept["w"][i], state.kept["V"][i], state.kept["tau"][i] = state.w0, w, V, tau
+        state.n_kept += 1
+        state.train_sum += pred
+        mean = state.train_sum / state.n_kept
+        if state.v_sum is not None:
+            state.v_sum += predict_relational(state.space, state.val_idx, state.w0, w, V, state.squares)
+    state.sweep += 1
+    resid = pred - y
+    dm = np.clip(mean, *getattr(state.train, "scale", RATING_SCALE)) - y
+    return 0.5 * float(resid @ resid) + 0.5 * penalty / tau, float(dm @ dm)
+
+
+def _predict(state, movies, users):
+    """The running posterior mean at the validation ratings (the current sample during burn-in)."""
+    w, V = state.params
+    if state.n_kept and state.validation is not None and movies is state.validation.movies:
+        return state.v_sum / state.n_kept
+    idx = state.val_idx if state.validation is not None and movies is state.validation.movies \
+        else state.space.indices(movies, users)
+    return predict_relational(state.space, idx, state.w0, w, V, state.squares)
+
+
+def _record(state, history, validation):
+    history.tau.append(state.tau)
+
+
+def _finish(state, params, history):
+    if history is not None:
+        history.burn_in = state.options["burn_in"]
+    if state.n_kept == 0:
+        raise ValueError(f"the sampler stopped at sweep {state.sweep + 1}, within burn_in={state.options['burn_in']}, "
+                         "so no sample was kept: use a smaller init_std or a smaller burn_in")
+    kept = {name: arr[:state.n_kept] for name, arr in state.kept.items()}
+    return FMPosterior(**kept, space=state.space, params=params, scale=getattr(state.train, "scale", RATING_SCALE))
+
+
+def _memory(train, o):
+    k, kept = o["k"], o["n_iters"] - o["burn_in"]
+    p = train.n_movies * 2 + train.n_users * 2 + 200
+    floats = kept * p * (k + 1) + train.nnz * (k + 1) * 4
+    return floats, f"k={k} with {kept} kept sweeps", "the kept samples", "choose a smaller k, fewer n_iters or a larger burn_in"
+
+
+#: ``fit(train, method="fm_mcmc", features="all")``: nothing to tune but k and the sweeps.
+_OPTIONS = fm_options(200, burn_in=Param(lambda o: min(BURN_IN, o["n_iters"] // 2), Integer(0, lambda o: o["n_iters"] - 1)))
+del _OPTIONS["lam"], _OPTIONS["lam_bias"]
+METHOD_MCMC = Method(
+    "fm_mcmc", "factorization machine (MCMC)", step=_step,
+    **{**FM_PIECES, "init": _init, "predict": _predict, "finish": _finish, "memory": _memory, "cost": None,
+       "sse": None}, record=_record, history=GibbsHistory, one_blas_thread=True,
+    hint="the sampler's draws became non-finite; check the ratings", options=_OPTIONS)
