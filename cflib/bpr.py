@@ -40,6 +40,7 @@ figure: the negatives change every epoch).
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit
 
 from .implicit_als import INTERACTIONS, ImplicitHistory, ImplicitModel, to_interactions
@@ -123,11 +124,14 @@ def _terms(X, Theta, users, pos, neg, lam):
 
 
 def _scatter_add(target, rows, values):
-    """``target[rows[t]] += values[t]``, repeated rows adding up (``np.add.at``, done by one sort and ``reduceat``)."""
-    order = np.argsort(rows, kind="stable")
-    sorted_rows = rows[order]
-    starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
-    target[sorted_rows[starts]] += np.add.reduceat(values[order], starts, axis=0)
+    """``target[rows[t]] += values[t]``, repeated rows adding up (as ``np.add.at``).
+
+    The rows are summed by one sparse product: ``M @ values`` with M (n_distinct, n) holding
+    a 1 at (the distinct row of t, t); faster than ``np.add.at`` for a batch of 512 rows.
+    """
+    distinct, inverse = np.unique(rows, return_inverse=True)
+    M = sp.csc_array((np.ones(rows.size), inverse, np.arange(rows.size + 1)), shape=(distinct.size, rows.size))
+    target[distinct] += M @ values
 
 
 def bpr_step(X, Theta, users, pos, neg, lam, lr):
