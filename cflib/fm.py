@@ -41,7 +41,7 @@ gather of per-row products (:func:`terms`), and every gradient a per-row sum sca
 through the blocks (:func:`data_gradient`): no (n_ratings, p) matrix is formed.
 
 This module: the model (:class:`FMModel`) and the shared pieces of the solvers' loop entries;
-:mod:`cflib.fm_sgd` and :mod:`cflib.fm_als` hold the solvers.
+:mod:`cflib.fm_sgd`, :mod:`cflib.fm_als` and :mod:`cflib.fm_mcmc` hold the three solvers.
 """
 
 from __future__ import annotations

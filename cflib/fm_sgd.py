@@ -55,7 +55,7 @@ def _sgd_step(state):
     A batch B holds the gradient :math:`g = \nabla J_B` of
     :math:`J_B = \tfrac12 \sum_{t \in B} e_t^2 + \tfrac{|B|}{n} \cdot \text{penalty}` (the batches of an
     epoch add up to J) and steps each parameter of feature i by
-    :math:`-\eta\, g_i / \max(1, c_i)`, with :math:`c_i = \sum_{t \in B} x_{ti}^2`: a feature in many
+    :math:`-\eta\, g_i / \max(1, c_i)`, with :math:`c_i = \sum_{t \in B} x_{ti}` (features are >= 0): a feature in many
     of the batch's ratings (a gender, a date) would otherwise take a step hundreds of times longer
     than a user id's and diverge; so each feature moves as one SGD step per rating would move it
     (libFM's SGD takes one rating at a time): :math:`g_{w_i} / c_i` is a weighted mean of the batch's

@@ -17,6 +17,7 @@ from cflib.datasets.side import read_ml100k_side
 from cflib.evaluate import evaluate, rmse
 from cflib.features import build_features
 from cflib.fm import (FMModel, cost, gradient, pairwise, pairwise_naive, predict_dense, predict_relational)
+from cflib.fm_sgd import batch_gradient
 from cflib.gradcheck import check_gradient, numerical_gradient, relative_error
 from cflib.train import fit
 
@@ -79,9 +80,17 @@ def test_gradient_passes_check_gradient_on_ids():
         _, gV = gradient(space, idx, y, 0.0, np.zeros(V.shape[0]), V, lam, 0.0)
         return gV[Theta.shape[0]:], gV[:Theta.shape[0]]
 
+    def sgd_gradient_fn(X, Theta, Y, R, lam):  # the gradient the SGD steps with, on one batch of every rating
+        space, idx, y, V = as_fm(X, Theta, Y, R)
+        squares = {b: B.multiply(B).tocsr() for b, B in space.blocks.items()}
+        _, _, gV, _ = batch_gradient(space, squares, idx, y, 0.0, np.zeros(V.shape[0]), V)
+        gV += lam * V
+        return gV[Theta.shape[0]:], gV[:Theta.shape[0]]
+
     for lam in (0.0, 1.5):
-        result = check_gradient(lam, gradient_fn=gradient_fn, cost_fn=cost_fn)
-        assert result.passed, result.report()
+        for fn in (gradient_fn, sgd_gradient_fn):
+            result = check_gradient(lam, gradient_fn=fn, cost_fn=cost_fn)
+            assert result.passed, result.report()
     # and it is the reference gradient of cflib's J
     assert check_gradient(1.5, gradient_fn=gradient_fn).passed
 
@@ -93,6 +102,14 @@ def test_gradient_of_every_block_against_central_differences(small):
     gw, gV = gradient(space, idx, small.ratings, 3.0, w, V, 0.7, 0.3)
     nw, nV = numerical_gradient(lambda w_, V_: cost(space, idx, small.ratings, 3.0, w_, V_, 0.7, 0.3), (w, V))
     assert relative_error(gw, nw) < 1e-7 and relative_error(gV, nV) < 1e-7
+    # the SGD's gradient of a batch (a third of the ratings) against central differences of its cost
+    batch = np.arange(0, small.nnz, 3)
+    squares = {b: B.multiply(B).tocsr() for b, B in space.blocks.items()}
+    bidx = {b: r[batch] for b, r in idx.items()}
+    _, bw, bV, c = batch_gradient(space, squares, bidx, small.ratings[batch], 3.0, w, V)
+    nbw, nbV = numerical_gradient(lambda w_, V_: cost(space, bidx, small.ratings[batch], 3.0, w_, V_, 0, 0), (w, V))
+    assert relative_error(bw, nbw) < 1e-7 and relative_error(bV, nbV) < 1e-7
+    np.testing.assert_allclose(c, space.dense(small.movies[batch], small.users[batch], small.timestamps[batch]).sum(0))
     wrong = gV.copy()
     wrong[space.group_slices["movie_raters"]] *= 1.01  # a gradient 1% off in one group fails
     assert relative_error(wrong, nV) > 1e-5
