@@ -933,7 +933,22 @@ def test_01_svd_claims():
     assert direct[3] < truth                                      # the best rank-3 fit beats the truth
     assert direct[2] - direct[3] > 10 * (direct[3] - direct[4])   # sharp drop up to k = 3, slow after
     full = cflib.make_synthetic(200, 100, k=3, density=1.0, noise=0.3, integer=False, seed=0)
-    assert abs(full.Y.mean() - 3.5) < 0.15                        # "an offset of about 3.5 stars"
+    assert abs(full.Y.mean() - 3.4) < 0.05                        # "an offset of about 3.4 stars"
+    assert "offset of about 3.4 stars (the mean of $M$)" in prose("01")
+
+
+def test_01_exercise_1_accepts_the_columns_in_any_order(capsys):
+    # 01 Exercise 1: "the check accepts either sign of each pair, and the k columns in any order"
+    from cflib import checks
+
+    def reversed_flipped(M, k):
+        U, s, Vt = np.linalg.svd(M, full_matrices=False)
+        X, Theta = U[:, :k] * np.sqrt(s[:k]), Vt[:k].T * np.sqrt(s[:k])
+        return -X[:, ::-1], -Theta[:, ::-1]
+
+    assert checks.check_truncated_svd(reversed_flipped) is reversed_flipped
+    assert "PASS" in capsys.readouterr().out
+    assert "the $k$ columns in any order" in prose("01")
 
 
 # --------------------------------------------------------------------------- every precise number in the prose
