@@ -12,7 +12,7 @@ from cflib import checks
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "cflib" / "checks"
 PART_MODULES = ("data_model", "cost_gradient", "gradient_checking", "training", "recommendations",
-                "top_n", "implicit_feedback", "bayesian", "spark_objective")
+                "top_n", "implicit_feedback", "bayesian", "spark_objective", "evaluation")
 
 
 def readme_table() -> dict:
@@ -35,7 +35,7 @@ def test_readme_lists_exactly_the_checks_cflib_exports():
 
 
 def test_every_check_is_reachable_from_the_package():
-    assert len(checks.CHECKS) == 20
+    assert len(checks.CHECKS) == 23
     for name in checks.CHECKS:
         assert callable(getattr(checks, name)) and name in checks.__all__
     assert checks.check_cost.__module__ == "cflib.checks.cost_gradient"

@@ -98,6 +98,7 @@ from .top_n import *  # noqa: E402,F401,F403
 from .implicit_feedback import *  # noqa: E402,F401,F403
 from .bayesian import *  # noqa: E402,F401,F403
 from .spark_objective import *  # noqa: E402,F401,F403
+from .evaluation import *  # noqa: E402,F401,F403
 
 from .engine import ATOL, RTOL  # noqa: E402,F401
 from .guard import StandIn, set_time_limit, who  # noqa: E402,F401
