@@ -2610,3 +2610,825 @@ def test_slow_sampler_is_told_apart_from_an_endless_loop(capsys):
         assert line.startswith("check_sample_row: FAIL - it took longer than 0.5 s: is there an endless loop?"), line
     finally:
         checks.set_time_limit(previous)
+
+
+# ============================================================ a third learner's pass (2026-12), all notebooks
+# Wrong tries of a third learner that the checks FAIL with a fitting line, and right answers written yet
+# another way (np.ravel_multi_index, eigh of M M^T, scipy.sparse, cho_solve, Counter, lexsort, the unwatched
+# plus watched Gram). The tries that PASS or get a misleading line are in the learner report, not here.
+# The phrase is the start of each line's diagnosis.
+
+def _l3_dense(m, u, r, nm, nu, ydt=float, rdt=bool):
+    Y = np.zeros((nm, nu), dtype=ydt); Y[m, u] = r
+    R = np.zeros((nm, nu), dtype=rdt); R[m, u] = True
+    return Y, R
+
+
+def _l3_s(M, k):
+    U, s, Vt = np.linalg.svd(M, full_matrices=False); return U[:, :k], s[:k], Vt[:k]
+
+
+def _l3_pen(X, T, lam): return lam / 2 * (np.sum(X**2) + np.sum(T**2))
+
+
+def _l3_E(X, T, Y, R): return np.where(R, X @ T.T - Y, 0.0)
+
+
+def _l3_ng(f, params, eps, plus_minus):
+    ps = [np.array(p, dtype=float) for p in params]; out = []
+    for b, p in enumerate(ps):
+        g = np.zeros_like(p)
+        for t in range(p.size):
+            g.flat[t] = plus_minus(f, ps, p, t, eps)
+        out.append(g)
+    return tuple(out)
+
+
+def _l3_cd(f, ps, p, t, eps):
+    o = p.flat[t]; p.flat[t] = o + eps; a = f(*ps); p.flat[t] = o - eps; b = f(*ps); p.flat[t] = o
+    return (a - b) / (2 * eps)
+
+
+def _l3_mm(Y, R):
+    Rb = np.asarray(R, bool); s = np.where(Rb, Y, 0).sum(1); c = Rb.sum(1); return Rb, s, c
+
+
+def _l3_order(scores, train):
+    s = np.asarray(scores, float).copy(); s[train] = -np.inf; return np.argsort(-s, kind="stable")
+
+
+def _l3_dcg(top, rel): return float(np.sum(np.isin(top, rel) / np.log2(np.arange(2, len(top) + 2))))
+
+
+def _l3_idcg(rel, k): return float(np.sum(1 / np.log2(np.arange(2, min(k, len(rel)) + 2))))
+
+
+def _l3_imp(X, movies, c, lam, w=None, lamA=None, rhs=None):
+    Xr = X[movies]; k = X.shape[1]; w = c - 1 if w is None else w
+    A = X.T @ X + (Xr.T * w) @ Xr + (lam if lamA is None else lamA) * np.eye(k)
+    return np.linalg.solve(A, Xr.T @ (c if rhs is None else rhs))
+
+
+def _l3_Ah(F, t, tau, nu, lam):
+    return tau * F.T @ F + np.diag(lam), tau * F.T @ t + lam * nu
+
+
+def _l3_draw(A, h, z):
+    L = np.linalg.cholesky(A)
+    import scipy.linalg as sl
+    return sl.solve_triangular(L.T, sl.solve_triangular(L, h, lower=True) + z, lower=False)
+
+
+def _l3_cnt(rows, n): return np.bincount(rows, minlength=n).astype(float)
+
+
+def l3_dense_y_int(m, u, r, nm, nu): return _l3_dense(m, u, r, nm, nu, ydt=int)
+
+
+def l3_dense_r_geq_1(m, u, r, nm, nu):
+    Y, _ = _l3_dense(m, u, r, nm, nu); return Y, Y >= 1
+
+
+def l3_dense_r_all_true(m, u, r, nm, nu):
+    Y, _ = _l3_dense(m, u, r, nm, nu); return Y, np.ones((nm, nu), bool)
+
+
+def l3_dense_r_transposed_only(m, u, r, nm, nu):
+    Y, R = _l3_dense(m, u, r, nm, nu); return Y, np.ascontiguousarray(R.T)
+
+
+def l3_dense_ratings_in_place(m, u, r, nm, nu):
+    m.sort()  # sorts the caller's movies: breaks the pairing
+    return _l3_dense(m, u, r, nm, nu)
+
+
+def l3_means_weights_average(Y, R):
+    return np.average(Y, axis=1, weights=R)
+
+
+def l3_means_over_n_users(Y, R):
+    return np.where(R, Y, 0).sum(1) / Y.shape[1]
+
+
+def l3_means_rounded(Y, R):
+    s = np.where(R, Y, 0).sum(1); c = R.sum(1)
+    with np.errstate(all="ignore"): return np.round(s / c, 2)
+
+
+def l3_means_count_plus_one(Y, R):
+    s = np.where(R, Y, 0).sum(1); c = R.sum(1)
+    with np.errstate(all="ignore"): return np.where(c > 0, s / (c + 1), np.nan)
+
+
+def l3_predict_no_transpose(X, T): return X @ T
+
+
+def l3_predict_drop_last_feature(X, T): return X[:, :-1] @ T[:, :-1].T
+
+
+def l3_predict_gram(X, T): return X.T @ T
+
+
+def l3_predict_scales_x_in_place(X, T):
+    X *= 1.0000001; return X @ T.T
+
+
+def l3_svd_centred(M, k):
+    U, s, Vt = _l3_s(M - M.mean(), k); return U * np.sqrt(s), Vt.T * np.sqrt(s)
+
+
+def l3_svd_three_tuple(M, k):
+    U, s, Vt = _l3_s(M, k); return U * np.sqrt(s), Vt.T * np.sqrt(s), s
+
+
+def l3_svd_normalizes_m_in_place(M, k):
+    n = np.linalg.norm(M); M /= n
+    U, s, Vt = _l3_s(M, k); s = s * n
+    return U * np.sqrt(s), Vt.T * np.sqrt(s)
+
+
+def l3_cost_inverted_mask(X, T, Y, R, lam=0.0):
+    E = np.where(~np.asarray(R, bool), X @ T.T - Y, 0.0); return 0.5 * np.sum(E**2) + _l3_pen(X, T, lam)
+
+
+def l3_cost_theta_only_penalty(X, T, Y, R, lam=0.0):
+    E = np.where(R, X @ T.T - Y, 0.0); return 0.5 * np.sum(E**2) + lam / 2 * np.sum(T**2)
+
+
+def l3_cost_loop_mask_from_y(X, T, Y, R, lam=0.0):
+    J = 0.0
+    for i in range(Y.shape[0]):
+        for j in range(Y.shape[1]):
+            if Y[i, j] > 0: J += 0.5 * (X[i] @ T[j] - Y[i, j]) ** 2
+    return J + _l3_pen(X, T, lam)
+
+
+def l3_cost_returns_with_grad(X, T, Y, R, lam=0.0):
+    E = np.where(R, X @ T.T - Y, 0.0)
+    return 0.5 * np.sum(E**2) + _l3_pen(X, T, lam), (E @ T + lam * X, E.T @ X + lam * T)
+
+
+def l3_cost_mean_penalty(X, T, Y, R, lam=0.0):
+    E = np.where(R, X @ T.T - Y, 0.0); return 0.5 * np.sum(E**2) + lam / 2 * (np.mean(X**2) + np.mean(T**2))
+
+
+def l3_cost_lam_squared(X, T, Y, R, lam=0.0):
+    E = np.where(R, X @ T.T - Y, 0.0); return 0.5 * np.sum(E**2) + _l3_pen(X, T, lam**2)
+
+
+def l3_cs_one_based(X, T, m, u, r, lam=0.0):
+    e = np.sum(X[m - 1] * T[u - 1], axis=1) - r; return 0.5 * e @ e + _l3_pen(X, T, lam)
+
+
+def l3_cs_no_lam(X, T, m, u, r, lam=0.0):
+    e = np.sum(X[m] * T[u], axis=1) - r; return 0.5 * e @ e
+
+
+def l3_cs_theta_by_movies(X, T, m, u, r, lam=0.0):
+    e = np.sum(X[m] * T[m % T.shape[0]], axis=1) - r; return 0.5 * e @ e + _l3_pen(X, T, lam)
+
+
+def l3_cs_centred_ratings(X, T, m, u, r, lam=0.0):
+    e = np.sum(X[m] * T[u], axis=1) - (r - r.mean()); return 0.5 * e @ e + _l3_pen(X, T, lam)
+
+
+def l3_cs_sum_over_features_first(X, T, m, u, r, lam=0.0):
+    e = np.einsum("tk,tk->k", X[m], T[u]).sum() - r.sum(); return 0.5 * e * e / len(r) + _l3_pen(X, T, lam)
+
+
+def l3_g_inverted_mask(X, T, Y, R, lam=0.0):
+    E = np.where(~np.asarray(R, bool), X @ T.T - Y, 0.0); return E @ T + lam * X, E.T @ X + lam * T
+
+
+def l3_g_penalty_swapped_vars(X, T, Y, R, lam=0.0):
+    E = _l3_E(X, T, Y, R); return E @ T + lam * T, E.T @ X + lam * X
+
+
+def l3_g_x_only(X, T, Y, R, lam=0.0):
+    E = _l3_E(X, T, Y, R); return E @ T + lam * X
+
+
+def l3_g_mask_from_y(X, T, Y, R, lam=0.0):
+    E = np.where(Y > 0, X @ T.T - Y, 0.0); return E @ T + lam * X, E.T @ X + lam * T
+
+
+def l3_g_lam_squared(X, T, Y, R, lam=0.0):
+    E = _l3_E(X, T, Y, R); return E @ T + lam**2 * X, E.T @ X + lam**2 * T
+
+
+def l3_g_x_in_place(X, T, Y, R, lam=0.0):
+    E = _l3_E(X, T, Y, R); Xg = E @ T; Tg = E.T @ X
+    X *= lam; Xg += X; Tg += lam * T
+    return Xg, Tg
+
+
+def l3_gs_no_error_factor(X, T, m, u, r, lam=0.0):
+    Xg = lam * X; Tg = lam * T
+    np.add.at(Xg, m, T[u]); np.add.at(Tg, u, X[m]); return Xg, Tg
+
+
+def l3_gs_sign_flipped(X, T, m, u, r, lam=0.0):
+    e = r - np.sum(X[m] * T[u], 1); Xg = lam * X; Tg = lam * T
+    np.add.at(Xg, m, e[:, None] * T[u]); np.add.at(Tg, u, e[:, None] * X[m]); return Xg, Tg
+
+
+def l3_gs_theta_no_lam(X, T, m, u, r, lam=0.0):
+    e = np.sum(X[m] * T[u], 1) - r; Xg = lam * X; Tg = np.zeros_like(T)
+    np.add.at(Xg, m, e[:, None] * T[u]); np.add.at(Tg, u, e[:, None] * X[m]); return Xg, Tg
+
+
+def l3_ug_sign(j, X, T, Y, R, lam=0.0):
+    r = np.asarray(R[:, j], bool); e = Y[r, j] - X[r] @ T[j]
+    return X[r].T @ e + lam * T[j]
+
+
+def l3_ug_mean(j, X, T, Y, R, lam=0.0):
+    r = np.asarray(R[:, j], bool); e = X[r] @ T[j] - Y[r, j]
+    return X[r].T @ e / max(r.sum(), 1) + lam * T[j]
+
+
+def l3_ug_theta_in_place(j, X, T, Y, R, lam=0.0):
+    r = np.asarray(R[:, j], bool); e = X[r] @ T[j] - Y[r, j]
+    T[j] *= lam
+    return X[r].T @ e + T[j]
+
+
+def l3_ug_x_grad_row(j, X, T, Y, R, lam=0.0):
+    r = np.asarray(R[j % R.shape[0]], bool); e = T[r] @ X[j % X.shape[0]] - Y[j % Y.shape[0], r]
+    return T[r].T @ e + lam * X[j % X.shape[0]]
+
+
+def l3_ng_over_eps_central(f, params, eps=1e-5):
+    return tuple(2 * g for g in _l3_ng(f, params, eps, _l3_cd))
+
+
+def l3_ng_negated(f, params, eps=1e-5):
+    return tuple(-g for g in _l3_ng(f, params, eps, _l3_cd))
+
+
+def l3_ng_list_call(f, params, eps=1e-5):
+    ps = [np.array(p, float) for p in params]; out = []
+    for p in ps:
+        g = np.zeros_like(p)
+        for t in range(p.size):
+            o = p.flat[t]; p.flat[t] = o + eps; a = f(ps); p.flat[t] = o - eps; b = f(ps); p.flat[t] = o
+            g.flat[t] = (a - b) / (2 * eps)
+        out.append(g)
+    return tuple(out)
+
+
+def l3_ng_restore_by_arithmetic(f, params, eps=1e-5):
+    out = []
+    for p in params:
+        g = np.zeros_like(p, dtype=float)
+        for t in range(p.size):
+            p.flat[t] += eps; a = f(*params); p.flat[t] -= 2 * eps; b = f(*params); p.flat[t] += eps
+            g.flat[t] = (a - b) / (2 * eps)
+        out.append(g)
+    return tuple(out)
+
+
+def l3_ng_float32_copies(f, params, eps=1e-5):
+    ps = [np.array(p, dtype=np.float32) for p in params]; out = []
+    for p in ps:
+        g = np.zeros(p.shape)
+        for t in range(p.size): g.flat[t] = _l3_cd(f, ps, p, t, eps)
+        out.append(g)
+    return tuple(out)
+
+
+def l3_bug_tiny_relative(X, T, Y, R, lam):
+    gx, gt = cflib.gradient(X, T, Y, R, lam); return gx * (1 + 1e-10), gt
+
+
+def l3_bug_shapes_swapped(X, T, Y, R, lam):
+    gx, gt = cflib.gradient(X, T, Y, R, lam); return gx.T, gt.T * 2
+
+
+def l3_bug_returns_none(X, T, Y, R, lam):
+    cflib.gradient(X, T, Y, R, lam)
+
+
+def l3_bug_three_blocks(X, T, Y, R, lam):
+    gx, gt = cflib.gradient(X, T, Y, R, lam); return gx, gt * 2, gx
+
+
+def l3_st_normalized(X, T, Y, R, lam, lr):
+    gx, gt = cflib.gradient(X, T, Y, R, lam)
+    n = np.sqrt(np.sum(gx**2) + np.sum(gt**2)); return X - lr * gx / n, T - lr * gt / n
+
+
+def l3_st_double_decay(X, T, Y, R, lam, lr):
+    gx, gt = cflib.gradient(X, T, Y, R, lam); return X - lr * (gx + lam * X), T - lr * (gt + lam * T)
+
+
+def l3_st_per_rating(X, T, Y, R, lam, lr):
+    n = np.sum(R); gx, gt = cflib.gradient(X, T, Y, R, lam); return X - lr * gx / n, T - lr * gt / n
+
+
+def l3_st_clipped(X, T, Y, R, lam, lr):
+    gx, gt = cflib.gradient(X, T, Y, R, lam); return X - lr * np.clip(gx, -1, 1), T - lr * np.clip(gt, -1, 1)
+
+
+def l3_st_lr_squared(X, T, Y, R, lam, lr):
+    gx, gt = cflib.gradient(X, T, Y, R, lam); return X - lr**2 * gx, T - lr**2 * gt
+
+
+def l3_nz_zscore(Y, R):
+    Rb, s, c = _l3_mm(Y, R); g = s.sum() / c.sum()
+    m = np.where(c > 0, s / np.maximum(c, 1), g)
+    sd = np.array([Y[i, Rb[i]].std() if c[i] > 1 else 1.0 for i in range(len(c))]); sd[sd == 0] = 1
+    return np.where(Rb, (Y - m[:, None]) / sd[:, None], 0.0), m
+
+
+def l3_nz_broadcast_wrong_axis(Y, R):
+    Rb, s, c = _l3_mm(Y, R); g = s.sum() / c.sum(); m = np.where(c > 0, s / np.maximum(c, 1), g)
+    return np.where(Rb, Y - m if Y.shape[0] == Y.shape[1] else Y - m[:, None], 0.0), m
+
+
+def l3_nz_fallback_median(Y, R):
+    Rb, s, c = _l3_mm(Y, R); g = np.median(Y[Rb]); m = np.where(c > 0, s / np.maximum(c, 1), g)
+    return np.where(Rb, Y - m[:, None], 0.0), m
+
+
+def l3_nz_mean_column(Y, R):
+    Rb, s, c = _l3_mm(Y, R); g = s.sum() / c.sum(); m = np.where(c > 0, s / np.maximum(c, 1), g)
+    return np.where(Rb, Y - m[:, None], 0.0), m[:, None]
+
+
+def l3_nz_fallback_rated_movie_count(Y, R):
+    Rb, s, c = _l3_mm(Y, R); g = s.sum() / max((c > 0).sum(), 1); m = np.where(c > 0, s / np.maximum(c, 1), g)
+    return np.where(Rb, Y - m[:, None], 0.0), m
+
+
+def l3_nz_r_in_place(Y, R):
+    Rb, s, c = _l3_mm(Y, R); g = s.sum() / c.sum(); m = np.where(c > 0, s / np.maximum(c, 1), g)
+    R[c == 0] = True  # "every movie has a mean now"
+    return np.where(Rb, Y - m[:, None], 0.0), m
+
+
+def l3_rm_diff_of_squares(p, a): return float(np.sqrt(abs(np.mean(p**2 - a**2))))
+
+
+def l3_rm_relative(p, a): return float(np.sqrt(np.mean(((p - a) / a) ** 2)))
+
+
+def l3_rm_median(p, a): return float(np.sqrt(np.median((p - a) ** 2)))
+
+
+def l3_rm_in_place(p, a):
+    p -= a; return float(np.sqrt(np.mean(p**2)))
+
+
+def l3_rm_tuple(p, a): return float(np.sqrt(np.mean((p - a) ** 2))), float(np.mean(abs(p - a)))
+
+
+def l3_rm_n_plus_one(p, a): return float(np.sqrt(np.sum((p - a) ** 2) / (len(a) + 1)))
+
+
+def l3_fi_marquardt(X, movies, ratings, lam):
+    Xr = X[movies]; A = Xr.T @ Xr; return np.linalg.solve(A + lam * np.diag(np.diag(A)), Xr.T @ ratings)
+
+
+def l3_fi_one_based(X, movies, ratings, lam):
+    Xr = X[movies - 1]; return np.linalg.solve(Xr.T @ Xr + lam * np.eye(X.shape[1]), Xr.T @ ratings)
+
+
+def l3_fi_sqrt_lam(X, movies, ratings, lam):
+    Xr = X[movies]; return np.linalg.solve(Xr.T @ Xr + np.sqrt(lam) * np.eye(X.shape[1]), Xr.T @ ratings)
+
+
+def l3_fi_rhs_uses_all_x(X, movies, ratings, lam):
+    Xr = X[movies]; return np.linalg.solve(Xr.T @ Xr + lam * np.eye(X.shape[1]), Xr.T @ ratings + X.sum(0) * 0 + X.mean(0))
+
+
+def l3_pk_excludes_relevant(scores, train, rel, k):
+    s = np.asarray(scores, float).copy(); s[rel] = -np.inf
+    return float(np.isin(np.argsort(-s, kind="stable")[:k], rel).sum() / k)
+
+
+def l3_pk_skip_first(scores, train, rel, k):
+    return float(np.isin(_l3_order(scores, train)[1:k + 1], rel).sum() / k)
+
+
+def l3_pk_candidates_unmapped(scores, train, rel, k):
+    cand = np.setdiff1d(np.arange(len(scores)), train)
+    top = np.argsort(-scores[cand], kind="stable")[:k]
+    return float(np.isin(top, rel).sum() / k)
+
+
+def l3_pk_hits_over_relevant_in_candidates(scores, train, rel, k):
+    return float(np.isin(_l3_order(scores, train)[:k], rel).sum() / min(k, len(rel)))
+
+
+def l3_pk_scores_from_relevant_only(scores, train, rel, k):
+    top = rel[np.argsort(-scores[rel], kind="stable")][:k]
+    return float(len(top) / k)
+
+
+def l3_nd_candidates_unmapped(scores, train, rel, k):
+    cand = np.setdiff1d(np.arange(len(scores)), train)
+    top = np.argsort(-scores[cand], kind="stable")[:k]; return _l3_dcg(top, rel) / _l3_idcg(rel, k)
+
+
+def l3_nd_no_cutoff(scores, train, rel, k):
+    o = _l3_order(scores, train)[: len(scores) - len(train)]; return _l3_dcg(o, rel) / _l3_idcg(rel, k)
+
+
+def l3_nd_zero_based_log(scores, train, rel, k):
+    top = _l3_order(scores, train)[:k]
+    with np.errstate(divide="ignore"):
+        d = np.sum(np.isin(top, rel) / np.log2(np.arange(1, k + 1) + 1e-300))
+        i = np.sum(1 / np.log2(np.arange(1, min(k, len(rel)) + 1) + 1e-300))
+    return float(d / i)
+
+
+def l3_nd_over_len_relevant(scores, train, rel, k):
+    return _l3_dcg(_l3_order(scores, train)[:k], rel) / len(rel)
+
+
+def l3_nd_idcg_all_relevant(scores, train, rel, k):
+    return _l3_dcg(_l3_order(scores, train)[:k], rel) / float(np.sum(1 / np.log2(np.arange(2, len(rel) + 2))))
+
+
+def l3_im_sqrt_c(X, movies, c, lam): return _l3_imp(X, movies, c, lam, w=np.sqrt(c) - 1, rhs=np.sqrt(c))
+
+
+def l3_im_x_in_place(X, movies, c, lam):
+    X[movies] *= np.sqrt(c - 1)[:, None]
+    A = X.T @ X  # wrong anyway, changes caller's X
+    X[movies] /= np.sqrt(c - 1)[:, None]
+    return _l3_imp(X, movies, c, lam)
+
+
+def l3_im_double_lam(X, movies, c, lam): return _l3_imp(X, movies, c, lam, lamA=2 * lam)
+
+
+def l3_im_c_normalized(X, movies, c, lam): return _l3_imp(X, movies, c, lam, rhs=c / c.sum())
+
+
+def l3_im_rhs_all_x(X, movies, c, lam):
+    Xr = X[movies]; k = X.shape[1]
+    A = X.T @ X + (Xr.T * (c - 1)) @ Xr + lam * np.eye(k)
+    return np.linalg.solve(A, Xr.T @ c + X.sum(0) - Xr.sum(0))
+
+
+def l3_sr_tau_on_prior(F, t, tau, nu, lam, rng):
+    A, _ = _l3_Ah(F, t, tau, nu, lam); h = tau * (F.T @ t + lam * nu); return _l3_draw(A, h, rng.standard_normal(len(lam)))
+
+
+def l3_sr_lam_everywhere(F, t, tau, nu, lam, rng):
+    A = tau * F.T @ F + lam; h = tau * F.T @ t + lam * nu; return _l3_draw(A, h, rng.standard_normal(len(lam)))
+
+
+def l3_sr_reseeded(F, t, tau, nu, lam, rng):
+    A, h = _l3_Ah(F, t, tau, nu, lam); return _l3_draw(A, h, np.random.default_rng(0).standard_normal(len(lam)))
+
+
+def l3_sr_no_tau_in_a(F, t, tau, nu, lam, rng):
+    A = F.T @ F + np.diag(lam); h = tau * F.T @ t + lam * nu; return _l3_draw(A, h, rng.standard_normal(len(lam)))
+
+
+def l3_sr_two_z_averaged(F, t, tau, nu, lam, rng):
+    A, h = _l3_Ah(F, t, tau, nu, lam); d = len(lam)
+    return _l3_draw(A, h, (rng.standard_normal(d) + rng.standard_normal(d)) / 2)
+
+
+def l3_sr_uniform_noise(F, t, tau, nu, lam, rng):
+    A, h = _l3_Ah(F, t, tau, nu, lam); d = len(lam)
+    return _l3_draw(A, h, (rng.random(d) - 0.5) * np.sqrt(12))
+
+
+def l3_rp_squared_count(rows, n, rp, k): return np.repeat((rp * _l3_cnt(rows, n) ** 2)[:, None], k, 1)
+
+
+def l3_rp_plus(rows, n, rp, k): return np.repeat(np.where(_l3_cnt(rows, n) > 0, rp + _l3_cnt(rows, n), 0.0)[:, None], k, 1)
+
+
+def l3_rp_histogram(rows, n, rp, k):
+    h, _ = np.histogram(rows, bins=n); return np.repeat((rp * h.astype(float))[:, None], k, 1)
+
+
+def l3_rp_sorts_rows(rows, n, rp, k):
+    rows.sort(); return np.repeat((rp * _l3_cnt(rows, n))[:, None], k, 1)
+
+
+def l3_rp_over_k(rows, n, rp, k): return np.repeat((rp * _l3_cnt(rows, n) / k)[:, None], k, 1)
+
+
+def l3_fi_zeroes_x_after(X, movies, ratings, lam):
+    Xr = X[movies]; th = np.linalg.solve(Xr.T @ Xr + lam * np.eye(X.shape[1]), Xr.T @ ratings)
+    X[movies] = 0.0  # "clean up"
+    return th
+
+
+def l3_fi_ratings_in_place(X, movies, ratings, lam):
+    ratings -= ratings.mean(); Xr = X[movies]
+    return np.linalg.solve(Xr.T @ Xr + lam * np.eye(X.shape[1]), Xr.T @ ratings)
+
+
+def l3_cs_penalty_unique_compacted(X, T, m, u, r, lam=0.0):
+    e = np.sum(X[m] * T[u], 1) - r
+    nm = len(np.unique(m)); nu = len(np.unique(u))
+    return 0.5 * e @ e + lam / 2 * (np.sum(X[:nm] ** 2) + np.sum(T[:nu] ** 2))
+
+
+def l3_rp_unique_compacted(rows, n, rp, k):
+    _, c = np.unique(rows, return_counts=True); P = np.zeros((n, k)); P[:len(c)] = rp * c[:, None]; return P
+
+
+def l3_pk_ties_by_higher_index(scores, train, rel, k):
+    s = np.asarray(scores, float).copy(); s[train] = -np.inf
+    o = np.argsort(-s[::-1], kind="stable"); o = len(s) - 1 - o
+    return float(np.isin(o[:k], rel).sum() / k)
+
+
+def l3_nd_graded_gain(scores, train, rel, k):
+    s = np.asarray(scores, float).copy(); s[train] = -np.inf; top = np.argsort(-s, kind="stable")[:k]
+    g = (2.0 ** np.isin(top, rel) - 1) * 2
+    disc = 1 / np.log2(np.arange(2, k + 2)); return float(g @ disc / disc[:min(k, len(rel))].sum())
+
+
+def l3_dense_via_flat(m, u, r, nm, nu):
+    Y = np.zeros(nm * nu); Y[np.ravel_multi_index((m, u), (nm, nu))] = r
+    R = np.zeros(nm * nu, bool); R[np.ravel_multi_index((m, u), (nm, nu))] = True
+    return Y.reshape(nm, nu), R.reshape(nm, nu)
+
+
+def l3_means_via_matmul(Y, R):
+    Rf = np.asarray(R, float)
+    s = np.einsum("ij,ij->i", np.where(R, Y, 0.0), Rf); c = Rf @ np.ones(Rf.shape[1])
+    out = np.full(len(c), np.nan); out[c > 0] = s[c > 0] / c[c > 0]; return out
+
+
+def l3_predict_outer_loop(X, T):
+    P = np.zeros((X.shape[0], T.shape[0]))
+    for f in range(X.shape[1]): P += np.outer(X[:, f], T[:, f])
+    return P
+
+
+def l3_svd_via_eig_of_mmt(M, k):
+    w, U = np.linalg.eigh(M @ M.T)
+    top = np.argsort(w)[::-1][:k]; U = U[:, top]; s = np.sqrt(np.maximum(w[top], 0))
+    V = M.T @ U / s
+    return U * np.sqrt(s), V * np.sqrt(s)
+
+
+def l3_cost_nan_to_num(X, T, Y, R, lam=0.0):
+    E = (X @ T.T - np.nan_to_num(Y)) * R
+    return float(0.5 * np.sum(E * E) + _l3_pen(X, T, lam))
+
+
+def l3_cost_loop_zip(X, T, Y, R, lam=0.0):
+    J = 0.0
+    for i, (x, yrow, rrow) in enumerate(zip(X, Y, R)):
+        for j, t in enumerate(T):
+            if rrow[j]: J += (x @ t - yrow[j]) ** 2 / 2
+    return J + lam / 2 * (sum(v * v for v in X.ravel()) + sum(v * v for v in T.ravel()))
+
+
+def l3_cs_loop(X, T, m, u, r, lam=0.0):
+    J = 0.0
+    for a, b, c in zip(m, u, r): J += 0.5 * (float(np.dot(X[a], T[b])) - c) ** 2
+    return J + 0.5 * lam * (np.vdot(X, X) + np.vdot(T, T))
+
+
+def l3_g_einsum_loop_free(X, T, Y, R, lam=0.0):
+    Rb = np.asarray(R, bool)
+    E = np.zeros(Rb.shape); E[Rb] = (X @ T.T)[Rb] - np.asarray(Y)[Rb]
+    return np.einsum("ij,jk->ik", E, T) + lam * X, np.einsum("ij,ik->jk", E, X) + lam * T
+
+
+def l3_gs_sparse_matrix(X, T, m, u, r, lam=0.0):
+    import scipy.sparse as sp
+    e = np.sum(X[m] * T[u], 1) - r
+    E = sp.coo_matrix((e, (m, u)), shape=(X.shape[0], T.shape[0])).tocsr()
+    return E @ T + lam * X, E.T @ X + lam * T
+
+
+def l3_ug_where_column(j, X, T, Y, R, lam=0.0):
+    e = np.where(R[:, j], X @ T[j] - Y[:, j], 0.0)
+    return e @ X + lam * T[j]
+
+
+def l3_ng_ndindex(f, params, eps=1e-5):
+    ps = [p.astype(float) for p in params]; out = []
+    for p in ps:
+        g = np.empty_like(p)
+        for idx in np.ndindex(p.shape):
+            hi = [q.copy() for q in ps]; lo = [q.copy() for q in ps]
+            b = next(i for i, q in enumerate(ps) if q is p)
+            hi[b][idx] += eps; lo[b][idx] -= eps
+            g[idx] = (f(*hi) - f(*lo)) / (2 * eps)
+        out.append(g)
+    return tuple(out)
+
+
+def l3_bug_transposed_e(X, T, Y, R, lam):
+    E = np.where(R, X @ T.T - Y, 0.0)
+    return E @ T + lam * X, E.T @ X * 1.5 + lam * T
+
+
+def l3_bug_random_noise(X, T, Y, R, lam):
+    gx, gt = cflib.gradient(X, T, Y, R, lam); return gx + np.random.default_rng(0).normal(size=gx.shape), gt
+
+
+def l3_st_own_formula(X, T, Y, R, lam, lr):
+    E = np.where(R, X @ T.T - Y, 0.0)
+    return (1 - lr * lam) * X - lr * (E @ T), (1 - lr * lam) * T - lr * (E.T @ X)
+
+
+def l3_nz_masked_array(Y, R):
+    Rb = np.asarray(R, bool)
+    ma = np.ma.masked_array(np.asarray(Y, float), mask=~Rb)
+    m = ma.mean(axis=1).filled(ma.mean())
+    return (ma - m[:, None]).filled(0.0), np.asarray(m)
+
+
+def l3_rm_hypot(p, a):
+    d = np.subtract(p, a, dtype=float); return float(np.linalg.norm(d) / np.sqrt(d.size))
+
+
+def l3_fi_cho_solve(X, movies, ratings, lam):
+    Xr = X[movies]; A = Xr.T @ Xr + lam * np.eye(X.shape[1]); b = Xr.T @ ratings
+    import scipy.linalg as sl
+
+    return sl.cho_solve(sl.cho_factor(A), b)
+
+
+def l3_pk_sorted_tuples(scores, train, rel, k):
+    tr = set(int(t) for t in train)
+    ranked = sorted((i for i in range(len(scores)) if i not in tr), key=lambda i: (-scores[i], i))
+    return len(set(ranked[:k]) & set(int(r) for r in rel)) / k
+
+
+def l3_nd_lexsort(scores, train, rel, k):
+    s = np.asarray(scores, float).copy(); s[train] = -np.inf
+    o = np.lexsort((np.arange(len(s)), -s))[:k]
+    gains = np.array([1.0 if m in set(rel.tolist()) else 0.0 for m in o])
+    disc = 1 / np.log2(np.arange(k) + 2)
+    ideal = np.sort(np.r_[np.ones(len(rel)), np.zeros(k)])[::-1][:k]
+    return float(gains @ disc / (ideal @ disc))
+
+
+def l3_im_unwatched_plus_watched(X, movies, c, lam):
+    keep = np.ones(X.shape[0], bool); keep[movies] = False
+    Xu, Xr = X[keep], X[movies]
+    A = Xu.T @ Xu + Xr.T @ (c[:, None] * Xr) + lam * np.eye(X.shape[1])
+    return np.linalg.solve(A, Xr.T @ c)
+
+
+def l3_sr_wastes_a_draw(F, t, tau, nu, lam, rng):
+    rng.random()
+    A, h = _l3_Ah(F, t, tau, nu, lam)
+    mean = np.linalg.solve(A, h)
+    L = np.linalg.cholesky(A)
+    return mean + np.linalg.solve(L.T, rng.standard_normal(len(lam)))
+
+
+def l3_rp_counter(rows, n, rp, k):
+    from collections import Counter
+    cnt = Counter(rows.tolist()); P = np.zeros((n, k))
+    for r, c in cnt.items(): P[r, :] = rp * c
+    return P
+
+
+THIRD_MISTAKES = [
+    ('check_to_dense', l3_dense_y_int, 'R is right, but Y loses the half stars: Y has an integer dtype. Hint: create Y as floats, '),
+    ('check_to_dense', l3_dense_r_geq_1, 'Y is right, but R is computed from Y'),
+    ('check_to_dense', l3_dense_r_all_true, 'Y is right, but R differs from cflib.ratings.to_dense on the fixed 3x4 example with half s'),
+    ('check_to_dense', l3_dense_r_transposed_only, 'R has shape (4, 3), expected (3, 4) (on the fixed 3x4 example with half stars). Hint: movi'),
+    ('check_to_dense', l3_dense_ratings_in_place, 'it changed its argument movies in place: work on a copy (movies = movies.copy()) or build '),
+    ('check_movie_means', l3_means_weights_average, 'it raised ZeroDivisionError'),
+    ('check_movie_means', l3_means_over_n_users, 'the mean vector counts the unrated entries: it divides by n_users, not by the number of ra'),
+    ('check_movie_means', l3_means_rounded, 'the mean vector differs from cflib.ratings.movie_means on a random 4x5 problem: at entry ['),
+    ('check_movie_means', l3_means_count_plus_one, 'the mean vector differs from cflib.ratings.movie_means on the fixed 3x2 problem: at entry '),
+    ('check_predict', l3_predict_no_transpose, 'it raised ValueError'),
+    ('check_predict', l3_predict_drop_last_feature, 'the prediction matrix differs from cflib.predict on the fixed 3x2 problem: at entry [0, 1]'),
+    ('check_predict', l3_predict_gram, 'the prediction matrix is X.T @ Theta, a (k, k) matrix. Hint: X.T @ Theta sums over movies;'),
+    ('check_predict', l3_predict_scales_x_in_place, 'it changed its argument X in place: work on a copy (X = X.copy()) or build new arrays, so '),
+    ('check_truncated_svd', l3_svd_centred, 'X differs from cflib.lowrank.truncated_svd on a random 8x5 matrix with k=2: at X[7, 1] exp'),
+    ('check_truncated_svd', l3_svd_three_tuple, 'it returned 3 values instead of the pair (X, Theta) (on a random 8x5 matrix with k=2). Unt'),
+    ('check_truncated_svd', l3_svd_normalizes_m_in_place, 'it changed its argument M in place: work on a copy (M = M.copy()) or build new arrays, so '),
+    ('check_cost', l3_cost_inverted_mask, 'the cost differs from cflib.cost on the fixed 3x2 problem with lam=0: expected 30.125, got'),
+    ('check_cost', l3_cost_theta_only_penalty, 'the cost regularizes Theta only (the X term is missing). Hint: the penalty is lam/2 * (sum'),
+    ('check_cost', l3_cost_loop_mask_from_y, 'the cost differs from cflib.cost on the fixed 3x2 problem with lam=0: expected 30.125, got'),
+    ('check_cost', l3_cost_returns_with_grad, 'it returned a tuple of 2 items instead of the cost (one number): return the number itself '),
+    ('check_cost', l3_cost_mean_penalty, 'the cost is right for lam = 0 but wrong for lam > 0. Hint: the penalty is lam/2 * (sum(X**'),
+    ('check_cost', l3_cost_lam_squared, 'the cost is right for lam = 0 but wrong for lam > 0. Hint: the penalty is lam/2 * (sum(X**'),
+    ('check_cost_sparse', l3_cs_one_based, 'the cost differs from cflib.cost_sparse on the fixed 3x2 problem with lam=0: expected 30.1'),
+    ('check_cost_sparse', l3_cs_no_lam, 'the cost ignores lam (the regularization term is missing). Hint: add lam/2 * (sum(X**2) + '),
+    ('check_cost_sparse', l3_cs_theta_by_movies, 'the cost differs from cflib.cost_sparse on the fixed 3x2 problem with lam=0: expected 30.1'),
+    ('check_cost_sparse', l3_cs_centred_ratings, 'the cost differs from cflib.cost_sparse on the fixed 3x2 problem with lam=0: expected 30.1'),
+    ('check_cost_sparse', l3_cs_sum_over_features_first, 'the cost differs from cflib.cost_sparse on the fixed 3x2 problem with lam=0: expected 30.1'),
+    ('check_analytic_gradient', l3_g_inverted_mask, 'X_grad differs from cflib.gradient on the fixed 3x2 problem with lam=0: at X_grad[1, 1] ex'),
+    ('check_analytic_gradient', l3_g_penalty_swapped_vars, 'X_grad and Theta_grad each is regularized with the other matrix. Hint: X_grad gets + lam *'),
+    ('check_analytic_gradient', l3_g_x_only, 'it returned one value (one array of shape (3, 2)) instead of the pair (X_grad, Theta_grad)'),
+    ('check_analytic_gradient', l3_g_mask_from_y, 'X_grad differs from cflib.gradient on the fixed 3x2 problem with lam=0: at X_grad[2, 1] ex'),
+    ('check_analytic_gradient', l3_g_lam_squared, 'X_grad and Theta_grad each is right for lam = 0 but wrong for lam > 0. Hint: the penalty l'),
+    ('check_analytic_gradient', l3_g_x_in_place, 'it changed its argument X in place: work on a copy (X = X.copy()) or build new arrays, so '),
+    ('check_gradient_sparse', l3_gs_no_error_factor, 'X_grad differs from cflib.gradient_sparse on the fixed 3x2 problem with lam=0: at X_grad[1'),
+    ('check_gradient_sparse', l3_gs_sign_flipped, 'X_grad and Theta_grad each has the errors with the wrong sign. Hint: the error is predicti'),
+    ('check_gradient_sparse', l3_gs_theta_no_lam, 'X_grad is right, but Theta_grad misses its regularization term. Hint: add lam times the ma'),
+    ('check_user_gradient', l3_ug_sign, 'theta_grad has the errors with the wrong sign. Hint: the error is prediction minus rating:'),
+    ('check_user_gradient', l3_ug_mean, 'theta_grad differs from cflib.objective.user_gradient on user j=0 of the fixed 3x2 problem'),
+    ('check_user_gradient', l3_ug_theta_in_place, 'it changed its argument Theta in place: work on a copy (Theta = Theta.copy()) or build new'),
+    ('check_user_gradient', l3_ug_x_grad_row, 'theta_grad differs from cflib.objective.user_gradient on user j=0 of the fixed 3x2 problem'),
+    ('check_numerical_gradient', l3_ng_over_eps_central, 'the numerical gradient is exactly twice the right value (at X[3, 2] expected -15.7975, got'),
+    ('check_numerical_gradient', l3_ng_negated, 'the numerical gradient differs from cflib.gradcheck.numerical_gradient on the cost of a 4x'),
+    ('check_numerical_gradient', l3_ng_list_call, 'it raised TypeError'),
+    ('check_numerical_gradient', l3_ng_restore_by_arithmetic, 'it changed its argument params in place: put every entry back after perturbing it, or pert'),
+    ('check_numerical_gradient', l3_ng_float32_copies, 'the numerical gradient differs from cflib.gradcheck.numerical_gradient on the cost of a 4x'),
+    ('check_buggy_gradient', l3_bug_tiny_relative, 'your gradient differs from cflib.gradient, but by a relative error of at most 5.0e-11 on t'),
+    ('check_buggy_gradient', l3_bug_shapes_swapped, 'it returned X_grad of shape (2, 3), expected (3, 2), the shape of X: a gradient check stop'),
+    ('check_buggy_gradient', l3_bug_returns_none, 'it returned None instead of the pair (X_grad, Theta_grad): is the `return` statement missi'),
+    ('check_buggy_gradient', l3_bug_three_blocks, "it returned 3 values instead of the pair (X_grad, Theta_grad) (on the check's 10 problems)"),
+    ('check_gradient_descent_step', l3_st_normalized, 'X_new differs from cflib.train.gradient_descent_step on the fixed 3x2 problem with lam=0, '),
+    ('check_gradient_descent_step', l3_st_double_decay, 'X_new and Theta_new each is right for lam = 0 but wrong for lam > 0. Hint: the gradient in'),
+    ('check_gradient_descent_step', l3_st_per_rating, 'X_new differs from cflib.train.gradient_descent_step on the fixed 3x2 problem with lam=0, '),
+    ('check_gradient_descent_step', l3_st_clipped, 'X_new differs from cflib.train.gradient_descent_step on the fixed 3x2 problem with lam=0, '),
+    ('check_gradient_descent_step', l3_st_lr_squared, 'X_new differs from cflib.train.gradient_descent_step on the fixed 3x2 problem with lam=0, '),
+    ('check_normalize', l3_nz_zscore, 'movie_mean is right, but Y_norm differs from cflib.train.normalize_ratings on the fixed 3x'),
+    ('check_normalize', l3_nz_broadcast_wrong_axis, 'movie_mean is right, but Y_norm differs from cflib.train.normalize_ratings on a random squ'),
+    ('check_normalize', l3_nz_fallback_median, 'Y_norm is right, but movie_mean is right for every rated movie but not for the movie nobod'),
+    ('check_normalize', l3_nz_mean_column, 'movie_mean has shape (3, 1), expected (3,) (on the fixed 3x2 problem). Hint: movie_mean sh'),
+    ('check_normalize', l3_nz_fallback_rated_movie_count, 'Y_norm is right, but movie_mean is right for every rated movie but not for the movie nobod'),
+    ('check_normalize', l3_nz_r_in_place, 'it changed its argument R in place: work on a copy (R = R.copy()) or build new arrays, so '),
+    ('check_rmse', l3_rm_diff_of_squares, 'the RMSE differs from cflib.evaluate.rmse on the fixed 4 predictions: expected 0.612372, g'),
+    ('check_rmse', l3_rm_relative, 'the RMSE differs from cflib.evaluate.rmse on the fixed 4 predictions: expected 0.612372, g'),
+    ('check_rmse', l3_rm_median, 'the RMSE differs from cflib.evaluate.rmse on the fixed 4 predictions: expected 0.612372, g'),
+    ('check_rmse', l3_rm_in_place, 'it changed its argument predictions in place: work on a copy (predictions = predictions.co'),
+    ('check_rmse', l3_rm_tuple, 'it returned a tuple of 2 items instead of the RMSE (one number): return the number itself '),
+    ('check_rmse', l3_rm_n_plus_one, 'the RMSE differs from cflib.evaluate.rmse on the fixed 4 predictions: expected 0.612372, g'),
+    ('check_fold_in', l3_fi_marquardt, 'theta differs from cflib.recommend.fold_in on 5 ratings of 8 movies with k=2, lam=0.1: at '),
+    ('check_fold_in', l3_fi_one_based, 'theta differs from cflib.recommend.fold_in on 5 ratings of 8 movies with k=2, lam=0.1: at '),
+    ('check_fold_in', l3_fi_sqrt_lam, 'theta differs from cflib.recommend.fold_in on 5 ratings of 8 movies with k=2, lam=0.1: at '),
+    ('check_fold_in', l3_fi_rhs_uses_all_x, 'theta differs from cflib.recommend.fold_in on 5 ratings of 8 movies with k=2, lam=0.1: at '),
+    ('check_precision_at_k', l3_pk_excludes_relevant, 'precision@k differs from cflib.ranking.precision_at_k on 8 movies, train movies 0 and 2 sc'),
+    ('check_precision_at_k', l3_pk_skip_first, 'precision@k differs from cflib.ranking.precision_at_k on 6 movies, three tied at 0.5 (a ti'),
+    ('check_precision_at_k', l3_pk_candidates_unmapped, 'so the list holds wrong movie ids'),
+    ('check_precision_at_k', l3_pk_hits_over_relevant_in_candidates, 'precision@k divides the hits by min(k, |relevant|), the normalizer of AP and NDCG. Hint: p'),
+    ('check_precision_at_k', l3_pk_scores_from_relevant_only, 'precision@k differs from cflib.ranking.precision_at_k on 8 movies, train movies 0 and 2 sc'),
+    ('check_ndcg_at_k', l3_nd_candidates_unmapped, 'so the list holds wrong movie ids'),
+    ('check_ndcg_at_k', l3_nd_no_cutoff, 'NDCG@k differs from cflib.ranking.ndcg_at_k on 8 movies, train movies 0 and 2 scored highe'),
+    ('check_ndcg_at_k', l3_nd_zero_based_log, 'NDCG@k contains NaN (on 8 movies, train movies 0 and 2 scored highest, 2 relevant, k=3). H'),
+    ('check_ndcg_at_k', l3_nd_over_len_relevant, 'NDCG@k differs from cflib.ranking.ndcg_at_k on 8 movies, train movies 0 and 2 scored highe'),
+    ('check_ndcg_at_k', l3_nd_idcg_all_relevant, 'NDCG@k divides by the ideal DCG of all |relevant| hits, not capped at k. Hint: the ideal l'),
+    ('check_implicit_row', l3_im_sqrt_c, 'theta differs from cflib.implicit_als.implicit_row on 4 interactions of 10 movies, k=2, la'),
+    ('check_implicit_row', l3_im_x_in_place, 'it changed its argument X in place: work on a copy (X = X.copy()) or build new arrays, so '),
+    ('check_implicit_row', l3_im_double_lam, 'theta differs from cflib.implicit_als.implicit_row on 4 interactions of 10 movies, k=2, la'),
+    ('check_implicit_row', l3_im_c_normalized, 'theta differs from cflib.implicit_als.implicit_row on 4 interactions of 10 movies, k=2, la'),
+    ('check_implicit_row', l3_im_rhs_all_x, 'theta differs from cflib.implicit_als.implicit_row on 4 interactions of 10 movies, k=2, la'),
+    ('check_sample_row', l3_sr_tau_on_prior, 'the covariance of your draws and the distribution of your draws are right, but the mean of'),
+    ('check_sample_row', l3_sr_lam_everywhere, 'the distribution of your draws is right, but the mean of your draws differs from cflib.gib'),
+    ('check_sample_row', l3_sr_reseeded, 'it returned the same w on every call, and it is no mean either: the noise must change from'),
+    ('check_sample_row', l3_sr_no_tau_in_a, 'the distribution of your draws is right, but the mean of your draws and the covariance of '),
+    ('check_sample_row', l3_sr_two_z_averaged, 'the mean of your draws and the distribution of your draws are right, but the covariance of'),
+    ('check_sample_row', l3_sr_uniform_noise, 'the mean of your draws and the covariance of your draws are right, but the distribution of'),
+    ('check_row_penalty', l3_rp_squared_count, 'P differs from cflib.als_wr.row_penalty on 3 rows rated 2, 0 and 3 times, k=2, reg_param=0'),
+    ('check_row_penalty', l3_rp_plus, 'P differs from cflib.als_wr.row_penalty on 3 rows rated 2, 0 and 3 times, k=2, reg_param=0'),
+    ('check_row_penalty', l3_rp_histogram, 'P differs from cflib.als_wr.row_penalty on 20 ratings of 6 rows (the last 2 unrated), k=3,'),
+    ('check_row_penalty', l3_rp_sorts_rows, 'it changed its argument rows in place: work on a copy (rows = rows.copy()) or build new ar'),
+    ('check_row_penalty', l3_rp_over_k, 'P differs from cflib.als_wr.row_penalty on 3 rows rated 2, 0 and 3 times, k=2, reg_param=0'),
+    ('check_fold_in', l3_fi_zeroes_x_after, 'it changed its argument X in place: work on a copy (X = X.copy()) or build new arrays, so '),
+    ('check_fold_in', l3_fi_ratings_in_place, 'it changed its argument ratings in place: work on a copy (ratings = ratings.copy()) or bui'),
+    ('check_cost_sparse', l3_cs_penalty_unique_compacted, 'the cost is right for lam = 0 but wrong for lam > 0. Hint: the penalty is lam/2 * (sum(X**'),
+    ('check_row_penalty', l3_rp_unique_compacted, 'P differs from cflib.als_wr.row_penalty on 3 rows rated 2, 0 and 3 times, k=2, reg_param=0'),
+    ('check_precision_at_k', l3_pk_ties_by_higher_index, 'precision@k breaks a tie by the higher movie index: np.argsort(scores)[::-1] reverses the '),
+    ('check_ndcg_at_k', l3_nd_graded_gain, 'NDCG@k differs from cflib.ranking.ndcg_at_k on 8 movies, train movies 0 and 2 scored highe'),
+]
+
+THIRD_RIGHT = [
+    ('check_to_dense', l3_dense_via_flat),
+    ('check_movie_means', l3_means_via_matmul),
+    ('check_predict', l3_predict_outer_loop),
+    ('check_truncated_svd', l3_svd_via_eig_of_mmt),
+    ('check_cost', l3_cost_nan_to_num),
+    ('check_cost', l3_cost_loop_zip),
+    ('check_cost_sparse', l3_cs_loop),
+    ('check_analytic_gradient', l3_g_einsum_loop_free),
+    ('check_gradient_sparse', l3_gs_sparse_matrix),
+    ('check_user_gradient', l3_ug_where_column),
+    ('check_numerical_gradient', l3_ng_ndindex),
+    ('check_buggy_gradient', l3_bug_transposed_e),
+    ('check_buggy_gradient', l3_bug_random_noise),
+    ('check_gradient_descent_step', l3_st_own_formula),
+    ('check_normalize', l3_nz_masked_array),
+    ('check_rmse', l3_rm_hypot),
+    ('check_fold_in', l3_fi_cho_solve),
+    ('check_precision_at_k', l3_pk_sorted_tuples),
+    ('check_ndcg_at_k', l3_nd_lexsort),
+    ('check_implicit_row', l3_im_unwatched_plus_watched),
+    ('check_sample_row', l3_sr_wastes_a_draw),
+    ('check_row_penalty', l3_rp_counter),
+]
+
+
+@pytest.mark.parametrize("check, fn, phrase", THIRD_MISTAKES, ids=[f"{c}-{f.__name__}" for c, f, _ in THIRD_MISTAKES])
+def test_third_pass_mistake_fails_with_its_diagnosis(check, fn, phrase, capsys):
+    test_mistake_fails_with_its_diagnosis(check, fn, phrase, capsys)
+
+
+@pytest.mark.parametrize("check, fn", THIRD_RIGHT, ids=[f"{c}-{f.__name__}" for c, f in THIRD_RIGHT])
+def test_third_pass_right_alternative_passes(check, fn, capsys):
+    test_right_alternative_passes(check, fn, capsys)
