@@ -81,7 +81,8 @@ __all__ = [
 
 #: The methods that train an :class:`MFModel` on the course's J (both kinds), from
 #: the registry :data:`cflib.trainers.METHODS`; the registry also holds the
-#: methods of notebooks 10-12 (``"implicit_als"``, ``"gibbs"``, ``"als_wr"``).
+#: methods of the later notebooks (``"implicit_als"``, ``"gibbs"``, ``"als_wr"``,
+#: ``"ease"``, ``"bpr"``, ...): ``list(cflib.trainers.METHODS)`` names them all.
 METHODS = tuple(name for name, entry in REGISTRY.items() if set(entry.kinds) == set(KINDS))
 
 # Defaults and presets were tuned with ALS on the ml-100k folds u1..u5, each
@@ -175,8 +176,10 @@ def fit(train, *, method: str = "als", validation=None, seed: int = 0, threads: 
         Training ratings (coordinates are used; no dense Y is built).
     method : str, default "als"
         A name of the registry :data:`cflib.trainers.METHODS`: ``"als"``,
-        ``"lbfgs"``, ``"gd"``, ``"momentum"`` (see the module docstring), or
-        ``"implicit_als"``, ``"gibbs"``, ``"als_wr"`` (notebooks 10-12).
+        ``"lbfgs"``, ``"gd"``, ``"momentum"`` (see the module docstring), or a
+        method of the later notebooks: ``"implicit_als"``, ``"gibbs"``, ``"als_wr"``
+        (10-12), ``"ease"``, ``"bpr"`` (14); ``list(cflib.trainers.METHODS)`` names
+        every registered one.
     validation : Ratings, optional
         Ratings on which to record the RMSE after every iteration
         (computed at the validation coordinates only, cheap).
