@@ -192,6 +192,42 @@ def test_03_sparse_is_faster_than_dense_in_the_recorded_benchmark():
     assert median_ms("dense") / median_ms("sparse") > 3
 
 
+def _bench_100k_ms(method, k=10, data="ml-100k"):
+    text = (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    row = re.search(rf"^\| {data} \| [^|]+ \| [^|]+ \| {k} \| {method} \| ({NUMBER}) (ms|s) \|", text, re.M)
+    assert row, f"no {data} k = {k} {method} row in benchmarks/README.md"
+    return float(row.group(1)) * (1000 if row.group(2) == "s" else 1)
+
+
+def test_03_quotes_the_recorded_1m_and_25m_benchmarks():
+    # 03 Exercise 4's answer and section 7's last paragraph quote benchmarks/README.md sections 1 and 4.
+    ms = {(d, k, m): _bench_100k_ms(m, k, d) for d in ("ml-100k", "ml-1m") for k in (10, 50) for m in ("dense", "sparse")}
+    assert [round(ms["ml-1m", 10, m]) for m in ("dense", "sparse")] == [285, 53]
+    assert [round(ms["ml-1m", 50, m]) for m in ("dense", "sparse")] == [452, 233]
+    assert [round(ms["ml-100k", 50, m]) for m in ("dense", "sparse")] == [27, 15]
+    ratio = {(d, k): ms[d, k, "dense"] / ms[d, k, "sparse"] for d in ("ml-100k", "ml-1m") for k in (10, 50)}
+    assert [f"{ratio[key]:.1f}" for key in (("ml-1m", 10), ("ml-100k", 10), ("ml-1m", 50), ("ml-100k", 50))] == [
+        "5.4", "3.2", "1.9", "1.8"]
+    quoted("03", "285 ms dense against 53 ms sparse, 5.4 times, where 100K gave 3.2 times (20 ms against 6.2 ms)")
+    quoted("03", "452 ms against 233 ms, 1.9 times, as on 100K (27 ms against 15 ms, 1.8 times)")
+    assert abs(3_706 * 6_040 * (8 + 8 + 8 + 1) / 1e9 - 0.56) < 0.005     # "about 0.56 GB"
+    text = (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    scale = text[text.index("## 4. Scale"):]
+    assert re.search(r"^\| 10 \| 3\.1\d s \|", scale, re.M) and re.search(r"^\| 50 \| 13\.2\d s \|", scale, re.M)
+    assert "| 50 | 13.28 s | 13.27 s | 2 | 333.5 MiB |" in scale                   # "at most 0.33 GiB"
+    assert "Process resident-memory high-water mark: 3.5 GiB." in scale
+    quoted("03", "one sparse cost and gradient took 3.1 s at $k = 10$ and 13.3 s at $k = 50$, with at most 0.33 GiB")
+
+
+def test_02_03_quote_the_recorded_loop_benchmark():
+    # 02 section 6 and 03 section 7 quote benchmarks/README.md section 1: "1.66 s for the loops against 20 ms
+    # for the vectorized pair, about 80 times"
+    loop, dense = _bench_100k_ms("loop"), _bench_100k_ms("dense")
+    assert f"{loop / 1000:.2f} s" == "1.66 s" and round(dense) == 20 and 75 <= loop / dense <= 85
+    for nb in ("02", "03"):
+        quoted(nb, "1.66 s for the loops against 20 ms for the vectorized pair, about 80 times")
+
+
 # --------------------------------------------------------------------------- 04 gradient checking
 
 def test_04_relative_error_is_symmetric_but_unbounded():
