@@ -199,6 +199,17 @@ def _bench_100k_ms(method, k=10, data="ml-100k"):
     return float(row.group(1)) * (1000 if row.group(2) == "s" else 1)
 
 
+def test_03_first_order_prediction_of_a_step():
+    # 03 section 2: "within 2% at eta = 0.001, within 15% at 0.01" and the cost rises at 0.1
+    out = printed("03", "predicted -lr |grad|^2")
+    rows = {float(lr): (float(a), float(b)) for lr, _, a, b in
+            re.findall(rf"^\s*({NUMBER})\s+({NUMBER})\s+({NUMBER})\s+({NUMBER})\s*$", out, re.M)}
+    assert sorted(rows) == [0.001, 0.01, 0.1]
+    assert abs(rows[0.001][0] / rows[0.001][1] - 1) < 0.02 and 0.02 < abs(rows[0.01][0] / rows[0.01][1] - 1) < 0.15
+    assert rows[0.001][0] < 0 and rows[0.01][0] < 0 < rows[0.1][0]
+    quoted("03", "within 2% at $\\eta = 0.001$, within 15% at $0.01$")
+
+
 def test_03_quotes_the_recorded_1m_and_25m_benchmarks():
     # 03 Exercise 4's answer and section 7's last paragraph quote benchmarks/README.md sections 1 and 4.
     ms = {(d, k, m): _bench_100k_ms(m, k, d) for d in ("ml-100k", "ml-1m") for k in (10, 50) for m in ("dense", "sparse")}
