@@ -162,8 +162,8 @@ def fold_in_user(model, my_ratings: Mapping, lam: float | None = None) -> Folded
         for the user bias of a biased model), i.e. the ALS user step of the same J.
         For a ``kind="plain"`` model (ALS-WR, :mod:`cflib.als_wr` and
         :mod:`cflib.spark`), ``lam`` is the penalty per rating
-        :math:`\rho` (``reg_param``) and the penalty of theta is
-        :math:`\rho\, n_r` for the user's :math:`n_r` ratings: the model's own
+        :math:`\\rho` (``reg_param``) and the penalty of theta is
+        :math:`\\rho n_r` for the user's :math:`n_r` ratings: the model's own
         ALS-WR user step.
 
     Returns

@@ -2292,7 +2292,7 @@ NEW_MISTAKES = [
     ('check_movie_means', means_count_y_nonzero, 'the mean vector differs from cflib.ratings.movie_means on the fixed 3x2 problem: at entry'),
     ('check_movie_means', means_global, 'the mean vector differs from cflib.ratings.movie_means on the fixed 3x2 problem: at entry'),
     ('check_movie_means', means_list, 'it returned a Python list, not a NumPy array, for the mean vector: build it with NumPy'),
-    ('check_movie_means', means_drop_empty, 'the mean vector has shape (6,), expected (7,) (on a random 7x6 problem with an unrated'),
+    ('check_movie_means', means_drop_empty, 'the mean vector has shape (5,), expected (7,) (on a random 7x6 problem (movies 3 and 6'),
     ('check_movie_means', means_nanmean_y_zero_nan, 'the mean vector averages the entries where Y > 0, not where R is 1: Y holds placeholders'),
     ('check_predict', predict_clipped, 'the prediction matrix differs from cflib.predict on the fixed 3x2 problem: at entry [1,'),
     ('check_predict', predict_k2, 'the prediction matrix differs from cflib.predict on a random 4x6 problem with k=3: at'),
@@ -2325,7 +2325,7 @@ NEW_MISTAKES = [
     ('check_analytic_gradient', grad_loop_penalty_inside, 'X_grad and Theta_grad each is right for lam = 0 but wrong for lam > 0'),
     ('check_analytic_gradient', grad_ignores_lam_default, 'X_grad and Theta_grad each misses its regularization term'),
     ('check_analytic_gradient', grad_mean, 'X_grad differs from cflib.gradient on the fixed 3x2 problem with lam=0: at X_grad[1, 1]'),
-    ('check_gradient_sparse', gsp_bincount_no_minlength, 'X_grad has shape (6, 2), expected (7, 2) (on a random 7x6 problem with an unrated movie'),
+    ('check_gradient_sparse', gsp_bincount_no_minlength, 'X_grad has shape (6, 2), expected (7, 2) (on a random 7x6 problem (movies 3 and 6 and users 3 and 5 unrated)'),
     ('check_gradient_sparse', gsp_penalty_rated_rows, 'X_grad and Theta_grad each is right for lam = 0 but wrong for lam > 0'),
     ('check_gradient_sparse', gsp_penalty_per_rating, 'X_grad and Theta_grad each is right for lam = 0 but wrong for lam > 0'),
     ('check_gradient_sparse', gsp_updated_x, 'X_grad is right, but Theta_grad differs from cflib.gradient_sparse on the fixed 3x2'),
@@ -2349,7 +2349,7 @@ NEW_MISTAKES = [
     ('check_gradient_descent_step', step_divide_lr, 'X_new differs from cflib.train.gradient_descent_step on the fixed 3x2 problem with lam=0,'),
     ('check_gradient_descent_step', step_theta_in_place, "it changed its argument Theta in place: Theta -= ... changes the caller's array: return"),
     ('check_gradient_descent_step', step_mean_grad, 'X_new differs from cflib.train.gradient_descent_step on the fixed 3x2 problem with lam=0,'),
-    ('check_normalize', norm_nan_fallback, 'movie_mean contains NaN (on a random 7x6 problem with an unrated movie and user)'),
+    ('check_normalize', norm_nan_fallback, 'movie_mean contains NaN (on a random 7x6 problem (movies 3 and 6 and users 3 and 5 unrated))'),
     ('check_normalize', norm_fallback_unmasked_global, 'Y_norm is right, but movie_mean is right for every rated movie but not for the movie'),
     ('check_normalize', norm_fallback_3, 'Y_norm is right, but movie_mean is right for every rated movie but not for the movie'),
     ('check_normalize', norm_column_mean, 'movie_mean has shape (3, 1), expected (3,) (on the fixed 3x2 problem)'),
@@ -2494,7 +2494,6 @@ MISTAKES += [
 ]
 RIGHT += [("check_sampled_recall", recall_ok), ("check_sampled_recall", recall_loop), ("check_ease", ease_ok),
           ("check_ease", ease_solve), ("check_bpr_gradient", bpr_ok), ("check_bpr_gradient", bpr_loop)]
-
 
 
 def _line(check: str, fn, capsys):

@@ -327,7 +327,8 @@ def check_user_gradient(fn) -> Callable:
     cases = []  # more_dense_cases: k=5 with more users than movies, and NaN in Y where R is 0
     for n, (label, (X, Theta, Y, R), lam) in enumerate(dense_cases() + more_dense_cases()):
         n_users = Theta.shape[0]
-        j = n_users - 1 if n % 2 else n % n_users  # the last user (rated by nobody in one problem) and others
+        unrated = np.flatnonzero(~np.asarray(R, bool).any(axis=0))  # the user rated by nobody, where there is one
+        j = int(unrated[0]) if unrated.size else (n_users - 1 if n % 2 else n % n_users)
         cases.append(Case(f"user j={j} of {label}", (j, X, Theta, Y, R, lam), lam))
 
     def errors_of(j, X, T, Y, R):

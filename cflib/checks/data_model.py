@@ -38,12 +38,17 @@ def check_to_dense(fn) -> Callable:
     rng = case_rng(29)
     cases = [Case("the fixed 3x4 example with half stars",
                    (np.array([0, 2, 1, 0, 2]), np.array([1, 0, 3, 3, 2]), np.array([4.0, 2.5, 5.0, 3.5, 1.0]), 3, 4))]
-    for n_m, n_u, nnz, half in ((7, 5, 14, True), (5, 5, 11, False), (9, 12, 40, True)):
-        # the last movie and the last user get no rating, so the shape cannot be read off the coordinates
+    for n_m, n_u, nnz, half, where in ((7, 5, 14, True, "last"), (5, 5, 11, False, "middle"),
+                                       (9, 12, 40, True, "last")):
+        # one movie and one user get no rating: the last ones (the shape cannot be read off the
+        # coordinates) or the middle ones (packing the rated ids into 0..n-1 puts rows in the wrong place)
         flat = rng.choice((n_m - 1) * (n_u - 1), size=nnz, replace=False)
         movies, users = np.divmod(flat, n_u - 1)
+        if where == "middle":
+            movies, users = movies + (movies >= n_m // 2), users + (users >= n_u // 2)
         stars = rng.integers(2, 11, nnz) / 2 if half else rng.integers(1, 6, nnz).astype(float)
-        cases.append(Case(f"{nnz} ratings in a {n_m}x{n_u} matrix whose last movie and user have none"
+        nobody = "last movie and user have" if where == "last" else f"movie {n_m // 2} and user {n_u // 2} have"
+        cases.append(Case(f"{nnz} ratings in a {n_m}x{n_u} matrix whose {nobody} none"
                            + (" (half stars)" if half else ""), (movies, users, stars, n_m, n_u)))
     # centred ratings (stars minus 3): a rating can be 0.0 or negative, so Y > 0 and Y != 0 are not R
     flat = rng.choice(6 * 5, size=12, replace=False)

@@ -262,7 +262,7 @@ def check_buggy_gradient(fn) -> Callable:
     """Check a planted bug ``fn(X, Theta, Y, R, lam) -> (X_grad, Theta_grad)`` of notebook 04: any bug will do.
 
     The learner plants a mistake of their own in the gradient of ``J``. The check calls ``fn``
-    on ten small problems (square and not, lam = 0 and lam > 0, an unrated movie and user, and
+    on ten small problems (square and not, lam = 0 and lam > 0, unrated movies and users, and
     the small problem that :func:`cflib.check_gradient` uses) and runs a gradient check on each:
     the relative error of each block against central differences of :func:`cflib.cost`, with
     :data:`cflib.gradcheck.TOLERANCE`. It PASSes when the check flags at least one block of at

@@ -29,15 +29,20 @@ def dense_problem(rng, n_movies, n_users, k, *, junk=True, empty=False):
     """X, Theta, Y, R with about half of Y rated (integers 1..5).
 
     ``junk``: Y holds values at unrated entries too (they must not count).
-    ``empty``: the last movie and the last user have no ratings.
+    ``empty``: two movies and two users have no ratings, the middle ones (indices
+    ``n // 2``) and the last ones. The last: ``np.bincount`` without ``minlength``
+    returns too few rows. The middle: code that packs the rated ids into
+    ``0 .. n_rated - 1`` (``np.unique(..., return_inverse=True)``) and writes its
+    results to the first rows is right when only the last rows are empty.
     """
     X = rng.standard_normal((n_movies, k))
     Theta = rng.standard_normal((n_users, k))
     R = rng.random((n_movies, n_users)) < 0.55
-    R[0, 0] = R[0, -1] = R[-1 if not empty else 0, 0] = True
+    R[0, 0] = R[0, -1] = R[-1, 0] = True
     if empty:
-        R[-1, :] = False
-        R[:, -1] = False
+        R[0, n_users - 2] = R[n_movies - 2, 0] = True  # rated rows on both sides of the middle ones
+        R[[n_movies // 2, n_movies - 1], :] = False
+        R[:, [n_users // 2, n_users - 1]] = False
     Y = rng.integers(1, 6, size=(n_movies, n_users)).astype(float)
     if not junk:
         Y = np.where(R, Y, 0.0)
@@ -69,7 +74,7 @@ def dense_cases() -> list:
         ("a random 6x4 problem with lam=0.7", b, 0.7),
         ("a random square 5x5 problem with lam=0", sq, 0.0),
         ("a random square 5x5 problem with lam=2", sq, 2.0),
-        ("a random 7x6 problem with an unrated movie and user with lam=0.3", e, 0.3),
+        ("a random 7x6 problem (movies 3 and 6 and users 3 and 5 unrated) with lam=0.3", e, 0.3),
     ]
 
 
