@@ -334,6 +334,9 @@ def test_wire_carries_data_and_refuses_objects():
         assert type(back) is type(value) or isinstance(value, np.generic)
         assert repr(back) == repr(value)
     assert type(decode(encode(object()))).__name__ == "object"
+    # what the checks refuse in the kernel crosses as itself, so the grader refuses it too
+    assert isinstance(decode(json.loads(json.dumps(encode(np.asmatrix(np.eye(2)))))), np.matrix)
+    assert type(decode(encode(g for g in ()))).__name__ == "generator"
     with pytest.raises(ValueError):
         decode({"t": "nd", "dtype": "|O", "shape": [1], "b64": "AAAAAAAAAAA="})
     with pytest.raises(ValueError):

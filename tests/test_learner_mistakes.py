@@ -2496,6 +2496,44 @@ RIGHT += [("check_sampled_recall", recall_ok), ("check_sampled_recall", recall_l
           ("check_ease", ease_solve), ("check_bpr_gradient", bpr_ok), ("check_bpr_gradient", bpr_loop)]
 
 
+# A fresh learner's pass (issue 19): an np.matrix behaves differently later (* is a matrix product), and a
+# generator is used up by its first reader; both are refused with their own line.
+def dense_matrix(m, u, r, nm, nu):
+    Y, R = dense_ok(m, u, r, nm, nu)
+    return np.asmatrix(Y), R
+
+
+def predict_matrix(X, T):
+    return np.asmatrix(X) @ np.asmatrix(T).T
+
+
+def numgrad_generator(f, params, eps=1e-5):
+    return (g for g in numgrad_ok(f, params, eps))
+
+
+def dense_empty(m, u, r, nm, nu):  # np.empty: the entries nobody rated hold whatever was in memory
+    Y = np.empty((nm, nu))
+    R = np.zeros((nm, nu), dtype=bool)
+    Y[m, u], R[m, u] = r, True
+    return Y, R
+
+
+def normalize_empty_like(Y, R):
+    Yn = np.empty_like(Y)
+    mean = np.array([Y[i, R[i]].mean() if R[i].any() else Y[R].mean() for i in range(Y.shape[0])])
+    Yn[R] = (Y - mean[:, None])[R]
+    return Yn, mean
+
+
+MISTAKES += [
+    ("check_to_dense", dense_empty, "Y holds leftover memory"),
+    ("check_normalize", normalize_empty_like, "Y_norm holds leftover memory"),
+    ("check_to_dense", dense_matrix, "returned an np.matrix instead of Y"),
+    ("check_predict", predict_matrix, "returned an np.matrix instead of the prediction matrix"),
+    ("check_numerical_gradient", numgrad_generator, "returned a generator (a one-pass iterator)"),
+]
+
+
 def _line(check: str, fn, capsys):
     got = getattr(checks, check)(fn)
     lines = capsys.readouterr().out.splitlines()

@@ -31,7 +31,7 @@ import numpy as np
 
 from .capture import _CAPTURE, capture, case_rng  # noqa: F401
 from .wording import _capitalized, _join_hints, _sentence, _verb, _with_hint  # noqa: F401
-from .guard import Invalid, StandIn, _first_line, _quote_output, array, call_guarded, pair, scalar  # noqa: F401
+from .guard import JUNK_FLOAT, Invalid, StandIn, _first_line, _quote_output, array, call_guarded, pair, scalar  # noqa: F401
 from .compare import _fmt, _position, describe_difference, failing_line, integer_trouble, low_precision, precision_note  # noqa: F401,E501
 
 #: Results agree when ``|got - expected| <= RTOL * |expected| + ATOL`` entrywise.
@@ -264,6 +264,10 @@ def diagnose(spec: CheckSpec, learner: list, expected: list) -> str:
                 phrases.append((p, *generic))
             elif special:
                 phrases.append((p, special, ""))
+            elif np.any(np.asarray(learner[i].value[p]) == JUNK_FLOAT):
+                phrases.append((p, f"holds leftover memory on {cases[i].label} (entries such as 1.8e+127 that "
+                                   "nothing wrote)", "np.empty and np.empty_like do not set their entries: "
+                                   "start from np.zeros or np.zeros_like where some entries are not written"))
             else:
                 phrases.append((p, f"differs from {spec.ref_name} on {cases[i].label}: "
                                    + describe_difference(parts[p], learner[i].value[p], expected[i].value[p],

@@ -7,6 +7,7 @@ from typing import Callable
 import numpy as np
 
 from .engine import Case, CheckSpec, Invalid, Mistake, StandIn, array, case_rng, pair, run
+from .guard import refuse_odd_containers
 from .problems import dense_cases
 from .. import gradcheck
 from ..objective import cost as ref_cost
@@ -77,6 +78,7 @@ def check_numerical_gradient(fn) -> Callable:
         params = case.args[1]
         if out is None:
             raise Invalid("returned None instead of one gradient array per block: is the `return` missing?")
+        refuse_odd_containers(out, "a tuple with one gradient array per array in params")
         if isinstance(out, np.ndarray) or not isinstance(out, (tuple, list)):
             raise Invalid("returned one array instead of a tuple with one gradient array per array in params")
         if len(out) != len(params):

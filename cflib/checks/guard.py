@@ -39,6 +39,7 @@ import io
 import math
 import signal
 import threading
+import types
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -196,10 +197,38 @@ class Outcome:
     tampered: str = ""
 
 
+#: What a float64 entry holds when it was left as :func:`_dirty_memory` filled the memory (bytes 0x5A).
+JUNK_FLOAT = float(np.frombuffer(b"\x5a" * 8, dtype=np.float64)[0])
+
+
+def _dirty_memory(args) -> None:
+    """Allocate and free junk-filled blocks of the sizes a result may take, just before the call.
+
+    ``np.empty`` returns whatever memory it is given, and a fresh small block is
+    often all zeros: an answer that starts from ``np.empty`` and fills only the
+    rated entries would pass by luck. NumPy and the C allocator hand a freed block
+    of the same size to the next request, so the junk (bytes 0x5A: the float
+    :data:`JUNK_FLOAT`, about 1.8e+127, or True) is what such an answer finds. Sizes: products of one or
+    two of the dimensions and whole numbers among the arguments, for 8-, 4- and
+    1-byte items, up to 1 MiB.
+    """
+    dims = {1}
+    for a in args:
+        if isinstance(a, np.ndarray):
+            dims.update(int(d) for d in a.shape)
+        elif isinstance(a, (int, np.integer)) and not isinstance(a, bool) and 0 < a <= 100_000:
+            dims.add(int(a))
+    dims = sorted(dims)[:12]
+    sizes = {d1 * d2 * item for i, d1 in enumerate(dims) for d2 in dims[i:] for item in (8, 4, 1)}
+    junk = [np.full(n, 0x5A, dtype=np.uint8) for n in sorted(sizes) if 0 < n <= 1 << 20]
+    del junk
+
+
 def _attempt(fn, case, split, arg_names, hints) -> Callable:
     """The call, the check of the arguments and the reading of the result, as one function of no argument."""
     def attempt():
         args = copy.deepcopy(case.args)
+        _dirty_memory(args)
         out = fn(*args)
         changed = _changed(args, case.args, arg_names, hints)
         if changed is not None:
@@ -309,6 +338,21 @@ def _refuse_text_and_complex(out, what: str) -> None:
                       "np.lib.scimath) or complex dtypes")
 
 
+def refuse_odd_containers(out, what: str) -> None:
+    """:class:`Invalid` for an ``np.matrix`` (``*`` is a matrix product and ``.sum(axis=1)`` stays 2-D, so
+    later cells would compute something else) and for a generator or other one-pass iterator (it is used up
+    by the first reader)."""
+    if isinstance(out, np.matrix):
+        raise Invalid(f"returned an np.matrix instead of {what}: return an ordinary array (np.asarray(...), "
+                      "and no np.matrix or np.asmatrix): for a matrix, * is a matrix product and "
+                      ".sum(axis=1) stays 2-D, so later cells would compute something else")
+    iterator_names = ("generator", "map", "filter", "zip", "enumerate", "list_iterator", "tuple_iterator")
+    if isinstance(out, (types.GeneratorType, map, filter, zip)) or type(out).__name__ in iterator_names or (
+            hasattr(out, "__next__") and not isinstance(out, (np.ndarray, str, bytes))):
+        raise Invalid(f"returned a {type(out).__name__} (a one-pass iterator) instead of {what}: build the "
+                      "result itself, e.g. tuple(...) around a generator expression, and return that")
+
+
 def scalar(out, what: str) -> np.ndarray:
     """A number (Python or NumPy) or a 0-d array, as a 0-d float array.
 
@@ -318,6 +362,7 @@ def scalar(out, what: str) -> np.ndarray:
     """
     if out is None:
         raise Invalid(f"returned None instead of {what}: is the `return` statement missing?")
+    refuse_odd_containers(out, what)
     if isinstance(out, (tuple, list)):
         raise Invalid(f"returned a {type(out).__name__} of {len(out)} items instead of {what}: "
                       "return the number itself (a float), not a container")
@@ -341,6 +386,7 @@ def array(out, what: str) -> np.ndarray:
     """
     if out is None:
         raise Invalid(f"returned None instead of {what}: is the `return` statement missing?")
+    refuse_odd_containers(out, what)
     if isinstance(out, (tuple, list)):
         raise Invalid(f"returned a Python {type(out).__name__}, not a NumPy array, for {what}: "
                       "build it with NumPy (np.zeros, @, np.where) or end with np.array(...), "
@@ -365,6 +411,7 @@ def pair(out, names: tuple) -> tuple:
     what = f"the pair ({', '.join(names)})"
     if out is None:
         raise Invalid(f"returned None instead of {what}: is the `return` statement missing?")
+    refuse_odd_containers(out, what)
     if isinstance(out, np.ndarray) or not isinstance(out, (tuple, list)):
         shape = getattr(out, "shape", None)
         extra = f" (one array of shape {shape})" if shape is not None else f" (a {type(out).__name__})"

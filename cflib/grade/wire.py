@@ -106,8 +106,9 @@ def decode(d, depth: int = 0):
         return _read_array(d)
     if t == "npscalar":
         return _read_array(d["a"])[()]
-    if t == "arraylike":
-        return _read_array(d["a"])
+    if t == "arraylike":  # an np.matrix stays one, so that the checks judge it as they do in the kernel
+        a = _read_array(d["a"])
+        return np.asmatrix(a) if d.get("type") == "matrix" and a.ndim <= 2 else a
     if t == "other":
         name = str(d.get("type", "object"))
         return type(name if name.isidentifier() else "object", (), {"__repr__": lambda self: f"<{name}>"})()
