@@ -18,6 +18,7 @@ Usage: ``python tools/synthetic_class.py OUT_DIR [--students 30] [--notebooks 02
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import inspect
 import json
@@ -91,8 +92,14 @@ def function_source(fn, name: str) -> str:
     collect(fn)
     own = textwrap.dedent(inspect.getsource(fn))
     own = re.sub(rf"^def {re.escape(fn.__name__)}\(", f"def {name}(", own, count=1, flags=re.M)
-    imports = [line for line in inspect.getsource(module).splitlines()
-               if line.startswith(("import ", "from ")) and "pytest" not in line and "__future__" not in line]
+    text = inspect.getsource(module)
+    imports = []  # the module's top-level imports, whole (several lines too), but not pytest or other test files
+    for node in ast.parse(text).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+            if not any(n == "__future__" or n.split(".")[0] in ("pytest", "hypothesis") or n.startswith("test_")
+                       for n in names):
+                imports.append(ast.get_source_segment(text, node))
     return "\n".join(["import numpy as np", "import cflib", *imports, "", ""]) + "\n\n".join(helpers + [own])
 
 
