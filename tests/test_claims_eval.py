@@ -1,0 +1,190 @@
+"""Numbers and claims in the prose of notebook 14 (evaluation protocols), pinned.
+
+Two kinds of tests: the prose quotes what the cell above it printed (the stored outputs, which nbval
+keeps equal to a fresh run), and the central results are recomputed here from the data, so that a
+change in cflib that moves them fails a test even before the notebook is re-executed.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import cflib
+from cflib.bpr import fit_bpr
+from cflib.popularity import fit_popularity
+from cflib.protocols import expected_sampled_metrics, full_table, leave_last_out, sample_negatives, sampled_table
+from cflib.ranking import ranking_table
+from cflib.significance import compare_users, per_user
+from cflib.train import fit
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "14_evaluation_protocols.ipynb"
+
+
+def _cells():
+    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+
+
+def _prose() -> str:
+    return "\n".join("".join(c["source"]) for c in _cells() if c["cell_type"] == "markdown")
+
+
+def _printed(marker: str) -> str:
+    (cell,) = [c for c in _cells() if c["cell_type"] == "code" and "".join(c["source"]).startswith(marker)]
+    return "".join("".join(o.get("text", "")) for o in cell["outputs"])
+
+
+def _numbers(text: str) -> list:
+    return [float(v) for v in re.findall(r"[-+]?\d+\.\d+(?:e[-+]\d+)?", text)]
+
+
+# ------------------------------------------------------------------ the prose quotes the outputs
+QUOTES = [  # (code cell's first characters, printed text, the prose's words)
+    ("data = cflib.load_movielens", "1,576 on average", "1,576 on average"),
+    ("data = cflib.load_movielens", "sampled movies the user had rated: 0", "no sampled movie was rated by its user"),
+    ("loo_models = ", "EASE        HR@10 full 0.0859  sampled 0.6013", "(HR@10 0.6013)"),
+    ("loo_models = ", "EASE        HR@10 full 0.0859  sampled 0.6013", "for 8.6 % of them (0.0859)"),
+    ("def five_models", "EASE             0.3768       0.4476       0.5691          0.6707",
+     "NDCG@10 0.4476 against 0.3948, P@10 0.3768 against 0.3410"),
+    ("def five_models", "BPR              0.3410       0.3948       0.5945          0.6940",
+     "BPR 0.6940 against 0.6707 in NDCG@10, 0.5945 against 0.5691 in P@10"),
+    ("for protocol in", "sampled: BPR - EASE NDCG@10 = +0.0233", "(+0.0233, interval clear of 0)"),
+    ("for protocol in", "full: BPR - EASE NDCG@10 = -0.0528", "(−0.0528)"),
+    ("print(f\"{'model':<11} {'full AUC'", "EASE          0.8640      0.8648        0.6013           0.5934",
+     "(0.5934 and 0.3148)"),
+    ("print(f\"{'model':<11} {'full AUC'", "popularity    0.7527      0.7529        0.3118           0.3148",
+     "(HR@10 0.6013 and 0.3118)"),
+    ("M, N, k = 1600", "AUC 0.95: expected sampled HR@10 0.976", "almost surely (0.976)"),
+    ("M, N, k = 1600", "AUC 0.90: expected sampled HR@10 0.447", "about half the time (0.447)"),
+    ("for a_name, b_name in ((\"implicit ALS\"", "implicit ALS - EASE, NDCG@10: u1 +0.0137 [+0.0001, +0.0273]",
+     "ends at +0.0001"),
+    ("for a_name, b_name in ((\"implicit ALS\"", "corrected p 0.025, won 5/5", "p-value is 0.025"),
+    ("names = [\"implicit ALS\"", "implicit ALS      0.389 [0.365, 0.414]     0.461 [0.436, 0.487]",
+     "overlap widely (0.436 to 0.487 and 0.424 to 0.471)"),
+    ("names = [\"implicit ALS\"", "EASE              0.377 [0.353, 0.400]     0.448 [0.424, 0.471]",
+     "overlap widely (0.436 to 0.487 and 0.424 to 0.471)"),
+    ("for a_name, b_name in ((\"implicit ALS\"", "EASE - BPR, NDCG@10: u1 +0.0528 [+0.0360, +0.0700], Wilcoxon p 2.3e-08; "
+     "5 folds +0.0614", "(+0.0614 over the folds)"),
+]
+
+
+@pytest.mark.parametrize("marker, printed, words", QUOTES, ids=[w for _, _, w in QUOTES])
+def test_nb14_prose_quotes_the_printed_figures(marker, printed, words):
+    assert printed in _printed(marker)
+    assert words in _prose()
+
+
+def test_nb14_benchmark_bpr_figure_is_the_recorded_one():
+    readme = (Path(__file__).resolve().parents[1] / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    assert "| u1 | BPR | 0.357 [" in readme and "reaches a P@10 of 0.357 on u1" in _prose()
+    assert "(k 64, λ 0.03, lr 0.05, 60 epochs, batch 256" in readme and "(60 epochs in batches of 256)" in _prose()
+
+
+def test_nb14_sampled_is_seven_times_full_and_the_reversal_is_about_twice():
+    prose = _prose()
+    out = _printed("loo_models = ")
+    full, sampled = (float(v) for v in re.search(r"EASE\s+HR@10 full ([\d.]+)\s+sampled ([\d.]+)", out).groups())
+    assert round(sampled / full) == 7 and "a factor of seven" in prose
+    rev = _printed("for protocol in")
+    s, f = (float(v) for v in re.findall(r"NDCG@10 = ([-+][\d.]+)", rev))
+    assert s > 0 > f and 1.8 < -f / s < 2.6 and "about twice as large" in prose
+    lows_highs = re.findall(r"CI \[([-+][\d.]+), ([-+][\d.]+)\]", rev)
+    assert float(lows_highs[0][0]) > 0 and float(lows_highs[1][1]) < 0  # "Both differences are clear of 0"
+    users = [sum(int(v) for v in re.findall(r"(?:for|tied) (\d+)", line)) for line in rev.splitlines()]
+    assert users[0] == users[1] and 440 < users[0] < 480  # "one fold of about 460 users"
+    assert "one fold of about 460 users" in prose
+
+
+def test_nb14_only_bpr_and_ease_reverse_among_the_five():
+    out = _printed("def five_models")
+    rows = {line[:13].strip(): _numbers(line[13:]) for line in out.splitlines()[1:] if line.strip()}
+    flips = {(a, b) for a in rows for b in rows if a < b for col in ((0, 2), (1, 3))
+             if (rows[a][col[0]] - rows[b][col[0]]) * (rows[a][col[1]] - rows[b][col[1]]) < 0}
+    assert flips == {("BPR", "EASE")}
+    assert "The other pairs keep their order here" in _prose()
+
+
+def test_nb14_sampled_auc_and_one_draw_are_close_to_their_expectations():
+    out = _printed("print(f\"{'model':<11} {'full AUC'")
+    for line in out.splitlines()[1:]:
+        full_auc, sampled_auc, hr, expected_hr = _numbers(line)
+        assert abs(full_auc - sampled_auc) < 0.001 and abs(hr - expected_hr) < 0.01
+    assert "within 0.001 of the full AUC" in _prose() and "within 0.01 of the exact expectation" in _prose()
+
+
+def test_nb14_ladder_steps_are_all_significant():
+    out = _printed("steps = [")
+    rows = [_numbers(line[24:]) for line in out.splitlines()[1:]]
+    assert len(rows) == 5
+    for diff, low, high, half, wilcoxon_p, fold_diff, t_p, corrected_p in rows:
+        assert (low > 0 or high < 0) and np.sign(diff) == np.sign(fold_diff)
+        assert corrected_p < 0.01 and wilcoxon_p < 2e-9
+    assert all(w in ("5/5", "0/5") for w in re.findall(r"(\d/5)", out))
+    halves = [r[3] for r in rows]
+    assert f"{min(halves):.3f}" == "0.012" and f"{max(halves):.3f}" == "0.017"
+    prose = _prose()
+    assert "half-widths of the u1 intervals are 0.012 to 0.017" in prose and "smaller than about 0.012" in prose
+    assert "largest Wilcoxon p-value is about $10^{-9}$" in prose and "corrected p below 0.01" in prose
+
+
+def test_nb14_fold_order_u1_easiest_and_spread_beyond_the_intervals():
+    out = _printed("names = [\"implicit ALS\"")
+    per_fold = {}
+    for line in out.split("fold by fold")[1].splitlines()[1:]:
+        if line.strip():
+            values = [float(v) for v in re.findall(r"u\d ([\d.]+)", line)]
+            per_fold[line[:13].strip()] = (np.array(values), float(re.search(r"widest interval ([\d.]+)", line).group(1)))
+    order = ["EASE", "BPR", "popularity", "BEST"]
+    for f in range(5):  # "The order is the same on every fold": the two leaders, then BPR, popularity, BEST
+        assert min(per_fold["implicit ALS"][0][f], per_fold["EASE"][0][f]) > per_fold["BPR"][0][f]
+        assert all(per_fold[a][0][f] > per_fold[b][0][f] for a, b in zip(order[1:], order[2:]))
+    for values, widest in per_fold.values():
+        assert values.argmax() == 0                    # u1 is the easiest fold for every model
+        assert values.max() - values.min() > widest    # spread larger than the width of any interval
+    assert "u1 is easiest for every model" in _prose()
+
+
+# ------------------------------------------------------------------ recomputed from the data
+@pytest.fixture(scope="module")
+def loo(movielens):
+    train, test = leave_last_out(cflib.load_movielens("100k", download=False))
+    return train, test
+
+
+def test_nb14_leave_last_out_full_against_sampled(loo):
+    train, test = loo
+    negatives = sample_negatives(train, test, 100, seed=0, relevant_min=0.0)
+    ease = fit(train, method="ease", lam=500.0)[0]
+    full = full_table(ease, train, test, relevant_min=0.0)
+    sampled = sampled_table(ease, train, test, negatives=negatives, relevant_min=0.0)
+    assert f"{full['hit'].mean():.4f}" == "0.0859" and f"{sampled['hit'].mean():.4f}" == "0.6013"
+    expected = expected_sampled_metrics(ease, train, test, n_negatives=100, relevant_min=0.0)
+    assert f"{expected['hit'].mean():.4f}" == "0.5934" and f"{expected['auc'].mean():.4f}" == "0.8640"
+    pop = fit_popularity(train)
+    assert f"{full_table(pop, train, test, relevant_min=0.0)['hit'].mean():.4f}" == "0.0498"
+
+
+def test_nb14_reversal_recomputed_on_u1(movielens):
+    train, test = cflib.load_split("u1", download=False)
+    ease = fit(train, method="ease", lam=500.0)[0]
+    bpr = fit_bpr(train, n_iters=30, batch_size=1024, lr=0.1, seed=0)[0]
+    negatives = sample_negatives(train, test, 100, seed=0)
+    sampled = compare_users(*per_user(sampled_table(bpr, train, test, negatives=negatives),
+                                      sampled_table(ease, train, test, negatives=negatives), "ndcg"))
+    full = compare_users(*per_user(ranking_table(bpr, train, test), ranking_table(ease, train, test), "ndcg"))
+    assert sampled.low > 0 and full.high < 0
+    assert f"{sampled.difference:+.4f}" == "+0.0233" and f"{full.difference:+.4f}" == "-0.0528"
+
+
+def test_nb14_hypergeometric_hit_probabilities():
+    M, N, k = 1600, 100, 10
+    assert f"{stats.hypergeom(M, round(0.10 * M), N).cdf(k - 1):.3f}" == "0.447"
+    assert f"{stats.hypergeom(M, round(0.05 * M), N).cdf(k - 1):.3f}" == "0.976"
+    assert f"{1 - 9 / 1600:.3f}" == "0.994" and "$1 - 9/1600 = 0.994$" in _prose()
+    # E[1 - A/N] = 1 - a/M: the sampled AUC is unbiased
+    a = 240
+    A = stats.hypergeom(M, a, N)
+    assert np.isclose(1 - A.mean() / N, 1 - a / M)
