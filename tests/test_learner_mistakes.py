@@ -3469,3 +3469,15 @@ def test_third_pass_mistake_fails_with_its_diagnosis(check, fn, phrase, capsys):
 @pytest.mark.parametrize("check, fn", THIRD_RIGHT, ids=[f"{c}-{f.__name__}" for c, f in THIRD_RIGHT])
 def test_third_pass_right_alternative_passes(check, fn, capsys):
     test_right_alternative_passes(check, fn, capsys)
+
+
+def test_sample_row_in_float32_gets_the_float32_note(capsys):
+    """Every check says when a result is float32; the sampler's too (a fresh learner's pass found it silent)."""
+    def sample_f32(F, t, tau, nu, lam, rng):
+        A = tau * F.T @ F + np.diag(lam)
+        L = np.linalg.cholesky(A)
+        m = np.linalg.solve(A, tau * F.T @ t + lam * nu)
+        return (m + np.linalg.solve(L.T, rng.standard_normal(nu.size))).astype(np.float32)
+
+    line, _ = _line("check_sample_row", sample_f32, capsys)
+    assert line.startswith("check_sample_row: PASS") and "your result is float32" in line

@@ -49,6 +49,7 @@ from typing import Callable
 
 import numpy as np
 
+from .compare import low_precision
 from .engine import Case, CheckSpec, Mistake, case_rng, lazy, run
 from .guard import Invalid, StandIn, _TimeUp, _first_line, _refuse_text_and_complex
 
@@ -217,7 +218,10 @@ def _shape(draws: np.ndarray) -> np.ndarray:
 def _split(out, case: Case) -> tuple:
     if isinstance(out, _Moments):
         return out["mean"], out["cov"], out.get("shape", _gaussian_shape(out["mean"].size))
-    return (*_snap(out, case), _shape(out))
+    parts = (*_snap(out, case), _shape(out))
+    if low_precision(out):  # the learner's draws were float32: say so, as every check does
+        parts = tuple(np.asarray(p, dtype=out.dtype) for p in parts)
+    return parts
 
 
 def _explain(p, got, exp, case):
@@ -229,8 +233,8 @@ def _explain(p, got, exp, case):
                 f"all {d} coordinates of z = rng.standard_normal({d}) and return m + solve(L.T, z)")
     return (f"is not Gaussian: whitened, your draws have a kurtosis of {got[0]:.2f} and a largest skewness of "
             f"{got[1]:.2f}, where Gaussian draws have {exp[0]:g} +- {np.sqrt(8 * exp[0] / n):.2f} and 0 +- "
-            f"{np.sqrt(6 / n):.2f} (on {case.label}): noise with the right mean and covariance (uniform, +-1) is "
-            f"not enough; draw z = rng.standard_normal({d}) and return m + solve(L.T, z)")
+            f"{np.sqrt(6 / n):.2f} (on {case.label}): noise with the right mean and covariance but another "
+            f"distribution (uniform noise, for instance) is not enough; draw z = rng.standard_normal({d}) and return m + solve(L.T, z)")
 
 
 def _one_draw(w, d: int) -> np.ndarray:
@@ -266,10 +270,13 @@ def _drawer(fn) -> Callable:
         out = np.empty((N_DRAWS, d))
         given = {"F": F, "t": t, "nu": nu, "lam": lam}
         kept = {name: a.copy() for name, a in given.items()}
-        s = 0
+        s, low = 0, None
         try:
             for s in range(N_DRAWS):
-                out[s] = _one_draw(fn(F, t, tau, nu, lam, rng), d)
+                w = fn(F, t, tau, nu, lam, rng)
+                if s == 0 and low_precision(w):
+                    low = np.asarray(w).dtype  # float32 draws: the moments are compared as float32, with its note
+                out[s] = _one_draw(w, d)
                 if s == 0 or s == N_DRAWS - 1:
                     _unchanged(given, kept)
         except _TimeUp:
@@ -289,7 +296,7 @@ def _drawer(fn) -> Callable:
                 raise Invalid("drew other numbers from a new generator with the same seed: draw the noise from "
                               "the rng argument (z = rng.standard_normal(d)), not from np.random or a generator "
                               "of your own, so that a seeded chain can be repeated")
-        return out
+        return out if low is None else out.astype(low)
 
     draws.__name__ = getattr(fn, "__name__", "your function")
     return draws

@@ -103,7 +103,9 @@ def integer_trouble(name: str, p: int, learner: list, expected: list, cases: lis
                     "on values that can have fractions")
     if all(np.all(g == 0) for g, _, _ in pairs) and any(np.any(e != 0) for _, e, _ in pairs):
         return ("is 0 on every test case, where the right values are not",
-                "is a factor 0 (1 // 2 is 0: write 0.5 or 1 / 2), or is the result never accumulated?")
+                "is a factor 0 (1 // 2 is 0: write 0.5 or 1 / 2), is the result never accumulated, or is "
+                "nothing ever counted (a condition that is never true: for a top-N list, do the relevant "
+                "movies reach the list at all)?")
     return None
 
 
