@@ -58,8 +58,9 @@ def check_normalize(fn) -> Callable:
         Y, R = case.args
         unrated = R.sum(axis=1) == 0
         if p == 1 and unrated.any() and close(got[~unrated], exp[~unrated]):
-            return (f"is right for every rated movie but not for the movie nobody rated "
-                    f"(expected {exp[unrated][0]:.6g}, got {got[unrated][0]:.6g}); the rule: {FALLBACK_RULE}")
+            nobody = "movies nobody rated" if unrated.sum() > 1 else "movie nobody rated"
+            return (f"is wrong only for the {nobody} (expected {exp[unrated][0]:.6g}, got "
+                    f"{got[unrated][0]:.6g}); the rule: {FALLBACK_RULE}")
         return None
 
     def split(out, case):
