@@ -1,0 +1,124 @@
+"""Benchmark cflib's factorization machine (issue 21) on the official ml-100k folds u1..u5.
+
+Run from the repository root (needs the real MovieLens 100K copy)::
+
+    CFLIB_DATA_DIR=/path/to/data python benchmarks/bench_fm.py           # u1..u5
+    CFLIB_DATA_DIR=/path/to/data python benchmarks/bench_fm.py --quick   # u1 only, few iterations
+
+In one run, for every fold, one BLAS thread (the FM solvers' default on ml-100k):
+
+* ``fm_sgd`` and ``fm_als`` with ``features="ids"`` (MF with biases, as an FM) and
+  ``features="all"`` (every group of :mod:`cflib.features`);
+* ALS ``BEST`` of :mod:`cflib.train`, cflib's best model on the ids alone, for reference.
+
+**Hyperparameters are chosen on validation, never on the test file.** Each fold's training
+file is split once more (``train.random_split(0.1, seed=0)``: 90 % fit, 10 % validation); every
+setting of the small grid :data:`GRID` is fitted on the 90 % and scored on the 10 %; the setting
+with the lowest validation RMSE is refitted on the whole training file, and only that model
+meets the test file. Fit time is the refit's (wall clock and CPU time of the process; the grid
+search and prediction excluded).
+
+myFM (Bayesian FM) is not installed here; its figures in the README are quoted from issue 21.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import statistics
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import cflib  # noqa: E402
+from cflib.datasets import load_side_info  # noqa: E402
+from cflib.evaluate import evaluate  # noqa: E402
+from cflib.train import BEST, fit  # noqa: E402
+from measure import load_average, machine_markdown, markdown_table  # noqa: E402
+
+#: The settings tried on each fold's validation split: fixed options, then the grid.
+GRID = {
+    "fm_als": (dict(k=10, n_iters=15, lam_bias=5.0), dict(lam=(10.0, 20.0, 40.0))),
+    "fm_sgd": (dict(k=10, n_iters=20, lam_bias=5.0, batch_size=1024, lr_decay=0.95),
+               dict(lam=(10.0, 30.0), lr=(0.02, 0.05))),
+    "fm_mcmc": (dict(k=10, n_iters=100), {}),  # nothing to tune: the sweeps are a time budget
+}
+QUICK = {
+    "fm_als": (dict(k=4, n_iters=3, lam_bias=5.0), dict(lam=(10.0, 40.0))),
+    "fm_sgd": (dict(k=4, n_iters=2, lam_bias=5.0, batch_size=1024, lr_decay=0.95), dict(lam=(10.0,), lr=(0.05,))),
+    "fm_mcmc": (dict(k=4, n_iters=4, burn_in=1), {}),
+}
+#: The features of myFM's ml-100k example, as issue 21 quotes it: the date, the user attributes,
+#: and "users who rated this movie" weighted 1/sqrt(n) (with the two ids).
+MYFM_FEATURES = ("user", "movie", "age", "gender", "occupation", "zip", "date", "movie_raters")
+#: The feature sets per method: fm_mcmc draws its weighted groups one feature at a time (slow),
+#: so it runs myFM's set, with one weighted group, instead of "all" with three.
+FEATURES = {"fm_sgd": ("ids", "all"), "fm_als": ("ids", "all"), "fm_mcmc": ("ids", MYFM_FEATURES)}
+
+
+def timed_fit(train, **kw):
+    """(model, wall seconds, CPU seconds) of one fit."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    model, _ = fit(train, **kw)
+    return model, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def choose(train, method, features, side, grid):
+    """The grid setting with the lowest validation RMSE on a 10 % split of ``train``, and that RMSE."""
+    fixed, axes = grid[method]
+    if not axes:
+        return fixed, float("nan")
+    fit_part, val = train.random_split(0.1, seed=0)
+    best = None
+    for values in itertools.product(*axes.values()):
+        options = {**fixed, **dict(zip(axes, values))}
+        model, _ = fit(fit_part, method=method, features=features, side=side, **options)
+        score = evaluate(model, val)["rmse"]
+        if best is None or score < best[1]:
+            best = (options, score)
+    return best
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="u1 only, tiny grids (seconds: checks the script runs)")
+    parser.add_argument("--folds", nargs="+", default=None)
+    parser.add_argument("--methods", nargs="+", default=list(GRID), choices=list(GRID))
+    args = parser.parse_args()
+    folds = args.folds or (["u1"] if args.quick else ["u1", "u2", "u3", "u4", "u5"])
+    grid = QUICK if args.quick else GRID
+    print(machine_markdown())
+    side = load_side_info(progress=False)
+    results = {}  # (label) -> list of (fold, rmse, wall, cpu, options)
+    for fold in folds:
+        train, test = cflib.load_split(fold, progress=False)
+        model, wall, cpu = timed_fit(train, **BEST)
+        results.setdefault("BEST (als, ids)", []).append((fold, evaluate(model, test)["rmse"], wall, cpu, "BEST"))
+        for method, features in [(m, f) for m in args.methods for f in FEATURES[m]]:
+            options, val_rmse = choose(train, method, features, side, grid)
+            model, wall, cpu = timed_fit(train, method=method, features=features, side=side, **options)
+            chosen = ", ".join(f"{k}={v:g}" for k, v in options.items() if k in grid[method][1]) or "none to choose"
+            label = f"{method}, {features if isinstance(features, str) else 'myFM set'}"
+            results.setdefault(label, []).append(
+                (fold, evaluate(model, test)["rmse"], wall, cpu,
+                 chosen if val_rmse != val_rmse else f"{chosen} (val {val_rmse:.4f})"))
+            print(f"{fold} {label}: test RMSE {results[label][-1][1]:.4f}, fit {wall:.1f} s, chosen {chosen}",
+                  flush=True)
+    print(f"- load average at end: {load_average()}")
+    print()
+    rows = []
+    for label, runs in results.items():
+        rows.append([label, f"{statistics.mean(r[1] for r in runs):.4f}",
+                     " / ".join(f"{r[1]:.4f}" for r in runs),
+                     f"{statistics.median(r[2] for r in runs):.2f} s", f"{statistics.median(r[3] for r in runs):.2f} s"])
+    print(markdown_table(["model, features", "mean test RMSE", "per fold (" + ", ".join(folds) + ")",
+                          "median fit time (wall)", "median fit CPU time"], rows))
+    print()
+    print(markdown_table(["model, features", "settings chosen on validation, per fold"],
+                         [[label, "; ".join(f"{r[0]}: {r[4]}" for r in runs)] for label, runs in results.items()
+                          if not label.startswith("BEST")]))
+
+
+if __name__ == "__main__":
+    main()
