@@ -85,9 +85,12 @@ def main():
     parser.add_argument("--quick", action="store_true", help="u1 only, tiny grids (seconds: checks the script runs)")
     parser.add_argument("--folds", nargs="+", default=None)
     parser.add_argument("--methods", nargs="+", default=list(GRID), choices=list(GRID))
+    parser.add_argument("--sweeps", type=int, default=None, help="fm_mcmc's number of sweeps (default 100)")
     args = parser.parse_args()
     folds = args.folds or (["u1"] if args.quick else ["u1", "u2", "u3", "u4", "u5"])
-    grid = QUICK if args.quick else GRID
+    grid = dict(QUICK if args.quick else GRID)
+    if args.sweeps is not None:
+        grid["fm_mcmc"] = ({**grid["fm_mcmc"][0], "n_iters": args.sweeps}, {})
     print(machine_markdown())
     side = load_side_info(progress=False)
     results = {}  # (label) -> list of (fold, rmse, wall, cpu, options)

@@ -51,9 +51,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from .features import FeatureSpace, build_features, resolve_groups, SIDE_GROUPS
-from .history import Diverged
-from .loop import Integer, Method, Param, Real, State
+from .features import SIDE_GROUPS, FeatureSpace, build_features, resolve_groups
+from .loop import Integer, Param, Real, State
 from .ratings import RATING_SCALE, check_scale
 from .validation import check_index_pair
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .conditionals import sample_hyper, sample_rows, sample_tau
-from .fm import FM_PIECES, FMModel, fm_init, fm_options, predict_relational
+from .fm import FM_PIECES, FMModel, fm_init, fm_options, predict_relational, terms
 from .fm_als import apply_one_hot, group_structure, one_hot_systems
 from .history import Diverged
 from .loop import Integer, Method, Param
@@ -201,7 +201,6 @@ def _step(state):
     w, V = (a.copy() for a in state.params)
     y = state.y
     if not hasattr(state, "s"):
-        from .fm import terms
         lin, state.s, q = terms(state.space, state.idx, w, V, state.squares)
         state.pred = state.w0 + lin + 0.5 * (state.s * state.s - q).sum(axis=1)
     pred, s = state.pred.copy(), state.s.copy()

@@ -149,7 +149,7 @@ def test_sgd_is_seeded(synthetic):
 def test_sgd_comes_near_the_minimum_als_finds(synthetic):
     kw = dict(k=2, lam=2.0, lam_bias=1.0)
     _, als = fit(synthetic, method="fm_als", n_iters=300, **kw)
-    _, sgd = fit(synthetic, method="fm_sgd", n_iters=60, lr=0.1, lr_decay=0.95, batch_size=16, **kw)
+    _, sgd = fit(synthetic, method="fm_sgd", n_iters=40, lr=0.15, lr_decay=0.93, batch_size=16, **kw)
     assert sgd.cost[-1] < 1.05 * als.cost[-1] and sgd.initial_cost > 1.5 * als.cost[-1]
 
 
