@@ -81,6 +81,9 @@ def test_nb14_benchmark_bpr_figure_is_the_recorded_one():
     readme = (Path(__file__).resolve().parents[1] / "benchmarks" / "README.md").read_text(encoding="utf-8")
     assert "| u1 | BPR | 0.357 [" in readme and "reaches a P@10 of 0.357 on u1" in _prose()
     assert "(k 64, λ 0.03, lr 0.05, 60 epochs, batch 256" in readme and "(60 epochs in batches of 256)" in _prose()
+    assert "500, 350, 750, 350, 500 on u1..u5" in readme and "would be 350 to 750" in _prose()
+    assert "BPR              0.3410" in _printed("def five_models")
+    assert "against 0.341 here" in _prose()
 
 
 def test_nb14_sampled_is_seven_times_full_and_the_reversal_is_about_twice():
