@@ -47,7 +47,7 @@ def test_part_modules_are_the_import_lines_in_course_order():
     text = (PACKAGE / "__init__.py").read_text(encoding="utf-8")
     assert re.findall(r"^from \.(\w+) import \*", text, re.M) == list(PART_MODULES)
     assert {p.stem for p in PACKAGE.glob("*.py")} == {*PART_MODULES, "__init__", "engine", "guard", "problems", "capture",
-                                                     "wording", "compare", "stopping", "integrity"}
+                                                     "wording", "compare", "stopping", "integrity", "results"}
 
 
 def test_no_check_module_is_left_outside_the_package():

@@ -47,11 +47,14 @@ module                      notebooks    checks
 ``implicit_feedback``       10           check_implicit_row
 ``bayesian``                11           check_sample_row
 ``spark_objective``         12           check_row_penalty
+``evaluation``              14           check_sampled_recall, check_ease,
+                                         check_bpr_gradient
 ==========================  ===========  ==========================================
 
 ``engine`` holds the spec (:class:`~cflib.checks.engine.CheckSpec`), the cases,
 the verdict (``judge``) and the diagnosis; ``wording`` how its sentences are
-joined; ``guard`` the safe call and the stand-in; ``problems`` the test
+joined; ``guard`` the safe call and the stand-in; ``results`` the reading of a
+result (``scalar``, ``array``, ``pair``) and what it refuses; ``problems`` the test
 problems the checks share; ``capture`` the classroom grader's hooks (a check's
 spec without running it, and cases drawn afresh: :mod:`cflib.grade`). ``bayesian`` checks a random draw: it runs
 the learner's sampler many times inside one guarded call and compares the

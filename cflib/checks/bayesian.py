@@ -49,9 +49,8 @@ from typing import Callable
 
 import numpy as np
 
-from .compare import low_precision
-from .engine import Case, CheckSpec, Mistake, case_rng, lazy, run
-from .guard import Invalid, StandIn, _TimeUp, _first_line, _refuse_text_and_complex
+from .engine import Case, CheckSpec, Mistake, _refuse_text_and_complex, case_rng, lazy, low_precision, run
+from .guard import Invalid, StandIn, _TimeUp, _first_line
 
 __all__ = ["check_sample_row", "N_DRAWS", "Z_MAX"]
 

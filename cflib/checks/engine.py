@@ -8,10 +8,10 @@ output), compares each part of the result with the reference within
 :data:`RTOL`/:data:`ATOL` (one policy for every check: a float32 result is
 compared at float32 precision, :data:`F32_RTOL`, and its line says so; the
 numbers quoted always differ: :mod:`cflib.checks.compare`), and prints ONE
-line: PASS, "not implemented yet", or
-FAIL with a diagnosis (a shape, NaN, a known mistake, "right for lam = 0 only",
-or the first differing entry located as ``X_grad[3, 1]``) and a hint. It returns
-the learner's function after a PASS, else a :class:`~cflib.checks.guard.StandIn`.
+line: PASS, "not implemented yet", or FAIL with a diagnosis (a shape, NaN, a known
+mistake, "right for lam = 0 only", or the first differing entry located as
+``X_grad[3, 1]``) and a hint. It returns the learner's function after a PASS,
+else a :class:`~cflib.checks.guard.StandIn`. The result is read by :mod:`cflib.checks.results`.
 
 A new check is one ``check_xxx(fn)`` that builds a :class:`CheckSpec` and
 returns ``run(spec, fn)``, in the module of its part of the course; a new part
@@ -30,8 +30,9 @@ from typing import Any, Callable
 import numpy as np
 
 from .capture import _CAPTURE, capture, case_rng  # noqa: F401
+from .guard import JUNK_FLOAT, Invalid, StandIn, _first_line, _quote_output, call_guarded  # noqa: F401
+from .results import _refuse_text_and_complex, array, pair, refuse_odd_containers, scalar  # noqa: F401
 from .wording import _capitalized, _join_hints, _sentence, _verb, _with_hint  # noqa: F401
-from .guard import JUNK_FLOAT, Invalid, StandIn, _first_line, _quote_output, array, call_guarded, pair, scalar  # noqa: F401
 from .compare import _fmt, _position, describe_difference, failing_line, integer_trouble, low_precision, precision_note  # noqa: F401,E501
 
 #: Results agree when ``|got - expected| <= RTOL * |expected| + ATOL`` entrywise.
@@ -55,11 +56,9 @@ class Case:
     args : tuple
         Positional arguments, in the order of the spec's ``signature``.
     lam : float or None
-        The case's lam, when it has one: lets the engine say "right for lam = 0
-        but wrong for lam > 0".
+        The case's lam, when it has one ("right for lam = 0 but wrong for lam > 0").
     blocks : tuple of str
-        Names of the blocks of a concatenated result (the numerical gradient),
-        so that a difference is located as ``"X[3, 1]"``; empty otherwise.
+        Names of the blocks of a concatenated result (the numerical gradient): ``"X[3, 1]"``.
     shapes : tuple of tuple
         The shapes of those blocks, in order.
     """
@@ -122,10 +121,8 @@ class CheckSpec:
         ``explain(p, got, expected, case) -> str or None``: a specific phrase for
         a part that differs and matches no mistake.
     explain_all : callable, optional
-        ``explain_all(got_parts, expected_parts, case) -> (str, str) or None``: a
-        sentence and a hint about all parts at once, for a wrong answer whose parts
-        are only wrong together (01's factors: right product, rotated factors);
-        tried when no known mistake explains every wrong part.
+        ``explain_all(got_parts, expected_parts, case) -> (str, str) or None``: a sentence and
+        a hint on all parts at once, tried when no mistake explains them (01's rotated factors).
     nan_hint, lam_hint, data_hint, error_hint : str
         Hints for NaN, for "right at lam = 0 only", for other differences, and for shape errors raised.
     changed_hints : dict
@@ -264,10 +261,9 @@ def diagnose(spec: CheckSpec, learner: list, expected: list) -> str:
                 phrases.append((p, *generic))
             elif special:
                 phrases.append((p, special, ""))
-            elif np.any(np.asarray(learner[i].value[p]) == JUNK_FLOAT):
-                phrases.append((p, f"holds leftover memory on {cases[i].label} (entries such as 1.8e+127 that "
-                                   "nothing wrote)", "np.empty and np.empty_like do not set their entries: "
-                                   "start from np.zeros or np.zeros_like where some entries are not written"))
+            elif np.any(np.asarray(learner[i].value[p]) == JUNK_FLOAT):  # guard._dirty_memory's bytes
+                phrases.append((p, f"holds leftover memory on {cases[i].label} (entries such as 1.8e+127 that nothing "
+                                   "wrote)", "np.empty and np.empty_like do not set their entries: start from np.zeros"))
             else:
                 phrases.append((p, f"differs from {spec.ref_name} on {cases[i].label}: "
                                    + describe_difference(parts[p], learner[i].value[p], expected[i].value[p],

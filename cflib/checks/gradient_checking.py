@@ -6,8 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from .engine import Case, CheckSpec, Invalid, Mistake, StandIn, array, case_rng, pair, run
-from .guard import refuse_odd_containers
+from .engine import Case, CheckSpec, Invalid, Mistake, StandIn, array, case_rng, pair, refuse_odd_containers, run
 from .problems import dense_cases
 from .. import gradcheck
 from ..objective import cost as ref_cost
