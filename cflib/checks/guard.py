@@ -1,4 +1,4 @@
-"""Calling the learner's function safely (copies, a time limit, captured output), the stand-in, and reading results.
+"""Calling the learner's function safely (copies, a time limit, captured output) and the stand-in.
 
 :func:`call_guarded` calls a function on one case and never lets it harm the
 notebook:
@@ -19,7 +19,12 @@ notebook:
 * it turns ``sys.exit``, any exception (``GeneratorExit``,
   ``asyncio.CancelledError`` and other ``BaseException`` subclasses included),
   and a result that cannot be read as an array (an ``__array__`` that raises)
-  into an :class:`Outcome` the engine reports in one line.
+  into an :class:`Outcome` the engine reports in one line;
+* just before the call, it fills freed memory of the sizes a result may take
+  with junk, so that entries an ``np.empty`` answer never writes show as
+  leftover memory instead of passing as zeros by luck.
+
+The result is read by :mod:`cflib.checks.results`.
   ``KeyboardInterrupt`` (the notebook's stop button) is never caught, nor are
   cflib's own signals (the classroom grader's tripwire).
 
