@@ -40,7 +40,7 @@ from .als import RowSystems
 from .blocks import MFModel
 from .loop import Integer, Method, Param, Real, State, run
 from .sparse import row_dots
-from .validation import check_factors, check_indices, check_int, check_scalar
+from .arguments import check_factors, check_indices, check_int, check_scalar
 
 __all__ = ["fit_als_wr", "METHOD", "row_penalty", "wr_cost"]
 

@@ -45,7 +45,7 @@ from scipy.special import expit
 
 from .implicit_als import INTERACTIONS, ImplicitHistory, ImplicitModel, to_interactions
 from .loop import Integer, Method, OneOf, Param, Real, State, run
-from .validation import check_factors, check_indices, check_scalar
+from .arguments import check_factors, check_indices, check_scalar
 
 __all__ = ["BPRModel", "METHOD", "fit_bpr", "bpr_loss", "bpr_gradient", "bpr_step", "DEFAULTS"]
 

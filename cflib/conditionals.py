@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_int, check_scalar
+from .arguments import check_int, check_scalar
 
 __all__ = ["row_moments", "sample_row", "sample_rows", "sample_tau", "sample_hyper", "HYPER"]
 

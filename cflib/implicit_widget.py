@@ -17,7 +17,7 @@ import numpy as np
 
 from .implicit_als import DEFAULTS, fit_implicit_als
 from .ranking import user_list
-from .validation import check_int
+from .arguments import check_int
 
 __all__ = ["ImplicitExplorer", "ALPHAS", "LAMS", "user_top"]
 

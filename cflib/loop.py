@@ -58,7 +58,7 @@ from threadpoolctl import ThreadpoolController
 
 from .history import Diverged, History
 from .ratings import DENSE_LIMIT_BYTES, RATING_SCALE
-from .validation import check_int, check_scalar
+from .arguments import check_int, check_scalar
 
 __all__ = ["Method", "Param", "State", "run", "check_ratings", "clipped_rmse", "all_finite", "Real",
            "Integer", "OneOf", "blas_limit", "AUTO_ONE_THREAD_WORK"]
@@ -74,7 +74,7 @@ AUTO_ONE_THREAD_WORK = 50_000_000
 
 # ------------------------------------------------------------------ declared options
 def Real(low=None, high=None, closed="both"):
-    """Constraint: a finite real number in [low, high] (``closed`` as in :func:`cflib.validation.check_scalar`)."""
+    """Constraint: a finite real number in [low, high] (``closed`` as in :func:`cflib.arguments.check_scalar`)."""
     return lambda value, name, options: float(check_scalar(value, name, min_val=low, max_val=high,
                                                            include_boundaries=closed))
 

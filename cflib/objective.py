@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from .sparse import SparseProblem
-from .validation import check_coords, check_dense_args, check_lam
+from .arguments import check_coords, check_dense_args, check_lam
 
 __all__ = [
     "cost_loop",

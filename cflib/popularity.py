@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import check_index_pair, check_scalar
+from .arguments import check_index_pair, check_scalar
 
 __all__ = ["PopularityModel", "fit_popularity"]
 

@@ -19,7 +19,7 @@ import numpy as np
 from .ratings import RATING_SCALE, check_scale
 from .sparse import row_dots
 from .history import History
-from .validation import check_index_pair
+from .arguments import check_index_pair
 
 __all__ = ["GibbsModel", "GibbsHistory"]
 

@@ -47,7 +47,7 @@ import numbers
 import numpy as np
 
 from . import ratings as _ratings
-from .validation import check_indices, check_int, check_scalar
+from .arguments import check_indices, check_int, check_scalar
 
 __all__ = ["ranking_metrics", "ranking_table", "popularity_strata", "top_k", "score_matrix", "METRICS",
            "user_list", "precision_at_k", "ndcg_at_k"]

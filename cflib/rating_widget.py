@@ -20,7 +20,7 @@ import numpy as np
 
 from .ratings import ratings_by_title
 from .recommend import _as_arrays, _check_fold_model, _features, recommend, similar_movies
-from .validation import check_int, check_scalar
+from .arguments import check_int, check_scalar
 
 __all__ = ["RatingWidget", "EXAMPLE_RATINGS"]
 

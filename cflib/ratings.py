@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .validation import check_index_pair, check_int, check_no_duplicates, check_scalar
+from .arguments import check_index_pair, check_int, check_no_duplicates, check_scalar
 
 __all__ = ["Ratings", "to_dense", "movie_means", "RATING_SCALE", "HALF_STAR_SCALE", "check_scale",
            "rating_scale"]

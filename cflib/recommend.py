@@ -32,7 +32,7 @@ import numpy as np
 
 from .als import ridge_solve
 from .ratings import Ratings, rating_scale
-from .validation import check_indices, check_int, check_lam
+from .arguments import check_indices, check_int, check_lam
 
 __all__ = ["fold_in", "fold_in_user", "FoldedUser", "recommend", "add_user", "similar_movies"]
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from .validation import check_int, check_scalar
+from .arguments import check_int, check_scalar
 
 __all__ = ["paired_bootstrap", "mean_interval", "wilcoxon", "compare_users", "compare_folds", "per_user",
            "PairedComparison", "FoldComparison"]

@@ -33,7 +33,7 @@ import tempfile
 import warnings
 from contextlib import contextmanager
 
-from .validation import check_int
+from .arguments import check_int
 
 __all__ = ["SparkUnavailableError", "SparkSessionError", "SparkJVMError", "require_spark", "start_session",
            "stop_session", "local_session", "check_running", "jvm_errors", "SESSION_CONF"]

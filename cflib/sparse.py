@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .validation import check_coords, check_factors, check_lam, check_no_duplicates
+from .arguments import check_coords, check_factors, check_lam, check_no_duplicates
 
 __all__ = ["SparseProblem", "row_dots"]
 

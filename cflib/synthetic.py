@@ -11,7 +11,7 @@ import numpy as np
 
 from .ratings import Ratings
 from .sparse import row_dots
-from .validation import check_int, check_scalar
+from .arguments import check_int, check_scalar
 
 __all__ = ["make_synthetic"]
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_scalar
+from .arguments import check_scalar
 
 __all__ = ["time_split", "unseen", "future_share"]
 

@@ -61,7 +61,7 @@ from .objective import gradient
 from .ratings import movie_means
 from .trainers import METHODS as REGISTRY
 from .trainers import get_method
-from .validation import check_dense_args, check_scalar
+from .arguments import check_dense_args, check_scalar
 
 __all__ = [
     "fit",

@@ -46,7 +46,7 @@ from .train import fit
 from .trainers import LAM_RANGE, LR_VALUES, explorer_methods
 from .rating_widget import EXAMPLE_RATINGS, RatingWidget  # noqa: F401 (re-exported: its old home)
 from .trainers import METHODS as REGISTRY
-from .validation import check_int, check_scalar
+from .arguments import check_int, check_scalar
 
 __all__ = ["TrainingExplorer", "RatingWidget", "EXAMPLE_RATINGS", "show_figure"]
 

@@ -128,3 +128,17 @@ def test_readable_arrays_stay_fast_on_real_sized_text():
     assert _same_field_counts(text, 1_000_000, 4)
     assert time.perf_counter() - start < 2.0
     assert not _same_field_counts("1 2 3\n1 2 3 4 5", 2, 4)
+
+
+def test_the_argument_checks_moved_to_cflib_arguments():
+    """`validation` is fit's argument; the module of argument checks is cflib.arguments, and the old module
+    name still imports for one release, with a DeprecationWarning."""
+    import importlib
+    import sys
+
+    import cflib.arguments as arguments
+
+    sys.modules.pop("cflib.validation", None)
+    with pytest.warns(DeprecationWarning, match="cflib.arguments"):
+        old = importlib.import_module("cflib.validation")
+    assert old.check_scalar is arguments.check_scalar and old.__all__ == arguments.__all__

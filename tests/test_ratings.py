@@ -53,7 +53,7 @@ def test_repeated_pair_is_rejected_naming_the_first():
 
 
 def test_check_no_duplicates_fast_paths_agree_with_a_plain_count():
-    from cflib.validation import check_no_duplicates
+    from cflib.arguments import check_no_duplicates
 
     rng = np.random.default_rng(0)
     for trial in range(30):

@@ -71,7 +71,7 @@ def set_time_limit(seconds: float) -> float:
     naming the argument.
     """
     global TIME_LIMIT
-    from ..validation import check_scalar
+    from ..arguments import check_scalar
 
     seconds = check_scalar(seconds, "seconds", min_val=0.0, max_val=MAX_TIME_LIMIT, include_boundaries="right")
     old, TIME_LIMIT = TIME_LIMIT, float(seconds)

@@ -34,7 +34,7 @@ from pathlib import Path
 from urllib.request import urlopen  # noqa: F401  (replaced by tests)
 
 from .errors import ChecksumError, DataError, DownloadError
-from ..validation import check_scalar
+from ..arguments import check_scalar
 
 __all__ = [
     "DataError",

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..ratings import HALF_STAR_SCALE, RATING_SCALE, Ratings
-from ..validation import first_repeated_pair
+from ..arguments import first_repeated_pair
 from .errors import DataFormatError
 from .text import fields_text, numeric_table, parse_ids, read_text, repair_hint, split_lines
 
