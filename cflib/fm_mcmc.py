@@ -48,7 +48,7 @@ from .history import Diverged
 from .loop import Integer, Method, Param
 from .posterior import GibbsHistory
 from .ratings import RATING_SCALE, check_scale
-from .validation import check_index_pair
+from .arguments import check_index_pair
 
 __all__ = ["FMPosterior", "METHOD_MCMC", "BURN_IN"]
 
