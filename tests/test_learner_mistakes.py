@@ -2525,7 +2525,39 @@ def normalize_empty_like(Y, R):
     return Yn, mean
 
 
+def gs_packed_movies(X, T, m, u, r, lam=0.0):  # sums placed at rows 0..n_rated-1 instead of at the movies
+    e = np.sum(X[m] * T[u], 1) - r
+    um, inv = np.unique(m, return_inverse=True)
+    acc = np.zeros((len(um), X.shape[1]))
+    np.add.at(acc, inv, e[:, None] * T[u])
+    Xg = lam * X.copy()
+    Xg[:len(um)] += acc
+    Tg = lam * T.copy()
+    np.add.at(Tg, u, e[:, None] * X[m])
+    return Xg, Tg
+
+
+def means_packed(Y, R):  # the rated movies' means written to the first rows
+    Rb = np.asarray(R, bool)
+    keep = Rb.any(1)
+    vals = np.where(Rb, Y, 0.0)[keep].sum(1) / Rb[keep].sum(1)
+    out = np.full(Y.shape[0], np.nan)
+    out[:len(vals)] = vals
+    return out
+
+
+def dense_packed_users(m, u, r, nm, nu):  # user ids packed to 0..n_rated-1
+    _, inv = np.unique(u, return_inverse=True)
+    Y, R = np.zeros((nm, nu)), np.zeros((nm, nu), dtype=bool)
+    Y[m, inv], R[m, inv] = r, True
+    return Y, R
+
+
 MISTAKES += [
+    ("check_gradient_sparse", gs_packed_movies, "but X_grad differs from cflib.gradient_sparse on a random 7x6 problem (movies 3 and 6"),
+    ("check_movie_means", means_packed, "differs from cflib.ratings.movie_means"),
+    ("check_to_dense", dense_packed_users, "differs from cflib.ratings.to_dense on 11 ratings in a 5x5 matrix "
+                                           "whose movie 2 and user 2 have none"),
     ("check_to_dense", dense_empty, "Y holds leftover memory"),
     ("check_normalize", normalize_empty_like, "Y_norm holds leftover memory"),
     ("check_to_dense", dense_matrix, "returned an np.matrix instead of Y"),
