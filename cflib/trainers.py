@@ -30,7 +30,7 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
-from . import als_wr, blocks, bpr, ease, gibbs, implicit_als
+from . import als_wr, blocks, bpr, ease, fm_als, fm_mcmc, fm_sgd, gibbs, implicit_als
 from .als import RowSystems
 from .history import Diverged
 from .loop import AUTO_ONE_THREAD_WORK, Method, Param, Real, all_finite  # noqa: F401 (re-exported)
@@ -210,6 +210,6 @@ register(gibbs.METHOD)
 register(als_wr.METHOD)
 register(ease.METHOD)
 register(bpr.METHOD)
-register(__import__("cflib.fm_sgd", fromlist=["METHOD_SGD"]).METHOD_SGD)
-register(__import__("cflib.fm_als", fromlist=["METHOD_ALS"]).METHOD_ALS)
-register(__import__("cflib.fm_mcmc", fromlist=["METHOD_MCMC"]).METHOD_MCMC)
+register(fm_sgd.METHOD_SGD)
+register(fm_als.METHOD_ALS)
+register(fm_mcmc.METHOD_MCMC)
