@@ -369,7 +369,7 @@ def to_dense_from_y(movies, users, ratings, n_movies, n_users):
 def test_r_from_y_is_caught_by_a_case_with_ratings_of_zero(capsys):
     """check_to_dense has a case of centred ratings (0.0 and below): R = Y > 0 misses them and FAILs."""
     line, got = one_line(checks.check_to_dense, to_dense_from_y, capsys)
-    assert line.startswith("check_to_dense: FAIL") and "R is computed from Y" in line, line
+    assert line.startswith("check_to_dense: FAIL") and "R is computed from the values of Y" in line, line
     assert isinstance(got, checks.StandIn)
     line, _ = one_line(checks.check_to_dense, ref_to_dense, capsys)
     assert "Note:" not in line

@@ -1110,7 +1110,7 @@ MISTAKES = [
     ("check_to_dense", dense_one_based, "Y has shape (3, 5), expected (3, 4)"),
     ("check_to_dense", dense_int_r, "R with dtype int64 instead of bool"),
     ("check_to_dense", dense_lists, "returned a Python list, not a NumPy array, for Y:"),
-    ("check_to_dense", dense_r_from_y, "R is computed from Y as Y > 0: a centred rating of 0.0 or below is a rating"),
+    ("check_to_dense", dense_r_from_y, "R is computed from the values of Y (as Y > 0 or Y >= 1 would be): a centred rating of 0.0"),
     ("check_to_dense", dense_r_not_zero, "R is computed from Y as Y != 0: a centred rating of 0.0 is a rating too"),
     ("check_movie_means", means_y_positive, "averages the entries where Y > 0, not where R is 1"),
     ("check_movie_means", means_median, "is each movie's median rating, not its mean"),
@@ -3364,7 +3364,7 @@ def l3_rp_counter(rows, n, rp, k):
 
 THIRD_MISTAKES = [
     ('check_to_dense', l3_dense_y_int, 'R is right, but Y loses the half stars: Y has an integer dtype. Hint: create Y as floats, '),
-    ('check_to_dense', l3_dense_r_geq_1, 'Y is right, but R is computed from Y'),
+    ('check_to_dense', l3_dense_r_geq_1, 'Y is right, but R is computed from the values of Y'),
     ('check_to_dense', l3_dense_r_all_true, 'Y is right, but R differs from cflib.ratings.to_dense on the fixed 3x4 example with half s'),
     ('check_to_dense', l3_dense_r_transposed_only, 'R has shape (4, 3), expected (3, 4) (on the fixed 3x4 example with half stars). Hint: movi'),
     ('check_to_dense', l3_dense_ratings_in_place, 'it changed its argument movies in place: work on a copy (movies = movies.copy()) or build '),

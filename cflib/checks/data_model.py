@@ -100,8 +100,8 @@ def check_to_dense(fn) -> Callable:
             Mistake("loses the half stars: Y has an integer dtype",
                     "create Y as floats, np.zeros((n_movies, n_users)), not with dtype=int",
                     built(dtype=np.int64)),
-            Mistake("is computed from Y as Y > 0: a centred rating of 0.0 or below is a rating too, and R misses "
-                    "it ({where})", r_from_y_hint, built(r_from_y=lambda Y: Y > 0)),
+            Mistake("is computed from the values of Y (as Y > 0 or Y >= 1 would be): a centred rating of 0.0 or "
+                    "below is a rating too, and R misses it ({where})", r_from_y_hint, built(r_from_y=lambda Y: Y > 0)),
             Mistake("is computed from Y as Y != 0: a centred rating of 0.0 is a rating too, and R misses it "
                     "({where})", r_from_y_hint, built(r_from_y=lambda Y: Y != 0)),
         ],
