@@ -37,10 +37,10 @@ from __future__ import annotations
 import numpy as np
 
 from .als import RowSystems
+from .arguments import check_factors, check_indices, check_int, check_scalar
 from .blocks import MFModel
 from .loop import Integer, Method, Param, Real, State, run
 from .sparse import row_dots
-from .arguments import check_factors, check_indices, check_int, check_scalar
 
 __all__ = ["fit_als_wr", "METHOD", "row_penalty", "wr_cost"]
 

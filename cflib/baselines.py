@@ -41,9 +41,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .arguments import check_index_pair, check_int, check_lam
 from .ratings import RATING_SCALE
 from .sparse import row_dots
-from .arguments import check_index_pair, check_int, check_lam
 
 __all__ = ["BASELINES", "BaselineModel", "BiasedPredictor", "fit_baseline", "bias_solve", "predict_at",
            "DEFAULT_LAM_BIAS"]

@@ -43,9 +43,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 
+from .arguments import check_factors, check_indices, check_scalar
 from .implicit_als import INTERACTIONS, ImplicitHistory, ImplicitModel, to_interactions
 from .loop import Integer, Method, OneOf, Param, Real, State, run
-from .arguments import check_factors, check_indices, check_scalar
 
 __all__ = ["BPRModel", "METHOD", "fit_bpr", "bpr_loss", "bpr_gradient", "bpr_step", "DEFAULTS"]
 

@@ -55,9 +55,9 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
+from .arguments import check_index_pair, check_int, check_scalar
 from .implicit_als import INTERACTIONS, ImplicitHistory, to_interactions
 from .loop import Integer, Method, OneOf, Param, Real, State, blas_limit, check_ratings, run
-from .arguments import check_index_pair, check_int, check_scalar
 
 __all__ = ["EASEModel", "METHOD", "fit_ease", "ease_weights", "ease_cost", "gram", "choose_lam", "DEFAULT_LAM",
            "LAM_GRID"]

@@ -51,10 +51,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from .arguments import check_index_pair
 from .features import SIDE_GROUPS, FeatureSpace, build_features, resolve_groups
 from .loop import Integer, Param, Real, State
 from .ratings import RATING_SCALE, check_scale
-from .arguments import check_index_pair
 
 __all__ = ["FMModel", "pairwise", "pairwise_naive", "predict_dense", "terms", "predict_relational",
            "data_gradient", "cost", "gradient", "fm_options", "fm_init", "FM_PIECES"]

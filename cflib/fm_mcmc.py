@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .arguments import check_index_pair
 from .conditionals import sample_hyper, sample_rows, sample_tau
 from .fm import FM_PIECES, FMModel, fm_init, fm_options, predict_relational, terms
 from .fm_als import apply_one_hot, group_structure, one_hot_systems
@@ -48,7 +49,6 @@ from .history import Diverged
 from .loop import Integer, Method, Param
 from .posterior import GibbsHistory
 from .ratings import RATING_SCALE, check_scale
-from .arguments import check_index_pair
 
 __all__ = ["FMPosterior", "METHOD_MCMC", "BURN_IN"]
 

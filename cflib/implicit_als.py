@@ -55,9 +55,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .als import RowSystems
+from .arguments import check_factors, check_index_pair, check_indices, check_lam
 from .history import Diverged, History
 from .loop import Integer, Method, OneOf, Param, Real, State, run
-from .arguments import check_factors, check_index_pair, check_indices, check_lam
 
 __all__ = ["ImplicitModel", "ImplicitHistory", "METHOD", "fit_implicit_als", "implicit_row", "to_interactions", "implicit_cost", "DEFAULTS",
            "INTERACTIONS", "WEIGHTS", "SOLVERS"]

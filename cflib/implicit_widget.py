@@ -15,9 +15,9 @@ import html
 import ipywidgets as widgets
 import numpy as np
 
+from .arguments import check_int
 from .implicit_als import DEFAULTS, fit_implicit_als
 from .ranking import user_list
-from .arguments import check_int
 
 __all__ = ["ImplicitExplorer", "ALPHAS", "LAMS", "user_top"]
 

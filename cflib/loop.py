@@ -56,9 +56,9 @@ from typing import Callable
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from .arguments import check_int, check_scalar
 from .history import Diverged, History
 from .ratings import DENSE_LIMIT_BYTES, RATING_SCALE
-from .arguments import check_int, check_scalar
 
 __all__ = ["Method", "Param", "State", "run", "check_ratings", "clipped_rmse", "all_finite", "Real",
            "Integer", "OneOf", "blas_limit", "AUTO_ONE_THREAD_WORK"]

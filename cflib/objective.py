@@ -37,8 +37,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .sparse import SparseProblem
 from .arguments import check_coords, check_dense_args, check_lam
+from .sparse import SparseProblem
 
 __all__ = [
     "cost_loop",

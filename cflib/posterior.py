@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .arguments import check_index_pair
+from .history import History
 from .ratings import RATING_SCALE, check_scale
 from .sparse import row_dots
-from .history import History
-from .arguments import check_index_pair
 
 __all__ = ["GibbsModel", "GibbsHistory"]
 

@@ -55,8 +55,8 @@ import numbers
 import numpy as np
 from scipy.stats import hypergeom
 
-from .ranking import ranking_table, score_matrix
 from .arguments import check_int, check_scalar
+from .ranking import ranking_table, score_matrix
 
 __all__ = ["leave_last_out", "sample_negatives", "sampled_table", "sampled_metrics", "auc_table",
            "expected_sampled_metrics", "full_table", "full_metrics", "SAMPLED_METRICS"]

@@ -18,9 +18,9 @@ from collections.abc import Mapping
 import ipywidgets as widgets
 import numpy as np
 
+from .arguments import check_int, check_scalar
 from .ratings import ratings_by_title
 from .recommend import _as_arrays, _check_fold_model, _features, recommend, similar_movies
-from .arguments import check_int, check_scalar
 
 __all__ = ["RatingWidget", "EXAMPLE_RATINGS"]
 

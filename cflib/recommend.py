@@ -31,8 +31,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .als import ridge_solve
-from .ratings import Ratings, rating_scale
 from .arguments import check_indices, check_int, check_lam
+from .ratings import Ratings, rating_scale
 
 __all__ = ["fold_in", "fold_in_user", "FoldedUser", "recommend", "add_user", "similar_movies"]
 

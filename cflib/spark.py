@@ -32,8 +32,8 @@ import numpy as np
 
 from .spark_session import (SESSION_CONF, SparkJVMError, SparkSessionError, SparkUnavailableError, check_running,
                             jvm_errors, local_session, require_spark, start_session, stop_session)
-from .train import MFModel
 from .arguments import check_int, check_scalar
+from .train import MFModel
 
 __all__ = ["SparkUnavailableError", "SparkSessionError", "SparkJVMError", "require_spark", "start_session",
            "stop_session", "local_session", "to_spark", "fit_spark_als", "from_spark", "drop_cold_start",

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arguments import check_int, check_scalar
 from .ratings import Ratings
 from .sparse import row_dots
-from .arguments import check_int, check_scalar
 
 __all__ = ["make_synthetic"]
 

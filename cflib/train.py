@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arguments import check_dense_args, check_scalar
 from .baselines import DEFAULT_LAM_BIAS
 from .blocks import DEFAULT_LAM, KINDS, MFModel
 from .history import History
@@ -61,7 +62,6 @@ from .objective import gradient
 from .ratings import movie_means
 from .trainers import METHODS as REGISTRY
 from .trainers import get_method
-from .arguments import check_dense_args, check_scalar
 
 __all__ = [
     "fit",

@@ -38,15 +38,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Image
 
+from .arguments import check_int, check_scalar
 from .baselines import fit_baseline
 from .evaluate import evaluate
 from .history import history_diverged
 from .plots import PALETTE, place_legend, plot_cost_curves, plot_learning_curves
+from .rating_widget import EXAMPLE_RATINGS, RatingWidget  # noqa: F401 (re-exported: its old home)
 from .train import fit
 from .trainers import LAM_RANGE, LR_VALUES, explorer_methods
-from .rating_widget import EXAMPLE_RATINGS, RatingWidget  # noqa: F401 (re-exported: its old home)
 from .trainers import METHODS as REGISTRY
-from .arguments import check_int, check_scalar
 
 __all__ = ["TrainingExplorer", "RatingWidget", "EXAMPLE_RATINGS", "show_figure"]
 

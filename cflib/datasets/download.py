@@ -33,8 +33,8 @@ import urllib.error
 from pathlib import Path
 from urllib.request import urlopen  # noqa: F401  (replaced by tests)
 
-from .errors import ChecksumError, DataError, DownloadError
 from ..arguments import check_scalar
+from .errors import ChecksumError, DataError, DownloadError
 
 __all__ = [
     "DataError",

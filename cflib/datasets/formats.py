@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..ratings import HALF_STAR_SCALE, RATING_SCALE, Ratings
 from ..arguments import first_repeated_pair
+from ..ratings import HALF_STAR_SCALE, RATING_SCALE, Ratings
 from .errors import DataFormatError
 from .text import fields_text, numeric_table, parse_ids, read_text, repair_hint, split_lines
 
