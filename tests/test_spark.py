@@ -81,7 +81,7 @@ def test_start_session_names_a_wrong_driver_memory(memory):
 
 
 def test_java_message_is_read_from_a_py4j_error_without_a_java_object():
-    from py4j.protocol import Py4JError
+    Py4JError = pytest.importorskip("py4j.protocol").Py4JError  # pyspark's bridge (the spark extra)
 
     exc = Py4JError('An error occurred while calling o197.w. Trace:\njava.lang.NumberFormatException: '
                     'For input string: "9223372036854775808"\n\tat java.base/java.lang.Long.parseLong(Long.java:715)')
