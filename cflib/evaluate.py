@@ -18,6 +18,8 @@ factorization. Each rung should beat the one below.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from .baselines import fit_baseline
@@ -94,7 +96,9 @@ def evaluate(model, test) -> dict:
     Parameters
     ----------
     model : object with ``predict(movies, users)``
-        An :class:`cflib.train.MFModel` or a :class:`cflib.baselines.BaselineModel`.
+        An :class:`cflib.train.MFModel` or a :class:`cflib.baselines.BaselineModel`. When its
+        ``predict`` takes ``timestamps`` (a factorization machine, :mod:`cflib.fm`) it is given
+        ``test.timestamps``, so each test rating is predicted at its own date.
     test : Ratings
         Held-out ratings of the same shape (n_movies, n_users) as the training data.
 
@@ -121,9 +125,21 @@ def evaluate(model, test) -> dict:
         )
     if test.nnz == 0:
         raise ValueError("test holds no ratings: nothing to evaluate on")
-    pred = model.predict(test.movies, test.users)
+    pred = model.predict(test.movies, test.users, **_dates(model, test))
     scale = rating_scale(model)
     return {"rmse": rmse(pred, test.ratings, clip=scale), "mae": mae(pred, test.ratings, clip=scale)}
+
+
+def _dates(model, test) -> dict:
+    """``{"timestamps": test.timestamps}`` when the model's predict takes them (a factorization machine
+    with the date group reads each test rating's date), else nothing."""
+    if test.timestamps is None:
+        return {}
+    try:
+        params = inspect.signature(model.predict).parameters
+    except (TypeError, ValueError):  # a builtin or C callable: no keywords to offer
+        return {}
+    return {"timestamps": test.timestamps} if "timestamps" in params else {}
 
 
 def _check_rating_model(model, name: str, caller: str):

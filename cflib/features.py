@@ -39,7 +39,7 @@ So nothing of size (n_ratings, p) is ever stored: the blocks hold
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -128,6 +128,46 @@ def _bucket_labels(edges, fmt):
     return [fmt(a, b) for a, b in zip(lo, hi)]
 
 
+def _ml100k_genres():
+    from .datasets.formats import ML100K_GENRES  # u.genre's names, when the space has no side information
+    return ML100K_GENRES
+
+
+def _user_attributes(g, age, gender, occupation, zip_code, n_occupations):
+    """The rows of the user-side attribute group ``g`` (age, gender, occupation, zip), one per user."""
+    if g == "age":
+        return _one_hot(np.searchsorted(AGE_EDGES, age, "right"), len(AGE_EDGES) + 1)
+    if g == "gender":
+        return _one_hot(np.searchsorted(("F", "M"), gender), 2)
+    if g == "occupation":
+        return _one_hot(occupation, n_occupations)
+    return _one_hot(_zip_codes(zip_code), 11)
+
+
+def _movie_attributes(g, genres, years):
+    """The rows of the movie-side attribute group ``g`` (genres, year), one per movie."""
+    if g == "genres":
+        G = np.asarray(genres, dtype=np.float64)
+        n = G.sum(axis=1, keepdims=True)
+        return sp.csr_matrix(np.divide(G, np.sqrt(n), out=np.zeros_like(G), where=n > 0))
+    return _one_hot(_year_codes(years), len(YEAR_EDGES) + 2)
+
+
+def _attribute_labels(g, side):
+    if g == "age":
+        return _bucket_labels(AGE_EDGES, lambda a, b: f"age:{a or 0}-{b - 1}" if b else f"age:{a}+")
+    if g == "gender":
+        return ["gender:F", "gender:M"]
+    if g == "occupation":
+        return [f"occupation:{o}" for o in side.occupations]
+    if g == "zip":
+        return [f"zip:{d}" for d in range(10)] + ["zip:other"]
+    if g == "genres":
+        return [f"genre:{name}" for name in side.genre_names]
+    return _bucket_labels(YEAR_EDGES, lambda a, b: f"year:<{b}" if a is None else
+                          (f"year:{a}" if b == a + 1 else f"year:{a}-{b - 1}" if b else f"year:{a}+")) + ["year:unknown"]
+
+
 @dataclass(eq=False)
 class FeatureSpace:
     """The relational design of one training set: three blocks and how to index them.
@@ -197,7 +237,9 @@ class FeatureSpace:
                 if self.side is None:
                     raise ValueError("the date group needs each rating's time: pass timestamps= (seconds since "
                                      "1970, e.g. test.timestamps), or build the features with side=load_side_info()")
-                timestamps = self.side.rating_times(movies, users)
+                known = (movies < self.side.n_movies) & (users < self.side.n_users)  # rows added by with_rows: none
+                timestamps = np.where(known, self.side.rating_times(np.where(known, movies, 0),
+                                                                    np.where(known, users, 0)), -1)
             timestamps = np.asarray(timestamps)
             if timestamps.shape != movies.shape:
                 raise ValueError(f"timestamps has shape {timestamps.shape}, expected {movies.shape} (one per rating)")
@@ -214,6 +256,89 @@ class FeatureSpace:
             raise ValueError(f"the dense design would have {n:,} x {self.n_features:,} entries: it is for small "
                              "data; the FM never needs it (use the blocks)")
         return sum(self.blocks[s][idx[s]].toarray() for s in _SIDES)
+
+    def movie_row(self, genres=(), year=None) -> sp.csr_matrix:
+        """The movie-block row, shape (1, p), of a movie nobody has rated: only its genres and release year.
+
+        Its ``movie`` id and ``movie_raters`` columns are empty (an id never seen: weight and factors
+        zero), so its prediction is :math:`w_0` plus what its genres, year and the user give.
+
+        Parameters
+        ----------
+        genres : str or sequence of str
+            Names from u.genre (``side.genre_names``), e.g. ``("Comedy", "Romance")``.
+        year : int or None
+            Release year; None for unknown (the ``year:unknown`` column).
+        """
+        names = self.side.genre_names if self.side is not None else _ml100k_genres()
+        genres = (genres,) if isinstance(genres, str) else tuple(genres)
+        bad = [g for g in genres if g not in names]
+        if bad:
+            raise ValueError(f"genres names {bad[0]!r}, which is not a genre of u.genre: choose from {names}")
+        if year is not None and (isinstance(year, bool) or not isinstance(year, (int, np.integer))
+                                 or not 1870 <= year <= 2100):
+            raise ValueError(f"year must be a release year such as 1996 (a whole number, 1870..2100) or None "
+                             f"(unknown), got {year!r}")
+        G = np.array([[n in genres for n in names]])
+        parts = {g: _movie_attributes(g, G, [np.nan if year is None else year]) for g in ("genres", "year")}
+        return self._side_row(parts)
+
+    def user_row(self, *, age, gender, occupation, zip) -> sp.csr_matrix:  # noqa: A002 (u.user's word)
+        """The user-block row, shape (1, p), of a user with no ratings: only age, gender, occupation and zip.
+
+        Its ``user`` id and ``user_rated`` columns are empty (as :meth:`movie_row`).
+
+        Parameters
+        ----------
+        age : int
+            Years, 1..120.
+        gender : {"F", "M"}
+        occupation : str
+            A name of u.occupation (``side.occupations``).
+        zip : str
+            A zip code as in u.user (letters and digits, e.g. ``"94110"``).
+        """
+        occupations = self.side.occupations if self.side is not None else None
+        if isinstance(age, bool) or not isinstance(age, (int, np.integer)) or not 1 <= age <= 120:
+            raise ValueError(f"age must be a whole number of years between 1 and 120, got {age!r}")
+        if gender not in ("F", "M"):
+            raise ValueError(f"gender must be 'F' or 'M' (as u.user writes it), got {gender!r}")
+        if not isinstance(occupation, str) or (occupations is not None and occupation not in occupations):
+            raise ValueError(f"occupation {occupation!r} is not one of u.occupation's: choose from {occupations}")
+        if not (isinstance(zip, str) and zip.isalnum() and zip.isascii()):
+            raise ValueError(f"zip must be a zip code of letters and digits such as '94110', got {zip!r}")
+        code = occupations.index(occupation) if occupations is not None else -1
+        n_occ = len(occupations) if occupations is not None else 0
+        parts = {g: _user_attributes(g, [age], [gender], [code], [zip], n_occ)
+                 for g in ("age", "gender", "occupation", "zip")}
+        return self._side_row(parts)
+
+    def _side_row(self, parts):
+        row = np.zeros(self.n_features)
+        for g, m in parts.items():
+            if g in self.groups:
+                row[self.group_slices[g]] = m.toarray().ravel()
+        return sp.csr_matrix(row[None, :])
+
+    def with_rows(self, movie_rows=None, user_rows=None) -> "FeatureSpace":
+        """A copy with rows appended to the movie and user blocks: new movies get indices n_movies, n_movies + 1, ...
+
+        Parameters
+        ----------
+        movie_rows, user_rows : sparse or ndarray of shape (n_new, p), optional
+            From :meth:`movie_row` and :meth:`user_row`. A new row's ratings fall in the latest
+            date bucket unless ``indices`` is given their times.
+        """
+        blocks = dict(self.blocks)
+        for side, rows in (("movie", movie_rows), ("user", user_rows)):
+            if rows is None:
+                continue
+            rows = sp.csr_matrix(rows, dtype=np.float64)
+            if rows.ndim != 2 or rows.shape[1] != self.n_features:
+                raise ValueError(f"{side}_rows must have shape (n_new, {self.n_features}) (p columns), got {rows.shape}")
+            blocks[side] = sp.vstack([self.blocks[side], rows], format="csr")
+            blocks[side].sort_indices()
+        return replace(self, blocks=blocks)
 
     def __repr__(self):
         sizes = ", ".join(f"{g} {self.group_slices[g].stop - self.group_slices[g].start}" for g in self.groups)
@@ -259,25 +384,11 @@ def build_features(train, features="ids", side=None) -> FeatureSpace:
             m, labels = sp.identity(n_u, format="csr"), [f"user:{i}" for i in train.user_ids]
         elif g == "movie":
             m, labels = sp.identity(n_m, format="csr"), [f"movie:{i}" for i in train.movie_ids]
-        elif g == "age":
-            m = _one_hot(np.searchsorted(AGE_EDGES, side.age, "right"), len(AGE_EDGES) + 1)
-            labels = _bucket_labels(AGE_EDGES, lambda a, b: f"age:{a or 0}-{b - 1}" if b else f"age:{a}+")
-        elif g == "gender":
-            m = _one_hot(np.searchsorted(("F", "M"), side.gender), 2)
-            labels = ["gender:F", "gender:M"]
-        elif g == "occupation":
-            m, labels = _one_hot(side.occupation, len(side.occupations)), [f"occupation:{o}" for o in side.occupations]
-        elif g == "zip":
-            m, labels = _one_hot(_zip_codes(side.zip_code), 11), [f"zip:{d}" for d in range(10)] + ["zip:other"]
-        elif g == "genres":
-            G = np.asarray(side.genres, dtype=np.float64)
-            n = G.sum(axis=1, keepdims=True)
-            m = sp.csr_matrix(np.divide(G, np.sqrt(n), out=np.zeros_like(G), where=n > 0))
-            labels = [f"genre:{name}" for name in side.genre_names]
-        elif g == "year":
-            m = _one_hot(_year_codes(side.release_year), len(YEAR_EDGES) + 2)
-            labels = _bucket_labels(YEAR_EDGES, lambda a, b: f"year:<{b}" if a is None else
-                                    (f"year:{a}" if b == a + 1 else f"year:{a}-{b - 1}" if b else f"year:{a}+")) + ["year:unknown"]
+        elif g in ("age", "gender", "occupation", "zip"):
+            m = _user_attributes(g, side.age, side.gender, side.occupation, side.zip_code, len(side.occupations))
+            labels = _attribute_labels(g, side)
+        elif g in ("genres", "year"):
+            m, labels = _movie_attributes(g, side.genres, side.release_year), _attribute_labels(g, side)
         elif g == "date":
             m, labels = sp.identity(n_dates, format="csr"), [f"date:week {i}" for i in range(n_dates)]
         elif g == "movie_raters":
