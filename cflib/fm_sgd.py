@@ -15,7 +15,7 @@ from .fm import FM_PIECES, fm_options
 from .history import Diverged
 from .loop import Integer, Method, Param, Real
 
-__all__ = ["METHOD_SGD", "batch_gradient"]
+__all__ = ["METHOD_SGD", "batch_gradient", "rating_gradient", "rating_step"]
 
 _BLOCKS = ("user", "movie", "date")
 
@@ -47,6 +47,65 @@ def batch_gradient(space, squares, idx, y, w0, w, V):
         gV += Bs.T @ ES - V * (B2s.T @ E)[:, None]
         c += Bs.T @ np.bincount(inv, minlength=n_rows).astype(np.float64)
     return e, gw, gV, c
+
+
+def rating_gradient(x, y, w0, w, V):
+    r"""Gradient of :math:`\tfrac12 (\hat y(x) - y)^2` for one rating, on a dense feature vector x.
+
+    With :math:`e = \hat y(x) - y` and :math:`s_f = \sum_j v_{jf} x_j`:
+
+    .. math::
+
+        g_0 = e, \qquad g_{w_i} = e\, x_i, \qquad g_{v_{if}} = e\, x_i (s_f - v_{if} x_i).
+
+    Parameters
+    ----------
+    x : ndarray of shape (p,)
+    y : float
+    w0 : float
+    w : ndarray of shape (p,)
+    V : ndarray of shape (p, k)
+
+    Returns
+    -------
+    g0 : float
+    gw : ndarray of shape (p,)
+    gV : ndarray of shape (p, k)
+    """
+    x, w, V = (np.asarray(a, dtype=np.float64) for a in (x, w, V))
+    s = x @ V
+    e = float(w0 + w @ x + 0.5 * (s @ s - ((x * x) @ (V * V)).sum()) - y)
+    return e, e * x, e * x[:, None] * (s[None, :] - V * x[:, None])
+
+
+def rating_step(x, y, w0, w, V, lr, lam):
+    r"""One SGD step on one rating of :math:`\tfrac12 e^2 + \tfrac{\lambda}{2}(\|w\|^2 + \|V\|_F^2)` (w0 not penalised).
+
+    Every gradient is taken at the old parameters (:func:`rating_gradient`):
+
+    .. math::
+
+        w_0 \leftarrow w_0 - \eta\, e, \qquad
+        w \leftarrow w - \eta (e\, x + \lambda w), \qquad
+        V \leftarrow V - \eta (G_V + \lambda V).
+
+    Parameters
+    ----------
+    x, y, w0, w, V :
+        As :func:`rating_gradient`.
+    lr : float
+        The step :math:`\eta`.
+    lam : float
+        :math:`\lambda`.
+
+    Returns
+    -------
+    (w0, w, V) : float, ndarray (p,), ndarray (p, k)
+        New values; the inputs are not changed.
+    """
+    g0, gw, gV = rating_gradient(x, y, w0, w, V)
+    w, V = np.asarray(w, dtype=np.float64), np.asarray(V, dtype=np.float64)
+    return float(w0 - lr * g0), w - lr * (gw + lam * w), V - lr * (gV + lam * V)
 
 
 def _sgd_step(state):

@@ -47,6 +47,8 @@ module                      notebooks    checks
 ``implicit_feedback``       10           check_implicit_row
 ``bayesian``                11           check_sample_row
 ``spark_objective``         12           check_row_penalty
+``factorization``           13           check_fm_pairwise, check_fm_gradient,
+                                         check_sgd_step
 ``evaluation``              14           check_sampled_recall, check_ease,
                                          check_bpr_gradient
 ==========================  ===========  ==========================================
@@ -101,6 +103,7 @@ from .top_n import *  # noqa: E402,F401,F403
 from .implicit_feedback import *  # noqa: E402,F401,F403
 from .bayesian import *  # noqa: E402,F401,F403
 from .spark_objective import *  # noqa: E402,F401,F403
+from .factorization import *  # noqa: E402,F401,F403
 from .evaluation import *  # noqa: E402,F401,F403
 
 from .engine import ATOL, RTOL  # noqa: E402,F401
