@@ -73,6 +73,7 @@ def test_ci_runs_the_readme_test_command_and_fails_on_no_tests():
     assert "make test" in ci
     assert "CFLIB_DATA_DIR" in ci and "shared/data" in ci
     assert "exit code 5" in ci
+    assert "make test-min" in ci, "CI runs the unit tests at the declared minimum versions too"
 
 
 def test_no_movielens_file_is_tracked():

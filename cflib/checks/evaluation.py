@@ -170,15 +170,16 @@ def check_sampled_recall(fn) -> Callable:
                     "gives positions, not movies",
                     "map the positions back: top = candidates[np.argsort(-scores[candidates], kind=\"stable\")[:k]]",
                     _positions),
+            # Before the unstable sort, whose order of ties differs by numpy version (1.24: the reversal).
+            Mistake("breaks a tie by the higher movie index: np.argsort(scores)[::-1] reverses tied movies too",
+                    _TIE_HINT,
+                    lambda s, r, n, k: _found(s, r, n, k, how="reverse") / len(r)),
             *(Mistake("breaks a tie by the order of the candidate array (relevant movies first), or in no fixed "
                       "order (np.argsort's default sort is not stable), where the rule is that a tie goes to the "
                       "lower movie index",
                       _TIE_HINT, fn)
               for fn in (lambda s, r, n, k: _found(s, r, n, k, by_index=False) / len(r),
                          lambda s, r, n, k: _found(s, r, n, k, how="default") / len(r))),
-            Mistake("breaks a tie by the higher movie index: np.argsort(scores)[::-1] reverses tied movies too",
-                    _TIE_HINT,
-                    lambda s, r, n, k: _found(s, r, n, k, how="reverse") / len(r)),
             Mistake("counts the hits among the first k + 1 candidates, an off-by-one in the slice",
                     "the list is the candidates ranked, then [:k]: exactly k movies",
                     lambda s, r, n, k: _found(s, r, n, k, extra=1) / len(r)),
