@@ -11,12 +11,20 @@ values and read results without a browser:
   step sizes come from the registry :mod:`cflib.trainers`; the baselines
   from :func:`cflib.evaluate.evaluate`; "diverged" from :mod:`cflib.history`.
 
+The live curves are an SVG image written by :mod:`cflib.svg_curves` (the
+browser draws it in milliseconds; a matplotlib figure cost 0.25 to 0.35 s per
+move). The explorer keeps its last ``CACHE_RUNS`` runs by setting, so going
+back to a setting shows its run again without training: the same run a new
+training would give, since every run starts from the same seeded point.
+:meth:`TrainingExplorer.picture`, the still image stored for viewers without
+widgets, is drawn with matplotlib (:mod:`cflib.plots`).
+
 The rating widget of notebook 07 is :mod:`cflib.rating_widget` (re-exported
 here, so ``from cflib.widgets import RatingWidget`` keeps working), the
 implicit-feedback explorer of notebook 10 :mod:`cflib.implicit_widget`.
 
-Drawing follows one pattern (:func:`show_figure`), which renders in JupyterLab,
-is stored in the saved widget state, and leaves nothing stray in the cell output.
+:func:`show_figure` puts a matplotlib figure into an ``Output`` as PNG (it renders in
+JupyterLab, is stored in the saved widget state, and leaves nothing stray in the cell output).
 
 Callbacks are wrapped with ``Output.capture()``: in a notebook an exception is
 shown inside the widget's output area instead of vanishing in the browser
@@ -32,6 +40,7 @@ import io
 import re
 import time
 import warnings
+from collections import OrderedDict
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -41,9 +50,10 @@ from IPython.display import Image
 from .arguments import check_int, check_scalar
 from .baselines import fit_baseline
 from .evaluate import evaluate
+from .explorer_picture import explorer_figure, picture_png
 from .history import history_diverged
-from .plots import PALETTE, place_legend, plot_cost_curves, plot_learning_curves
 from .rating_widget import EXAMPLE_RATINGS, RatingWidget  # noqa: F401 (re-exported: its old home)
+from .svg_curves import explorer_svg, svg_img
 from .train import fit
 from .trainers import LAM_RANGE, LR_VALUES, explorer_methods
 from .trainers import METHODS as REGISTRY
@@ -62,6 +72,8 @@ MAX_ITERS = {m: REGISTRY[m].max_iters for m in METHODS}
 #: and a gradient step are not worth the same, so one shared number would suit none).
 START_ITERS = {m: REGISTRY[m].start_iters for m in METHODS}
 
+#: Runs the explorer keeps (the most recently shown settings); one run at k = 30 holds about 0.6 MB.
+CACHE_RUNS = 32
 
 
 def show_figure(out, fig):
@@ -137,11 +149,17 @@ class TrainingExplorer(widgets.VBox):
     method, kind : ipywidgets.ToggleButtons
     readout : ipywidgets.HTML
         The validation RMSE of the last run (and its time), or "diverged".
+    plot : ipywidgets.HTML
+        The figure, an SVG image (:mod:`cflib.svg_curves`): RMSE curves (left), cost J
+        (right, clipped above when a run diverges).
     out : ipywidgets.Output
-        The figure: RMSE curves (left), cost J (right, clipped above when a run diverges).
+        Where an exception raised by a callback is shown (empty otherwise).
     history, result : the last :func:`cflib.train.fit` history and model
     runs : int
-        Number of trainings done so far.
+        Number of runs shown so far: the first one and one per accepted change.
+    trained : int
+        How many of them were trained; the others were settings shown before, kept
+        (the last ``CACHE_RUNS``) and shown again without training.
     """
 
     def __repr__(self):
@@ -200,7 +218,10 @@ class TrainingExplorer(widgets.VBox):
                                                    ("with biases", "biased")],
                                           value=kind, description="model", style=style)
         self.readout = widgets.HTML()
-        self.out = widgets.Output(layout=widgets.Layout(min_height="360px"))
+        self.plot = widgets.HTML(layout=widgets.Layout(min_height="360px"))
+        self.out = widgets.Output()
+        for control, name in ((self.k, "k"), (self.readout, "readout"), (self.plot, "plot")):
+            control.add_class(f"cflib-explorer-{name}")  # found by the browser test
         if baselines is None:
             baselines = {
                 "movie mean": evaluate(fit_baseline(train, "movie"), validation)["rmse"],
@@ -210,7 +231,8 @@ class TrainingExplorer(widgets.VBox):
         self.history = None
         self.result = None
         self._previous = None
-        self.runs = 0
+        self.runs = self.trained = 0
+        self._cache = OrderedDict()  # settings -> (model, history, seconds), least recently shown first
         self.retrain = self.out.capture()(self._retrain)
         # Changing the optimizer first adapts the iterations slider (which may
         # clamp its value) and then retrains exactly once.
@@ -220,7 +242,7 @@ class TrainingExplorer(widgets.VBox):
             control.observe(lambda change: None if self._adapting else self.retrain(), names="value")
         super().__init__([
             widgets.HBox([widgets.VBox([self.k, self.lam]), widgets.VBox([self.lr, self.n_iters])]),
-            self.method, self.kind, self.readout, self.out,
+            self.method, self.kind, self.readout, self.plot, self.out,
         ])
         self.retrain()
 
@@ -256,43 +278,74 @@ class TrainingExplorer(widgets.VBox):
     def _retrain(self):
         kw = self.settings()
         self.lr.disabled = not REGISTRY[kw["method"]].uses_lr
-        start = time.perf_counter()
-        try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                # A too large step size diverges: the curves and the readout say so.
-                warnings.simplefilter("ignore", RuntimeWarning)
-                result, history = fit(self.train_data, validation=self.validation, progress=False, **kw)
-        except (ValueError, TypeError, MemoryError, RuntimeError) as exc:  # a setting fit refuses or cannot run
-            self._refused(f"{_describe(kw)}: {type(exc).__name__}: {exc}")
-            return
-        seconds = time.perf_counter() - start
+        key = tuple(sorted(kw.items()))  # settings() may be extended by a subclass: all of it is the key
+        kept = self._cache.get(key)
+        if kept is None:
+            start = time.perf_counter()
+            try:
+                with warnings.catch_warnings(), np.errstate(all="ignore"):
+                    # A too large step size diverges: the curves and the readout say so.
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    result, history = fit(self.train_data, validation=self.validation, progress=False, **kw)
+            except (ValueError, TypeError, MemoryError, RuntimeError) as exc:  # a setting fit refuses or cannot run
+                self._refused(f"{_describe(kw)}: {type(exc).__name__}: {exc}")
+                return
+            kept = (result, history, time.perf_counter() - start)
+            self._cache[key] = kept
+            if len(self._cache) > CACHE_RUNS:
+                self._cache.popitem(last=False)
+            self.trained += 1
+            when = f"trained in {kept[2]:.2f} s"
+        else:
+            self._cache.move_to_end(key)
+            when = f"trained in {kept[2]:.2f} s when first chosen, shown again without training"
+        result, history, _ = kept
         self._previous, self.history, self.result = self.history, history, result
         self._settings_shown = kw
         self.runs += 1
+        self._readout_shown = self._readout(history)  # without its timing: the picture keeps it
+        self.readout.value = f"{self._readout_shown} &middot; {when}"
+        self.plot.value = svg_img(explorer_svg(
+            history, baselines=self.baselines, ylim=self._rmse_limits(), title=self._title(),
+            previous=None if self._previous is None else self._previous.val_rmse, cost_label=kw["method"]),
+            alt=f"Training explorer: {self._title()}; {_plain(self._readout_shown)}")
+
+    def _readout(self, history):
+        """The readout of a run, without its timing (the caller adds it)."""
         val = _last_finite(history.val_rmse)
-        cost = np.asarray(history.cost, dtype=float)
-        diverged = history_diverged(history)
+        n = len(history.cost)
         best = self.baselines and min(self.baselines.values())
-        if diverged:
+        if history_diverged(history):
             finite = [v for v in history.val_rmse if np.isfinite(v)]
             lowest = min(finite) if finite else float("nan")
-            self.readout.value = (
-                f"<b style='color:#D55E00'>validation RMSE: diverged</b> after {cost.size} "
-                f"iterations (lowest before that {_fmt_rmse(lowest)}): lower the step size "
-                f"&middot; {seconds:.2f} s")
+            return (f"<b style='color:#D55E00'>validation RMSE: diverged</b> after {n} iterations "
+                    f"(lowest before that {_fmt_rmse(lowest)}): lower the step size")
+        if best and val < best:
+            verdict = f" &middot; beats the best baseline by {best - val:.4f}"
+        elif best:
+            verdict = f" &middot; worse than the best baseline ({best:.4f})"
         else:
-            if best and val < best:
-                verdict = f"beats the best baseline by {best - val:.4f}"
-            elif best:
-                verdict = f"worse than the best baseline ({best:.4f})"
-            else:
-                verdict = ""
-            self.readout.value = (
-                f"<b>validation RMSE {_fmt_rmse(val)}</b> (training {_fmt_rmse(_last_finite(history.train_rmse))}) "
-                f"&middot; {verdict} &middot; {cost.size} iterations in {seconds:.2f} s"
-            )
-        self._readout_shown = self.readout.value
-        show_figure(self.out, self._figure())
+            verdict = ""
+        return (f"<b>validation RMSE {_fmt_rmse(val)}</b> (training {_fmt_rmse(_last_finite(history.train_rmse))})"
+                f"{verdict} &middot; {n} iterations")
+
+    def _title(self):
+        """The title of the RMSE panel."""
+        text = f"RMSE: {_describe(self._settings_shown)}"
+        return text if len(self.history.cost) else text + " (diverged at once)"
+
+    def _rmse_limits(self):
+        """The RMSE range shown: from below the best curve to above the baselines and the first iteration.
+
+        A diverging run leaves through the top (values of 2 and more are not counted).
+        """
+        values = list(self.baselines.values())
+        for series in (self.history.train_rmse, self.history.val_rmse):
+            arr = np.asarray(series, dtype=float)
+            values += list(arr[np.isfinite(arr) & (arr < 2.0)])
+        if not values:
+            return (0.0, 2.0)
+        return (max(0.0, min(values) - 0.08), min(2.0, max(values) + 0.08))
 
     def _refused(self, why):
         """After a setting that could not be trained: controls and readout back to what the figure shows."""
@@ -320,41 +373,10 @@ class TrainingExplorer(widgets.VBox):
             self._adapting = False
 
     def _figure(self):
-        """The figure of the last training: RMSE curves (left) and the cost J (right)."""
-        kw, history = self._settings_shown, self.history
-        cost = np.asarray(history.cost, dtype=float)
-        diverged = history_diverged(history)
-        fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5.2))
-        if cost.size:
-            plot_learning_curves(history, baselines=self.baselines, ax=left, legend="below",
-                                 title=f"RMSE: {_describe(kw)}")
-        else:  # diverged at the first iteration: nothing to draw but the baselines
-            for i, (name, value) in enumerate(self.baselines.items()):
-                left.axhline(value, color=PALETTE[2 + i % (len(PALETTE) - 2)], ls="--", lw=1.2,
-                             label=f"{name}: {value:.4f}")
-            left.set_title(f"RMSE: {_describe(kw)} (diverged at once)")
-        if self._previous is not None and len(self._previous.val_rmse):
-            prev = np.asarray(self._previous.val_rmse, dtype=float)
-            left.plot(np.arange(1, prev.size + 1), np.where(prev < 2.0, prev, np.nan), color=PALETTE[1],
-                      lw=1, ls=":", alpha=0.8, label="validation, previous run")
-        # Under the axes: inside, it covered the baselines or the curves.
-        place_legend(left, "below", fontsize=9)
-        # Zoom on the interesting range: from below the best curve to above the baselines
-        # and the first iteration; a diverging run leaves through the top.
-        values = list(self.baselines.values())
-        for series in (history.train_rmse, history.val_rmse):
-            arr = np.asarray(series, dtype=float)
-            values += list(arr[np.isfinite(arr) & (arr < 2.0)])
-        if values:
-            left.set_ylim(max(0.0, min(values) - 0.08), min(2.0, max(values) + 0.08))
-        if cost.size:
-            plot_cost_curves({kw["method"]: history}, ax=right, title="Cost J (log scale)")
-            if not diverged:  # one curve: the legend would only repeat the title
-                right.get_legend().remove()
-        else:
-            right.set_title("Cost J: diverged at the first iteration")
-        fig.tight_layout()
-        return fig
+        """The matplotlib figure of the last run (:func:`cflib.explorer_picture.explorer_figure`)."""
+        return explorer_figure(self.history, baselines=self.baselines, ylim=self._rmse_limits(), title=self._title(),
+                               previous=None if self._previous is None else self._previous.val_rmse,
+                               method=self._settings_shown["method"])
 
     def picture(self):
         """The explorer as one PNG image: its figure under its readout, labelled as a picture.
@@ -371,18 +393,11 @@ class TrainingExplorer(widgets.VBox):
         """
         if self.history is None:
             return None
-        fig = self._figure()
         when = ("its starting view" if self.runs == 1 else
                 f"after {self.runs - 1} change{'s' if self.runs > 2 else ''} of the controls")
-        readout = html.unescape(re.sub(r"<[^>]+>", "", self.readout.value))
-        readout = re.sub(r"( in| \u00b7) \d+\.\d+ s$", "", readout)  # a timing of one machine, not worth keeping
-        fig.suptitle(f"A picture of the training explorer, {when}: {readout}\n"
-                     "The live controls need a running notebook: open it in Jupyter and use Run > Run All Cells.",
-                     y=1.0, va="bottom", fontsize=11)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", bbox_inches="tight")
-        plt.close(fig)
-        return buffer.getvalue()
+        readout = _plain(self._readout_shown)  # without the timing of one machine
+        return picture_png(self._figure(), f"A picture of the training explorer, {when}: {readout}\n"
+                           "The live controls need a running notebook: open it in Jupyter and use Run > Run All Cells.")
 
     def _repr_mimebundle_(self, **kwargs):
         """The widget view, its one-line text, and :meth:`picture` as ``image/png`` for viewers without widgets."""
@@ -391,6 +406,11 @@ class TrainingExplorer(widgets.VBox):
         if bundle is not None and picture is not None:
             bundle["image/png"] = base64.b64encode(picture).decode("ascii")
         return bundle
+
+
+def _plain(text):
+    """The readout's HTML as plain text."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
 def _describe(kw):

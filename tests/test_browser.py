@@ -280,7 +280,7 @@ def _needs(course, name):
 # of these notebooks shows a single cflib widget).
 EXPLORER_SLIDER = (".cflib-explorer-k .noUi-handle", ".widget-slider .noUi-handle")
 EXPLORER_READOUT = (".cflib-explorer-readout", ".widget-html")
-EXPLORER_PLOT = (".cflib-explorer-plot img", ".widget-output img")
+EXPLORER_PLOT = (".cflib-explorer-plot img", ".widget-html img")
 RATING_SEARCH = (".cflib-rating-search input", ".widget-text input")
 RATING_MATCHES = (".cflib-rating-matches select", ".widget-select select")
 RATING_STARS = (".cflib-rating-stars button", ".widget-toggle-buttons button")

@@ -26,20 +26,37 @@ def small_split():
     return data.random_split(0.2, seed=0)
 
 
-def _image(out):
-    """The PNG payload of the single figure in an Output."""
-    assert len(out.outputs) == 1
-    return out.outputs[0]["data"]["image/png"]
+def _image(e):
+    """The SVG document the explorer shows (its ``plot``: one ``<img>`` with a data URL), checked to be well formed."""
+    import base64
+    import re
+    import xml.etree.ElementTree as ET
+
+    (data,) = re.findall(r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', e.plot.value)
+    svg = base64.b64decode(data).decode("utf-8")
+    root = ET.fromstring(svg)  # raises on malformed markup
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    return svg
+
+
+def _texts(svg):
+    """Every text drawn in an SVG document (titles, tick labels, legend)."""
+    import xml.etree.ElementTree as ET
+
+    return ["".join(t.itertext()) for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
 
 
 def test_explorer_draws_once_and_retrains_on_every_change(small_split):
     train, val = small_split
     e = W.TrainingExplorer(train, val, k=3, n_iters=5)
     assert e.runs == 1 and "validation RMSE" in e.readout.value
-    first_png, first_text = _image(e.out), e.readout.value
+    first_svg, first_text = _image(e), e.readout.value
+    assert "RMSE: als (normalized), k=3, lam=10" in _texts(first_svg)
+    assert "validation, previous run" not in _texts(first_svg)  # nothing to compare with yet
     e.k.value = 1
     assert e.runs == 2 and e.result.k == 1
-    assert _image(e.out) != first_png and e.readout.value != first_text
+    assert _image(e) != first_svg and e.readout.value != first_text
+    assert "validation, previous run" in _texts(_image(e))
     e.lam.value = 1.0
     e.n_iters.value = 8
     e.kind.value = "biased"
@@ -75,6 +92,7 @@ def test_explorer_method_change_adapts_iterations_and_retrains_once(small_split)
     e.method.value = "lbfgs"  # first visit: the starting count, capped at the maximum
     assert e.n_iters.value == min(W.START_ITERS["lbfgs"], 30)
     assert e.runs == runs + 5  # four optimizer switches and one slider move
+    assert e.trained == runs + 3  # gd with 40 and als with 3 were shown before: kept, not retrained
 
 
 def test_explorer_reports_divergence():
@@ -84,7 +102,8 @@ def test_explorer_reports_divergence():
     assert "diverged" not in e.readout.value
     e.lr.value = 0.1  # the top of the slider
     assert "diverged" in e.readout.value
-    assert _image(e.out)
+    texts = _texts(_image(e))
+    assert "gd (diverged)" in texts and any(t.startswith("diverged: J reaches") for t in texts)
 
 
 def test_explorer_rejects_bad_input(small_split):
@@ -98,9 +117,9 @@ def test_explorer_rejects_bad_input(small_split):
 def test_explorer_after_a_refused_setting_shows_what_it_draws(small_split, monkeypatch):
     train, val = small_split
     e = W.TrainingExplorer(train, val, k=3, n_iters=5, method="gd", lr=0.005)
-    shown, png, runs = e.settings(), _image(e.out), e.runs
+    shown, svg, runs = e.settings(), _image(e), e.runs
     e.method.value = None  # no optimizer: refused, nothing retrained, the control set back
-    assert e.method.value == "gd" and e.runs == runs and _image(e.out) == png
+    assert e.method.value == "gd" and e.runs == runs and _image(e) == svg
     assert "optimizer must be one of" in e.readout.value and "back at the run shown" in e.readout.value
 
     def broken_fit(*args, **kwargs):
@@ -111,11 +130,11 @@ def test_explorer_after_a_refused_setting_shows_what_it_draws(small_split, monke
     assert e.settings() == shown and not e.lr.disabled and e.n_iters.max == e.max_iters["gd"]
     assert "MemoryError: no room for the factors" in e.readout.value and "validation RMSE" in e.readout.value
     e.k.value = 2
-    assert e.k.value == 3 and e.settings() == shown and e.runs == runs and _image(e.out) == png
+    assert e.k.value == 3 and e.settings() == shown and e.runs == runs and _image(e) == svg
     monkeypatch.setattr(W, "fit", lambda *a, **kw: (_ for _ in ()).throw(RuntimeError("solver failed")))
     first = W.TrainingExplorer(train, val, k=3, n_iters=5)  # the very first training fails
     assert first.history is None and "RuntimeError: solver failed" in first.readout.value
-    assert "nothing is shown" in first.readout.value and first.out.outputs == ()
+    assert "nothing is shown" in first.readout.value and first.plot.value == ""
     assert first.picture() is None and "image/png" not in first._repr_mimebundle_()
 
 
@@ -184,6 +203,105 @@ def test_explorer_is_fast_on_movielens_u1(movielens):
     seconds = time.perf_counter() - start
     assert seconds < 5.0, f"one retrain took {seconds:.1f} s"  # < 1 s on an idle laptop; CI is shared
     assert 0.85 < e.history.val_rmse[-1] < 1.0
+
+
+def test_explorer_keeps_runs_and_shows_them_again_without_training(small_split, monkeypatch):
+    train, val = small_split
+    e = W.TrainingExplorer(train, val, k=3, n_iters=5)
+    first_history, first_svg = e.history, _image(e)
+    e.lam.value = 1.0
+    assert e.trained == 2 and "shown again" not in e.readout.value
+    e.lam.value = 10.0  # back to the start: kept, not retrained
+    assert (e.runs, e.trained) == (3, 2) and e.history is first_history
+    assert "shown again without training" in e.readout.value and "validation RMSE" in e.readout.value
+    assert "validation, previous run" in _texts(_image(e)) and _image(e) != first_svg  # the lam = 1 run, dotted
+    fresh = fit(train, validation=val, **e.settings())[1]  # the kept run is the run a retraining gives
+    assert fresh.val_rmse == e.history.val_rmse and fresh.cost == e.history.cost
+    monkeypatch.setattr(W, "CACHE_RUNS", 2)
+    e.k.value = 2
+    e.k.value = 1  # keeps k = 2 and k = 1; the start (k = 3) is forgotten
+    assert len(e._cache) == 2 and e.trained == 4
+    e.k.value = 3
+    assert e.trained == 5 and "shown again" not in e.readout.value
+
+
+def test_explorer_keeps_runs_by_every_setting_a_subclass_adds(small_split):
+    """Exercise 3 of notebook 08 extends settings() with lam_bias: the kept runs must tell them apart."""
+    import ipywidgets
+
+    class WithBiasPenalty(W.TrainingExplorer):
+        def __init__(self, *args, **kwargs):
+            self.lam_bias = ipywidgets.FloatLogSlider(value=5, base=10, min=-1, max=2, continuous_update=False)
+            super().__init__(*args, **kwargs)
+            self.lam_bias.observe(lambda change: self.retrain(), names="value")
+            self.children += (self.lam_bias,)
+
+        def settings(self):
+            kw = super().settings()
+            if self.kind.value == "biased":
+                kw["lam_bias"] = float(self.lam_bias.value)
+            return kw
+
+    train, val = small_split
+    e = WithBiasPenalty(train, val, k=3, n_iters=5, kind="biased")
+    e.lam_bias.value = 100.0
+    assert e.trained == 2 and e.result.params["lam_bias"] == 100.0
+    e.lam_bias.value = 5.0
+    assert e.trained == 2 and e.result.params["lam_bias"] == 5.0
+
+
+def test_explorer_plot_is_an_image_the_browser_test_finds(small_split):
+    train, val = small_split
+    e = W.TrainingExplorer(train, val, k=3, n_iters=5)
+    assert "cflib-explorer-plot" in e.plot._dom_classes and "cflib-explorer-k" in e.k._dom_classes
+    assert "cflib-explorer-readout" in e.readout._dom_classes
+    assert e.plot.value.startswith("<img ") and 'alt="Training explorer: RMSE: als (normalized)' in e.plot.value
+    assert e.plot in e.children and e.out in e.children and not e.out.outputs
+    texts = _texts(_image(e))
+    for label in ("Cost J (log scale)", "iteration", "RMSE (stars)", "cost J", "training RMSE"):
+        assert label in texts
+    assert any(t.startswith("validation RMSE (lowest ") for t in texts)
+    assert [t for t in texts if t.startswith("movie + user biases: ")] == [
+        f"movie + user biases: {e.baselines['movie + user biases']:.4f}"]
+
+
+def test_svg_curves_ticks_and_clipping():
+    from cflib import svg_curves as S
+
+    assert S.nice_ticks(0.0, 1.0, 6).tolist() == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    assert S.nice_ticks(0.55, 1.12, 7).tolist() == pytest.approx([0.6, 0.7, 0.8, 0.9, 1.0, 1.1])
+    assert S.nice_ticks(0.5, 3.5, 7, integer=True).tolist() == [1.0, 2.0, 3.0]
+    # A curve that leaves the axes is cut at the bound; a NaN splits it in two.
+    runs = S._clipped_runs([1, 2, 3, 4, 5, 6], [0.5, 0.5, 1e200, np.nan, 0.2, 0.3], 0.0, 1.0)
+    assert runs[0][:2] == [(1.0, 0.5), (2.0, 0.5)] and runs[0][2][1] == pytest.approx(1.0)
+    assert 2.0 <= runs[0][2][0] < 2.01 and runs[1] == [(5.0, 0.2), (6.0, 0.3)]
+    assert S._clipped_runs([1, 2], [5.0, 6.0], 0.0, 1.0) == []  # wholly outside: nothing drawn
+
+
+def test_svg_curves_log_axis_labels_and_a_run_diverged_at_once():
+    import xml.etree.ElementTree as ET
+
+    from cflib import svg_curves as S
+
+    wide = History(cost=[1e5, 1e3, 50.0], train_rmse=[1.2, 1.0, 0.9], val_rmse=[1.3, 1.1, 1.0],
+                   initial_cost=2e5)
+    svg = S.explorer_svg(wide, baselines={"mean": 1.05}, ylim=(0.8, 1.4), title="t", cost_label="gd")
+    ET.fromstring(svg)
+    assert ">10<tspan" in svg and "(diverged)" not in svg  # powers of ten over several decades
+    at_once = History(cost=[], train_rmse=[], val_rmse=[], diverged=True)
+    svg = S.explorer_svg(at_once, baselines={"mean": 1.05}, ylim=(0.9, 1.2), title="t", cost_label="gd")
+    assert "Cost J: diverged at the first iteration" in _texts(svg) and "mean: 1.0500" in _texts(svg)
+
+
+def test_implicit_explorer_keeps_fits_and_shows_them_again():
+    from cflib.implicit_widget import ImplicitExplorer
+
+    train, test = cflib.make_synthetic(40, 30, 2, seed=7).random_split(0.2, seed=0)
+    w = ImplicitExplorer(train, test, user=3, k=3, n_iters=3, alpha=2.0, lam=50.0)
+    first, table = w.top.tolist(), w.table.value
+    w.alpha.value = 50.0
+    w.alpha.value = 2.0  # back: the same list, without a refit
+    assert (w.runs, w.fits) == (3, 2) and w.top.tolist() == first and w.table.value == table
 
 
 # ------------------------------------------------------------- rating widget
@@ -332,7 +450,7 @@ def test_explorer_issue_case_draws_and_says_diverged(movielens):
     tr, val = train.random_split(0.1, seed=0)
     e = W.TrainingExplorer(tr, val, method="gd", k=10, lam=10**2.5, lr=10**-1.25, n_iters=30)
     assert e.lr.value == pytest.approx(0.05)  # 10**-1.25 = 0.056: the nearest step offered
-    assert "diverged" in e.readout.value and _image(e.out)
+    assert "diverged" in e.readout.value and _image(e)
     assert e.history.diverged
     e.lr.value = 0.002  # the controls keep working
     assert "diverged" not in e.readout.value
@@ -399,7 +517,7 @@ def _sweep(e, slider, values):
     flags = []
     for v in values:
         slider.value = v
-        assert e.readout.value and _image(e.out)
+        assert e.readout.value and _image(e)
         cost = np.asarray(e.history.cost)
         if e.history.diverged:
             assert "diverged" in e.readout.value
@@ -408,17 +526,8 @@ def _sweep(e, slider, values):
     return flags
 
 
-@pytest.fixture
-def low_dpi(monkeypatch):
-    """Draw the explorer's figures at a tenth of the resolution: the same axes and ticks, faster."""
-    import matplotlib.figure
-
-    savefig = matplotlib.figure.Figure.savefig
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda self, *a, **kw: savefig(self, *a, **{**kw, "dpi": 10}))
-
-
 @pytest.mark.parametrize("method", ["gd", "momentum", "lbfgs", "als"])
-def test_explorer_sweep_every_slider_setting(method, low_dpi):
+def test_explorer_sweep_every_slider_setting(method):
     """Every value each control allows, from the most divergence-prone corner, on synthetic data.
 
     The step size is swept for the methods that use it (the others ignore it).
@@ -440,7 +549,7 @@ def test_explorer_sweep_every_slider_setting(method, low_dpi):
     assert e.runs >= 1 + 18 + 29 + 3 + 2
 
 
-def test_explorer_lam_slider_corners_with_every_step_size(low_dpi):
+def test_explorer_lam_slider_corners_with_every_step_size():
     """The lam x lr grid of gradient descent at its corners, at the top iteration count."""
     train, val = cflib.make_synthetic(30, 40, k=2, density=0.4, seed=2).random_split(0.2, seed=0)
     e = W.TrainingExplorer(train, val, k=10, method="gd", max_iters={m: 6 for m in W.METHODS}, n_iters=6)

@@ -2,9 +2,10 @@
 
 The notebooks in the repository are stored with their outputs. A notebook
 whose stored cells hold ``image/png`` outputs plots; one whose stored cells
-hold widget views shows widgets. Plots drawn into an ``Output`` widget are
-stored inside the widget state (``metadata.widgets``), not in the cells, so
-that state is read too.
+hold widget views shows widgets. Plots drawn into an ``Output`` widget, or
+written as an ``<img>`` into an ``HTML`` widget (the training explorer's SVG
+curves), are stored inside the widget state (``metadata.widgets``), not in
+the cells, so that state is read too.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ class StoredOutputs:
     widget_views : int
         Widget-view outputs of code cells (each is a widget on screen).
     widget_images : int
-        ``image/png`` outputs inside the saved widget state (plots drawn into
-        ``Output`` widgets).
+        Images inside the saved widget state: ``image/png`` outputs of ``Output``
+        widgets and ``<img>`` tags with a ``data:`` URL in ``HTML`` widgets.
     """
 
     cell_images: int
@@ -43,13 +44,15 @@ class StoredOutputs:
         return self.cell_images > 0 or self.widget_images > 0
 
 
-def _count_png(state) -> int:
-    """Number of ``image/png`` bundles anywhere inside a JSON value."""
+def _count_images(state) -> int:
+    """Number of ``image/png`` bundles and of HTML widget values with a ``data:`` image anywhere inside a JSON value."""
     if isinstance(state, dict):
         own = 1 if isinstance(state.get("data"), dict) and PNG in state["data"] else 0
-        return own + sum(_count_png(value) for value in state.values())
+        if state.get("_model_name") == "HTMLModel":
+            own += str(state.get("value", "")).count('<img src="data:image/')
+        return own + sum(_count_images(value) for value in state.values())
     if isinstance(state, list):
-        return sum(_count_png(value) for value in state)
+        return sum(_count_images(value) for value in state)
     return 0
 
 
@@ -67,4 +70,4 @@ def read_stored_outputs(path) -> StoredOutputs:
             cell_images += PNG in data and WIDGET_VIEW not in data
             widget_views += WIDGET_VIEW in data
     widget_state = notebook.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {})
-    return StoredOutputs(cell_images, widget_views, _count_png(widget_state))
+    return StoredOutputs(cell_images, widget_views, _count_images(widget_state))
