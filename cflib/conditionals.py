@@ -35,7 +35,7 @@ import numpy as np
 
 from .arguments import check_int, check_scalar
 
-__all__ = ["row_moments", "sample_row", "sample_rows", "sample_tau", "sample_hyper", "HYPER"]
+__all__ = ["row_moments", "sample_row", "sample_rows", "draw_rows", "sample_tau", "sample_hyper", "HYPER"]
 
 #: Hyperprior constants (myFM's defaults): Gamma(a0, rate r0) for every precision, and the
 #: prior mean of a row coordinate N(0, 1/(kappa0 * lambda_d)).
@@ -133,12 +133,29 @@ def sample_rows(A, h, rng):
         :math:`L_r^{-T}(L_r^{-1} h_r + z_r)` with :math:`A_r = L_r L_r^T`.
     """
     _check_rng(rng)
+    return draw_rows(A, h, lambda shape: rng.standard_normal(shape))
+
+
+def draw_rows(A, h, z):
+    r""":func:`sample_rows` with the standard normals given: :math:`L_r^{-T}(L_r^{-1} h_r + z_r)`.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n_rows, d, d)
+    h : ndarray of shape (n_rows, d)
+    z : ndarray of shape (n_rows, d), or a function of the shape giving one
+        Drawn after the factorization when a function (so a failed factorization draws nothing).
+
+    Returns
+    -------
+    ndarray of shape (n_rows, d)
+    """
     try:
         L = np.linalg.cholesky(A)
     except np.linalg.LinAlgError:
         raise ValueError(_NOT_PD) from None
     y = _forward(L, np.asarray(h, dtype=np.float64))
-    y += rng.standard_normal(y.shape)
+    y += z(y.shape) if callable(z) else z
     return _backward(L, y)
 
 

@@ -41,11 +41,7 @@ from .fm import FM_PIECES, fm_init, fm_options, terms
 from .history import Diverged
 from .loop import Method
 
-__all__ = ["METHOD_ALS", "CHUNK", "one_hot_systems", "apply_one_hot", "group_structure"]
-
-#: Ratings per chunk when the (n, (k+1)^2) outer products of the one-hot systems are summed.
-CHUNK = 16_384
-
+__all__ = ["METHOD_ALS", "one_hot_systems", "apply_one_hot", "group_structure"]
 
 def _init(train, validation, seed, o):
     """:func:`cflib.fm.fm_init`, then each group's structure (:func:`group_structure`)."""
@@ -70,8 +66,13 @@ def group_structure(state):
             row_feat[counts == 1] = Bg.indices[Bg.indptr[:-1][counts == 1]]
             feat = row_feat[r]
             active = np.flatnonzero(feat >= 0)
+            active = active[np.argsort(feat[active], kind="stable")]  # the ratings of each feature together
+            n_per = np.bincount(feat[active], minlength=Bg.shape[1])
+            bounds = np.r_[0, np.cumsum(n_per)]
+            seen = np.flatnonzero(n_per)
             state.groups.append(dict(kind="one_hot", cols=cols, active=active, feat=feat[active],
-                                     n_g=Bg.shape[1], counts=np.bincount(feat[active], minlength=Bg.shape[1])))
+                                     n_g=Bg.shape[1], counts=n_per, bounds=bounds, seen=seen,
+                                     starts=bounds[seen], stops=bounds[seen + 1]))
         else:
             if b not in state.agg:
                 state.agg[b] = sp.csr_matrix((np.ones(n), (r, np.arange(n))), shape=(space.blocks[b].shape[0], n))
@@ -82,32 +83,37 @@ def group_structure(state):
     return state
 
 
-def one_hot_systems(state, grp, w, V, pred, s):
+def one_hot_systems(y, grp, w, V, pred, s):
     """The normal equations of every feature of a one-hot group, without the penalty.
 
     Returns ``(A (n_g, k+1, k+1), h (n_g, k+1), s_minus (n_a, k), old (n_a,))``: with
     :math:`z_t = (1, s_t - v_i)` over the ratings where feature i is on,
     :math:`A_i = \\sum z_t z_t^T` and :math:`h_i = \\sum z_t (y_t - c_t)`; ``s_minus`` and ``old``
     (the feature's present contribution) at the group's active ratings, for :func:`apply_one_hot`.
+
+    The active ratings are sorted by feature (:func:`group_structure`), so feature i's ratings
+    are one segment ``Z[start:stop]`` of the (n_a, k+1) matrix of the :math:`z_t`:
+    :math:`A_i = Z_i^T Z_i` is one BLAS product per feature and h one ``np.add.reduceat``;
+    no (n_a, (k+1)^2) array of outer products is formed.
     """
     k = V.shape[1]
     a, i, cols = grp["active"], grp["feat"], grp["cols"]
     wg, Vg = w[cols], V[cols]
-    s_minus = s[a] - Vg[i]
-    old = wg[i] + np.einsum("tf,tf->t", Vg[i], s_minus)
-    target = state.y[a] - (pred[a] - old)
     d = k + 1
-    A = np.zeros((grp["n_g"], d * d))
+    Z = np.empty((a.size, d))
+    Z[:, 0] = 1.0
+    s_minus = Z[:, 1:]
+    np.subtract(s[a], Vg[i], out=s_minus)
+    old = wg[i] + np.einsum("tf,tf->t", Vg[i], s_minus)
+    target = y[a] - (pred[a] - old)
+    A = np.zeros((grp["n_g"], d, d))
     h = np.zeros((grp["n_g"], d))
-    for start in range(0, a.size, CHUNK):
-        sl = slice(start, start + CHUNK)
-        Z = np.empty((i[sl].size, d))
-        Z[:, 0] = 1.0
-        Z[:, 1:] = s_minus[sl]
-        G = sp.csr_matrix((np.ones(Z.shape[0]), (i[sl], np.arange(Z.shape[0]))), shape=(grp["n_g"], Z.shape[0]))
-        A += G @ (Z[:, :, None] * Z[:, None, :]).reshape(Z.shape[0], d * d)
-        h += G @ (Z * target[sl, None])
-    return A.reshape(-1, d, d), h, s_minus, old
+    if grp["seen"].size:
+        for f, lo, hi in zip(grp["seen"].tolist(), grp["starts"].tolist(), grp["stops"].tolist()):
+            Zf = Z[lo:hi]
+            np.matmul(Zf.T, Zf, out=A[f])
+        h[grp["seen"]] = np.add.reduceat(Z * target[:, None], grp["starts"], axis=0)
+    return A, h, s_minus, old
 
 
 def apply_one_hot(grp, theta, w, V, pred, s, s_minus, old):
@@ -122,7 +128,7 @@ def apply_one_hot(grp, theta, w, V, pred, s, s_minus, old):
 def _one_hot_update(state, grp, w, V, pred, s):
     """Exact ridge solves of every feature of a one-hot group (module docstring); updates w, V, pred, s in place."""
     o, k = state.options, V.shape[1]
-    A, h, s_minus, old = one_hot_systems(state, grp, w, V, pred, s)
+    A, h, s_minus, old = one_hot_systems(state.y, grp, w, V, pred, s)
     d = k + 1
     A[:, np.arange(d), np.arange(d)] += np.r_[o["lam_bias"], np.full(k, o["lam"])]
     seen = grp["counts"] > 0

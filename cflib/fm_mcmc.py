@@ -42,9 +42,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .arguments import check_index_pair
-from .conditionals import sample_hyper, sample_rows, sample_tau
+from .conditionals import sample_hyper, sample_tau
 from .fm import FM_PIECES, FMModel, fm_init, fm_options, predict_relational, terms
-from .fm_als import apply_one_hot, group_structure, one_hot_systems
+from .fm_als import group_structure
+from .fm_draws import draw_one_hot, draw_weighted
 from .history import Diverged
 from .loop import Integer, Method, Param
 from .posterior import GibbsHistory
@@ -135,6 +136,10 @@ class FMPosterior:
 # ------------------------------------------------------------------ the sampler
 def _init(train, validation, seed, o):
     state = group_structure(fm_init(train, validation, seed, o))
+    for grp in state.groups:
+        if grp["kind"] == "weighted":
+            grp["Bc"] = grp["B"].tocsc()
+            grp["Bc"].sort_indices()
     w, V = state.params
     p, k = V.shape
     n_kept = o["n_iters"] - o["burn_in"]
@@ -146,51 +151,20 @@ def _init(train, validation, seed, o):
 
 
 def _draw_weighted(state, grp, w, V, e, s, tau, nu, lam, rng):
-    """Draw the rows of a weighted group one feature after the other (module docstring); updates w, V, e, s."""
-    B, agg, r = grp["B"], state.agg[grp["side"]], state.idx[grp["side"]]
+    """Draw the rows of a weighted group one feature after the other (:mod:`cflib.fm_draws`); updates w, V, e, s."""
+    agg, r = state.agg[grp["side"]], state.idx[grp["side"]]
     k = V.shape[1]
-    d = k + 1
-    N = grp["n_rows"]
+    n = s.shape[0]
     E, S1, ES = agg @ e, agg @ s, agg @ (e[:, None] * s)
-    SS = (agg @ (s[:, :, None] * s[:, None, :]).reshape(s.shape[0], k * k)).reshape(-1, k, k)
-    n_rows = N.size
-    A_e, B_e, D = np.zeros(n_rows), np.zeros((n_rows, k)), np.zeros((n_rows, k))  # e += A_e + B_e . s_orig; s += D
-    Bc = B.tocsc()
-    cols = np.arange(grp["cols"].start, grp["cols"].stop)
-    prior = np.diag(lam)
-    for j, feat in enumerate(cols):
-        R, x = Bc.indices[Bc.indptr[j]:Bc.indptr[j + 1]], Bc.data[Bc.indptr[j]:Bc.indptr[j + 1]]
-        wv, v = w[feat], V[feat]
-        if R.size == 0:
-            theta = sample_rows(prior[None], (lam * nu)[None], rng)[0]
-        else:
-            n_r, x2 = N[R], x * x
-            E_R, S1_R, ES_R, SS_R = E[R], S1[R], ES[R], SS[R]
-            xv = x[:, None] * v
-            U1 = S1_R - n_r[:, None] * xv  # sum over the row's ratings of u = s - x v
-            A = np.empty((d, d))
-            A[0, 0] = x2 @ n_r
-            A[0, 1:] = A[1:, 0] = x2 @ U1
-            xS1v = np.outer((x2 * x) @ S1_R, v)  # sum of x^2 * x (S1 v^T)
-            A[1:, 1:] = np.einsum("r,rab->ab", x2, SS_R) - xS1v - xS1v.T + ((x2 * x2) @ n_r) * np.outer(v, v)
-            ze = np.r_[x @ E_R, x @ ES_R - (x2 @ E_R) * v]
-            theta_old = np.r_[wv, v]
-            h = tau * (A @ theta_old - ze) + lam * nu
-            theta = sample_rows((tau * A + prior)[None], h[None], rng)[0]
-            dw, dv = theta[0] - wv, theta[1:] - v
-            c = x[:, None] * dv                    # shift of s in each row (and beta of e)
-            alpha = x * dw - x2 * (dv @ v)
-            cS1 = np.einsum("rb,rb->r", c, S1_R)
-            ES[R] = ES_R + E_R[:, None] * c + alpha[:, None] * S1_R + (alpha * n_r)[:, None] * c \
-                + np.einsum("rab,rb->ra", SS_R, c) + cS1[:, None] * c
-            E[R] = E_R + alpha * n_r + cS1
-            SS[R] = SS_R + S1_R[:, :, None] * c[:, None, :] + c[:, :, None] * S1_R[:, None, :] \
-                + n_r[:, None, None] * c[:, :, None] * c[:, None, :]
-            S1[R] = S1_R + n_r[:, None] * c
-            A_e[R] += alpha + np.einsum("rb,rb->r", c, D[R])
-            B_e[R] += c
-            D[R] += c
-        w[feat], V[feat] = theta[0], theta[1:]
+    SS = (agg @ (s[:, :, None] * s[:, None, :]).reshape(n, k * k)).reshape(-1, k, k)
+    n_rows = E.size
+    A_e, B_e, D = np.zeros(n_rows), np.zeros((n_rows, k)), np.zeros((n_rows, k))
+    cols = grp["cols"]
+    wg, Vg = w[cols].copy(), V[cols].copy()
+    Z = rng.standard_normal((wg.size, k + 1))
+    Bc = grp["Bc"]
+    draw_weighted(Bc.indptr, Bc.indices, Bc.data, grp["n_rows"], E, S1, ES, SS, A_e, B_e, D, wg, Vg, tau, nu, lam, Z)
+    w[cols], V[cols] = wg, Vg
     e += A_e[r] + np.einsum("tb,tb->t", B_e[r], s)
     s += D[r]
 
@@ -215,11 +189,7 @@ def _step(state):
             cols = grp["cols"]
             nu, lam = sample_hyper(np.column_stack([w[cols], V[cols]]), rng)
             if grp["kind"] == "one_hot":
-                A, h, s_minus, old = one_hot_systems(state, grp, w, V, pred, s)
-                A *= tau
-                A[:, np.arange(k + 1), np.arange(k + 1)] += lam
-                theta = sample_rows(A, tau * h + lam * nu, rng)
-                apply_one_hot(grp, theta, w, V, pred, s, s_minus, old)
+                draw_one_hot(grp, y, pred, s, w, V, tau, nu, lam, rng.standard_normal((grp["n_g"], k + 1)))
             else:
                 e = pred - y
                 _draw_weighted(state, grp, w, V, e, s, tau, nu, lam, rng)

@@ -243,3 +243,20 @@ def test_mcmc_predict_all_is_the_mean_of_its_predictions(small):
     expect = model.predict(movies.ravel(), users.ravel(), timestamps=latest, clip=False).reshape(movies.shape)
     np.testing.assert_allclose(model.predict_all(clip=False), expect, atol=1e-12)
     assert "FMPosterior(k=2, n_samples=3" in repr(model)
+
+
+@pytest.mark.parametrize("features", [["user", "movie", "movie_raters", "user_rated"], IMPLICIT])
+def test_mcmc_compiled_draws_equal_the_numpy_draws(small, features, monkeypatch):
+    """cflib.fm_compiled (numba, optional) does the arithmetic of cflib.fm_draws with the same normals."""
+    pytest.importorskip("numba", reason="the compiled draws need numba (optional)")
+    from cflib import fm_draws
+
+    models = []
+    for compiled in (False, True):
+        monkeypatch.setattr(fm_draws, "compiled_available", lambda c=compiled: c)
+        models.append(fit(small, method="fm_mcmc", features=features, k=3, n_iters=12, burn_in=2)[0])
+    numpy_path, compiled_path = models
+    assert compiled_path.n_samples == numpy_path.n_samples == 10
+    np.testing.assert_allclose(compiled_path.V, numpy_path.V, atol=1e-9)
+    np.testing.assert_allclose(compiled_path.w, numpy_path.w, atol=1e-9)
+    np.testing.assert_allclose(compiled_path.tau, numpy_path.tau, rtol=1e-9)
