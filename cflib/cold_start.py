@@ -1,4 +1,4 @@
-r"""The cold-start protocol: movies (or users) nobody has seen in training, and the baselines for them.
+r"""Cold start: movies (or users) nobody has seen in training; the protocol, the baselines, a brand-new one.
 
 **The split.** :func:`cold_start_split` chooses ``n_movies`` movies at random (``seed``) among
 those with at least ``min_ratings`` ratings in train, and moves *every* rating of them, train
@@ -26,20 +26,25 @@ movies (or users).
 Neither looks at the user (or the movie, for new users): they are what a description is worth
 before any rating, beside the biases (which know only the other side) and a factorization
 machine with the side features (:mod:`cflib.fm`).
+
+**A brand-new movie or user** of a trained factorization machine: :func:`with_new_movie`
+(genres and year only) and :func:`with_new_user` (age, gender, occupation, zip) return the
+model with one more row, whose block row :mod:`cflib.features` builds, so that ``predict``,
+``predict_all``, ``predict_std`` (posterior samples) and the ranking functions work with it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .arguments import check_index_pair
+from .arguments import check_index_pair, check_int
 from .features import AGE_EDGES, _zip_codes
 from .ratings import Ratings
 
 __all__ = ["ColdStart", "cold_start_split", "cold_start_user_split", "GroupMeanModel", "genre_mean",
-           "attribute_mean", "MIN_RATINGS", "USER_ATTRIBUTES"]
+           "attribute_mean", "with_new_movie", "with_new_user", "MIN_RATINGS", "USER_ATTRIBUTES"]
 
 #: Default least number of training ratings of a movie (or user) chosen as new.
 MIN_RATINGS = 20
@@ -91,11 +96,9 @@ def _check_split_args(train, test, n, seed, min_ratings, what):
             raise TypeError(f"{name} must be a cflib.Ratings (e.g. from load_split(1)), got {type(d).__name__}")
     if test.shape != train.shape:
         raise ValueError(f"test has shape {test.shape} but train has {train.shape}: pass the two halves of one split")
-    for name, v, lo in ((f"n_{what}", n, 1), ("min_ratings", min_ratings, 1)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ValueError(f"{name} must be a whole number >= {lo}, got {v!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int (it chooses the {what}), got {type(seed).__name__}")
+    check_int(n, f"n_{what}", min_val=1)
+    check_int(min_ratings, "min_ratings", min_val=1)
+    check_int(seed, "seed", min_val=0)
 
 
 def _split(train, test, n, seed, min_ratings, what):
@@ -259,3 +262,68 @@ def attribute_mean(train, side, attributes=USER_ATTRIBUTES) -> GroupMeanModel:
         onehot = np.eye(c.max() + 1)[c]
         values += _group_means(onehot, train.ratings, train.users, mu)[c]
     return GroupMeanModel(values / len(attributes), "user", train.n_movies, train.n_users, train.scale)
+
+
+# ------------------------------------------------------------------ a new movie or user in a factorization machine
+def _with_new(model, side, row, seed):
+    """``model`` on ``space.with_new(side, row)``, the new id column's weight and factors set (:func:`with_new_movie`)."""
+    space, c = model.space.with_new(side, row)
+    if c is None:
+        return replace(model, space=space)
+    w, V = np.asarray(model.w, dtype=np.float64), np.asarray(model.V, dtype=np.float64)
+    if w.ndim == 1:  # one point estimate: the prior mean
+        theta = np.zeros(1 + V.shape[-1])
+        return replace(model, space=space, w=np.insert(w, c, theta[0]), V=np.insert(V, c, theta[1:], axis=0))
+    group = model.space.group_slices[side]  # samples (S, p), (S, p, k): a draw from each sample's group
+    rows = np.concatenate([w[:, group, None], V[:, group, :]], axis=2)  # (S, n_group, k + 1)
+    mean, std = rows.mean(axis=1), rows.std(axis=1)
+    theta = mean + std * np.random.default_rng(seed).standard_normal(mean.shape)  # (S, k + 1)
+    return replace(model, space=space, w=np.insert(w, c, theta[:, 0], axis=1),
+                   V=np.concatenate([V[:, :c], theta[:, None, 1:], V[:, c:]], axis=1))
+
+
+def with_new_movie(model, *, genres=(), year=None, seed: int = 0):
+    r"""``model`` with one more movie (the last, index ``model.n_movies``) of which only genres and year are known.
+
+    The movie's block row (:meth:`cflib.features.FeatureSpace.movie_row`) has its genres
+    (:math:`1/\sqrt{n_\text{genres}}` each), its release-year bucket and, when the model uses the
+    ``movie`` id group, a new id column ``movie:new`` (:meth:`cflib.features.FeatureSpace.with_new`);
+    ``movie_raters`` is empty (nobody rated it). The new id was never seen in training, so
+
+    * for one fitted model (:class:`FMModel`) its weight and factors are the prior mean, 0: the
+      prediction is :math:`w_0` plus what the genres, year and user give;
+    * for posterior samples (``w`` of shape (S, p), ``V`` (S, p, k), as
+      :class:`cflib.fm_mcmc.FMPosterior`), sample s draws them from
+      :math:`\mathcal N(\bar\theta_s, \operatorname{diag} \sigma_s^2)`, the mean and variance over
+      the movie ids' rows :math:`\theta_i = (w_i, v_i)` of that sample: what the group's prior
+      says of an id with no rating (the sampler draws an unrated id from that prior). So
+      ``predict_std`` holds the uncertainty of a movie nobody has rated.
+
+    ``predict``, ``predict_all`` and the ranking functions then see ``n_movies + 1`` movies.
+
+    Parameters
+    ----------
+    model : FMModel or FMPosterior
+        Any dataclass with fields ``space``, ``w`` and ``V``.
+    genres : str or sequence of str
+        Names of u.genre, e.g. ``("Comedy", "Romance")``; a ValueError lists the valid ones.
+    year : int or None
+        Release year (None: unknown).
+    seed : int, default 0
+        For the draws of posterior samples.
+
+    Returns
+    -------
+    a model of the same type
+    """
+    return _with_new(model, "movie", model.space.movie_row(genres, year), seed)
+
+
+def with_new_user(model, *, age, gender, occupation, zip, seed: int = 0):  # noqa: A002 (u.user's word)
+    """``model`` with one more user (index ``model.n_users``) known by age, gender, occupation and zip only.
+
+    As :func:`with_new_movie`, with :meth:`cflib.features.FeatureSpace.user_row` and a new ``user:new``
+    id column; ``user_rated`` is empty.
+    """
+    row = model.space.user_row(age=age, gender=gender, occupation=occupation, zip=zip)
+    return _with_new(model, "user", row, seed)

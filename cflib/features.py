@@ -44,6 +44,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
+from .arguments import check_int
+
 __all__ = ["GROUPS", "GROUP_SIDE", "SIDE_GROUPS", "ID_GROUPS", "AGE_EDGES", "YEAR_EDGES", "DATE_DAYS",
            "FeatureSpace", "build_features", "resolve_groups", "DENSE_LIMIT"]
 
@@ -275,10 +277,7 @@ class FeatureSpace:
         bad = [g for g in genres if g not in names]
         if bad:
             raise ValueError(f"genres names {bad[0]!r}, which is not a genre of u.genre: choose from {names}")
-        if year is not None and (isinstance(year, bool) or not isinstance(year, (int, np.integer))
-                                 or not 1870 <= year <= 2100):
-            raise ValueError(f"year must be a release year such as 1996 (a whole number, 1870..2100) or None "
-                             f"(unknown), got {year!r}")
+        year = check_int(year, "year", min_val=1870, max_val=2100, allow_none=True)  # a release year, or None
         G = np.array([[n in genres for n in names]])
         parts = {g: _movie_attributes(g, G, [np.nan if year is None else year]) for g in ("genres", "year")}
         return self._side_row(parts)
@@ -299,8 +298,7 @@ class FeatureSpace:
             A zip code as in u.user (letters and digits, e.g. ``"94110"``).
         """
         occupations = self.side.occupations if self.side is not None else None
-        if isinstance(age, bool) or not isinstance(age, (int, np.integer)) or not 1 <= age <= 120:
-            raise ValueError(f"age must be a whole number of years between 1 and 120, got {age!r}")
+        age = check_int(age, "age", min_val=1, max_val=120)
         if gender not in ("F", "M"):
             raise ValueError(f"gender must be 'F' or 'M' (as u.user writes it), got {gender!r}")
         if not isinstance(occupation, str) or (occupations is not None and occupation not in occupations):
@@ -320,25 +318,46 @@ class FeatureSpace:
                 row[self.group_slices[g]] = m.toarray().ravel()
         return sp.csr_matrix(row[None, :])
 
-    def with_rows(self, movie_rows=None, user_rows=None) -> "FeatureSpace":
-        """A copy with rows appended to the movie and user blocks: new movies get indices n_movies, n_movies + 1, ...
+    def with_new(self, side: str, row) -> tuple:
+        """A copy with one more movie (``side="movie"``) or user: block row ``row`` plus, if the id group is used, an id column of its own.
+
+        The new movie (user) gets index n_movies (n_users). When the space has the ``movie``
+        (``user``) id group, a column ``movie:new`` (``user:new``) is inserted at the end of that
+        group, 1 in the new row only: the id of an entity never seen in training, whose weight and
+        factors the model sets (:func:`cflib.fm.with_new_movie`). Ratings of the new row fall in
+        the latest date bucket unless ``indices`` is given their times.
 
         Parameters
         ----------
-        movie_rows, user_rows : sparse or ndarray of shape (n_new, p), optional
-            From :meth:`movie_row` and :meth:`user_row`. A new row's ratings fall in the latest
-            date bucket unless ``indices`` is given their times.
+        side : {"movie", "user"}
+        row : sparse or ndarray of shape (1, p)
+            From :meth:`movie_row` or :meth:`user_row`.
+
+        Returns
+        -------
+        space : FeatureSpace
+            With p + 1 features when the id column was added, else p.
+        column : int or None
+            The new id column, None when the id group is not used.
         """
+        if side not in ("movie", "user"):
+            raise ValueError(f"side must be 'movie' or 'user', got {side!r}")
+        row = sp.csr_matrix(row, dtype=np.float64)
+        if row.shape != (1, self.n_features):
+            raise ValueError(f"row must have shape (1, {self.n_features}) (one row of p columns), got {row.shape}")
         blocks = dict(self.blocks)
-        for side, rows in (("movie", movie_rows), ("user", user_rows)):
-            if rows is None:
-                continue
-            rows = sp.csr_matrix(rows, dtype=np.float64)
-            if rows.ndim != 2 or rows.shape[1] != self.n_features:
-                raise ValueError(f"{side}_rows must have shape (n_new, {self.n_features}) (p columns), got {rows.shape}")
-            blocks[side] = sp.vstack([self.blocks[side], rows], format="csr")
-            blocks[side].sort_indices()
-        return replace(self, blocks=blocks)
+        blocks[side] = sp.vstack([self.blocks[side], row], format="csr")
+        if side not in self.groups:
+            return replace(self, blocks=blocks), None
+        c = self.group_slices[side].stop
+        for b, B in blocks.items():
+            n = B.shape[0]
+            col = sp.csr_matrix(([1.0], ([n - 1], [0])), shape=(n, 1)) if b == side else sp.csr_matrix((n, 1))
+            blocks[b] = sp.hstack([B[:, :c], col, B[:, c:]], format="csr")
+            blocks[b].sort_indices()
+        slices = {g: slice(sl.start + (sl.start >= c), sl.stop + (sl.stop >= c)) for g, sl in self.group_slices.items()}
+        names = [*self.feature_names[:c], f"{side}:new", *self.feature_names[c:]]
+        return replace(self, blocks=blocks, group_slices=slices, feature_names=names), c
 
     def __repr__(self):
         sizes = ", ".join(f"{g} {self.group_slices[g].stop - self.group_slices[g].start}" for g in self.groups)

@@ -46,18 +46,19 @@ This module: the model (:class:`FMModel`) and the shared pieces of the solvers' 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 from .arguments import check_index_pair
+from .cold_start import with_new_movie, with_new_user
 from .features import SIDE_GROUPS, FeatureSpace, build_features, resolve_groups
 from .loop import Integer, Param, Real, State
 from .ratings import RATING_SCALE, check_scale
 
 __all__ = ["FMModel", "pairwise", "pairwise_naive", "predict_dense", "terms", "predict_relational",
-           "data_gradient", "cost", "gradient", "with_new_movie", "with_new_user", "fm_options", "fm_init", "FM_PIECES"]
+           "data_gradient", "cost", "gradient", "fm_options", "fm_init", "FM_PIECES"]
 
 _BLOCKS = ("user", "movie", "date")
 
@@ -287,57 +288,17 @@ class FMModel:
         return np.clip(Y, *self.scale, out=Y) if clip else Y
 
     def with_new_movie(self, *, genres=(), year=None) -> "FMModel":
-        """This model with one more movie, index ``n_movies``, known by genres and year only (:func:`with_new_movie`)."""
+        """This model with one more movie, index ``n_movies``, known by genres and year only
+        (:func:`cflib.cold_start.with_new_movie`)."""
         return with_new_movie(self, genres=genres, year=year)
 
     def with_new_user(self, *, age, gender, occupation, zip) -> "FMModel":  # noqa: A002
-        """This model with one more user, index ``n_users``, known by attributes only (:func:`with_new_user`)."""
+        """This model with one more user, index ``n_users``, known by attributes only
+        (:func:`cflib.cold_start.with_new_user`)."""
         return with_new_user(self, age=age, gender=gender, occupation=occupation, zip=zip)
 
     def __repr__(self):
         return f"FMModel(k={self.k}, p={self.V.shape[0]}, groups={self.space.groups})"
-
-
-# ------------------------------------------------------------------ new movies and users (cold start)
-def with_new_movie(model, *, genres=(), year=None):
-    r"""``model`` with one more movie (the last, index ``model.n_movies``) of which only genres and year are known.
-
-    The movie's block row (:meth:`cflib.features.FeatureSpace.movie_row`) has its genres
-    (:math:`1/\sqrt{n_\text{genres}}` each) and release-year bucket; its id and ``movie_raters``
-    columns are empty, which is what an id never seen in training has: weight and factors at
-    their prior mean, zero. So :math:`\hat y = w_0 + w \cdot x + \text{pairwise}(x)` with x the
-    user's row plus this row, and ``predict``, ``predict_all`` and the ranking functions see
-    ``n_movies + 1`` movies.
-
-    Generic: any dataclass model with a ``space`` field whose arrays do not depend on the number
-    of movies (:class:`FMModel`, and the samples of :class:`cflib.fm_mcmc.FMPosterior`, whose
-    ``predict_std`` then gives the new movie's uncertainty from its features' samples alone).
-
-    Parameters
-    ----------
-    model : FMModel or FMPosterior
-    genres : str or sequence of str
-        Names of u.genre, e.g. ``("Comedy", "Romance")``; a ValueError lists the valid ones.
-    year : int or None
-        Release year (None: unknown).
-
-    Returns
-    -------
-    a model of the same type
-    """
-    space = model.space
-    return replace(model, space=space.with_rows(movie_rows=space.movie_row(genres, year)))
-
-
-def with_new_user(model, *, age, gender, occupation, zip):  # noqa: A002 (u.user's word)
-    """``model`` with one more user (index ``model.n_users``) known by age, gender, occupation and zip only.
-
-    As :func:`with_new_movie`, with :meth:`cflib.features.FeatureSpace.user_row`: the user's id and
-    ``user_rated`` columns are empty.
-    """
-    space = model.space
-    row = space.user_row(age=age, gender=gender, occupation=occupation, zip=zip)
-    return replace(model, space=space.with_rows(user_rows=row))
 
 
 # ------------------------------------------------------------------ the loop pieces

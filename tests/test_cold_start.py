@@ -1,25 +1,22 @@
 """The cold-start protocol (cflib.cold_start) and new movies and users in a factorization machine
-(cflib.fm.with_new_movie / with_new_user, cflib.features.FeatureSpace.movie_row / user_row)."""
+(cflib.cold_start.with_new_movie / with_new_user, cflib.features.FeatureSpace.movie_row / user_row / with_new)."""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import cflib
-from cflib.cold_start import (ColdStart, attribute_mean, cold_start_split, cold_start_user_split, genre_mean)
-from cflib.datasets.formats import read_ml100k
-from cflib.datasets.side import read_ml100k_side
+from cflib.cold_start import (ColdStart, attribute_mean, cold_start_split, cold_start_user_split, genre_mean,
+                               with_new_movie, with_new_user)
 from cflib.evaluate import evaluate, rmse
-from cflib.fm import FMModel, predict_dense, with_new_movie, with_new_user
+from cflib.fm import FMModel, predict_dense
 from cflib.ranking import score_matrix, top_k, user_list
 from cflib.train import fit
+from test_features import fixture_data  # noqa: F401  (the ml-100k fixture, 4 users x 5 movies, and its side)
 
-FIXTURE = Path(__file__).parent / "fixtures" / "ml-100k"
 SIDE_ALL = ["user", "movie", "age", "gender", "occupation", "zip", "genres", "year", "date", "movie_raters",
             "user_rated"]
 
@@ -28,18 +25,6 @@ SIDE_ALL = ["user", "movie", "age", "gender", "occupation", "zip", "genres", "ye
 def split():
     data = cflib.make_synthetic(n_movies=60, n_users=40, density=0.3, seed=2)
     return data.random_split(0.2, seed=0)
-
-
-@pytest.fixture(scope="module")
-def fixture_data(tmp_path_factory):
-    """The hand-written ml-100k fixture (4 users, 5 movies, 10 ratings) and its side information."""
-    dest = tmp_path_factory.mktemp("cold") / "ml-100k"
-    dest.mkdir()
-    for f in FIXTURE.glob("*.fixture"):
-        shutil.copyfile(f, dest / f.stem)
-    (dest / "u.occupation").write_text("administrator\nother\ntechnician\nwriter\n")
-    full = read_ml100k(dest)
-    return full, read_ml100k_side(dest, full)
 
 
 @pytest.fixture(scope="module")
@@ -100,13 +85,13 @@ def test_split_errors_name_the_argument_and_the_fix(split):
     train, test = split
     with pytest.raises(ValueError, match=r"n_movies=500 but only \d+ movies have at least min_ratings=5.*n_movies <="):
         cold_start_split(train, test, n_movies=500, min_ratings=5)
-    with pytest.raises(ValueError, match="n_movies must be a whole number >= 1, got 0"):
+    with pytest.raises(ValueError, match="n_movies must be an integer >= 1, got 0"):
         cold_start_split(train, test, n_movies=0)
-    with pytest.raises(ValueError, match="n_users must be a whole number >= 1, got True"):
+    with pytest.raises(TypeError, match="n_users must be an integer, got bool True"):
         cold_start_user_split(train, test, n_users=True)
-    with pytest.raises(ValueError, match="min_ratings must be a whole number >= 1, got 2.5"):
+    with pytest.raises(TypeError, match="min_ratings must be an integer, got float 2.5"):
         cold_start_split(train, test, min_ratings=2.5)
-    with pytest.raises(TypeError, match="seed must be an int"):
+    with pytest.raises(TypeError, match="seed must be an integer, got str"):
         cold_start_split(train, test, n_movies=2, min_ratings=1, seed="0")
     with pytest.raises(TypeError, match="test must be a cflib.Ratings"):
         cold_start_split(train, test.Y)
@@ -160,15 +145,18 @@ def test_a_new_movie_is_predicted_as_the_dense_design_of_its_features(fm, fixtur
     X = new.space.dense(movies, users)
     np.testing.assert_allclose(new.predict(movies, users, clip=False), predict_dense(X, new.w0, new.w, new.V),
                                atol=1e-12)
-    # the movie's row holds its two genres at 1/sqrt(2) and its year bucket, and no id or raters column
+    # the movie's row holds its two genres at 1/sqrt(2), its year bucket and a new id of weight and factors 0
     row = new.space.blocks["movie"][full.n_movies].toarray().ravel()
     names = np.array(new.space.feature_names)
-    assert sorted(names[row != 0]) == ["genre:Comedy", "genre:Romance", "year:1996"]
-    np.testing.assert_allclose(row[row != 0], [2 ** -0.5, 2 ** -0.5, 1.0])
+    assert sorted(names[row != 0]) == ["genre:Comedy", "genre:Romance", "movie:new", "year:1996"]
+    np.testing.assert_allclose(row[row != 0], [1.0, 2 ** -0.5, 2 ** -0.5, 1.0])
+    c = new.space.group_slices["movie"].stop - 1
+    assert names[c] == "movie:new" and new.w[c] == 0 and not new.V[c].any()
+    assert new.space.n_features == fm.space.n_features + 1 and not new.space.blocks["movie"][:-1, c].nnz
     # the old movies are unchanged; predict_all and the ranking functions see n_movies + 1 movies
     old = (full.movies, full.users)
-    np.testing.assert_array_equal(new.predict(*old, timestamps=full.timestamps),
-                                  fm.predict(*old, timestamps=full.timestamps))
+    np.testing.assert_allclose(new.predict(*old, timestamps=full.timestamps),
+                               fm.predict(*old, timestamps=full.timestamps), atol=1e-12)
     S = score_matrix(new, full.n_movies + 1, full.n_users)
     np.testing.assert_allclose(S[-1], new.predict(movies, users, clip=False), atol=1e-12)
     top, valid = top_k(S.T, full.n_movies + 1)  # every user's full list holds the new movie once
@@ -188,7 +176,7 @@ def test_a_new_user_is_predicted_as_the_dense_design_of_its_features(fm, fixture
                                atol=1e-12)
     row = new.space.blocks["user"][full.n_users].toarray().ravel()
     assert sorted(np.array(new.space.feature_names)[row != 0]) == ["age:25-34", "gender:F", "occupation:writer",
-                                                                    "zip:other"]
+                                                                    "user:new", "zip:other"]
     np.testing.assert_allclose(new.predict_all(clip=False)[:, -1], new.predict(movies, users, clip=False), atol=1e-12)
     both = with_new_movie(new, genres="Drama", year=None)
     assert both.predict([full.n_movies], [full.n_users]).shape == (1,)
@@ -211,32 +199,50 @@ def test_new_rows_fall_in_the_latest_date_bucket(fm, fixture_data):
 def test_new_movie_and_user_errors_list_the_valid_values(fm):
     with pytest.raises(ValueError, match=r"'Comedie', which is not a genre of u.genre: choose from \(.*'Comedy'"):
         fm.with_new_movie(genres=("Comedie",), year=1996)
-    for year in (1996.5, "1996", 3000, True):
-        with pytest.raises(ValueError, match="year must be a release year such as 1996"):
+    for year, err, phrase in ((1996.5, TypeError, "year must be an integer, got float"),
+                              ("1996", TypeError, "a string is not converted"),
+                              (3000, ValueError, "year must be an integer <= 2100"), (True, TypeError, "got bool")):
+        with pytest.raises(err, match=phrase):
             fm.with_new_movie(genres="Drama", year=year)
     with pytest.raises(ValueError, match=r"occupation 'pilot' is not one of u.occupation's: choose from \("):
         fm.with_new_user(age=30, gender="F", occupation="pilot", zip="94110")
-    with pytest.raises(ValueError, match="age must be a whole number of years between 1 and 120"):
+    with pytest.raises(ValueError, match="age must be an integer >= 1, got 0"):
         fm.with_new_user(age=0, gender="F", occupation="writer", zip="94110")
     with pytest.raises(ValueError, match="gender must be 'F' or 'M'"):
         fm.with_new_user(age=30, gender="female", occupation="writer", zip="94110")
     with pytest.raises(ValueError, match="zip must be a zip code"):
         fm.with_new_user(age=30, gender="F", occupation="writer", zip=94110)
-    with pytest.raises(ValueError, match=r"movie_rows must have shape \(n_new, \d+\)"):
-        fm.space.with_rows(movie_rows=np.zeros((1, 3)))
+    with pytest.raises(ValueError, match=r"row must have shape \(1, \d+\)"):
+        fm.space.with_new("movie", np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="side must be 'movie' or 'user'"):
+        fm.space.with_new("date", np.zeros((1, fm.space.n_features)))
 
 
-def test_a_new_movie_under_mcmc_has_samples_and_a_std(fixture_data):
+def test_a_new_movie_under_mcmc_draws_its_id_from_each_samples_group(fixture_data):
     full, side = fixture_data
-    post, _ = fit(full, method="fm_mcmc", features=SIDE_ALL, side=side, k=2, n_iters=6, burn_in=2)
-    new = with_new_movie(post, genres=("Comedy",), year=1995)
-    assert type(new) is type(post) and new.n_movies == full.n_movies + 1
+    post, _ = fit(full, method="fm_mcmc", features=SIDE_ALL, side=side, k=2, n_iters=8, burn_in=2)
+    new = with_new_movie(post, genres=("Comedy",), year=1995, seed=3)
+    assert type(new) is type(post) and new.n_movies == full.n_movies + 1 and new.w.shape == (6, post.w.shape[1] + 1)
     movies, users = np.full(full.n_users, full.n_movies), np.arange(full.n_users)
     X = new.space.dense(movies, users)
     per_sample = [predict_dense(X, new.w0[s], new.w[s], new.V[s]) for s in range(new.n_samples)]
     np.testing.assert_allclose(new.predict(movies, users, clip=False), np.mean(per_sample, axis=0), atol=1e-12)
     std = new.predict_std(movies, users)
     np.testing.assert_allclose(std, np.sqrt(np.mean(1 / new.tau) + np.var(per_sample, axis=0)), atol=1e-12)
+    # the new id's weight and factors: one draw per sample, from that sample's movie ids (mean and spread)
+    c = new.space.group_slices["movie"].stop - 1
+    group = post.space.group_slices["movie"]
+    theta = np.column_stack([new.w[:, c], new.V[:, c]])
+    rows = np.concatenate([post.w[:, group, None], post.V[:, group]], axis=2)
+    z = (theta - rows.mean(axis=1)) / rows.std(axis=1)
+    np.testing.assert_allclose(z, np.random.default_rng(3).standard_normal(z.shape), atol=1e-9)
+    again = with_new_movie(post, genres=("Comedy",), year=1995, seed=3)
+    np.testing.assert_array_equal(again.V, new.V)  # seeded
+    # the old movies keep their samples: the new column is inserted, nothing else moves
+    np.testing.assert_allclose(new.predict(full.movies, full.users), post.predict(full.movies, full.users),
+                               atol=1e-12)
+    user = with_new_user(post, age=30, gender="M", occupation="writer", zip="10001")
+    assert user.predict_std([0], [full.n_users]).shape == (1,)
 
 
 def test_evaluate_gives_an_fm_the_test_dates_on_any_data():
