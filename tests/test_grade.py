@@ -311,7 +311,7 @@ def test_the_command_exits_0_when_students_fail(tmp_path):
     path = write(tmp_path / "bob" / f"{NB02}.ipynb", sc.handout("02"))
     run = cli(path.parent, "--out", tmp_path / "out", "--no-progress")
     assert run.returncode == 0, run.stderr
-    assert "graded 1 notebooks of 1 students" in run.stdout and "3 not implemented" in run.stdout
+    assert "graded 1 notebook of 1 student" in run.stdout and "3 not implemented" in run.stdout
     assert [r["status"] for r in read_rows(tmp_path / "out")] == ["not_implemented"] * 3
 
 

@@ -191,3 +191,15 @@ def test_figure_and_student_lines():
 def test_an_empty_gradebook_still_renders():
     html = render_report([], dict(INFO, n_submissions=0))
     assert "No mistakes." in html and 'id="class-figure"' in html
+
+
+def test_exercises_appear_in_course_order_when_given_and_counts_read_in_the_singular():
+    rows = [_row("zoe", "02_cost_function", "my_cost_loop", "pass", "ok"),
+            _row("zoe", "02_cost_function", "my_cost", "pass", "ok")]
+    by_name = parse(render_report(rows, {**INFO, "n_submissions": 1}))
+    ordered = parse(render_report(rows, {**INFO, "n_submissions": 1,
+                                         "order": {"02_cost_function": ["my_cost_loop", "my_cost"]}}))
+    names = lambda page: [r[1] for r in page.rows if len(r) == 8 and r[0] == "02_cost_function"]  # noqa: E731
+    assert names(by_name) == ["my_cost", "my_cost_loop"]
+    assert names(ordered) == ["my_cost_loop", "my_cost"]
+    assert "Generated 2027-01-15 by cflib-grade. 1 submission from 1 student." in ordered.lines()

@@ -19,6 +19,7 @@ from . import gradebook
 from .cases import case_seed
 from .course import load
 from .marking import STATUSES, mark, row
+from .report import plural
 from .session import run_submission
 from .submissions import find, inspect, source
 
@@ -38,7 +39,8 @@ class Summary:
         students = len({r["student"] for r in self.rows})
         said = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items() if n)
         skipped = f"; {len(self.skipped)} skipped (see grading.json)" if self.skipped else ""
-        return (f"graded {self.n_submissions} notebooks of {students} students in {self.seconds:.0f} s: "
+        return (f"graded {plural(self.n_submissions, 'notebook')} of {plural(students, 'student')} in "
+                f"{self.seconds:.0f} s: "
                 f"{said or 'no exercises'}{skipped}. Wrote {out / 'gradebook.csv'}, students.csv and report.html")
 
 

@@ -102,7 +102,8 @@ def write(out: Path, rows: list, meta: dict, course: dict) -> None:
     info = {"title": "cflib course: what the class gets right and wrong",
             "generated": f"by cflib-grade from {meta['n_submissions']} submitted notebooks "
                          f"({meta['limits']['time_limit']:g} s per call)",
-            "sandbox": meta["sandbox"], "n_submissions": meta["n_submissions"]}
+            "sandbox": meta["sandbox"], "n_submissions": meta["n_submissions"],
+            "order": {nb: [e["function"] for e in entry.get("exercises", [])] for nb, entry in course.items()}}
     texts["report.html"] = render_report(rows, info)
     texts["grading.json"] = json.dumps(meta, indent=1, sort_keys=True) + "\n"
     out.mkdir(parents=True, exist_ok=True)  # every text is ready before the first file is replaced

@@ -61,7 +61,8 @@ def render_report(rows: list[dict], info: dict) -> str:
         (floats) and detail (a one-line diagnosis, maybe ending in ``" Hint: ..."``).
     info : dict
         ``title`` (str), ``generated`` (str, shown as given), ``sandbox``
-        (dict of str to str) and ``n_submissions`` (int).
+        (dict of str to str) and ``n_submissions`` (int); optionally ``order``, a dict of
+        notebook to its exercise names in course order (else exercises sort by name).
 
     Returns
     -------
@@ -69,20 +70,21 @@ def render_report(rows: list[dict], info: dict) -> str:
         A valid HTML5 page, byte-identical for identical arguments.
     """
     table = _by_notebook(rows)
-    counts = _exercise_counts(table)
+    order = info.get("order", {})
+    counts = _exercise_counts(table, order)
     sandbox = "; ".join(f"{escape(k)}: {escape(v)}" for k, v in info.get("sandbox", {}).items())
     n_students = len({row["student"] for row in rows})
     parts = [
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
         f"<title>{escape(info['title'])}</title>", f"<style>{CSS}</style>", "</head>", "<body>",
         f"<h1>{escape(info['title'])}</h1>",
-        f'<p class="meta">Generated {escape(info["generated"])}. {info["n_submissions"]} submissions '
-        f"from {n_students} students.</p>",
+        f'<p class="meta">Generated {escape(info["generated"])}. {plural(info["n_submissions"], "submission")} '
+        f"from {plural(n_students, 'student')}.</p>",
         f'<p class="meta">Each submission ran in a sandbox: {sandbox or "none described"}.</p>',
         "<h2>Exercises</h2>", _counts_table(counts),
         "<h2>What the class gets wrong</h2>", _diagnoses(rows, table),
         "<h2>The class at a glance</h2>", _class_figure(counts, _totals(rows)),
-        "<h2>Each student</h2>", _student_table(table), "</body>", "</html>", "",
+        "<h2>Each student</h2>", _student_table(table, order), "</body>", "</html>", "",
     ]
     return "\n".join(parts)
 
@@ -95,12 +97,19 @@ def _by_notebook(rows):
     return table
 
 
-def _exercises(students):
-    """A notebook's exercise names, sorted; ``[""]`` when no submission got that far."""
-    return sorted({ex for by_ex in students.values() for ex in by_ex if ex}) or [""]
+def plural(n: int, noun: str) -> str:
+    """``"1 student"``, ``"2 students"``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _exercise_counts(table):
+def _exercises(students, order=()):
+    """A notebook's exercise names in ``order`` (course order), others after by name; ``[""]`` if none ran."""
+    names = {ex for by_ex in students.values() for ex in by_ex if ex}
+    order = list(order)
+    return sorted(names, key=lambda ex: (order.index(ex) if ex in order else len(order), ex)) or [""]
+
+
+def _exercise_counts(table, order):
     """``[(notebook, exercise, Counter of statuses, students who submitted)]``, sorted.
 
     A student whose whole submission failed counts with that row's status for
@@ -108,7 +117,7 @@ def _exercise_counts(table):
     """
     out = []
     for nb in sorted(table):
-        for ex in _exercises(table[nb]):
+        for ex in _exercises(table[nb], order.get(nb, ())):
             found = (by_ex.get(ex) or by_ex.get("") for by_ex in table[nb].values())
             out.append((nb, ex, Counter(row["status"] for row in found if row), len(table[nb])))
     return out
@@ -194,11 +203,11 @@ def _status_cell(row, label, colspan=1):
             f"<br>{body}</td>")
 
 
-def _student_table(table):
-    """One row per (student, notebook), sorted: points of max and a cell per exercise."""
+def _student_table(table, order):
+    """One row per (student, notebook), sorted: points of max and a cell per exercise in course order."""
     lines, width = [], max((len(_exercises(t)) for t in table.values()), default=1)
     for student, nb in sorted((s, nb) for nb in table for s in table[nb]):
-        by_ex, names = table[nb][student], _exercises(table[nb])
+        by_ex, names = table[nb][student], _exercises(table[nb], order.get(nb, ()))
         points = sum(r["points"] for r in by_ex.values())
         most = sum(r["max_points"] for r in by_ex.values())
         if set(by_ex) == {""}:
