@@ -265,6 +265,11 @@ def attribute_mean(train, side, attributes=USER_ATTRIBUTES) -> GroupMeanModel:
 
 
 # ------------------------------------------------------------------ a new movie or user in a factorization machine
+def _ml100k_genres():
+    from .datasets.formats import ML100K_GENRES  # u.genre's names, when the model has no side information
+    return ML100K_GENRES
+
+
 def _with_new(model, side, row, seed):
     """``model`` on ``space.with_new(side, row)``, the new id column's weight and factors set (:func:`with_new_movie`)."""
     space, c = model.space.with_new(side, row)
@@ -316,7 +321,15 @@ def with_new_movie(model, *, genres=(), year=None, seed: int = 0):
     -------
     a model of the same type
     """
-    return _with_new(model, "movie", model.space.movie_row(genres, year), seed)
+    space = model.space
+    names = space.side.genre_names if space.side is not None else _ml100k_genres()
+    genres = (genres,) if isinstance(genres, str) else tuple(genres)
+    bad = [g for g in genres if g not in names]
+    if bad:
+        raise ValueError(f"genres names {bad[0]!r}, which is not a genre of u.genre: choose from {names}")
+    year = check_int(year, "year", min_val=1870, max_val=2100, allow_none=True)  # a release year, or None
+    row = space.movie_row(np.isin(names, genres), np.nan if year is None else float(year))
+    return _with_new(model, "movie", row, seed)
 
 
 def with_new_user(model, *, age, gender, occupation, zip, seed: int = 0):  # noqa: A002 (u.user's word)
@@ -324,6 +337,30 @@ def with_new_user(model, *, age, gender, occupation, zip, seed: int = 0):  # noq
 
     As :func:`with_new_movie`, with :meth:`cflib.features.FeatureSpace.user_row` and a new ``user:new``
     id column; ``user_rated`` is empty.
+
+    Parameters
+    ----------
+    model : FMModel or FMPosterior
+    age : int
+        Years, 1..120.
+    gender : {"F", "M"}
+    occupation : str
+        A name of u.occupation (``side.occupations``); a ValueError lists them.
+    zip : str
+        A zip code as u.user writes it (letters and digits, e.g. ``"94110"``).
+    seed : int, default 0
+
+    Returns
+    -------
+    a model of the same type
     """
-    row = model.space.user_row(age=age, gender=gender, occupation=occupation, zip=zip)
-    return _with_new(model, "user", row, seed)
+    occupations = model.space.side.occupations if model.space.side is not None else None
+    age = check_int(age, "age", min_val=1, max_val=120)
+    if gender not in ("F", "M"):
+        raise ValueError(f"gender must be 'F' or 'M' (as u.user writes it), got {gender!r}")
+    if not isinstance(occupation, str) or (occupations is not None and occupation not in occupations):
+        raise ValueError(f"occupation {occupation!r} is not one of u.occupation's: choose from {occupations}")
+    if not (isinstance(zip, str) and zip.isalnum() and zip.isascii()):
+        raise ValueError(f"zip must be a zip code of letters and digits such as '94110', got {zip!r}")
+    code = occupations.index(occupation) if occupations is not None else -1
+    return _with_new(model, "user", model.space.user_row(age, gender, code, zip), seed)

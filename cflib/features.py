@@ -44,8 +44,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
-from .arguments import check_int
-
 __all__ = ["GROUPS", "GROUP_SIDE", "SIDE_GROUPS", "ID_GROUPS", "AGE_EDGES", "YEAR_EDGES", "DATE_DAYS",
            "FeatureSpace", "build_features", "resolve_groups", "DENSE_LIMIT"]
 
@@ -128,11 +126,6 @@ def _bucket_labels(edges, fmt):
     lo = [None, *edges]
     hi = [*edges, None]
     return [fmt(a, b) for a, b in zip(lo, hi)]
-
-
-def _ml100k_genres():
-    from .datasets.formats import ML100K_GENRES  # u.genre's names, when the space has no side information
-    return ML100K_GENRES
 
 
 def _user_attributes(g, age, gender, occupation, zip_code, n_occupations):
@@ -259,57 +252,39 @@ class FeatureSpace:
                              "data; the FM never needs it (use the blocks)")
         return sum(self.blocks[s][idx[s]].toarray() for s in _SIDES)
 
-    def movie_row(self, genres=(), year=None) -> sp.csr_matrix:
-        """The movie-block row, shape (1, p), of a movie nobody has rated: only its genres and release year.
+    def movie_row(self, genres, year) -> sp.csr_matrix:
+        """The movie-block row, shape (1, p), of a movie nobody has rated: its genres and release year only.
 
-        Its ``movie`` id and ``movie_raters`` columns are empty (an id never seen: weight and factors
-        zero), so its prediction is :math:`w_0` plus what its genres, year and the user give.
+        Its ``movie`` id and ``movie_raters`` columns are empty (:meth:`with_new` adds the id).
+        :func:`cflib.cold_start.with_new_movie` checks the names and the year first.
 
         Parameters
         ----------
-        genres : str or sequence of str
-            Names from u.genre (``side.genre_names``), e.g. ``("Comedy", "Romance")``.
-        year : int or None
-            Release year; None for unknown (the ``year:unknown`` column).
+        genres : ndarray of bool, shape (n_genres,)
+            Which of u.genre's genres (``side.genre_names``) the movie has.
+        year : float
+            Release year; NaN for unknown (the ``year:unknown`` column).
         """
-        names = self.side.genre_names if self.side is not None else _ml100k_genres()
-        genres = (genres,) if isinstance(genres, str) else tuple(genres)
-        bad = [g for g in genres if g not in names]
-        if bad:
-            raise ValueError(f"genres names {bad[0]!r}, which is not a genre of u.genre: choose from {names}")
-        year = check_int(year, "year", min_val=1870, max_val=2100, allow_none=True)  # a release year, or None
-        G = np.array([[n in genres for n in names]])
-        parts = {g: _movie_attributes(g, G, [np.nan if year is None else year]) for g in ("genres", "year")}
-        return self._side_row(parts)
+        G = np.asarray(genres, dtype=bool)[None, :]
+        return self._side_row({g: _movie_attributes(g, G, [year]) for g in ("genres", "year")})
 
-    def user_row(self, *, age, gender, occupation, zip) -> sp.csr_matrix:  # noqa: A002 (u.user's word)
-        """The user-block row, shape (1, p), of a user with no ratings: only age, gender, occupation and zip.
+    def user_row(self, age, gender, occupation, zip_code) -> sp.csr_matrix:
+        """The user-block row, shape (1, p), of a user with no ratings: age, gender, occupation and zip only.
 
-        Its ``user`` id and ``user_rated`` columns are empty (as :meth:`movie_row`).
+        Its ``user`` id and ``user_rated`` columns are empty (as :meth:`movie_row`; the checks:
+        :func:`cflib.cold_start.with_new_user`).
 
         Parameters
         ----------
         age : int
-            Years, 1..120.
         gender : {"F", "M"}
-        occupation : str
-            A name of u.occupation (``side.occupations``).
-        zip : str
-            A zip code as in u.user (letters and digits, e.g. ``"94110"``).
+        occupation : int
+            Index into ``side.occupations`` (-1: no occupation column).
+        zip_code : str
         """
-        occupations = self.side.occupations if self.side is not None else None
-        age = check_int(age, "age", min_val=1, max_val=120)
-        if gender not in ("F", "M"):
-            raise ValueError(f"gender must be 'F' or 'M' (as u.user writes it), got {gender!r}")
-        if not isinstance(occupation, str) or (occupations is not None and occupation not in occupations):
-            raise ValueError(f"occupation {occupation!r} is not one of u.occupation's: choose from {occupations}")
-        if not (isinstance(zip, str) and zip.isalnum() and zip.isascii()):
-            raise ValueError(f"zip must be a zip code of letters and digits such as '94110', got {zip!r}")
-        code = occupations.index(occupation) if occupations is not None else -1
-        n_occ = len(occupations) if occupations is not None else 0
-        parts = {g: _user_attributes(g, [age], [gender], [code], [zip], n_occ)
-                 for g in ("age", "gender", "occupation", "zip")}
-        return self._side_row(parts)
+        n_occ = len(self.side.occupations) if self.side is not None else 0
+        return self._side_row({g: _user_attributes(g, [age], [gender], [occupation], [zip_code], n_occ)
+                               for g in ("age", "gender", "occupation", "zip")})
 
     def _side_row(self, parts):
         row = np.zeros(self.n_features)
@@ -319,13 +294,12 @@ class FeatureSpace:
         return sp.csr_matrix(row[None, :])
 
     def with_new(self, side: str, row) -> tuple:
-        """A copy with one more movie (``side="movie"``) or user: block row ``row`` plus, if the id group is used, an id column of its own.
+        """A copy with one more movie (``side="movie"``, index n_movies) or user: block row ``row``, and an id.
 
-        The new movie (user) gets index n_movies (n_users). When the space has the ``movie``
-        (``user``) id group, a column ``movie:new`` (``user:new``) is inserted at the end of that
-        group, 1 in the new row only: the id of an entity never seen in training, whose weight and
-        factors the model sets (:func:`cflib.fm.with_new_movie`). Ratings of the new row fall in
-        the latest date bucket unless ``indices`` is given their times.
+        With the ``movie`` (``user``) id group, a column ``movie:new`` (``user:new``) is inserted at
+        the end of that group, 1 in the new row only: an id never seen in training, whose weight and
+        factors the model sets (:func:`cflib.cold_start.with_new_movie`). The new row's ratings fall
+        in the latest date bucket unless ``indices`` is given their times.
 
         Parameters
         ----------
