@@ -8,8 +8,8 @@ does not wait for notebook 13's course.json row.
 
 from __future__ import annotations
 
-import inspect
 import io
+import json
 import sys
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -18,24 +18,20 @@ import pytest
 
 from cflib import checks
 from cflib.grade.cases import case_seed
+from cflib.grade.course import _notebook
 from cflib.grade.marking import mark
 from cflib.grade.session import run_submission
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "tools"))
+import synthetic_class as sc  # noqa: E402
 import test_checks_fm as t  # noqa: E402
 
 NB = "13_fm_exercises"
 LIMITS = {"time_limit": 20.0, "notebook_limit": 120.0, "memory_gib": 2.0}
 HEAD = "import numpy as np\n\n"
-
-
-def _cell(fn, name) -> str:
-    """``fn``'s source renamed ``name``, with the helpers of test_checks_fm it calls defined before it."""
-    helpers = {"grad_ok": t.grad_ok, "grad_loop": t.grad_loop, "pw_ok": t.pw_ok, "step_ok": t.step_ok}
-    src = inspect.getsource(fn).replace(f"def {fn.__name__}(", f"def {name}(", 1)
-    before = "".join(inspect.getsource(h) + "\n\n" for h_name, h in helpers.items()
-                     if h_name in src and h is not fn)
-    return HEAD + before + src
+HANDOUT = REPO / "notebooks" / "exercises" / "13_side_information.ipynb"
 
 
 # (function, check, right answer, wrong answer, the wrong answer's diagnosis)
@@ -54,11 +50,15 @@ def _kernel(check: str, fn) -> str:
 
 
 def _graded(student: str, fns: list) -> list:
-    cells = [(i, _cell(fn, name)) for i, ((name, _, _, _, _), fn) in enumerate(zip(EXERCISES, fns))]
+    cells = [(i, HEAD + sc.function_source(fn, name)) for i, ((name, _, _, _, _), fn) in enumerate(zip(EXERCISES, fns))]
     nb = {"id": NB, "exercises": [{"function": name, "check": check, "points": 1}
                                   for name, check, _, _, _ in EXERCISES]}
-    seed = case_seed(NB, student)
-    run = run_submission(cells, [(name, check) for name, check, _, _, _ in EXERCISES], seed=seed,
+    return _run(student, nb, cells)
+
+
+def _run(student: str, nb: dict, cells: list) -> list:
+    seed = case_seed(nb["id"], student)
+    run = run_submission(cells, [(e["function"], e["check"]) for e in nb["exercises"]], seed=seed,
                          time_limit=LIMITS["time_limit"], notebook_limit=LIMITS["notebook_limit"],
                          memory_bytes=int(LIMITS["memory_gib"] * 2 ** 30))
     return mark(student, nb, run, cells, seed, LIMITS)
@@ -82,23 +82,37 @@ def test_the_grader_agrees_with_the_check_in_the_notebook(rows, k):
     assert phrase in graded_wrong["detail"], graded_wrong["detail"]
 
 
-def wraps_pairwise(X, V):
-    import cflib.fm
-    return cflib.fm.pairwise(X, V)
-
-
-def wraps_gradient(x, y, w0, w, V):
-    from cflib.fm_sgd import rating_gradient
-    return rating_gradient(x, y, w0, w, V)
-
-
-def wraps_step(x, y, w0, w, V, lr, lam):
-    from cflib.fm_sgd import rating_step
-    return rating_step(x, y, w0, w, V, lr, lam)
+WRAPPERS = {  # each calls the cflib function its exercise asks for
+    "fm_pairwise": HEAD + "import cflib.fm\n\n\ndef fm_pairwise(X, V):\n    return cflib.fm.pairwise(X, V)\n",
+    "fm_gradient": HEAD + "from cflib.fm_sgd import rating_gradient\n\n\ndef fm_gradient(x, y, w0, w, V):\n"
+                          "    return rating_gradient(x, y, w0, w, V)\n",
+    "sgd_step": HEAD + "from cflib import fm_sgd\n\n\ndef sgd_step(x, y, w0, w, V, lr, lam):\n"
+                       "    return fm_sgd.rating_step(x, y, w0, w, V, lr, lam)\n",
+}
 
 
 def test_a_function_that_calls_the_reference_gets_no_points():
     """The notebook's check passes it (it IS the reference); the grader's tripwire names the function it calls."""
-    graded = _graded("wrapper", [wraps_pairwise, wraps_gradient, wraps_step])
+    nb = {"id": NB, "exercises": [{"function": name, "check": check, "points": 1}
+                                  for name, check, _, _, _ in EXERCISES]}
+    graded = _run("wrapper", nb, list(enumerate(WRAPPERS.values())))
     for row, ref in zip(graded, ("cflib.fm.pairwise", "cflib.fm_sgd.rating_gradient", "cflib.fm_sgd.rating_step")):
         assert row["status"] == "fail" and f"calls {ref}, the function this exercise asks you to write" in row["detail"]
+
+
+@pytest.mark.skipif(not HANDOUT.exists(), reason="notebook 13's student copy is not generated yet")
+def test_notebook_13s_student_copy_filled_in_is_graded_as_its_checks_say():
+    """The handout as a learner hands it in: the course entry read from the notebooks (as course.json will be)."""
+    entry = _notebook(REPO / "notebooks" / HANDOUT.name, HANDOUT)
+    names = [e["function"] for e in entry["exercises"]]
+    assert [e["check"] for e in entry["exercises"]] == ["check_fm_pairwise", "check_fm_gradient", "check_sgd_step"]
+    answers = {names[0]: t.pw_einsum, names[1]: t.grad_no_x_factor, names[2]: t.step_ok}
+    filled = sc.fill(json.loads(HANDOUT.read_text(encoding="utf-8")),
+                     {name: HEAD + sc.function_source(fn, name) for name, fn in answers.items()})
+    cells = [(i, sc._source(c)) for i, c in enumerate(filled["cells"]) if c["cell_type"] == "code"]
+    rows = _run("handout", entry, cells)
+    for row, e, fn in zip(rows, entry["exercises"], answers.values()):
+        line = _kernel(e["check"], fn)
+        assert row["status"] == ("pass" if line.startswith(f"{e['check']}: PASS") else "fail"), (row, line)
+    assert [r["status"] for r in rows] == ["pass", "fail", "pass"]
+    assert "gV leaves out the factor x_i" in rows[1]["detail"]
