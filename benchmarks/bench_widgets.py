@@ -8,6 +8,12 @@ notebook's starting value to a neighbouring value and back, so that every
 measured move really changes the setting; the median over the moves is
 reported, with the wall-clock median beside it.
 
+The explorers keep the runs of the settings they have shown (issue 23), so a
+move back to a setting costs no training. Rows marked "new setting" empty that
+store before every move (untimed): the cost of a setting never shown before,
+the learner's usual case. Rows marked "shown before" move back and forth
+between two settings already shown.
+
     CFLIB_DATA_DIR=/path/to/data python benchmarks/bench_widgets.py            # every control, 5 moves each
     CFLIB_DATA_DIR=/path/to/data python benchmarks/bench_widgets.py --quick    # 2 moves each, fewer extremes
 
@@ -15,10 +21,12 @@ Widgets and settings (those of notebooks 07, 08 and 10):
 
 * ``TrainingExplorer`` (08): u1.base split 90/10 (seed 0), k 10, lam 10, lr 0.005, 10 ALS
   sweeps; every slider and toggle; then the most expensive settings the sliders allow
-  (k 30 with each optimizer at its maximum number of iterations).
+  (k 30 with each optimizer at its maximum number of iterations, both model kinds; the
+  gradient methods at lr 0.002, which runs every iteration without diverging).
 * ``RatingWidget`` (07): BEST on all of ml-100k, the notebook's ratings; rating a movie,
   removing it, searching a title, choosing a match.
-* ``ImplicitExplorer`` (10): u1, k 20, 10 sweeps; the alpha and lambda sliders.
+* ``ImplicitExplorer`` (10): u1, k 20, 10 sweeps; the alpha and lambda sliders, and
+  the four corners of the two sliders.
 """
 
 from __future__ import annotations
@@ -53,11 +61,22 @@ def timed(action):
     return time.process_time() - cpu, time.perf_counter() - wall
 
 
-def moves(control, values, repeats):
-    """Set ``control.value`` to each of ``values`` in turn, ``repeats`` times: (CPU, wall) per move."""
+def moves(control, values, repeats, forget=None):
+    """Set ``control.value`` to each of ``values`` in turn, ``repeats`` times: (CPU, wall) per move.
+
+    ``forget``, when given, is called (untimed) before every move: it empties the widget's
+    store of runs, so that every move costs what a setting never shown before costs. Without
+    it, every value is shown once untimed first, so that every timed move goes to a setting
+    shown before.
+    """
+    if forget is None:
+        for v in values:
+            control.value = v
     out = []
     for _ in range(repeats):
         for v in values:
+            if forget is not None:
+                forget()
             out.append(timed(lambda: setattr(control, "value", v)))
     return out
 
@@ -73,24 +92,31 @@ def training_explorer(repeats, quick):
     base, _ = cflib.load_split("u1")
     train, val = base.random_split(0.1, seed=0)
     e = TrainingExplorer(train, val, k=10, lam=10.0, lr=0.005, n_iters=10, method="als")
-    rows = [row("TrainingExplorer", "k", "ALS, 10 sweeps (08's start)", moves(e.k, [11, 10], repeats)),
-            row("TrainingExplorer", "lam", "ALS, 10 sweeps", moves(e.lam, [10 ** 1.1, 10.0], repeats)),
-            row("TrainingExplorer", "iterations", "ALS", moves(e.n_iters, [11, 10], repeats)),
-            row("TrainingExplorer", "model", "ALS, 10 sweeps", moves(e.kind, ["biased", "normalized"], repeats))]
+    new, name = e._cache.clear, "TrainingExplorer"
+    rows = [row(name, "k", "ALS, 10 sweeps (08's start), new setting", moves(e.k, [11, 10], repeats, new)),
+            row(name, "k", "ALS, 10 sweeps, shown before", moves(e.k, [11, 10], repeats)),
+            row(name, "lam", "ALS, 10 sweeps, new setting", moves(e.lam, [10 ** 1.25, 10.0], repeats, new)),
+            row(name, "iterations", "ALS, new setting", moves(e.n_iters, [11, 10], repeats, new)),
+            row(name, "model", "ALS, 10 sweeps, new setting", moves(e.kind, ["biased", "normalized"], repeats, new))]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        rows.append(row("TrainingExplorer", "optimizer", "ALS <-> gradient descent at its start",
-                        moves(e.method, ["gd", "als"], repeats)))
+        rows.append(row(name, "optimizer", "ALS <-> gradient descent at its start, new setting",
+                        moves(e.method, ["gd", "als"], repeats, new)))
         e.method.value = "gd"
-        rows.append(row("TrainingExplorer", "lr", "gradient descent at its start",
-                        moves(e.lr, [0.002, 0.005], repeats)))
+        rows.append(row(name, "lr", "gradient descent at its start, new setting",
+                        moves(e.lr, [0.002, 0.005], repeats, new)))
+        rows.append(row(name, "lr", "gradient descent at its start, shown before", moves(e.lr, [0.002, 0.005], repeats)))
+        e.lr.value = 0.002  # every iteration runs (0.005 diverges for the biased model)
         extremes = ["als"] if quick else list(e.max_iters)
         for method in extremes:
             e.method.value = method
             e.n_iters.value = e.max_iters[method]
-            e.k.value = 29
-            rows.append(row("TrainingExplorer", "k", f"{method}, k 29 <-> 30, {e.max_iters[method]} iterations "
-                            "(the sliders' most expensive)", moves(e.k, [30, 29], max(1, repeats // 2))))
+            for kind in ("normalized",) if quick else ("normalized", "biased"):
+                e.kind.value = kind
+                e.k.value = 29
+                rows.append(row(name, "k", f"{method} ({kind}), k 29 <-> 30, {e.max_iters[method]} iterations "
+                                "(the sliders' most expensive), new setting",
+                                moves(e.k, [30, 29], max(1, repeats // 2), new)))
     return rows
 
 
@@ -118,15 +144,24 @@ def rating_widget(repeats):
     return rows
 
 
-def implicit_explorer(repeats):
+def implicit_explorer(repeats, quick):
     train, test = cflib.load_split("u1")
     user = int(np.argmax(np.bincount(test.users[test.ratings >= 4], minlength=test.n_users)))
     e = ImplicitExplorer(train, test, user=user, k=20, n_iters=10)
     a0, l0 = e.alpha.value, e.lam.value
     a1 = next(a for a in e.alpha.options if a != a0)
     l1 = next(v for v in e.lam.options if v != l0)
-    return [row("ImplicitExplorer", "alpha", "k 20, 10 sweeps (10's start)", moves(e.alpha, [a1, a0], repeats)),
-            row("ImplicitExplorer", "lambda", "k 20, 10 sweeps", moves(e.lam, [l1, l0], repeats))]
+    new, name = e._cache.clear, "ImplicitExplorer"
+    rows = [row(name, "alpha", "k 20, 10 sweeps (10's start), new setting", moves(e.alpha, [a1, a0], repeats, new)),
+            row(name, "alpha", "k 20, 10 sweeps, shown before", moves(e.alpha, [a1, a0], repeats)),
+            row(name, "lambda", "k 20, 10 sweeps, new setting", moves(e.lam, [l1, l0], repeats, new))]
+    if not quick:
+        for alpha in (e.alpha.options[0], e.alpha.options[-1]):
+            e.alpha.value = alpha
+            lams = (e.lam.options[0], e.lam.options[-1])
+            rows.append(row(name, "lambda", f"alpha {alpha:g}, lambda {lams[0]:g} <-> {lams[1]:g} (the sliders' "
+                            "corners), new setting", moves(e.lam, lams, max(1, repeats // 2), new)))
+    return rows
 
 
 def main(argv=None):
@@ -137,7 +172,7 @@ def main(argv=None):
     repeats = args.repeats or (1 if args.quick else 3)
     print(machine_markdown() + "\n", flush=True)
     rows = training_explorer(repeats, args.quick)
-    rows += implicit_explorer(repeats)
+    rows += implicit_explorer(repeats, args.quick)
     rows += rating_widget(repeats)
     print(markdown_table(["widget", "control", "setting", "moves", "CPU s (median)", "CPU s (max)",
                           "wall s (median)"], rows))

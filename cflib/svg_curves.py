@@ -50,11 +50,15 @@ def nice_ticks(lo: float, hi: float, n: int = 6, integer: bool = False) -> np.nd
     """
     if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
         return np.array([lo]) if np.isfinite(lo) else np.array([])
-    raw = (hi - lo) / max(n - 1, 1)
-    power = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw * (1 - 1e-9))
+    power = math.floor(math.log10((hi - lo) / max(n - 1, 1)))
+    steps = [m * 10.0 ** e for e in (power - 1, power, power + 1) for m in (1, 2, 5)]
     if integer:
-        step = max(1.0, round(step))
+        steps = [round(v) for v in steps if v >= 1 - 1e-9] or [1]
+
+    def count(step):
+        return math.floor(hi / step + 1e-9) - math.ceil(lo / step - 1e-9) + 1
+
+    step = min(steps, key=lambda v: (abs(count(v) - n), v))  # the count nearest n; the smaller step on a tie
     first = math.ceil(lo / step - 1e-9) * step
     ticks = first + step * np.arange(int(math.floor((hi - first) / step + 1e-9)) + 1)
     return ticks[(ticks >= lo - 1e-12 * abs(step)) & (ticks <= hi + 1e-12 * abs(step))]
