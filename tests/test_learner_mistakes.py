@@ -2497,22 +2497,22 @@ RIGHT += [("check_sampled_recall", recall_ok), ("check_sampled_recall", recall_l
 
 
 # 13: the pairwise term, one rating's gradient, one SGD step (the functions: tests/test_checks_fm.py)
-from test_checks_fm import (grad_loop, grad_no_square_term, grad_ok, grad_outer, grad_sign, pw_einsum,  # noqa: E402
-                            pw_loop, pw_no_half, pw_no_squares, pw_ok, step_copy_first, step_in_place, step_ok,
-                            step_sequential, step_w0_penalised)
+import test_checks_fm as fm_tries  # noqa: E402  (a module: its grad_ok, step_ok... are not 02-05's)
 
 MISTAKES += [
-    ("check_fm_pairwise", pw_no_half, "the 1/2 is missing"),
-    ("check_fm_pairwise", pw_no_squares, "the squares sum_i v_if^2 x_i^2 are not subtracted"),
-    ("check_fm_gradient", grad_sign, "each has the wrong sign"),
-    ("check_fm_gradient", grad_no_square_term, "gV leaves out the -v_if x_i^2 term"),
-    ("check_sgd_step", step_w0_penalised, "w0 is penalised"),
-    ("check_sgd_step", step_in_place, "changed its argument w"),
-    ("check_sgd_step", step_sequential, "after w0 and w were updated"),
+    ("check_fm_pairwise", fm_tries.pw_no_half, "the 1/2 is missing"),
+    ("check_fm_pairwise", fm_tries.pw_no_squares, "the squares sum_i v_if^2 x_i^2 are not subtracted"),
+    ("check_fm_gradient", fm_tries.grad_sign, "each has the wrong sign"),
+    ("check_fm_gradient", fm_tries.grad_no_square_term, "gV leaves out the -v_if x_i^2 term"),
+    ("check_sgd_step", fm_tries.step_w0_penalised, "w0 is penalised"),
+    ("check_sgd_step", fm_tries.step_in_place, "changed its argument w"),
+    ("check_sgd_step", fm_tries.step_sequential, "after w0 and w were updated"),
 ]
-RIGHT += [("check_fm_pairwise", pw_ok), ("check_fm_pairwise", pw_loop), ("check_fm_pairwise", pw_einsum),
-          ("check_fm_gradient", grad_ok), ("check_fm_gradient", grad_loop), ("check_fm_gradient", grad_outer),
-          ("check_sgd_step", step_ok), ("check_sgd_step", step_copy_first)]
+RIGHT += [("check_fm_pairwise", fm_tries.pw_ok), ("check_fm_pairwise", fm_tries.pw_loop),
+          ("check_fm_pairwise", fm_tries.pw_einsum), ("check_fm_gradient", fm_tries.grad_ok),
+          ("check_fm_gradient", fm_tries.grad_loop), ("check_fm_gradient", fm_tries.grad_outer),
+          ("check_sgd_step", fm_tries.step_ok), ("check_sgd_step", fm_tries.step_copy_first)]
+
 
 # A fresh learner's pass (issue 19): an np.matrix behaves differently later (* is a matrix product), and a
 # generator is used up by its first reader; both are refused with their own line.
