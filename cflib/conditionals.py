@@ -154,7 +154,12 @@ def draw_rows(A, h, z):
         L = np.linalg.cholesky(A)
     except np.linalg.LinAlgError:
         raise ValueError(_NOT_PD) from None
-    y = _forward(L, np.asarray(h, dtype=np.float64))
+    h = np.asarray(h, dtype=np.float64)
+    if L.shape[0] == 1:  # one system (the FM's weighted groups, feature by feature): two LAPACK solves
+        y = np.linalg.solve(L[0], h[0])[None]
+        y += z(y.shape) if callable(z) else z
+        return np.linalg.solve(L[0].T, y[0])[None]
+    y = _forward(L, h)
     y += z(y.shape) if callable(z) else z
     return _backward(L, y)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["one_hot_loops", "weighted_loops"]
+__all__ = ["row_sums_loops", "apply_shifts_loops", "weighted_loops"]
 
-_jit = numba.njit(cache=True)
+_jit = numba.njit(cache=True, fastmath={"reassoc", "contract"}, error_model="numpy")  # NaN-safe flags only
 
 
 @_jit
@@ -45,55 +45,42 @@ def _cholesky_draw(P, h, z, L, y, theta):
 
 
 @_jit
-def one_hot_loops(active, bounds, y, pred, s, wg, Vg, tau, nu, lam, Z):
-    """:func:`cflib.fm_draws.draw_one_hot_numpy`: feature f's ratings are ``active[bounds[f]:bounds[f+1]]``."""
-    k = Vg.shape[1]
-    d = k + 1
-    P = np.empty((d, d))
-    L = np.empty((d, d))
-    h = np.empty(d)
-    yv = np.empty(d)
-    theta = np.empty(d)
-    u = np.empty(k)
-    for f in range(wg.size):
-        P[:, :] = 0.0
-        h[:] = 0.0
-        for p in range(bounds[f], bounds[f + 1]):
-            t = active[p]
-            old = wg[f]
-            for a in range(k):
-                u[a] = s[t, a] - Vg[f, a]
-                old += Vg[f, a] * u[a]
-            target = y[t] - pred[t] + old
-            P[0, 0] += 1.0
-            h[0] += target
-            for a in range(k):
-                P[a + 1, 0] += u[a]
-                h[a + 1] += u[a] * target
-                for b in range(a + 1):
-                    P[a + 1, b + 1] += u[a] * u[b]
-        for a in range(d):
-            h[a] = tau * h[a] + lam[a] * nu[a]
-            for b in range(a + 1):
-                P[a, b] *= tau
-            P[a, a] += lam[a]
-        _cholesky_draw(P, h, Z[f], L, yv, theta)
-        for p in range(bounds[f], bounds[f + 1]):
-            t = active[p]
-            delta = theta[0] - wg[f]
-            for a in range(k):
-                ua = s[t, a] - Vg[f, a]
-                delta += (theta[a + 1] - Vg[f, a]) * ua
-                s[t, a] = ua + theta[a + 1]
-            pred[t] += delta
-        wg[f] = theta[0]
+def row_sums_loops(r, n_rows, e, s):
+    """:func:`cflib.fm_draws.row_sums_numpy`, one rating at a time."""
+    n, k = s.shape
+    E = np.zeros(n_rows)
+    S1 = np.zeros((n_rows, k))
+    ES = np.zeros((n_rows, k))
+    SS = np.zeros((n_rows, k, k))  # lower triangle only (weighted_loops reads no other)
+    for t in range(n):
+        q = r[t]
+        E[q] += e[t]
         for a in range(k):
-            Vg[f, a] = theta[a + 1]
+            sa = s[t, a]
+            S1[q, a] += sa
+            ES[q, a] += e[t] * sa
+            for b in range(a + 1):
+                SS[q, a, b] += sa * s[t, b]
+    return E, S1, ES, SS
+
+
+@_jit
+def apply_shifts_loops(r, e, s, A_e, B_e, D):
+    """:func:`cflib.fm_draws.apply_shifts_numpy`, one rating at a time."""
+    n, k = s.shape
+    for t in range(n):
+        q = r[t]
+        acc = A_e[q]
+        for a in range(k):
+            acc += B_e[q, a] * s[t, a]
+            s[t, a] += D[q, a]
+        e[t] += acc
 
 
 @_jit
 def weighted_loops(indptr, indices, data, N, E, S1, ES, SS, A_e, B_e, D, wg, Vg, tau, nu, lam, Z):
-    """:func:`cflib.fm_draws.draw_weighted_numpy`, one block row at a time."""
+    """:func:`cflib.fm_draws.draw_weighted_numpy`, one block row at a time (for a one-hot group, the
+    draws of :func:`cflib.fm_draws.draw_one_hot_numpy`, its features sharing no row)."""
     k = Vg.shape[1]
     d = k + 1
     A = np.empty((d, d))
@@ -157,17 +144,19 @@ def weighted_loops(indptr, indices, data, N, E, S1, ES, SS, A_e, B_e, D, wg, Vg,
                 c[a] = x * dv[a]
                 cS1 += c[a] * S1[r, a]
                 cD += c[a] * D[r, a]
-            for a in range(k):
+            for a in range(k):  # SS c, from the lower triangle (the only one kept)
                 acc = 0.0
-                for b in range(k):
+                for b in range(a + 1):
                     acc += SS[r, a, b] * c[b]
+                for b in range(a + 1, k):
+                    acc += SS[r, b, a] * c[b]
                 cSS[a] = acc
             Er = E[r]
             for a in range(k):
                 ES[r, a] += Er * c[a] + alpha * S1[r, a] + alpha * n * c[a] + cSS[a] + cS1 * c[a]
             E[r] = Er + alpha * n + cS1
             for a in range(k):
-                for b in range(k):
+                for b in range(a + 1):
                     SS[r, a, b] += S1[r, a] * c[b] + c[a] * S1[r, b] + n * c[a] * c[b]
             for a in range(k):
                 S1[r, a] += n * c[a]

@@ -33,11 +33,12 @@ group's features (one-hot) or over one feature's rows (weighted); :mod:`cflib.fm
 the same arithmetic as scalar loops compiled by numba, used when numba is installed (optional:
 ``pip install numba``; the environment variable ``CFLIB_NUMBA=0`` turns it off). The standard
 normals ``Z`` are drawn beforehand by numpy's generator, so both paths give the same samples up
-to round-off (``tests/test_fm.py``). Why compile: ``movie_raters`` alone has 943 features on
-ml-100k, each a dozen numpy calls on ~85 rows, so the numpy path spends about 0.1 s per sweep
-in call overhead, and each one-hot group makes several (n_ratings, k) temporaries; compiled,
-a sweep of the myFM feature set takes a few tens of ms, the time of myFM itself
-(``benchmarks/README.md``, where both are measured).
+to round-off (``tests/test_fm.py``). Why compile: a weighted group's features must be drawn one
+after the other, and ``movie_raters`` alone has 943 features on ml-100k, each a few dozen numpy
+calls on ~85 rows; in numpy that loop costs about 0.5 s per sweep in call overhead (a sweep of
+the myFM feature set about 0.6 s, two minutes for 200 sweeps), compiled about 15 ms (a sweep
+about 35 ms, as fast as myFM: ``benchmarks/README.md``). No vectorization removes the loop: the
+draws depend on each other.
 """
 
 from __future__ import annotations
@@ -45,42 +46,54 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import scipy.sparse as sp
 
 from .conditionals import draw_rows
-from .fm_als import apply_one_hot, one_hot_systems
 
-__all__ = ["draw_one_hot", "draw_weighted", "draw_one_hot_numpy", "draw_weighted_numpy", "compiled_available"]
+__all__ = ["draw_group", "row_sums", "apply_shifts", "draw_one_hot_numpy", "draw_weighted_numpy", "row_sums_numpy",
+           "apply_shifts_numpy", "compiled_available"]
 
 
-def draw_one_hot_numpy(grp, y, pred, s, w, V, tau, nu, lam, Z):
-    r"""Draw every row of a one-hot group at once (module docstring); updates w, V, pred, s in place.
+def draw_one_hot_numpy(indptr, indices, data, N, E, S1, ES, SS, A_e, B_e, D, wg, Vg, tau, nu, lam, Z):
+    """Draw every row of a one-hot group at once (its features share no block row), in place.
 
-    Parameters
-    ----------
-    grp : dict
-        The group's structure (:func:`cflib.fm_als.group_structure`).
-    y, pred : ndarray of shape (n,)
-        The ratings and the current predictions.
-    s : ndarray of shape (n, k)
-        :math:`\sum_i v_i x_{ti}` of each rating.
-    w : ndarray of shape (p,)
-    V : ndarray of shape (p, k)
-    tau : float
-    nu, lam : ndarray of shape (k + 1,)
-        The group's prior means and precisions (w first).
-    Z : ndarray of shape (n_g, k + 1)
-        Standard normal draws, one row per feature of the group.
+    The arguments of :func:`draw_weighted_numpy`. Each block row holds at most one of the
+    group's features, so the systems :math:`A_j` are sums of per-row terms over disjoint sets of
+    rows (one sparse product for all features), the draws are independent, and each row's sums
+    move by its own feature's shift: the same numbers as drawing the features one after the other.
     """
-    d = V.shape[1] + 1
-    A, h, s_minus, old = one_hot_systems(y, grp, w, V, pred, s)
-    A *= tau
-    A[:, np.arange(d), np.arange(d)] += lam
-    theta = draw_rows(A, tau * h + lam * nu, Z)
-    apply_one_hot(grp, theta, w, V, pred, s, s_minus, old)
+    k = Vg.shape[1]
+    d = k + 1
+    m, q = wg.size, indices.size
+    fi = np.repeat(np.arange(m), np.diff(indptr))  # the feature of each of the group's rows
+    R, x = indices, data
+    v = Vg[fi]
+    n_r, x2 = N[R], x * x
+    E_R, S1_R, ES_R, SS_R = E[R], S1[R], ES[R], SS[R]
+    parts = np.empty((q, d * d + d))
+    A_r = parts[:, :d * d].reshape(q, d, d)
+    A_r[:, 0, 0] = x2 * n_r
+    A_r[:, 0, 1:] = x2[:, None] * (S1_R - (n_r * x)[:, None] * v)
+    A_r[:, 1:, 0] = A_r[:, 0, 1:]
+    xS1v = (x2 * x)[:, None, None] * S1_R[:, :, None] * v[:, None, :]
+    A_r[:, 1:, 1:] = x2[:, None, None] * SS_R - xS1v - xS1v.transpose(0, 2, 1) \
+        + (x2 * x2 * n_r)[:, None, None] * v[:, :, None] * v[:, None, :]
+    parts[:, d * d] = x * E_R
+    parts[:, d * d + 1:] = x[:, None] * ES_R - (x2 * E_R)[:, None] * v
+    sums = sp.csr_matrix((np.ones(q), (fi, np.arange(q))), shape=(m, q)) @ parts
+    A, ze = sums[:, :d * d].reshape(m, d, d), sums[:, d * d:]
+    theta_old = np.column_stack([wg, Vg])
+    h = tau * (np.einsum("jab,jb->ja", A, theta_old) - ze) + lam * nu
+    P = tau * A
+    P[:, np.arange(d), np.arange(d)] += lam
+    theta = draw_rows(P, h, Z)
+    delta = theta - theta_old
+    _shift_rows(R, x, delta[fi, 0], delta[fi, 1:], v, N, E, S1, ES, SS, A_e, B_e, D)
+    wg[:], Vg[:] = theta[:, 0], theta[:, 1:]
 
 
 def draw_weighted_numpy(indptr, indices, data, N, E, S1, ES, SS, A_e, B_e, D, wg, Vg, tau, nu, lam, Z):
-    """Draw the rows of one weighted group feature after feature (module docstring), in place.
+    """Draw the rows of a weighted group feature after feature (module docstring), in place.
 
     Parameters
     ----------
@@ -121,25 +134,49 @@ def draw_weighted_numpy(indptr, indices, data, N, E, S1, ES, SS, A_e, B_e, D, wg
             xS1v = np.outer((x2 * x) @ S1_R, v)
             A[1:, 1:] = np.einsum("r,rab->ab", x2, SS_R) - xS1v - xS1v.T + ((x2 * x2) @ n_r) * np.outer(v, v)
             ze = np.r_[x @ E_R, x @ ES_R - (x2 @ E_R) * v]
-        theta_old = np.r_[wv, v]
-        h = tau * (A @ theta_old - ze) + lam * nu
-        L = np.linalg.cholesky(tau * A + prior)
-        theta = np.linalg.solve(L.T, np.linalg.solve(L, h) + Z[j])
+        h = tau * (A @ np.r_[wv, v] - ze) + lam * nu
+        theta = draw_rows((tau * A + prior)[None], h[None], Z[j:j + 1])[0]
         if R.size:
-            dw, dv = theta[0] - wv, theta[1:] - v
-            c = x[:, None] * dv  # shift of s in each row (and the slope of e's shift)
-            alpha = x * dw - x2 * (dv @ v)
-            cS1 = np.einsum("rb,rb->r", c, S1_R)
-            ES[R] = ES_R + E_R[:, None] * c + alpha[:, None] * S1_R + (alpha * n_r)[:, None] * c \
-                + np.einsum("rab,rb->ra", SS_R, c) + cS1[:, None] * c
-            E[R] = E_R + alpha * n_r + cS1
-            SS[R] = SS_R + S1_R[:, :, None] * c[:, None, :] + c[:, :, None] * S1_R[:, None, :] \
-                + n_r[:, None, None] * c[:, :, None] * c[:, None, :]
-            S1[R] = S1_R + n_r[:, None] * c
-            A_e[R] += alpha + np.einsum("rb,rb->r", c, D[R])
-            B_e[R] += c
-            D[R] += c
+            _shift_rows(R, x, theta[0] - wv, theta[1:] - v, v, N, E, S1, ES, SS, A_e, B_e, D)
         wg[j], Vg[j] = theta[0], theta[1:]
+
+
+def _shift_rows(R, x, dw, dv, v, N, E, S1, ES, SS, A_e, B_e, D):
+    """Update the sums of the rows R after their feature's row moved by (dw, dv) from (w, v) (module docstring).
+
+    ``x`` (q,) the feature's value in each row; ``dw`` scalar or (q,), ``dv`` and ``v`` (k,) or (q, k).
+    """
+    n_r, x2 = N[R], x * x
+    E_R, S1_R, SS_R = E[R], S1[R], SS[R]
+    c = x[:, None] * dv  # shift of s in each row (and the slope of e's shift)
+    alpha = x * dw - x2 * np.sum(dv * v, axis=-1)
+    cS1 = np.einsum("rb,rb->r", c, S1_R)
+    ES[R] = ES[R] + E_R[:, None] * c + alpha[:, None] * S1_R + (alpha * n_r)[:, None] * c \
+        + np.einsum("rab,rb->ra", SS_R, c) + cS1[:, None] * c
+    E[R] = E_R + alpha * n_r + cS1
+    SS[R] = SS_R + S1_R[:, :, None] * c[:, None, :] + c[:, :, None] * S1_R[:, None, :] \
+        + n_r[:, None, None] * c[:, :, None] * c[:, None, :]
+    S1[R] = S1_R + n_r[:, None] * c
+    A_e[R] += alpha + np.einsum("rb,rb->r", c, D[R])
+    B_e[R] += c
+    D[R] += c
+
+
+def row_sums_numpy(r, n_rows, e, s):
+    """Per block row, sums over its ratings: ``E (n_rows,), S1 (n_rows, k), ES (n_rows, k), SS (n_rows, k, k)``.
+
+    ``r`` (n,) is each rating's block row, ``e`` (n,) its error, ``s`` (n, k) its :math:`\\sum_i v_i x_i`.
+    """
+    n, k = s.shape
+    agg = sp.csr_matrix((np.ones(n), (r, np.arange(n))), shape=(n_rows, n))
+    SS = (agg @ (s[:, :, None] * s[:, None, :]).reshape(n, k * k)).reshape(n_rows, k, k)
+    return agg @ e, agg @ s, agg @ (e[:, None] * s), SS
+
+
+def apply_shifts_numpy(r, e, s, A_e, B_e, D):
+    """Move each rating by its row's accumulated shifts: ``e += A_e[r] + B_e[r] . s``, then ``s += D[r]`` (in place)."""
+    e += A_e[r] + np.einsum("tb,tb->t", B_e[r], s)
+    s += D[r]
 
 
 _COMPILED = None  # the module cflib.fm_compiled once imported; False when numba is missing
@@ -162,18 +199,27 @@ def compiled_available() -> bool:
     return os.environ.get("CFLIB_NUMBA", "1") != "0" and _compiled() is not False
 
 
-def draw_one_hot(grp, y, pred, s, w, V, tau, nu, lam, Z, *, compiled=None):
-    """:func:`draw_one_hot_numpy`, or its compiled twin (``compiled=None``: when :func:`compiled_available`)."""
-    if not _use_compiled(compiled):
-        return draw_one_hot_numpy(grp, y, pred, s, w, V, tau, nu, lam, Z)
-    cols = grp["cols"]
-    _compiled().one_hot_loops(grp["active"], grp["bounds"], y, pred, s, w[cols], V[cols], float(tau), nu, lam, Z)
-
-
-def draw_weighted(indptr, indices, data, N, E, S1, ES, SS, A_e, B_e, D, wg, Vg, tau, nu, lam, Z, *, compiled=None):
-    """:func:`draw_weighted_numpy`, or its compiled twin (``compiled=None``: when :func:`compiled_available`)."""
-    run = _compiled().weighted_loops if _use_compiled(compiled) else draw_weighted_numpy
+def draw_group(one_hot, indptr, indices, data, N, E, S1, ES, SS, A_e, B_e, D, wg, Vg, tau, nu, lam, Z, *,
+               compiled=None):
+    """Draw one group's rows: :func:`draw_one_hot_numpy` or :func:`draw_weighted_numpy` (by ``one_hot``),
+    or their compiled twin (``compiled=None``: when :func:`compiled_available`)."""
+    if _use_compiled(compiled):
+        run = _compiled().weighted_loops  # one after the other: for a one-hot group the same draws
+    else:
+        run = draw_one_hot_numpy if one_hot else draw_weighted_numpy
     run(indptr, indices, data, N, E, S1, ES, SS, A_e, B_e, D, wg, Vg, float(tau), nu, lam, Z)
+
+
+def row_sums(r, n_rows, e, s, *, compiled=None):
+    """:func:`row_sums_numpy`, or compiled."""
+    if _use_compiled(compiled):
+        return _compiled().row_sums_loops(r, n_rows, e, s)
+    return row_sums_numpy(r, n_rows, e, s)
+
+
+def apply_shifts(r, e, s, A_e, B_e, D, *, compiled=None):
+    """:func:`apply_shifts_numpy`, or compiled."""
+    (_compiled().apply_shifts_loops if _use_compiled(compiled) else apply_shifts_numpy)(r, e, s, A_e, B_e, D)
 
 
 def _use_compiled(compiled):

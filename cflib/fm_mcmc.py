@@ -14,21 +14,27 @@ with a Normal-Gamma hyperprior on each :math:`(\nu, \lambda)` pair and a Gamma p
 :math:`w_0`. Every group has its own prior means and precisions, drawn from the data: there
 is nothing to tune but k and the number of sweeps.
 
-One sweep draws :math:`\tau`, then :math:`w_0`, then for each group its hyperparameters
-(:func:`cflib.conditionals.sample_hyper` on the rows :math:`(w_i, v_i)` of the group) and its
-rows. Given everything else, :math:`\hat y` is linear in one feature's row
+One sweep draws :math:`\tau`, then :math:`w_0`, then the groups block by block (the user
+block's groups, then the movie block's, then the date block's), each group's hyperparameters
+(:func:`cflib.conditionals.sample_hyper` on the rows :math:`(w_i, v_i)` of the group) just before
+its rows. Given everything else, :math:`\hat y` is linear in one feature's row
 :math:`\theta_i = (w_i, v_i)`, so the row's conditional is Gaussian: the ALS system of
-:mod:`cflib.fm_als` times :math:`\tau`, plus the prior's precision and mean,
-drawn with :func:`cflib.conditionals.sample_rows`.
+:mod:`cflib.fm_als` times :math:`\tau`, plus the prior's precision and mean.
 
-* **One-hot groups**: the group's rows are conditionally independent (they never share a
-  rating), so all are drawn at once.
+**Rendle's relational trick** makes a sweep cheap. A feature of the user block is on for every
+rating of the users whose row holds it, so its system needs only per-user sums over the
+ratings (count, :math:`\sum e`, :math:`\sum s`, :math:`\sum e s`, :math:`\sum s s^T`), made in
+one pass over the ratings per block (:func:`cflib.fm_draws.row_sums`); after each draw the sums
+of the rows it touches are updated in closed form, and the ratings' errors and sums are brought
+up to date once per block (:func:`cflib.fm_draws.apply_shifts`).
+
+* **One-hot groups**: the group's features share no block row, so all are drawn at once.
 * **Weighted groups** (genres, ``movie_raters``, ``user_rated``): features sharing a block row
-  depend on each other, so their rows are drawn one feature after the other. Each draw needs
-  only sums over the block rows holding the feature (count, :math:`\sum e`, :math:`\sum s`,
-  :math:`\sum s s^T`, :math:`\sum e s` per row), kept exact by closed-form updates after each
-  draw, never a pass over the ratings; the ratings' errors and sums are brought up to date once
-  per group. This loop over features is the sampler's slowest part (``benchmarks/README.md``).
+  depend on each other, so their rows are drawn one feature after the other.
+
+:mod:`cflib.fm_draws` holds the draws (in numpy) and their compiled twin (:mod:`cflib.fm_compiled`,
+used when numba is installed; the same draws up to round-off): on ml-100k with myFM's feature
+set a sweep takes about 35 ms compiled and 0.7 s in numpy (``benchmarks/README.md``).
 
 Predictions average the samples kept after ``burn_in``; ``predict_std`` adds their spread and
 the noise, :math:`\sigma^2 = \overline{1/\tau} + \operatorname{Var}_s \hat y^{(s)}`, as
@@ -43,9 +49,9 @@ import numpy as np
 
 from .arguments import check_index_pair
 from .conditionals import sample_hyper, sample_tau
+from .features import GROUP_SIDE
 from .fm import FM_PIECES, FMModel, fm_init, fm_options, predict_relational, terms
-from .fm_als import group_structure
-from .fm_draws import draw_one_hot, draw_weighted
+from .fm_draws import apply_shifts, draw_group, row_sums
 from .history import Diverged
 from .loop import Integer, Method, Param
 from .posterior import GibbsHistory
@@ -135,11 +141,18 @@ class FMPosterior:
 
 # ------------------------------------------------------------------ the sampler
 def _init(train, validation, seed, o):
-    state = group_structure(fm_init(train, validation, seed, o))
-    for grp in state.groups:
-        if grp["kind"] == "weighted":
-            grp["Bc"] = grp["B"].tocsc()
-            grp["Bc"].sort_indices()
+    state = fm_init(train, validation, seed, o)
+    space = state.space
+    state.sides = []  # (side, its row of each rating, ratings per row, its groups), in the order of a sweep
+    for side in ("user", "movie", "date"):
+        groups = []
+        for g in (g for g in space.groups if GROUP_SIDE[g] == side):
+            Bc = space.blocks[side][:, space.group_slices[g]].tocsc()
+            Bc.sort_indices()
+            groups.append(dict(name=g, cols=space.group_slices[g], one_hot=space.one_hot[g], Bc=Bc))
+        if groups:
+            r = state.idx[side]
+            state.sides.append((side, r, np.bincount(r, minlength=space.blocks[side].shape[0]).astype(float), groups))
     w, V = state.params
     p, k = V.shape
     n_kept = o["n_iters"] - o["burn_in"]
@@ -150,23 +163,25 @@ def _init(train, validation, seed, o):
     return state
 
 
-def _draw_weighted(state, grp, w, V, e, s, tau, nu, lam, rng):
-    """Draw the rows of a weighted group one feature after the other (:mod:`cflib.fm_draws`); updates w, V, e, s."""
-    agg, r = state.agg[grp["side"]], state.idx[grp["side"]]
+def _draw_side(state, side, w, V, e, s, tau, rng):
+    """Draw the groups of one block (user, movie or date) from its per-row sums (module docstring).
+
+    Returns the groups' prior penalty :math:`\\sum_g \\lambda_g \\cdot \\|\\theta - \\nu_g\\|^2`; updates w, V, e, s.
+    """
+    _, r, N, groups = side
     k = V.shape[1]
-    n = s.shape[0]
-    E, S1, ES = agg @ e, agg @ s, agg @ (e[:, None] * s)
-    SS = (agg @ (s[:, :, None] * s[:, None, :]).reshape(n, k * k)).reshape(-1, k, k)
-    n_rows = E.size
-    A_e, B_e, D = np.zeros(n_rows), np.zeros((n_rows, k)), np.zeros((n_rows, k))
-    cols = grp["cols"]
-    wg, Vg = w[cols].copy(), V[cols].copy()
-    Z = rng.standard_normal((wg.size, k + 1))
-    Bc = grp["Bc"]
-    draw_weighted(Bc.indptr, Bc.indices, Bc.data, grp["n_rows"], E, S1, ES, SS, A_e, B_e, D, wg, Vg, tau, nu, lam, Z)
-    w[cols], V[cols] = wg, Vg
-    e += A_e[r] + np.einsum("tb,tb->t", B_e[r], s)
-    s += D[r]
+    E, S1, ES, SS = row_sums(r, N.size, e, s)
+    A_e, B_e, D = np.zeros(N.size), np.zeros((N.size, k)), np.zeros((N.size, k))
+    penalty = 0.0
+    for grp in groups:
+        cols, Bc = grp["cols"], grp["Bc"]
+        nu, lam = sample_hyper(np.column_stack([w[cols], V[cols]]), rng)
+        Z = rng.standard_normal((Bc.shape[1], k + 1))
+        draw_group(grp["one_hot"], Bc.indptr, Bc.indices, Bc.data, N, E, S1, ES, SS, A_e, B_e, D, w[cols], V[cols],
+                   tau, nu, lam, Z)
+        penalty += float(lam @ ((np.column_stack([w[cols], V[cols]]) - nu) ** 2).sum(axis=0))
+    apply_shifts(r, e, s, A_e, B_e, D)
+    return penalty
 
 
 def _step(state):
@@ -178,23 +193,16 @@ def _step(state):
         lin, state.s, q = terms(state.space, state.idx, w, V, state.squares)
         state.pred = state.w0 + lin + 0.5 * (state.s * state.s - q).sum(axis=1)
     pred, s = state.pred.copy(), state.s.copy()
-    k = V.shape[1]
     penalty = 0.0
     try:
         tau = sample_tau(float((pred - y) @ (pred - y)), y.size, rng)
         shift = -np.mean(pred - y) + rng.standard_normal() / np.sqrt(tau * y.size)  # w0 | rest, flat prior
         state.w0 += shift
         pred += shift
-        for grp in state.groups:
-            cols = grp["cols"]
-            nu, lam = sample_hyper(np.column_stack([w[cols], V[cols]]), rng)
-            if grp["kind"] == "one_hot":
-                draw_one_hot(grp, y, pred, s, w, V, tau, nu, lam, rng.standard_normal((grp["n_g"], k + 1)))
-            else:
-                e = pred - y
-                _draw_weighted(state, grp, w, V, e, s, tau, nu, lam, rng)
-                pred = e + y
-            penalty += float(lam @ ((np.column_stack([w[cols], V[cols]]) - nu) ** 2).sum(axis=0))
+        e = pred - y
+        for side in state.sides:
+            penalty += _draw_side(state, side, w, V, e, s, tau, rng)
+        pred = e + y
     except (np.linalg.LinAlgError, ValueError):
         raise Diverged from None
     if not (np.isfinite(pred).all() and np.isfinite(V).all()):

@@ -113,3 +113,20 @@ def test_every_script_has_a_row_in_the_readme():
     listed = {cell.strip("` ") for line in table.splitlines() if line.startswith("| `bench_")
               for cell in [line.split("|")[1]]}
     assert listed == {p.name for p in BENCHMARKS.glob("bench_*.py")}
+
+
+def test_bench_fm_quick_runs_every_solver_and_myfm_on_the_same_features():
+    out = run_quick("bench_fm.py")
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines()
+            if line.startswith("| ") and line.count("|") == 6}  # the results table: five cells
+    labels = ["BEST (als, ids)", "fm_als, ids", "fm_als, all", "fm_sgd, ids", "fm_sgd, all", "fm_mcmc, ids",
+              "fm_mcmc, myFM set"]
+    try:
+        import myfm  # noqa: F401
+        labels.append("myFM, myFM set")
+        assert "fm_mcmc / myFM, myFM set, median fit time:" in out
+    except ImportError:
+        assert "myfm is not installed" in out
+    for label in labels:
+        assert 0.7 < float(rows[label].split("|")[2]) < 1.3, label
+    assert "fm_mcmc draws:" in out and "OMP_NUM_THREADS=1" in out
