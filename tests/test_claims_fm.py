@@ -84,7 +84,7 @@ QUOTES = [  # (code cell's first characters, printed text, the prose's words)
     ("bayes = fit(", "100 new movies         (11,002 test ratings): mean predict_std 1.011, spread of the samples alone 0.479; "
      "RMSE 1.0215", "(1.0215 against 0.9000)"),
     ("bayes = fit(", "the noise alone, sqrt(mean 1/tau) = 0.883", "the same for every rating (0.883)"),
-    ("bayes = fit(", "spread of the samples 0.110, 0.127, 0.193, 0.287, 0.277", "(0.110 to 0.287 for the first five users)"),
+    ("bayes = fit(", "spread of the samples 0.348, 0.347, 0.389, 0.526, 0.435", "(0.347 to 0.526 for the first five users)"),
 ]
 
 
@@ -122,6 +122,16 @@ def test_nb13_identity_saves_a_factor_n_minus_1_over_4():
     assert pairs // identity == (n - 1) // 4 == 132 and "here 132" in _prose()
     assert abs(n * (n - 1) / 2 - 140_000) < 1_000 and "140,000 pairs per rating" in _prose()
     assert float(re.search(r"from the definition ([\d.e+-]+)", out).group(1)) < 1e-12
+
+
+def test_nb13_new_movie_spread_is_that_of_the_new_movies():
+    out = _printed("bayes = fit(")
+    cold = float(re.search(r"100 new movies .*spread of the samples alone ([\d.]+)", out).group(1))
+    known = float(re.search(r"100 most rated movies .*spread of the samples alone ([\d.]+)", out).group(1))
+    mine = _numbers(out.split("spread of the samples ")[-1])
+    assert 1.8 < cold / known < 2.4 and "about twice as large" in _prose()
+    assert min(mine) > known and abs(np.mean(mine) - cold) < 0.1  # "a spread of the same size"
+    assert "gets a spread of the same size" in _prose()
 
 
 def test_nb13_gradient_checks_pass():
