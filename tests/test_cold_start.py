@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
@@ -243,18 +241,3 @@ def test_a_new_movie_under_mcmc_draws_its_id_from_each_samples_group(fixture_dat
                                atol=1e-12)
     user = with_new_user(post, age=30, gender="M", occupation="writer", zip="10001")
     assert user.predict_std([0], [full.n_users]).shape == (1,)
-
-
-def test_evaluate_gives_an_fm_the_test_dates_on_any_data():
-    data = cflib.make_synthetic(n_movies=12, n_users=9, density=0.5, seed=4)
-    times = np.random.default_rng(0).integers(800_000_000, 800_000_000 + 60 * 86400, data.nnz)
-    data = replace(data, timestamps=times, _cache={})
-    train, test = data.random_split(0.3, seed=0)
-    model, _ = fit(train, method="fm_als", features=["user", "movie", "date"], k=2, n_iters=3)
-    assert model.space.side is None  # no side information: the dates can come only from the test ratings
-    expect = rmse(model.predict(test.movies, test.users, timestamps=test.timestamps), test.ratings)
-    assert evaluate(model, test)["rmse"] == pytest.approx(expect)
-    with pytest.raises(ValueError, match="the date group needs each rating's time"):
-        model.predict(test.movies, test.users)
-    plain, _ = fit(train, method="als", k=2, n_iters=3)  # a predict without timestamps is called as before
-    assert evaluate(plain, test)["rmse"] == pytest.approx(rmse(plain.predict(test.movies, test.users), test.ratings))

@@ -1,5 +1,7 @@
 """Tests of cflib.evaluate and cflib.baselines: error measures and the baseline ladder."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -222,3 +224,18 @@ def test_evaluate_checks_the_test_shape(noisy):
     with pytest.raises(TypeError, match="test must be a cflib.Ratings"):
         evaluate(m, np.zeros(3))
     assert evaluate(m, noisy)["rmse"] < 1.5
+
+
+def test_evaluate_gives_an_fm_the_test_dates_on_any_data():
+    data = cflib.make_synthetic(n_movies=12, n_users=9, density=0.5, seed=4)
+    times = np.random.default_rng(0).integers(800_000_000, 800_000_000 + 60 * 86400, data.nnz)
+    data = replace(data, timestamps=times, _cache={})
+    train, test = data.random_split(0.3, seed=0)
+    model, _ = fit(train, method="fm_als", features=["user", "movie", "date"], k=2, n_iters=3)
+    assert model.space.side is None  # no side information: the dates can come only from the test ratings
+    expect = rmse(model.predict(test.movies, test.users, timestamps=test.timestamps), test.ratings)
+    assert evaluate(model, test)["rmse"] == pytest.approx(expect)
+    with pytest.raises(ValueError, match="the date group needs each rating's time"):
+        model.predict(test.movies, test.users)
+    plain, _ = fit(train, method="als", k=2, n_iters=3)  # a predict without timestamps is called as before
+    assert evaluate(plain, test)["rmse"] == pytest.approx(rmse(plain.predict(test.movies, test.users), test.ratings))
