@@ -218,6 +218,13 @@ def test_nb13_cold_start_ordering(u1, side):
     assert r["content"] < r["biases"] < r["genre mean"]
     assert r["hybrid"] > r["biases"]
     assert f"{r['content']:.4f}" == "0.9809" and f"{r['biases']:.4f}" == "1.0293" and f"{r['genre mean']:.4f}" == "1.0627"
+    # the first run, with 6 sweeps, that the prose discloses: the same order
+    kw["n_iters"] = 6
+    first = [evaluate(fit(cs.train, features=f, k=5, **kw)[0], cs.cold)["rmse"]
+             for f in (["user", "movie", "genres", "year"], ["user", "genres", "year"])]
+    assert [f"{v:.4f}" for v in first] == ["1.0483", "0.9978"]
+    assert first[1] < r["biases"] < first[0]
+    assert "(6 sweeps gave the same order: 1.0483 with the movie id, 0.9978 without)" in _prose()
 
 
 def test_nb13_new_users_list_led_by_large_movie_weights(u1, side):
@@ -229,4 +236,13 @@ def test_nb13_new_users_list_led_by_large_movie_weights(u1, side):
     top = np.argsort(-newcomer.predict_all()[:, train.n_users], kind="stable")[:5]
     w_movie = model.w[model.space.group_slices["movie"]]
     assert len(set(top) & set(np.argsort(-w_movie, kind="stable")[:20])) == 2
+    # the order of the table (k = 0 < biases < k = 5 < attribute mean), and of the first run with 6 sweeps
+    from cflib.cold_start import attribute_mean
+    biases = evaluate(fit_baseline(cu.train, "biases"), cu.cold)["rmse"]
+    attributes = evaluate(attribute_mean(cu.train, side), cu.cold)["rmse"]
+    for n_iters in (15, 6):
+        r = [evaluate(fit(cu.train, method="fm_als", features=["movie", "age", "gender", "occupation", "zip"], side=side,
+                          k=k, lam=10.0, lam_bias=5.0, n_iters=n_iters)[0], cu.cold)["rmse"] for k in (0, 5)]
+        assert r[0] < biases < r[1] < attributes
+    assert "a first run with 6 sweeps, scored on these ratings, gave the same order" in _prose()
     assert "two of its five movies are among the 20 with the largest movie weights" in _prose()
