@@ -711,6 +711,21 @@ def test_07_exercise_3_theta_norms(movielens):
 
 # --------------------------------------------------------------------------- 08 explorer
 
+def test_08_kept_runs_and_the_live_figure():
+    # section 1: "Going back to one of the last 32 settings shows its kept run again without retraining"
+    from cflib import widgets
+    quoted("08", f"Going back to one of the last {widgets.CACHE_RUNS} settings shows its kept run again")
+    # section 3: the live panels are an SVG image; only the still picture is drawn with matplotlib
+    quoted("08", "The explorer itself writes its panels as an SVG image (`cflib.svg_curves`)")
+    nb = _notebook("08")
+    (cell,) = [c for c in nb["cells"] if c["cell_type"] == "code" and "explorer = TrainingExplorer(" in "".join(c["source"])]
+    assert any("image/png" in o.get("data", {}) for o in cell["outputs"])  # the still picture
+    state = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    plots = [m["state"]["value"] for m in state.values()
+             if "cflib-explorer-plot" in m["state"].get("_dom_classes", [])]
+    assert len(plots) == 1 and plots[0].startswith('<img src="data:image/svg+xml;base64,')
+
+
 def test_08_starting_setting_and_experiment_a():
     start = printed("08", 'print("settings:"')
     baseline, movie_mean = grab(start, r"movie \+ user biases NUMBER"), grab(start, r"movie mean NUMBER")
