@@ -1,0 +1,119 @@
+"""Claims of notebooks 04-07 added or reworded after the cold reading of December 2026, pinned.
+
+The same two kinds as ``tests/test_claims.py`` (whose helpers this file reuses): a stored output that nbval
+guarantees equals a fresh run, parsed and compared with what the prose quotes; or a number the prose quotes
+without printing it, recomputed with cflib the way the notebook does.
+"""
+
+import re
+
+import numpy as np
+import pytest
+
+import cflib
+from test_claims import _quiet_fit, grab, printed, prose, quoted
+
+
+@pytest.fixture(scope="module")
+def u1(movielens):
+    base, test = cflib.load_split("u1")
+    train, val = base.random_split(0.1, seed=0)
+    return base, test, train, val
+
+
+# --------------------------------------------------------------------------- 05 training
+
+def _step_table():
+    """05's like-for-like table: {lr: [toy raw, toy normalized, MovieLens raw, MovieLens normalized]},
+    each cell the final J (a float) or None where the run overflowed."""
+    out = printed("05", "def run_to_the_end(")
+    table = {}
+    for line in out.splitlines()[1:]:
+        lr, rest = line.split(None, 1)
+        cells = re.findall(r"J = (\S+)|overflow at step \d+", rest)
+        assert len(cells) == 4, line
+        table[float(lr)] = [float(c) if c else None for c in cells]
+    assert sorted(table) == [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2]
+    return table
+
+
+def _edge(table, column):
+    """(largest step that survives, smallest step that overflows) in one column of the table."""
+    ok = [lr for lr, row in table.items() if row[column] is not None]
+    bad = [lr for lr, row in table.items() if row[column] is None]
+    assert max(ok) < min(bad), f"column {column} is not one edge: {table}"
+    return max(ok), min(bad)
+
+
+def test_05_like_for_like_movielens_needs_the_smaller_step():
+    table = _step_table()
+    toy_raw, toy_norm, ml_raw, ml_norm = (_edge(table, c) for c in range(4))
+    assert table[0.005][0] is not None and table[0.005][2] is None    # the toy's step: safe on the toy only
+    assert table[0.1][1] is not None and ml_norm[1] == 0.05           # toy survives 0.1; MovieLens overflows from 0.05
+    assert toy_raw[0] > ml_raw[1] and toy_norm[0] > ml_norm[1]        # in both pairs MovieLens's edge is lower
+    for raw, norm in ((toy_raw, toy_norm), (ml_raw, ml_norm)):       # normalization: about ten times larger steps
+        assert 4 <= norm[0] / raw[0] <= 25 and 4 <= norm[1] / raw[1] <= 25
+    assert abs(table[0.01][0] - 650) < 10 and table[0.02][0] is None  # raw toy: stalls near 650, overflows at 0.02
+    assert table[0.01][3] is not None                                 # normalized MovieLens takes 0.01
+    quoted("05", "the toy's own step, $\\eta = 0.005$, is safe on the raw toy and overflows on the raw MovieLens "
+                 "ratings; on normalized ratings the toy survives $\\eta = 0.1$, MovieLens overflows from $0.05$")
+    quoted("05", "(it stalls near $J \\approx 650$ at $\\eta = 0.01$) and overflows at 0.02")
+    quoted("05", "mean normalization moves the edge up by about a factor of ten on both data sets")
+    quoted("05", "Like for like, a step that works on the toy diverges on MovieLens (0.005 on raw ratings, 0.1 on "
+                 "normalized ones)")
+
+
+def test_05_toy_and_movielens_counts_as_printed():
+    out = printed("05", "toy_counts = np.bincount(")
+    most, average, mean = grab(out, r"toy: at most NUMBER ratings for one movie, NUMBER on average; "
+                                    r"mean rating NUMBER stars")
+    assert (most, average) == (60, 18) and abs(mean - 3.5) < 0.05
+    assert grab(out, r"most ratings for one movie: NUMBER \(Star Wars") == 448
+    quoted("05", "in the toy a movie has 18 ratings on average and at most 60; in the MovieLens training set, "
+                 "*Star Wars* alone has 448 (both printed below)")
+    quoted("05", "until $x_i^T\\theta_j$ is about 3.5, the toy's mean rating")
+
+
+def test_05_hidden_entries_against_the_movie_means_on_the_same_entries():
+    out = printed("05", "error of the movie means, hidden entries")
+    model = grab(out, r"error of X Theta\^T on the hidden entries\s+NUMBER stars")
+    means = grab(out, r"error of the movie means, hidden entries\s+NUMBER stars")
+    assert 0.55 <= model / means <= 0.65                              # "about 60%"
+    quoted("05", f"about 60% of the error of the movie means on the same hidden entries ({model:.2f} against "
+                 f"{means:.2f} stars)")
+
+
+def test_05_flat_start_is_in_the_validation_panel_and_the_first_drop_is_the_penalty(u1):
+    _, _, train, val = u1
+    setting = dict(method="gd", k=10, lam=10.0, kind="normalized", validation=val, seed=0)
+    for lr, flat in ((0.01, 3), (0.002, 18)):
+        h = _quiet_fit(train, lr=lr, n_iters=25, **setting)[1]
+        v = np.asarray(h.val_rmse)
+        assert abs(v[0] - 1.03) < 0.005                                  # "about 1.03 stars"
+        assert np.all(np.abs(v[:flat] - v[0]) < 0.001)                   # flat for a few / about twenty iterations
+        assert v[-1] < v[0] - 0.0015                                     # ... and then it falls
+        # the cost on the left falls from the first step; more than half of the first 5 steps' drop is penalty
+        rng = np.random.default_rng(0)
+        X0, T0 = 0.1 * rng.standard_normal((train.n_movies, 10)), 0.1 * rng.standard_normal((train.n_users, 10))
+        model = _quiet_fit(train, lr=lr, n_iters=5, **setting)[0]
+        penalty_drop = 5.0 * (np.sum(X0**2) + np.sum(T0**2) - np.sum(model.X**2) - np.sum(model.Theta**2))
+        assert h.cost[0] < h.initial_cost
+        assert penalty_drop > 0.5 * (h.initial_cost - h.cost[4])
+    quoted("05", "their validation RMSE stays at its starting value, about 1.03 stars, for the first few iterations "
+                 "at $\\eta = 0.01$ and for about twenty at $\\eta = 0.002$")
+    quoted("05", "more than half of that early drop is the penalty on the random starting factors shrinking")
+
+
+def test_05_the_diverging_run_leaves_the_scale_at_its_last_point_below_the_start(u1):
+    _, _, train, val = u1
+    h = _quiet_fit(train, method="gd", lr=0.03, n_iters=60, k=10, lam=10.0, kind="normalized",
+                   validation=val, seed=0)[1]
+    cost = np.asarray(h.cost)
+    keep = int(np.argmax(~(cost <= h.initial_cost)))
+    assert 3 <= keep < len(cost) and np.all(np.isfinite(cost[:keep]))  # drawn up to a finite point, then the arrow
+
+
+def test_05_lbfgs_and_als_budgets_are_stated():
+    out = printed("05", "histories = {name: fit(train")
+    assert re.search(r"L-BFGS\s+60 iterations", out) and re.search(r"ALS\s+25 iterations", out)
+    quoted("05", "The budgets differ, though: 60 L-BFGS iterations against 25 ALS sweeps")
