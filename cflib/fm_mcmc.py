@@ -51,11 +51,12 @@ from .arguments import check_index_pair
 from .conditionals import sample_hyper, sample_tau
 from .features import GROUP_SIDE
 from .fm import FM_PIECES, FMModel, fm_init, fm_options, predict_relational, terms
+from .fm_base import OnFeatureBlocks
 from .fm_draws import apply_shifts, draw_group, row_sums
 from .history import Diverged
 from .loop import Integer, Method, Param
-from .posterior import GibbsHistory
-from .ratings import RATING_SCALE, check_scale
+from .posterior import GibbsHistory, kept_samples, record_tau
+from .ratings import RATING_SCALE
 
 __all__ = ["FMPosterior", "METHOD_MCMC", "BURN_IN"]
 
@@ -64,8 +65,10 @@ BURN_IN = 10
 
 
 @dataclass(eq=False)
-class FMPosterior:
+class FMPosterior(OnFeatureBlocks):
     """Posterior samples of a Bayesian FM (the result of ``fit(method="fm_mcmc")``).
+
+    ``scale``, ``rating_scale``, ``n_movies``, ``n_users``: :class:`cflib.fm_base.OnFeatureBlocks`.
 
     Attributes
     ----------
@@ -86,14 +89,6 @@ class FMPosterior:
     params: dict = field(default_factory=dict)
     scale: tuple = RATING_SCALE
 
-    def __post_init__(self):
-        self.scale = check_scale(self.scale)
-        self._squares = {b: B.multiply(B).tocsr() for b, B in self.space.blocks.items()}
-
-    @property
-    def rating_scale(self) -> tuple:
-        return self.scale
-
     @property
     def n_samples(self) -> int:
         return int(self.w0.size)
@@ -101,14 +96,6 @@ class FMPosterior:
     @property
     def k(self) -> int:
         return int(self.V.shape[2])
-
-    @property
-    def n_movies(self) -> int:
-        return int(self.space.blocks["movie"].shape[0])
-
-    @property
-    def n_users(self) -> int:
-        return int(self.space.blocks["user"].shape[0])
 
     def sample_predictions(self, movies, users, *, timestamps=None) -> np.ndarray:
         """Each kept sample's prediction, shape (n_samples, n), unclipped (dates as :meth:`cflib.fm.FMModel.predict`)."""
@@ -233,17 +220,8 @@ def _predict(state, movies, users):
     return predict_relational(state.space, idx, state.w0, w, V, state.squares)
 
 
-def _record(state, history, validation):
-    history.tau.append(state.tau)
-
-
 def _finish(state, params, history):
-    if history is not None:
-        history.burn_in = state.options["burn_in"]
-    if state.n_kept == 0:
-        raise ValueError(f"the sampler stopped at sweep {state.sweep + 1}, within burn_in={state.options['burn_in']}, "
-                         "so no sample was kept: use a smaller init_std or a smaller burn_in")
-    kept = {name: arr[:state.n_kept] for name, arr in state.kept.items()}
+    kept = kept_samples(state, history)
     return FMPosterior(**kept, space=state.space, params=params, scale=getattr(state.train, "scale", RATING_SCALE))
 
 
@@ -260,5 +238,5 @@ del _OPTIONS["lam"], _OPTIONS["lam_bias"]
 METHOD_MCMC = Method(
     "fm_mcmc", "factorization machine (MCMC)", step=_step,
     **{**FM_PIECES, "init": _init, "predict": _predict, "finish": _finish, "memory": _memory, "cost": None,
-       "sse": None}, record=_record, history=GibbsHistory, one_blas_thread=True,
+       "sse": None}, record=record_tau, history=GibbsHistory, one_blas_thread=True,
     hint="the sampler's draws became non-finite; check the ratings", options=_OPTIONS)

@@ -43,7 +43,7 @@ from .als import RowSystems
 from .conditionals import HYPER, row_moments, sample_hyper, sample_row, sample_rows, sample_tau
 from .history import Diverged
 from .loop import Integer, Method, Param, Real, State, run
-from .posterior import GibbsHistory, GibbsModel
+from .posterior import GibbsHistory, GibbsModel, kept_samples, record_tau
 from .ratings import RATING_SCALE
 from .sparse import row_dots
 
@@ -190,18 +190,8 @@ def _predict(state, movies, users):
     return _finish(state, {}, None).predict(movies, users, clip=False)
 
 
-def _record(state, history, validation):
-    history.tau.append(state.tau)
-
-
 def _finish(state, params, history):
-    if history is not None:
-        history.burn_in = state.options["burn_in"]
-    if state.n_kept == 0:
-        raise ValueError(f"the sampler diverged at sweep {state.sweep + 1} of burn_in={state.options['burn_in']}, "
-                         f"so no sample was kept: use a smaller init_std (now {state.options['init_std']:g}; "
-                         "default 0.1) or a smaller burn_in")
-    kept = {name: arr[:state.n_kept] for name, arr in state.kept.items()}
+    kept = kept_samples(state, history)
     return GibbsModel(**kept, mu=state.mu, movie_counts=state.by_movie.counts.copy(),
                       user_counts=state.by_user.counts.copy(), params=params,
                       scale=getattr(state.train, "scale", RATING_SCALE))
@@ -216,7 +206,7 @@ def _memory(train, o):
 
 #: The registry entry (:mod:`cflib.trainers`): ``fit(train, method="gibbs", burn_in=20)``.
 METHOD = Method(
-    "gibbs", "Bayesian MF (Gibbs sampling)", step=_step, init=_init, predict=_predict, record=_record,
+    "gibbs", "Bayesian MF (Gibbs sampling)", step=_step, init=_init, predict=_predict, record=record_tau,
     finish=_finish, history=GibbsHistory, memory=_memory, kinds=("biased",), one_blas_thread=True,
     hint="the sampler's draws became non-finite; check the ratings",
     options=dict(k=Param(10, Integer(1)), n_iters=Param(200, Integer(1)),

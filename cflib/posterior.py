@@ -21,7 +21,7 @@ from .history import History
 from .ratings import RATING_SCALE, check_scale
 from .sparse import row_dots
 
-__all__ = ["GibbsModel", "GibbsHistory"]
+__all__ = ["GibbsModel", "GibbsHistory", "record_tau", "kept_samples"]
 
 
 @dataclass(eq=False)
@@ -36,6 +36,27 @@ class GibbsHistory(History):
 
     tau: list = field(default_factory=list)
     burn_in: int = 0
+
+
+def record_tau(state, history, validation):
+    """A sampler's ``record`` entry (:class:`cflib.loop.Method`): the sweep's noise precision in ``history.tau``."""
+    history.tau.append(state.tau)
+
+
+def kept_samples(state, history) -> dict:
+    """The samples a sampler kept (``state.kept``, each array cut to ``state.n_kept``), for its ``finish`` entry.
+
+    Sets ``history.burn_in``. Raises ValueError, naming the fix, when the sampler stopped (diverged)
+    before the end of the burn-in, so that no sample was kept.
+    """
+    o = state.options
+    if history is not None:
+        history.burn_in = o["burn_in"]
+    if state.n_kept == 0:
+        raise ValueError(f"the sampler diverged at sweep {state.sweep + 1} of burn_in={o['burn_in']}, "
+                         f"so no sample was kept: use a smaller init_std (now {o['init_std']:g}; "
+                         "default 0.1) or a smaller burn_in")
+    return {name: arr[:state.n_kept] for name, arr in state.kept.items()}
 
 
 @dataclass(eq=False)
