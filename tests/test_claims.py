@@ -130,15 +130,24 @@ def test_00_long_tails_as_described(movielens):
                  f"or {100 * high / movielens.n_movies:.0f}%; section 5)")
 
 
-def test_00_top_five_by_mean_have_one_or_three_ratings():
-    # section 6: "each of the five printed below has one or three ratings, all of them 5 stars"
+def test_00_top_five_by_mean_are_the_first_of_ten_ties_at_five(movielens):
+    # section 6: "ten movies tie at a mean of exactly 5.000 (printed below), each from one to three ratings, all of
+    # them 5 stars"; the five printed are the first five of them by movie index
     out = printed("00", 'show_top(np.arange(data.n_movies), "top 5 by mean rating, all movies:")')
     block = out.split("top 5 by mean rating, movies with at least 100 ratings:")[0]
-    rows = re.findall(r"^\s+(\d\.\d+) from\s+(\d+) ratings", block, re.M)
+    rows = re.findall(r"^\s+(\d\.\d+) from\s+(\d+) ratings  (.+?)\s*$", block, re.M)
     assert len(rows) == 5
-    assert all(float(mean) == 5.0 for mean, _ in rows)
-    assert {int(n) for _, n in rows} == {1, 3}
-    quoted("00", "each of the five printed below has one or three ratings, all of them 5 stars")
+    assert all(float(mean) == 5.0 for mean, _, _ in rows)
+    n_tied, low, high = grab(block, r"\(NUMBER movies tie at 5\.000, from NUMBER to NUMBER ratings each", int)
+    assert (n_tied, low, high) == (10, 1, 3)
+    quoted("00", "ten movies tie at a mean of exactly 5.000 (printed below), each from one to three ratings, all of "
+                 "them 5 stars")
+    quoted("00", "the first five by index are shown")
+    per_movie = movielens.R.sum(axis=1)
+    means = (movielens.R * movielens.Y).sum(axis=1) / np.maximum(per_movie, 1)
+    tied = np.flatnonzero(means == 5)
+    assert tied.size == n_tied and set(per_movie[tied]) <= {1, 2, 3}
+    assert [t.strip() for _, _, t in rows] == [str(movielens.titles[i]).strip() for i in tied[:5]]
 
 
 def test_00_r_images_draw_every_block_on_a_pixel_of_its_own():

@@ -82,13 +82,49 @@ def _coverage(train, test, **kw):
 
 
 def test_10_summary_widget_extremes(u1_split):
-    """Summary: a large lambda shows everyone the same few dozen movies, as popularity does; a larger alpha
-    spreads the lists over more of the catalogue."""
+    """Section 5 and the Summary: a large lambda shows everyone the same few dozen movies, as popularity does;
+    a larger alpha spreads the lists over more of the catalogue. The coverage cell prints them; the test reads
+    the printout, checks the prose's numbers against it and recomputes the large-lambda figure."""
     train, test = u1_split
-    pop = _table()["popularity"]["coverage"]
-    large_lam = _coverage(train, test, alpha=2.0, lam=500.0)
-    assert large_lam * train.n_movies < 100 and large_lam < 1.5 * pop   # a few dozen movies, like popularity
-    assert _coverage(train, test, alpha=50.0, lam=50.0) > 2 * _coverage(train, test, alpha=2.0, lam=50.0)
+    out = printed("10", "def coverage_at(")
+    pop = grab(out, r"popularity: coverage \S+ \(NUMBER movies\)", int)
+    movies = {(float(a), float(lam)): int(n) for a, lam, n in
+              re.findall(r"alpha =\s+([\d.]+), lambda =\s+([\d.]+): coverage \S+ \((\d+) movies\)", out)}
+    assert set(movies) == {(2.0, 50.0), (2.0, 500.0), (20.0, 50.0), (50.0, 50.0)}
+    assert abs(pop - _table()["popularity"]["coverage"] * train.n_movies) < 1   # the table prints 3 decimals
+    default, large_lam = movies[2.0, 50.0], movies[2.0, 500.0]
+    assert large_lam < 100 and large_lam < 1.5 * pop                      # a few dozen movies, like popularity
+    assert default < movies[20.0, 50.0] < movies[50.0, 50.0] and movies[50.0, 50.0] > 2 * default
+    quoted("10", f"at $\\lambda = 500$ the lists of all 943 users together hold {large_lam} movies, about as few as "
+                 f"popularity's {pop} (at the default $\\lambda = 50$, {default})")
+    quoted("10", f"{movies[20.0, 50.0]} movies at $\\alpha = 20$ and {movies[50.0, 50.0]} at $\\alpha = 50$, "
+                 f"against {default} at the default $\\alpha = 2$")
+    quoted("10", "a large $\\lambda$ shows everyone the same few dozen movies, as popularity does, and a larger "
+                 "$\\alpha$ spreads the lists over more of the catalogue (coverage printed in section 5")
+    assert round(_coverage(train, test, alpha=2.0, lam=500.0) * train.n_movies) == large_lam
+
+
+def test_10_the_explorer_user_is_the_one_with_most_liked_test_movies(u1_split):
+    """Section 5: the user is the one with the most liked test movies (135); 9 hits in 10 against a mean P@10 of
+    0.389 for section 4's model."""
+    train, test = u1_split
+    out = printed("10", "explorer = ImplicitExplorer(")
+    user, liked, hits = grab(out, r"user NUMBER: \d+ training ratings; NUMBER liked test movies; NUMBER of them", int)
+    counts = np.bincount(test.users[test.ratings >= 4], minlength=test.n_users)
+    assert user == int(np.argmax(counts)) and liked == counts.max() == 135 and hits == 9
+    mean_p10 = _table()["implicit ALS (k=20)"]["P@10"]
+    assert mean_p10 == 0.389 and hits / 10 > 2 * mean_p10
+    quoted("10", "this is the user with the most liked test movies in u1.test (135, printed above)")
+    quoted("10", "Its nine hits in ten are far above a typical user's: section 4's model has a mean P@10 of 0.389")
+
+
+def test_10_all_ratings_row_is_a_little_less_precise_and_covers_more():
+    t = _table()
+    liked, every = t["implicit ALS (k=20)"], t["implicit ALS, all ratings"]
+    assert 0 < liked["P@10"] - every["P@10"] < 0.02 and every["coverage"] > liked["coverage"]
+    quoted("10", f"it is a little less precise (P@10 {every['P@10']:.3f} against {liked['P@10']:.3f}) and covers more "
+                 f"of the catalogue ({every['coverage']:.3f} against {liked['coverage']:.3f})")
+    quoted("10", 'counts every pair that is not liked (unwatched, or rated below 4) as a weak "no"')
 
 
 def test_10_exercise_2_precision_against_k(u1_split):
