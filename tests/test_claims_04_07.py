@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import cflib
+from cflib.train import BEST, fit
 from test_claims import _quiet_fit, grab, printed, prose, quoted
 
 
@@ -117,3 +118,110 @@ def test_05_lbfgs_and_als_budgets_are_stated():
     out = printed("05", "histories = {name: fit(train")
     assert re.search(r"L-BFGS\s+60 iterations", out) and re.search(r"ALS\s+25 iterations", out)
     quoted("05", "The budgets differ, though: 60 L-BFGS iterations against 25 ALS sweeps")
+
+
+# --------------------------------------------------------------------------- 07 recommendations
+
+def test_07_romances_above_the_horror_median_as_printed():
+    above, total = grab(printed("07", "romances above the horror median"),
+                        r"romances above the horror median on PC2: NUMBER of NUMBER")
+    assert 1 / 10 < above / total < 1 / 7                                 # "about one in eight"
+    quoted("07", f"{above:.0f} of the {total:.0f} romances on the map sit above the horror median (printed above), "
+                 "about one in eight")
+
+
+def test_07_a_rotation_of_the_features_leaves_the_map(movielens):
+    from cflib.movie_map import embedding_2d
+    assert "map of X Q = map of X, up to flipping an axis: True" in printed("07", "map of X Q = map of X")
+    X = fit(movielens, method="als", kind="biased", k=20, lam=15.0, n_iters=15)[0].X
+    on_map = np.flatnonzero(np.bincount(movielens.movies, minlength=movielens.n_movies) >= 50)
+    coords = embedding_2d(X, rows=on_map)[0]
+    for seed in (1, 2):                                                   # other rotations than the notebook's
+        Q = np.linalg.qr(np.random.default_rng(seed).standard_normal((20, 20)))[0]
+        rotated = embedding_2d(X @ Q, rows=on_map)[0]
+        signs = np.sign(np.sum(rotated[on_map] * coords[on_map], axis=0))
+        np.testing.assert_allclose(rotated * signs, coords, atol=1e-9)
+    quoted("07", "such a rotation would not change this map, because PCA finds the directions of largest variance "
+                 "whatever the coordinates, up to flipping an axis")
+
+
+def test_07_cold_start_gain_per_rating_from_5_to_20():
+    out = printed("07", "per added rating")
+    per_rating = {int(n): float(v) for n, v in re.findall(r"^\s*(\d+)\s+\S+ \[.*?\]\s+\S+ \[.*?\]\s+(\S+)", out, re.M)}
+    assert 0.0025 <= per_rating[10] < 0.0040 and 0.0015 <= per_rating[20] < 0.0025   # "about three", "two"
+    quoted("07", "from 5 to 10, about three thousandths each, and from 10 to 20 two;")
+
+
+def test_07_bias_keeps_its_own_penalty_in_fold_in(movielens):
+    from cflib.rating_widget import EXAMPLE_RATINGS
+    from cflib.recommend import fold_in_user
+    from cflib.ratings import ratings_by_title
+    assert BEST["lam_bias"] == 5.0
+    model = fit(movielens, **BEST)[0]
+    mine = ratings_by_title(movielens, EXAMPLE_RATINGS)
+    movies = np.array(list(mine))
+    r = np.array(list(mine.values())) - model.mu - model.movie_bias[movies]
+    A = np.hstack([model.X[movies], np.ones((movies.size, 1))])
+    for lam in (None, 1.0):                                               # lam= moves theta's penalty only
+        pen = np.r_[np.full(model.k, model.lam if lam is None else lam), model.lam_bias]
+        w = np.linalg.solve(A.T @ A + np.diag(pen), A.T @ r)
+        folded = fold_in_user(model, mine, lam=lam)
+        np.testing.assert_allclose(np.r_[folded.theta, folded.bias], w, atol=1e-10)
+    quoted("07", "with the biases' own penalty $\\lambda_b$ (`lam_bias`, 5 in `BEST`) on it instead of $\\lambda$")
+    quoted("07", "(`lam=` changes only the penalty of $\\theta$; the bias $b_u$ keeps its own penalty, `lam_bias` = 5.)")
+    # Exercise 3: at lam = 1 six unrated movies are clipped to 5.0 already (40 at lam = 0.1, tests/test_claims.py)
+    unrated = np.setdiff1d(np.arange(movielens.n_movies), movies)
+    assert np.sum(fold_in_user(model, mine, lam=1.0).predictions[unrated] >= 5.0) == 6
+    quoted("07", "At $\\lambda = 1$ it has already begun: six unrated movies are clipped to 5.0")
+
+
+def test_07_exercise_4_fold_in_movie_as_specified(movielens):
+    import dataclasses
+
+    from cflib.recommend import similar_movies
+
+    def fold_in_movie(model, users, ratings):  # the answer's code, as the exercise specifies it
+        users = np.asarray(users)
+        r = np.asarray(ratings, dtype=float) - model.mu - model.user_bias[users]
+        A = np.hstack([model.Theta[users], np.ones((users.size, 1))])
+        penalty = np.diag(np.r_[np.full(model.k, model.lam), model.lam_bias])
+        w = np.linalg.solve(A.T @ A + penalty, A.T @ r)
+        return w[:-1], float(w[-1])
+
+    data = movielens
+    toy = data.find_title("Toy Story (1995)")[0]
+    without = fit(data.subset(data.movies != toy), **BEST)[0]
+    first = np.flatnonzero(data.movies == toy)[:10]
+    x, b = fold_in_movie(without, data.users[first], data.ratings[first])
+    assert x.shape == (without.k,) and isinstance(b, float)
+    X_new = without.X.copy()
+    X_new[toy] = x
+    folded = dataclasses.replace(without, X=X_new)
+    near = [data.titles[i] for i, _ in similar_movies(folded, toy, n=5, min_ratings=50)]
+    assert near == ["Sneakers (1992)", "Star Trek IV: The Voyage Home (1986)", "Hunt for Red October, The (1990)",
+                    "Star Trek: First Contact (1996)", "Independence Day (ID4) (1996)"]
+    full = [data.titles[i] for i, _ in similar_movies(fit(data, **BEST)[0], toy, n=5, min_ratings=50)]
+    assert not set(near) & set(full) and full[:2] == ["French Kiss (1995)", "Cinderella (1950)"]
+    quoted("07", "come out as *Sneakers*, *Star Trek IV*, *The Hunt for Red October*, *Star Trek: First Contact* "
+                 "and *Independence Day*: none of the full `BEST` model's list (*French Kiss*, *Cinderella*, ...)")
+    quoted("07", "penalty = np.diag(np.r_[np.full(model.k, model.lam), model.lam_bias])")
+
+
+def test_07_exercise_2_says_where_to_start_and_what_to_call():
+    text = prose("07")
+    assert "Starting from the example profile, add ratings in the widget" in text
+    assert "`most_to_taste(widget.my_ratings)`" in text
+
+
+def test_07_k5_is_ahead_of_k10_just_beyond_the_tie_line(u1):
+    # 07 section 5: "about six thousandths of a star ahead of k = 10: just beyond the 0.005 ... and ahead again on a
+    # second validation split (notebook 06, Exercise 3)"
+    k10 = grab(printed("06", "row = ks.index(10)"), r"(?m)^\s+10\s+\S+\s+NUMBER\s+\S+$")
+    best = grab(printed("06", "lowest validation RMSE"), r"lowest validation RMSE NUMBER at k = 5, lam = 10")
+    assert 0.0055 <= k10 - best < 0.0065
+    base, _, _, _ = u1
+    train, val = base.random_split(0.1, seed=1)
+    rmse = {k: fit(train, method="als", kind="biased", k=k, lam=10.0, n_iters=10, validation=val)[1].val_rmse[-1]
+            for k in (5, 10)}
+    assert 0.005 < rmse[10] - rmse[5] < 0.0065
+    quoted("07", "about six thousandths of a star ahead of $k = 10$: just beyond the five thousandths")
