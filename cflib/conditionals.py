@@ -37,8 +37,10 @@ from .arguments import check_int, check_scalar
 
 __all__ = ["row_moments", "sample_row", "sample_rows", "draw_rows", "sample_tau", "sample_hyper", "HYPER"]
 
-#: Hyperprior constants (myFM's defaults): Gamma(a0, rate r0) for every precision, and the
-#: prior mean of a row coordinate N(0, 1/(kappa0 * lambda_d)).
+#: Hyperprior constants of :mod:`cflib.gibbs`: Gamma(a0, rate r0) for every precision, and the
+#: prior mean of a row coordinate N(0, 1/(kappa0 * lambda_d)). (myFM writes its priors as
+#: Gamma(alpha_0 / 2, rate beta_0 / 2), so its defaults alpha_0 = beta_0 = 1 are a0 = r0 = 0.5
+#: here: :data:`cflib.fm_mcmc.FM_HYPER`.)
 HYPER = dict(a0=1.0, r0=1.0, kappa0=1.0)
 
 _NOT_PD = ("the precision A = tau F^T F + diag(lam) is not positive definite (or not finite): "

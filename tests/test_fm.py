@@ -260,3 +260,47 @@ def test_mcmc_compiled_draws_equal_the_numpy_draws(small, features, monkeypatch)
     np.testing.assert_allclose(compiled_path.V, numpy_path.V, atol=1e-9)
     np.testing.assert_allclose(compiled_path.w, numpy_path.w, atol=1e-9)
     np.testing.assert_allclose(compiled_path.tau, numpy_path.tau, rtol=1e-9)
+
+
+@pytest.mark.parametrize("group", ["movie", "date", "movie_raters", "user_rated"])
+def test_mcmc_draws_from_the_conditional_of_the_dense_design(small, group):
+    """With the normals at zero a draw is its conditional mean, P^-1 h: for the group's first feature
+    (and, for a one-hot group, every feature) it must be the one the dense design gives directly,
+    z_t = x_ti (1, s_t - v_i x_ti), P = tau sum z z^T + diag(lam), h = tau sum z (y_t - c_t) + lam nu."""
+    from cflib import fm_draws
+    from cflib.fm import terms
+    from cflib.fm_mcmc import METHOD_MCMC, _init, _step
+
+    options = METHOD_MCMC.resolve(dict(features=IMPLICIT, k=2, n_iters=5))
+    state = _init(small, None, 0, options)
+    _step(state)
+    w, V = state.params
+    side, r, N, groups = next(s for s in state.sides if any(g["name"] == group for g in s[3]))
+    grp = next(g for g in groups if g["name"] == group)
+    cols, Bc = grp["cols"], grp["Bc"]
+    tau, nu, lam = 2.0, np.array([0.1, -0.2, 0.3]), np.array([3.0, 4.0, 5.0])
+    e = state.pred - state.y
+    sums = fm_draws.row_sums_numpy(r, N.size, e, state.s)
+    shifts = np.zeros(N.size), np.zeros((N.size, 2)), np.zeros((N.size, 2))
+    wg, Vg = w[cols].copy(), V[cols].copy()
+    draw = fm_draws.draw_one_hot_numpy if grp["one_hot"] else fm_draws.draw_weighted_numpy
+    draw(Bc.indptr, Bc.indices, Bc.data, N, *sums, *shifts, wg, Vg, tau, nu, lam, np.zeros((wg.size, 3)))
+
+    X = state.space.dense(small.movies, small.users, small.timestamps)
+
+    def conditional_mean(i, w, V):
+        lin, s, q = terms(state.space, state.idx, w, V)
+        pred = state.w0 + lin + 0.5 * (s * s - q).sum(axis=1)
+        x = X[:, i]
+        Zt = x[:, None] * np.column_stack([np.ones(x.size), s - np.outer(x, V[i])])
+        c = pred - Zt @ np.r_[w[i], V[i]]  # the prediction without feature i's terms
+        P = tau * Zt.T @ Zt + np.diag(lam)
+        return np.linalg.solve(P, tau * Zt.T @ (state.y - c) + lam * nu)
+
+    for j in range(wg.size) if grp["one_hot"] else [0]:
+        np.testing.assert_allclose(np.r_[wg[j], Vg[j]], conditional_mean(cols.start + j, w, V), atol=1e-10)
+    if not grp["one_hot"]:  # the last feature, given the others' new rows (the row sums kept up to date)
+        j = wg.size - 1
+        w_new, V_new = w.copy(), V.copy()
+        w_new[cols.start:cols.start + j], V_new[cols.start:cols.start + j] = wg[:j], Vg[:j]
+        np.testing.assert_allclose(np.r_[wg[j], Vg[j]], conditional_mean(cols.start + j, w_new, V_new), atol=1e-10)
