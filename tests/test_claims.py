@@ -597,10 +597,9 @@ def test_06_surprise_comparison_as_recorded():
     fit_s = {name: grab(text, rf"\| {re.escape(name)} \|[^|]+\| [\d.]+ \|[^|]+\| NUMBER \|")
              for name in ("BEST: als, biased", "surprise SVD, tuned")}
     out = printed("06", "fold_rmse, fold_bias = [], []")
-    cflib_mean, cflib_std = grab(out, r"matrix factorization NUMBER \+/- NUMBER")
+    cflib_mean = grab(out, r"matrix factorization NUMBER \+/- NUMBER")[0]
     assert cflib_mean == mean["BEST: als, biased"]
-    gap = mean["surprise SVD, tuned"] - cflib_mean
-    assert 0 < gap < 0.3 * cflib_std                          # "0.0015 apart, a quarter of the std"
+    assert 0 < mean["surprise SVD, tuned"] - cflib_mean < 0.002  # the paired comparison: tests/test_claims_04_07.py
     assert 20 < fit_s["surprise SVD, tuned"] / fit_s["BEST: als, biased"] < 35  # "about 28 times faster"
     assert abs(mean["surprise SVD, defaults"] - 0.938) < 5e-4
     # "one recorded run of benchmarks/bench_training.py (... 27 November 2026, on the course's 2-core AMD EPYC test

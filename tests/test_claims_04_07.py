@@ -225,3 +225,68 @@ def test_07_k5_is_ahead_of_k10_just_beyond_the_tie_line(u1):
             for k in (5, 10)}
     assert 0.005 < rmse[10] - rmse[5] < 0.0065
     quoted("07", "about six thousandths of a star ahead of $k = 10$: just beyond the five thousandths")
+
+
+# --------------------------------------------------------------------------- 06 evaluation and tuning
+
+def test_06_user_bias_percentiles_as_printed():
+    low, high = grab(printed("06", "user biases of the biases rung"),
+                     r"10th percentile NUMBER, 90th percentile NUMBER stars")
+    assert abs(low + 0.5) < 0.06 and abs(high - 0.4) < 0.05
+    quoted("06", "one user in ten rates everything about half a star or more below the average, another one in ten "
+                 "about 0.4 stars or more above it: the percentiles printed above")
+
+
+def test_06_low_prediction_shares_are_printed_as_quoted():
+    low, ones = grab(printed("06", "predictions below 2.5:"),
+                     r"predictions below 2.5: NUMBER% of all, NUMBER% of those for a true 1")
+    quoted("06", f"only {low:.1f}% of all the u1.test predictions are below 2.5")
+    quoted("06", f"fewer than half ({ones:.1f}%) are predicted below 2.5 (both shares printed above)")
+
+
+def test_06_fold_spread_is_the_sample_standard_deviation():
+    out = printed("06", "fold_rmse, fold_bias = [], []")
+    folds = [float(v) for v in re.findall(r"matrix factorization (\d\.\d{4})$", out, re.M)]
+    mean, sd = grab(out, r"\(ddof=1\): biases [\d.]+ \+/- [\d.]+, matrix factorization NUMBER \+/- NUMBER")
+    assert len(folds) == 5 and abs(np.std(folds, ddof=1) - sd) < 2e-4 and abs(np.mean(folds) - mean) < 1e-4
+    quoted("06", "report the mean and the (sample) standard deviation across the folds")
+
+
+def test_06_surprise_and_best_compared_fold_by_fold():
+    from scipy import stats
+
+    from test_claims import ROOT
+    text = (ROOT / "benchmarks" / "results_training.md").read_text(encoding="utf-8")
+
+    def per_fold(name):
+        row = re.search(rf"^\| {re.escape(name)} \|[^|]+\| [\d.]+ \| ([\d. ]+) \|", text, re.M)
+        return np.array([float(v) for v in row.group(1).split()])
+
+    surprise, best = per_fold("surprise SVD, tuned"), per_fold("BEST: als, biased")
+    folds = printed("06", "fold_rmse, fold_bias = [], []")
+    assert np.allclose([float(v) for v in re.findall(r"matrix factorization (\d\.\d{4})$", folds, re.M)], best)
+    cell = [c for c in __import__("test_claims")._notebook("06")["cells"]
+            if c["cell_type"] == "code" and "surprise_tuned = np.array(" in "".join(c["source"])]
+    assert len(cell) == 1 and f"np.array([{', '.join(f'{v:.4f}' for v in surprise)}])" in "".join(cell[0]["source"])
+    diff = surprise - best
+    t = diff.mean() / (diff.std(ddof=1) / np.sqrt(5))
+    p = 2 * stats.t.sf(t, df=4)
+    out = printed("06", "paired t = ")
+    assert grab(out, r"BEST lower on NUMBER of 5 folds") == np.sum(diff > 0) == 4
+    assert grab(out, r"mean difference NUMBER") == pytest.approx(diff.mean(), abs=6e-5)
+    assert grab(out, r"paired t = NUMBER") == pytest.approx(t, abs=0.1) and 0.05 < p < 0.15
+    quoted("06", "`BEST` is lower on 4 of the 5 folds, by 0.0015 stars on average, but with a paired $t$ of "
+                 f"{t:.1f} on 4 degrees of freedom ($p = {grab(out, r'p = NUMBER'):.2f}$) that is a hint, not a clear "
+                 "difference")
+    quoted("06", "have the same model form, $\\mu + b_i + b_{u,j}$, although `BaselineOnly` fits it with penalties")
+
+
+def test_06_exercise_3_gap_of_k10_behind_k5(u1):
+    base, _, _, _ = u1
+    gaps = []
+    for seed in (0, 1):
+        train, val = base.random_split(0.1, seed=seed)
+        r = {k: fit(train, method="als", kind="biased", k=k, lam=10.0, n_iters=10, validation=val)[1].val_rmse[-1]
+             for k in (5, 10)}
+        gaps.append(r[10] - r[5])
+    quoted("06", f"is {gaps[0]:.4f} behind with seed 0 and {gaps[1]:.4f} with seed 1")
