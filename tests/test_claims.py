@@ -305,7 +305,7 @@ def test_04_v_plot_slopes_are_measured_and_nothing_hides_below_the_axis():
     assert min(fwd.min(), cen.min()) > 1e-13 and max(fwd.max(), cen.max()) < 10  # inside ylim (1e-13, 10)
 
 
-def test_04_exercise_1_planted_bug_as_printed():
+def test_04_exercise_2_planted_bug_as_printed():
     from cflib.checks.gradient_checking import _bug_problems
 
     out = printed("04", "checks.check_buggy_gradient(my_buggy_gradient)")
@@ -888,7 +888,7 @@ def test_07_exercise_5_popular_first_is_worse_or_equal(movielens):
     assert abs(popular_first[1] - random_first[1]) < 5e-4                              # "the two curves meet at 10"
 
 
-def test_04_exercise_2_forward_differences():
+def test_04_exercise_3_forward_differences():
     X, Theta, Y, R = gradcheck.small_problem(seed=0)
 
     def J(X_, T_):
@@ -913,7 +913,7 @@ def test_04_exercise_2_forward_differences():
     assert errors[1e-4] > 1e-5 and errors[1e-10] > 1e-6
 
 
-def test_04_exercises_3_and_4():
+def test_04_exercises_4_and_5():
     def cost32(X, T, Y, R, lam):
         return cflib.cost(X.astype(np.float32), T.astype(np.float32), Y, R, lam)
 

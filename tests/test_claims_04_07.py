@@ -290,3 +290,35 @@ def test_06_exercise_3_gap_of_k10_behind_k5(u1):
              for k in (5, 10)}
         gaps.append(r[10] - r[5])
     quoted("06", f"is {gaps[0]:.4f} behind with seed 0 and {gaps[1]:.4f} with seed 1")
+
+
+# --------------------------------------------------------------------------- 04 gradient checking
+
+def test_04_fitted_slopes_as_printed_and_quoted():
+    out = printed("04", "def fitted_slope(")
+    fwd, cen = grab(out, r"truncation \(1e-4 <= eps <= 1e-2\): forward NUMBER, central NUMBER")
+    fwd_r, cen_r = grab(out, r"round-off \(eps <= 1e-10\):\s+forward NUMBER, central NUMBER")
+    assert abs(fwd - 1) < 0.05 and abs(cen - 2) < 0.05 and abs(fwd_r + 1) < 0.3 and abs(cen_r + 1) < 0.3
+    quoted("04", f"gives {fwd:.2f} and {cen:.2f} on the truncation side and ${fwd_r:.1f}$ and ${cen_r:.1f}$ (noisy) "
+                 "on the round-off side")
+    quoted("04", "The black reference lines have the slopes Taylor predicts, 1, 2 and $-1$; only where they sit comes "
+                 "from the data")
+
+
+def test_04_directional_errors_against_the_small_problem():
+    out = printed("04", "def directional_check(")
+    errors = [float(e) for e in re.findall(r"direction \d: relative error (\S+)  pass", out)]
+    small = [float(e) for e in re.findall(r"overall\s+relative error (\S+)", printed("04", "for lam_check in (0.0, 1.5):"))]
+    assert len(errors) == 3 and len(small) == 2
+    assert min(errors) < min(small) < max(small) < max(errors)         # "can be larger", not always
+    assert f"{min(errors):.0e}" == "2e-11" and 5e-9 < max(errors) < 2e-8 and all(2.5e-11 < s < 3.5e-11 for s in small)
+    quoted("04", "can be larger than on the small problem (here from $2\\times10^{-11}$ to $10^{-8}$, against about "
+                 "$3\\times10^{-11}$ there)")
+
+
+def test_04_exercises_are_numbered_in_order_and_machine_epsilon_has_its_subscript():
+    text = prose("04")
+    numbers = [int(n) for n in re.findall(r"\*\*Exercise (\d+)\.\*\*", text)]
+    assert numbers == [1, 2, 3, 4, 5] and "Exercise (in this section)" not in text
+    assert "u^{1/3}" not in text and "u_\\text{mach}^{1/3}" in text
+    assert "e_\\ell = \\text{unit vector of entry } \\ell" in text
