@@ -164,7 +164,7 @@ def test_bridged_model_scores_the_pairs_spark_scores(spark, fitted, u1):
 
 @pytest.mark.spark
 def test_spark_user_factors_are_one_cflib_row_solve(fitted, u1):
-    """Theta_spark = argmin with penalty regParam * n_u from Spark's item factors."""
+    """Theta_spark = argmin with penalty regParam * n_j (the user's rating count) from Spark's item factors."""
     train, _ = u1
     model = fitted[2]
     users = RowSystems(train.users, train.movies, train.n_users, train.n_movies)
