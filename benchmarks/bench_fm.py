@@ -9,9 +9,9 @@ In one run, for every fold, one BLAS thread (the FM solvers' default on ml-100k)
 
 * ``fm_sgd`` and ``fm_als`` with ``features="ids"`` (MF with biases, as an FM) and
   ``features="all"`` (every group of :mod:`cflib.features`);
-* ``fm_mcmc`` (k = 10, 200 sweeps, burn-in 10) with ``features="ids"`` and with the myFM set
-  :data:`MYFM_FEATURES`, and **myFM** (``myfm.MyFMRegressor``, the ``bench`` extra) on the very
-  same features: cflib's blocks handed to myFM as its relation blocks (:func:`myfm_design`),
+* ``fm_mcmc`` (k = 10, 200 sweeps, burn-in 10) with ``features="ids"``, the myFM set
+  :data:`MYFM_FEATURES` and ``"all"``, and **myFM** (``myfm.MyFMRegressor``, the ``bench`` extra)
+  beside it on the very same features (the myFM set and all): cflib's blocks handed to myFM as its relation blocks (:func:`myfm_design`),
   one group per cflib group, rank 10, the same sweeps, burn-in and clipping;
 * ALS ``BEST`` of :mod:`cflib.train`, cflib's best model on the ids alone, for reference.
 
@@ -65,8 +65,9 @@ QUICK = {
 #: The features of myFM's ml-100k example, as issue 21 quotes it: the date, the user attributes,
 #: and "users who rated this movie" weighted 1/sqrt(n) (with the two ids).
 MYFM_FEATURES = ("user", "movie", "age", "gender", "occupation", "zip", "date", "movie_raters")
-#: The feature sets per method: fm_mcmc runs myFM's set (the comparison of issue 21) rather than "all".
-FEATURES = {"fm_sgd": ("ids", "all"), "fm_als": ("ids", "all"), "fm_mcmc": ("ids", MYFM_FEATURES)}
+#: The feature sets per method; fm_mcmc also runs myFM's set (the comparison of issue 21). myFM runs
+#: beside fm_mcmc on every set but ids, with the same features.
+FEATURES = {"fm_sgd": ("ids", "all"), "fm_als": ("ids", "all"), "fm_mcmc": ("ids", MYFM_FEATURES, "all")}
 
 
 def timed_fit(train, **kw):
@@ -80,7 +81,7 @@ def myfm_design(space, movies, users, timestamps):
     """cflib's feature blocks as myFM's input: ``(empty X (n, 0), relation blocks, group sizes)``.
 
     One ``myfm.RelationBlock`` per block (user, movie, date) holding the block's columns of the
-    groups of :data:`MYFM_FEATURES`, and ``group_shapes`` giving one hyperprior group per cflib
+    space's groups, and ``group_shapes`` giving one hyperprior group per cflib
     group, in myFM's column order (the blocks one after the other).
     """
     import myfm
@@ -96,12 +97,12 @@ def myfm_design(space, movies, users, timestamps):
     return sp.csr_matrix((idx["user"].size, 0)), blocks, shapes
 
 
-def fit_myfm(train, test, side, options):
-    """myFM on the myFM set, the settings of ``options`` (k, n_iters, burn_in): (test RMSE, wall s, CPU s)."""
+def fit_myfm(train, test, side, options, features=MYFM_FEATURES):
+    """myFM on ``features``, the settings of ``options`` (k, n_iters, burn_in): (test RMSE, wall s, CPU s)."""
     import myfm
 
     wall, cpu = time.perf_counter(), time.process_time()
-    space = build_features(train, MYFM_FEATURES, side)
+    space = build_features(train, features, side)
     X, blocks, shapes = myfm_design(space, train.movies, train.users, train.timestamps)
     fm = myfm.MyFMRegressor(rank=options["k"], random_seed=0)
     fm.fit(X, train.ratings, X_rel=blocks, n_iter=options["n_iters"],
@@ -164,10 +165,11 @@ def main():
                  chosen if val_rmse != val_rmse else f"{chosen} (val {val_rmse:.4f})"))
             print(f"{fold} {label}: test RMSE {results[label][-1][1]:.4f}, fit {wall:.1f} s, chosen {chosen}",
                   flush=True)
-            if method == "fm_mcmc" and features == MYFM_FEATURES and myfm is not None:
-                score, wall, cpu = fit_myfm(train, test, side, options)
-                results.setdefault("myFM, myFM set", []).append((fold, score, wall, cpu, "none to choose"))
-                print(f"{fold} myFM, myFM set: test RMSE {score:.4f}, fit {wall:.1f} s", flush=True)
+            if method == "fm_mcmc" and features != "ids" and myfm is not None:
+                score, wall, cpu = fit_myfm(train, test, side, options, features=model.space.groups)
+                name = label.replace("fm_mcmc", "myFM")
+                results.setdefault(name, []).append((fold, score, wall, cpu, "none to choose"))
+                print(f"{fold} {name}: test RMSE {score:.4f}, fit {wall:.1f} s", flush=True)
     print(f"- load average at end: {load_average()}")
     print()
     rows = []
@@ -177,11 +179,13 @@ def main():
                      f"{statistics.median(r[2] for r in runs):.2f} s", f"{statistics.median(r[3] for r in runs):.2f} s"])
     print(markdown_table(["model, features", "mean test RMSE", "per fold (" + ", ".join(folds) + ")",
                           "median fit time (wall)", "median fit CPU time"], rows))
-    ours, theirs = results.get("fm_mcmc, myFM set"), results.get("myFM, myFM set")
-    if ours and theirs:
-        ratio = [statistics.median(r[i] for r in ours) / statistics.median(r[i] for r in theirs) for i in (2, 3)]
-        print(f"\nfm_mcmc / myFM, myFM set, median fit time: {ratio[0]:.2f} (wall), {ratio[1]:.2f} (CPU); "
-              f"mean test RMSE {statistics.mean(r[1] for r in ours):.4f} vs {statistics.mean(r[1] for r in theirs):.4f}")
+    print()
+    for name in ("myFM set", "all"):
+        ours, theirs = results.get(f"fm_mcmc, {name}"), results.get(f"myFM, {name}")
+        if ours and theirs:
+            ratio = [statistics.median(r[i] for r in ours) / statistics.median(r[i] for r in theirs) for i in (2, 3)]
+            print(f"fm_mcmc / myFM, {name}, median fit time: {ratio[0]:.2f} (wall), {ratio[1]:.2f} (CPU); mean test "
+                  f"RMSE {statistics.mean(r[1] for r in ours):.4f} vs {statistics.mean(r[1] for r in theirs):.4f}")
     print()
     print(markdown_table(["model, features", "settings chosen on validation, per fold"],
                          [[label, "; ".join(f"{r[0]}: {r[4]}" for r in runs)] for label, runs in results.items()
