@@ -211,7 +211,8 @@ def draw_group(one_hot, indptr, indices, data, N, E, S1, ES, SS, A_e, B_e, D, wg
 
 
 def row_sums(r, n_rows, e, s, *, compiled=None):
-    """:func:`row_sums_numpy`, or compiled."""
+    """:func:`row_sums_numpy`, or compiled (which fills only the lower triangle of each SS: its
+    draws read no other)."""
     if _use_compiled(compiled):
         return _compiled().row_sums_loops(r, n_rows, e, s)
     return row_sums_numpy(r, n_rows, e, s)

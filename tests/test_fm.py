@@ -199,11 +199,17 @@ def test_predict_all_is_predict_at_the_latest_date(small):
 
 
 # ------------------------------------------------------------------ MCMC
-def test_mcmc_keeps_its_running_sums_exact_with_weighted_groups(synthetic):
-    """The weighted groups are drawn from per-row sums updated in closed form: they must stay the
-    sums a fresh pass over the ratings gives."""
+@pytest.mark.parametrize("compiled", [False, True], ids=["numpy", "compiled"])
+def test_mcmc_keeps_its_running_sums_exact_with_weighted_groups(synthetic, compiled, monkeypatch):
+    """The groups are drawn from per-row sums updated in closed form: the ratings' sums and
+    predictions must stay those a fresh pass over the ratings gives, in both paths."""
+    from cflib import fm_draws
     from cflib.fm import terms
     from cflib.fm_mcmc import METHOD_MCMC, _init, _step
+
+    if compiled:
+        pytest.importorskip("numba", reason="the compiled draws need numba (optional)")
+    monkeypatch.setattr(fm_draws, "compiled_available", lambda: compiled)
 
     options = METHOD_MCMC.resolve(dict(features=["user", "movie", "movie_raters", "user_rated"], k=3, n_iters=5))
     state = _init(synthetic, None, 0, options)
@@ -304,3 +310,15 @@ def test_mcmc_draws_from_the_conditional_of_the_dense_design(small, group):
         w_new, V_new = w.copy(), V.copy()
         w_new[cols.start:cols.start + j], V_new[cols.start:cols.start + j] = wg[:j], Vg[:j]
         np.testing.assert_allclose(np.r_[wg[j], Vg[j]], conditional_mean(cols.start + j, w_new, V_new), atol=1e-10)
+
+
+def test_mcmc_compiled_draws_say_they_need_numba(monkeypatch):
+    from cflib import fm_draws
+
+    monkeypatch.setattr(fm_draws, "_COMPILED", False)  # as when numba is not installed
+    assert not fm_draws.compiled_available()
+    e, s = np.zeros(3), np.zeros((3, 2))
+    with pytest.raises(ImportError, match="pip install numba"):
+        fm_draws.row_sums(np.zeros(3, dtype=np.int64), 1, e, s, compiled=True)
+    E, S1, ES, SS = fm_draws.row_sums(np.zeros(3, dtype=np.int64), 1, e + 1, s + 2)  # the numpy path
+    assert E.tolist() == [3.0] and S1.tolist() == [[6.0, 6.0]] and SS[0].tolist() == [[12.0, 12.0], [12.0, 12.0]]
