@@ -71,7 +71,7 @@ def group_structure(state):
             bounds = np.r_[0, np.cumsum(n_per)]
             seen = np.flatnonzero(n_per)
             state.groups.append(dict(kind="one_hot", cols=cols, active=active, feat=feat[active],
-                                     n_g=Bg.shape[1], counts=n_per, bounds=bounds, seen=seen,
+                                     n_g=Bg.shape[1], counts=n_per, seen=seen,
                                      starts=bounds[seen], stops=bounds[seen + 1]))
         else:
             if b not in state.agg:
