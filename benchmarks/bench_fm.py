@@ -4,15 +4,17 @@ Run from the repository root (needs the real MovieLens 100K copy)::
 
     CFLIB_DATA_DIR=/path/to/data python benchmarks/bench_fm.py           # u1..u5
     CFLIB_DATA_DIR=/path/to/data python benchmarks/bench_fm.py --quick   # u1 only, few iterations
+    CFLIB_DATA_DIR=/path/to/data python benchmarks/bench_fm.py --methods fm_mcmc   # BEST, fm_mcmc, myFM
 
 In one run, for every fold, one BLAS thread (the FM solvers' default on ml-100k):
 
 * ``fm_sgd`` and ``fm_als`` with ``features="ids"`` (MF with biases, as an FM) and
   ``features="all"`` (every group of :mod:`cflib.features`);
 * ``fm_mcmc`` (k = 10, 200 sweeps, burn-in 10) with ``features="ids"``, the myFM set
-  :data:`MYFM_FEATURES` and ``"all"``, and **myFM** (``myfm.MyFMRegressor``, the ``bench`` extra)
-  beside it on the very same features (the myFM set and all): cflib's blocks handed to myFM as its relation blocks (:func:`myfm_design`),
-  one group per cflib group, rank 10, the same sweeps, burn-in and clipping;
+  :data:`MYFM_FEATURES` and ``"all"``, and **myFM** (``myfm.MyFMRegressor``, the ``bench``
+  extra) beside it on the very same features (the myFM set and ``"all"``): cflib's blocks
+  handed to myFM as its relation blocks (:func:`myfm_design`), one hyperprior group per cflib
+  group, rank 10, the same sweeps, burn-in and clipping;
 * ALS ``BEST`` of :mod:`cflib.train`, cflib's best model on the ids alone, for reference.
 
 **Hyperparameters are chosen on validation, never on the test file.** Each fold's training
