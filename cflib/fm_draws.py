@@ -35,8 +35,8 @@ the same arithmetic as scalar loops compiled by numba, used when numba is instal
 normals ``Z`` are drawn beforehand by numpy's generator, so both paths give the same samples up
 to round-off (``tests/test_fm.py``). Why compile: a weighted group's features must be drawn one
 after the other, and ``movie_raters`` alone has 943 features on ml-100k, each a few dozen numpy
-calls on ~85 rows; in numpy that loop costs about 0.5 s per sweep in call overhead (a sweep of
-the myFM feature set about 0.6 s, two minutes for 200 sweeps), compiled about 15 ms (a sweep
+calls on ~85 rows; in numpy that loop costs 0.3-0.5 s per sweep in call overhead (a sweep of
+the myFM feature set 0.4-0.6 s, 74 s for u1's 200 sweeps), compiled about 15 ms (a sweep
 about 35 ms, as fast as myFM: ``benchmarks/README.md``). No vectorization removes the loop: the
 draws depend on each other.
 """

@@ -34,7 +34,7 @@ up to date once per block (:func:`cflib.fm_draws.apply_shifts`).
 
 :mod:`cflib.fm_draws` holds the draws (in numpy) and their compiled twin (:mod:`cflib.fm_compiled`,
 used when numba is installed; the same draws up to round-off): on ml-100k with myFM's feature
-set a sweep takes about 35 ms compiled and 0.6 s in numpy (``benchmarks/README.md``).
+set a sweep takes about 35 ms compiled and 0.4-0.6 s in numpy (``benchmarks/README.md``).
 
 Predictions average the samples kept after ``burn_in``; ``predict_std`` adds their spread and
 the noise, :math:`\sigma^2 = \overline{1/\tau} + \operatorname{Var}_s \hat y^{(s)}`, as
