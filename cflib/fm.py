@@ -52,10 +52,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from .arguments import check_index_pair
-from .cold_start import with_new_movie, with_new_user
+from .cold_start import with_new_movie, with_new_user  # noqa: F401 (also cflib.fm.with_new_movie)
 from .features import SIDE_GROUPS, FeatureSpace, build_features, resolve_groups
+from .fm_base import OnFeatureBlocks
 from .loop import Integer, Param, Real, State
-from .ratings import RATING_SCALE, check_scale
+from .ratings import RATING_SCALE
 
 __all__ = ["FMModel", "pairwise", "pairwise_naive", "predict_dense", "terms", "predict_relational",
            "data_gradient", "cost", "gradient", "fm_options", "fm_init", "FM_PIECES"]
@@ -214,7 +215,7 @@ def gradient(space, idx, y, w0, w, V, lam, lam_bias):
 
 # ------------------------------------------------------------------ the trained model
 @dataclass(eq=False)
-class FMModel:
+class FMModel(OnFeatureBlocks):
     r"""A trained factorization machine: :math:`\hat y(x) = w_0 + w \cdot x + \sum_{i<j} \langle v_i, v_j\rangle x_i x_j`.
 
     Attributes
@@ -236,25 +237,9 @@ class FMModel:
     params: dict = field(default_factory=dict)
     scale: tuple = RATING_SCALE
 
-    def __post_init__(self):
-        self.scale = check_scale(self.scale)
-        self._squares = {b: B.multiply(B).tocsr() for b, B in self.space.blocks.items()}
-
-    @property
-    def rating_scale(self) -> tuple:
-        return self.scale
-
     @property
     def k(self) -> int:
         return int(self.V.shape[1])
-
-    @property
-    def n_movies(self) -> int:
-        return int(self.space.blocks["movie"].shape[0])
-
-    @property
-    def n_users(self) -> int:
-        return int(self.space.blocks["user"].shape[0])
 
     def predict(self, movies, users, *, timestamps=None, clip: bool = True) -> np.ndarray:
         """Predicted ratings of user ``users[t]`` for movie ``movies[t]``, shape (n,).
@@ -287,15 +272,6 @@ class FMModel:
         Y = self.w0 + ld + (lm + sm @ sd)[:, None] + (lu + su @ sd)[None, :] + sm @ su.T
         return np.clip(Y, *self.scale, out=Y) if clip else Y
 
-    def with_new_movie(self, *, genres=(), year=None) -> "FMModel":
-        """This model with one more movie, index ``n_movies``, known by genres and year only
-        (:func:`cflib.cold_start.with_new_movie`)."""
-        return with_new_movie(self, genres=genres, year=year)
-
-    def with_new_user(self, *, age, gender, occupation, zip) -> "FMModel":  # noqa: A002
-        """This model with one more user, index ``n_users``, known by attributes only
-        (:func:`cflib.cold_start.with_new_user`)."""
-        return with_new_user(self, age=age, gender=gender, occupation=occupation, zip=zip)
 
     def __repr__(self):
         return f"FMModel(k={self.k}, p={self.V.shape[0]}, groups={self.space.groups})"

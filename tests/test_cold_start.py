@@ -236,6 +236,9 @@ def test_a_new_movie_under_mcmc_draws_its_id_from_each_samples_group(fixture_dat
     np.testing.assert_allclose(z, np.random.default_rng(3).standard_normal(z.shape), atol=1e-9)
     again = with_new_movie(post, genres=("Comedy",), year=1995, seed=3)
     np.testing.assert_array_equal(again.V, new.V)  # seeded
+    np.testing.assert_array_equal(post.with_new_movie(genres=("Comedy",), year=1995, seed=3).V, new.V)  # the method
+    user = post.with_new_user(age=30, gender="F", occupation="writer", zip="02139", seed=1)
+    assert type(user) is type(post) and user.n_users == full.n_users + 1
     # the old movies keep their samples: the new column is inserted, nothing else moves
     np.testing.assert_allclose(new.predict(full.movies, full.users), post.predict(full.movies, full.users),
                                atol=1e-12)
