@@ -52,7 +52,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from .arguments import check_index_pair
-from .cold_start import with_new_movie, with_new_user  # noqa: F401 (also cflib.fm.with_new_movie)
 from .features import SIDE_GROUPS, FeatureSpace, build_features, resolve_groups
 from .fm_base import OnFeatureBlocks
 from .loop import Integer, Param, Real, State

@@ -72,8 +72,8 @@ QUOTES = [  # (code cell's first characters, printed text, the prose's words)
      "(+0.0048 and +0.0103;"),
     ("folds = (", "+ rating week                   0.9386  0.9255  0.9200  0.9236  0.9252  0.9266 +0.0103   +0.0082 to +0.0130"
      "         0/5", "the week on every fold, +0.0082 to +0.0130"),
-    ("folds = (", "+ user attributes               0.9313  0.9168  0.9178  0.9198  0.9198  0.9211 +0.0048   -0.0000 to +0.0091"
-     "         1/5", "the attributes on four folds of five"),
+    ("folds = (", "+ user attributes               0.9313  0.9168  0.9178  0.9198  0.9198  0.9211 +0.0048   +0.0000 to +0.0091"
+     "         0/5", "the attributes on four folds of five, and equal to four decimals on the fifth"),
     ("cs = cold_start_split", "FM: ids + genres + year, k = 5    RMSE on the 11,002 ratings of the 100 new movies: 1.0788",
      "(1.0788 against 1.0293)"),
     ("cs = cold_start_split", "FM: user + genres + year, k = 5   RMSE on the 11,002 ratings of the 100 new movies: 0.9809",
@@ -176,14 +176,20 @@ def test_nb13_benchmark_figures_are_the_recorded_ones():
     assert "| fm_als, ids | 0.9129 |" in readme and "| ALS `BEST` (ids) | 0.9100 |" in readme
     assert "`fm_als` on ids gives a mean test RMSE of 0.9129 against `BEST`'s 0.9100" in prose
     assert "| fm_als, all | 0.8984 |" in readme and "| fm_sgd, all | 0.8984 |" in readme
-    assert "6.09 s |" in readme and "8.80 s |" in readme and "(median fit 6.1 s and 8.8 s of CPU)" in prose
-    assert "| fm_mcmc, myFM set | **0.8856** | 0.8942 /" in readme and "0.8856** at 100 sweeps (u1: 0.8942)" in prose
-    assert "| fm_mcmc, myFM set, 200 sweeps | **0.8843** | 0.8927 /" in readme and "**0.8843** at 200 sweeps (u1: 0.8927)" in prose
-    assert "| fm_mcmc, ids | 0.8991 |" in readme and "against 0.8991 on ids alone" in prose
-    assert "68.42 s |" in readme and "115.84 s |" in readme and "at 68 s and 116 s of CPU per fold" in prose
+    assert "| 3.21 s |" in readme and "| 7.11 s |" in readme and "(median fit 3.2 s and 7.1 s of CPU)" in prose
+    assert "| fm_mcmc, ids | 0.8961 |" in readme and "against 0.8961 on ids alone" in prose
+    # Section 10's table: the side-by-side run of bench_fm.py
+    assert "| fm_mcmc, myFM set | **0.8830** | 0.8910 /" in readme and "| myFM, myFM set | 0.8831 | 0.8906 /" in readme
+    assert "| 0.8830 (u1 0.8910) | 0.8831 (u1 0.8906) | 6.5 s / 8.0 s |" in prose
+    assert "| **6.51 s** |" in readme and "| 8.01 s |" in readme
+    assert "| fm_mcmc, all | **0.8782** | **0.8860** /" in readme and "| myFM, all | 0.8796 | 0.8855 /" in readme
+    assert "| **0.8782** (u1 **0.8860**) | 0.8796 (u1 0.8855) | 9.6 s / 9.7 s |" in prose
+    assert "| **9.64 s** |" in readme and "| 9.74 s |" in readme
+    assert "`fm_mcmc` 0.8782 ($k = 10$, 200 sweeps, 9.6 s per fold" in prose
+    assert "(0.8830 on u1..u5 with myFM's feature set, against 0.8961 on ids alone)" in prose
     assert "| ALS `BEST` (ids) | 0.9100 | 0.9214 /" in readme and "`BEST` on ids is 0.9214" in prose
-    assert f"{0.8843 - 0.8827:.4f}" == "0.0016" and "0.0016 short of its 200-sweep one" in prose
-    assert f"{0.8927 - 0.8889:.3f}" == "0.004" and "0.004 above GLocal-K's" in prose
+    assert f"{0.8889 - 0.8860:.3f}" == "0.003" and f"{0.8860 - 0.8833:.3f}" == "0.003"
+    assert "0.003 below GLocal-K's and 0.003 above myFM's published one" in prose
 
 
 # ------------------------------------------------------------------ recomputed from the data
