@@ -73,6 +73,7 @@ def _spark_or_skip():
         pytest.skip(f"Spark not available: {exc}")
 
 
+@pytest.mark.spark
 @pytest.mark.parametrize("memory", ["1 GB", "lots", "1024", "0g", 1024])
 def test_start_session_names_a_wrong_driver_memory(memory):
     _spark_or_skip()
