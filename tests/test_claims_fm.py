@@ -129,6 +129,28 @@ def test_nb13_identity_saves_a_factor_n_minus_1_over_4():
     assert float(re.search(r"from the definition ([\d.e+-]+)", out).group(1)) < 1e-12
 
 
+def test_nb13_cold_start_choice_made_on_validation():
+    printed = _printed("val = cold_start_split")
+    assert "(0 of them among the test's new movies)" in printed
+    rows = {tuple(m.groups()[:3]): float(m.group(4)) for m in re.finditer(
+        r"FM: (.+?), k = (\d), +(\d+) sweeps +validation RMSE (\d\.\d+)", printed)}
+    assert len(rows) == 6
+    with_id = [r for (f, _, _), r in rows.items() if f.startswith("ids")]
+    without = [r for (f, _, _), r in rows.items() if not f.startswith("ids")]
+    assert min(with_id) > max(without)             # "the FM with the movie id is worst, the id-free FMs best"
+    for f, k in {(f, k) for f, k, _ in rows}:
+        assert rows[f, k, "6"] < rows[f, k, "15"]                            # 6 sweeps preferred for every candidate
+    assert min(rows[f, "0", s] for f, k, s in rows if k == "0") < min(rows[f, "5", s] for f, k, s in rows if k == "5" and not f.startswith("ids"))
+    chosen = min(rows, key=rows.get)
+    assert chosen == ("user + genres + year", "0", "6")
+    m = re.search(r"chosen on validation: user \+ genres \+ year, k = 0, 6 sweeps; on the 100 new test movies RMSE "
+                  r"(\d\.\d+), against biases only (\d\.\d+) and the genre mean (\d\.\d+)", printed)
+    assert m and float(m.group(1)) < min(float(m.group(2)), float(m.group(3)))
+    prose = _prose()
+    assert "the FM with the movie id is worst, the id-free FMs best" in prose and "prefers 6 sweeps to 15 for every candidate" in prose
+    assert f"does better still ({m.group(1)})" in prose
+
+
 def test_nb13_new_movie_spread_is_that_of_the_new_movies():
     out = _printed("bayes = fit(")
     cold = float(re.search(r"100 new movies .*spread of the samples alone ([\d.]+)", out).group(1))
