@@ -5,7 +5,6 @@ keeps equal to a fresh run), and the central results are recomputed here from th
 change in cflib that moves them fails a test even before the notebook is re-executed.
 """
 
-import json
 import re
 from pathlib import Path
 
@@ -21,25 +20,13 @@ from cflib.ranking import ranking_table
 from cflib.significance import compare_users, per_user
 from cflib.train import fit
 
+from stored_notebook import StoredNotebook, numbers
+
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "14_evaluation_protocols.ipynb"
 
 
-def _cells():
-    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-
-
-def _prose() -> str:
-    return "\n".join("".join(c["source"]) for c in _cells() if c["cell_type"] == "markdown")
-
-
-def _printed(marker: str) -> str:
-    (cell,) = [c for c in _cells() if c["cell_type"] == "code" and "".join(c["source"]).startswith(marker)]
-    return "".join("".join(o.get("text", "")) for o in cell["outputs"])
-
-
-def _numbers(text: str) -> list:
-    return [float(v) for v in re.findall(r"[-+]?\d+\.\d+(?:e[-+]\d+)?", text)]
-
+_NB = StoredNotebook(NOTEBOOK)
+_cells, _prose, _printed, _numbers = _NB.cells, _NB.prose, _NB.printed, numbers
 
 # ------------------------------------------------------------------ the prose quotes the outputs
 QUOTES = [  # (code cell's first characters, printed text, the prose's words)

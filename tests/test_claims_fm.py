@@ -6,7 +6,6 @@ cold-start ordering) are recomputed here from the data, so that a change in cfli
 a test even before the notebook is re-executed.
 """
 
-import json
 import re
 from pathlib import Path
 
@@ -21,25 +20,13 @@ from cflib.features import build_features
 from cflib.fm import FMModel
 from cflib.train import BEST, fit
 
+from stored_notebook import StoredNotebook, numbers
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "13_side_information.ipynb"
 
-
-def _cells():
-    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-
-
-def _prose() -> str:
-    return "\n".join("".join(c["source"]) for c in _cells() if c["cell_type"] == "markdown")
-
-
-def _printed(marker: str) -> str:
-    (cell,) = [c for c in _cells() if c["cell_type"] == "code" and "".join(c["source"]).startswith(marker)]
-    return "".join("".join(o.get("text", "")) for o in cell["outputs"])
-
-
-def _numbers(text: str) -> list:
-    return [float(v) for v in re.findall(r"[-+]?\d+\.\d+", text)]
+_NB = StoredNotebook(NOTEBOOK)
+_cells, _prose, _printed, _numbers = _NB.cells, _NB.prose, _NB.printed, numbers
 
 
 # ------------------------------------------------------------------ the prose quotes the outputs
