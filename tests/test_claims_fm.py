@@ -42,7 +42,9 @@ QUOTES = [  # (code cell's first characters, printed text, the prose's words)
      "it needs 10,580 multiplications where the pairs of nonzeros need 1,396,560"),
     ("rng = np.random.default_rng(1)", "loss of this rating 0.2292 -> 0.1018", "lowers this rating's cost"),
     ("fit_part, val_part", "constant, lr = 0.3                    validation RMSE after epoch 1 1.0349, 6 1.0192, 12 1.0116; "
-     "epochs 7-12 range 0.0174", "a range of 0.0174 over epochs 7 to 12"),
+     "epochs 7-12 range 0.0174, rose in 3 of them", "rose in 3 of the epochs 7 to 12"),
+    ("fit_part, val_part", "epochs 7-12 range 0.0143, rose in 0 of them", "the decaying step's in none (their ranges over those "
+     "epochs, 0.0174 and 0.0143"),
     ("fit_part, val_part", "constant, lr = 0.05                   validation RMSE after epoch 1 0.9564, 6 0.9446, 12 0.9397",
      "steady but slow, 0.9397 after 12 epochs"),
     ("fit_part, val_part", "validation RMSE after epoch 1 1.0349, 6 0.9371, 12 0.9182", "ends lowest, at 0.9182"),
@@ -198,7 +200,7 @@ def test_nb13_benchmark_figures_are_the_recorded_ones():
     assert "(0.8830 on u1..u5 with myFM's feature set, against 0.8961 on ids alone)" in prose
     assert "| ALS `BEST` (ids) | 0.9100 | 0.9214 /" in readme and "`BEST` on ids is 0.9214" in prose
     assert f"{0.8889 - 0.8860:.3f}" == "0.003" and f"{0.8860 - 0.8833:.3f}" == "0.003"
-    assert "0.003 below GLocal-K's and 0.003 above myFM's published one" in prose
+    assert "0.003 below GLocal-K's published 0.8889 and 0.003 above the 0.8833 quoted for myFM" in prose
 
 
 # ------------------------------------------------------------------ recomputed from the data
@@ -266,3 +268,32 @@ def test_nb13_new_users_list_led_by_large_movie_weights(u1, side):
         assert r[0] < biases < r[1] < attributes
     assert "a first run with 6 sweeps, scored on these ratings, gave the same order" in _prose()
     assert "two of its five movies are among the 20 with the largest movie weights" in _prose()
+    ranks = [int(v) for v in re.findall(r"weight rank (\d+)", _printed("cu = cold_start_user_split"))]
+    assert len(ranks) == 5 and sorted(r for r in ranks if r <= 20) == [3, 17] and sorted(r for r in ranks if r > 20)[::2] == [146, 417]
+    assert "(ranks 3 and 17: movies that rate well with everybody); the other three (ranks 146 to 417)" in _prose()
+
+
+def test_nb13_exercise_answers_hold(u1, side):
+    """Exercise 4's number and its parts, Exercise 5's validation choice and test figures, recomputed."""
+    train, test = u1
+    cs = cold_start_split(train, test, n_movies=100, seed=0)
+    content = fit(cs.train, method="fm_als", features=["user", "genres", "year"], side=side, k=5, lam=10.0,
+                  lam_bias=5.0, n_iters=15)[0]
+    blank = content.with_new_movie(genres=(), year=None)
+    names = list(blank.space.feature_names)
+    u, y = names.index("user:1"), names.index("year:unknown")
+    parts = (blank.w0, blank.w[u], blank.w[y], blank.V[u] @ blank.V[y])
+    assert np.isclose(sum(parts), blank.predict([train.n_movies], [0], clip=False)[0])
+    said = "for user 1, 3.36 stars = 3.52 ($w_0$) + 0.11 (the user's weight) − 0.25 (the weight of year `unknown`) − 0.02"
+    assert [f"{abs(v):.2f}" for v in (sum(parts), *parts)] == ["3.36", "3.52", "0.11", "0.25", "0.02"] and said in _prose()
+    fit_part, val_part = train.random_split(0.1, seed=0)
+    settings = dict(method="fm_als", k=5, lam_bias=5.0, n_iters=6, side=side)
+    got = {}
+    for name, groups in (("ids", ["user", "movie"]), ("week", ["user", "movie", "date"])):
+        val = {lam: evaluate(fit(fit_part, features=groups, lam=lam, **settings)[0], val_part)["rmse"] for lam in (3.0, 10.0, 30.0)}
+        lam = min(val, key=val.get)
+        got[name] = (lam, val[lam], evaluate(fit(train, features=groups, lam=lam, **settings)[0], test)["rmse"])
+    assert got["ids"][0] == got["week"][0] == 10.0 and got["week"][2] > got["ids"][2]
+    assert (f"{got['ids'][1]:.4f}", f"{got['week'][1]:.4f}", f"{got['week'][2]:.4f}", f"{got['ids'][2]:.4f}") == \
+        ("0.9207", "0.9290", "0.9386", "0.9299")
+    assert "(0.9207 for ids, 0.9290 with the week), so on u1.test the week still hurts: 0.9386 against 0.9299" in _prose()
