@@ -116,3 +116,49 @@ def test_notebook_13s_student_copy_filled_in_is_graded_as_its_checks_say():
         assert row["status"] == ("pass" if line.startswith(f"{e['check']}: PASS") else "fail"), (row, line)
     assert [r["status"] for r in rows] == ["pass", "fail", "pass"]
     assert "gV leaves out the factor x_i" in rows[1]["detail"]
+
+
+def _exercises() -> dict:
+    return {"id": NB, "exercises": [{"function": name, "check": check, "points": 1}
+                                    for name, check, _, _, _ in EXERCISES]}
+
+
+HOSTILE = [  # code a learner could hand in for notebook 13, each worth no points, none writing outside its folder
+    HEAD + "def fm_pairwise(X, V, _=open('/tmp/cflib_grade_fm_owned_default.txt', 'w')):\n"
+           "    return 0.5 * ((X @ V) ** 2 - (X ** 2) @ (V ** 2)).sum(axis=1)\n",
+    HEAD + "@(lambda f: (open('/tmp/cflib_grade_fm_owned_decorator.txt', 'w').write('x'), f)[1])\n"
+           "def fm_gradient(x, y, w0, w, V):\n    s = x @ V\n"
+           "    e = w0 + w @ x + 0.5 * (s @ s - ((x ** 2) @ (V ** 2)).sum()) - y\n"
+           "    return str(e), (e * x).astype(str), e * x[:, None] * (s - V * x[:, None])\n",
+    HEAD + "def sgd_step(x, y, w0, w, V, lr, lam):\n    open('/tmp/cflib_grade_fm_owned_call.txt', 'w').write('x')\n"
+           "    return w0, w, V\n",
+    HEAD + "def sgd_step(x, y, w0, w, V, lr, lam):\n    return complex(w0), w + 0j, V\n",
+]
+
+
+def test_hostile_fm_code_gets_no_points_and_writes_nothing_outside():
+    """A file written from a default argument, a decorator or the body; a text or complex part of a right tuple."""
+    owned = [Path(f"/tmp/cflib_grade_fm_owned_{w}.txt") for w in ("default", "decorator", "call")]
+    for path in owned:
+        path.unlink(missing_ok=True)
+    nb = _exercises()
+    graded = _run("hostile", nb, list(enumerate(HOSTILE[:3])))
+    graded.append(_run("complex", {"id": NB, "exercises": nb["exercises"][2:]}, [(0, HOSTILE[3])])[0])
+    assert [r["points"] for r in graded] == [0.0] * 4, graded
+    assert all("PermissionError" in r["detail"] for r in graded[:3]), graded
+    assert "complex" in graded[3]["detail"], graded[3]["detail"]
+    assert not any(path.exists() for path in owned)
+
+
+THREADED = (HEAD + "import gc\nimport concurrent.futures as cf\n\n\ndef fm_pairwise(X, V):\n"
+            "    ref = [o for o in gc.get_objects() if callable(o) and getattr(o, '__qualname__', '') == 'pairwise'\n"
+            "           and getattr(o, '__module__', '') == 'cflib.fm']\n"
+            "    with cf.ThreadPoolExecutor(1) as pool:\n        return pool.submit(ref[0], X, V).result()\n")
+
+
+@pytest.mark.xfail(strict=True, reason="known hole: the tripwire looks for the learner's code on the calling "
+                   "thread's stack only, and a thread the submission starts has none (found 2026-12-06)")
+def test_a_function_that_calls_the_reference_from_a_thread_of_its_own_gets_no_points():
+    row = _run("threaded", {"id": NB, "exercises": [{"function": "fm_pairwise", "check": "check_fm_pairwise",
+                                                      "points": 1}]}, [(0, THREADED)])[0]
+    assert row["status"] == "fail" and row["points"] == 0.0, row
