@@ -156,8 +156,6 @@ THREADED = (HEAD + "import gc\nimport concurrent.futures as cf\n\n\ndef fm_pairw
             "    with cf.ThreadPoolExecutor(1) as pool:\n        return pool.submit(ref[0], X, V).result()\n")
 
 
-@pytest.mark.xfail(strict=True, reason="known hole: the tripwire looks for the learner's code on the calling "
-                   "thread's stack only, and a thread the submission starts has none (found 2026-12-06)")
 def test_a_function_that_calls_the_reference_from_a_thread_of_its_own_gets_no_points():
     row = _run("threaded", {"id": NB, "exercises": [{"function": "fm_pairwise", "check": "check_fm_pairwise",
                                                       "points": 1}]}, [(0, THREADED)])[0]

@@ -27,6 +27,7 @@ import json
 import os
 import re
 import sys
+import threading as _threading
 
 #: A cell line run by IPython, not Python (``%matplotlib inline``, ``!pip ...``).
 _MAGIC = re.compile(r"^\s*[%!]")
@@ -123,6 +124,8 @@ def _resolve(dotted: str):
 
 #: The references whose code was replaced by a guard: key -> (original code, function, dotted name, roots).
 _GUARDED: dict = {}
+#: The grader's driver thread (the one that guards the references), the only one from which one runs.
+_DRIVER = [None]
 
 
 def _trusted_roots() -> tuple:
@@ -162,6 +165,8 @@ def _guard(function, name: str, trusted: tuple) -> bool:
 
     if not isinstance(function, types.FunctionType) or function.__code__.co_freevars:
         return False
+    if _DRIVER[0] is None:  # the thread that guards is the grader's driver
+        _DRIVER[0] = _threading.get_ident()
     key = len(_GUARDED)
     # the original code is kept, not a working copy of the function (``gc`` would find that copy)
     _GUARDED[key] = (function.__code__, function, name, trusted)
@@ -177,7 +182,9 @@ def _guarded_call(key, args, kwargs):
     import types
 
     code, function, name, trusted = _GUARDED[key]
-    if _learner_on_stack(sys._getframe(2), trusted):
+    # A thread the submission started has none of its code on that thread's own stack: only the grader's
+    # driver thread (the one that installed the tripwires) may reach a reference at all.
+    if _threading.get_ident() != _DRIVER[0] or _learner_on_stack(sys._getframe(2), trusted):
         raise ReferenceCalled(name)
     working = types.FunctionType(code, function.__globals__, function.__name__, function.__defaults__)
     working.__kwdefaults__ = function.__kwdefaults__
