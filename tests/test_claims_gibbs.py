@@ -237,7 +237,7 @@ def test_every_top10_interval_reaches_past_five(u1_notebook):
 
 
 def test_rated_pairs_have_narrower_intervals_most_for_rare_movies(u1_notebook):
-    """Section 4: rated pairs sit clearly lower than unrated ones at the same count, most of all for rare movies."""
+    """Section 4: rated pairs sit clearly lower than unrated ones at the same count for rare movies, only a little for users."""
     train, _ = U1
     model = u1_notebook[0]
     user, popular = 12, int(np.argmax(model.movie_counts))
@@ -298,7 +298,7 @@ def test_calibration_overall_and_a_little_overconfident_for_rare_movies_and_user
                 + ", ".join(f"{q:.0%}" for q in levels[np.abs(gap[name]) > bands[name]])) in printed_text
     text = _prose11()
     for quote in ("chance alone moves a share by only about ±0.6 points (the narrow blue band), and at the 60%, 70% "
-                  "and 90% levels the shares sit just above that band (by up to 0.7 points)",
+                  "and 90% levels the shares sit just above that band (gaps from the level of up to 0.7 points, against a band of ±0.6)",
                   "by up to 3.3 points for the rare movies (at the 40% level), just outside the band that chance gives "
                   "their 1,471 ratings at the 30% and 40% levels (±2.6 points at 40%)",
                   "by up to 4.4 points for the rare users (45.7% inside the 50% intervals, 76.8% inside the 80% ones), "

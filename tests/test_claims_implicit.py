@@ -95,11 +95,11 @@ def test_10_summary_widget_extremes(u1_split):
     default, large_lam = movies[2.0, 50.0], movies[2.0, 500.0]
     assert large_lam < 100 and large_lam < 1.5 * pop                      # a few dozen movies, like popularity
     assert default < movies[20.0, 50.0] < movies[50.0, 50.0] and movies[50.0, 50.0] > 2 * default
-    quoted("10", f"at $\\lambda = 500$ the lists of all 943 users together hold {large_lam} movies, about as few as "
+    quoted("10", f"at $\\lambda = 500$ the lists of all the evaluated users together hold {large_lam} movies, about as few as "
                  f"popularity's {pop} (at the default $\\lambda = 50$, {default})")
     quoted("10", f"{movies[20.0, 50.0]} movies at $\\alpha = 20$ and {movies[50.0, 50.0]} at $\\alpha = 50$, "
                  f"against {default} at the default $\\alpha = 2$")
-    quoted("10", "a large $\\lambda$ shows everyone the same few dozen movies, as popularity does, and a larger "
+    quoted("10", "a large $\\lambda$ fills every evaluated user's list from the same few dozen movies, as popularity does, and a larger "
                  "$\\alpha$ spreads the lists over more of the catalogue (coverage printed in section 5")
     assert round(_coverage(train, test, alpha=2.0, lam=500.0) * train.n_movies) == large_lam
 
