@@ -20,9 +20,12 @@ products :math:`\theta_j \theta_j^T` is multiplied by the sparse 0/1 pattern
 R (n_movies, n_users); for the right-hand sides, the sparse matrix of targets
 times Theta. ``np.linalg.solve`` then solves the stacked (n_movies, k, k)
 systems in one call. Only the upper triangle of each outer product is
-computed, since the systems are symmetric. For large k (``LOOP_MIN_D``) the
-sparse product does too many scalar operations and the left-hand sides are
-built row by row with BLAS instead.
+computed, since the systems are symmetric. For larger k (``LOOP_MIN_D``) the
+sparse product does too many scalar operations, and the left-hand sides are
+built with batched BLAS products instead: rows with similar numbers of partners
+are grouped in buckets, each row's partners gathered into a zero-padded (width, d)
+block, and ``np.matmul`` forms all :math:`G_r^T G_r` of a bucket in one call
+(a loop in C, not one Python call per row).
 
 The penalty may differ per coordinate (``penalty`` of shape (k,)) and even
 per row (shape (n_rows, k)). A per-coordinate penalty is how :mod:`cflib.train`
@@ -38,14 +41,17 @@ import scipy.sparse as sp
 
 __all__ = ["RowSystems", "ridge_solve", "solve_systems", "index_dtype"]
 
-#: From this many columns of F on, the (d, d) systems are built row by row with
-#: BLAS instead of by one sparse product: at ml-100k size the sparse product
-#: costs nnz * d^2 / 2 scalar multiply-adds (2 ms at d=6, 170 ms at d=51 for
-#: the movie side) and the loop a fixed ~10 ms of Python overhead plus fast
-#: BLAS (9 ms at d=6, 46 ms at d=51); they cross near d=20.
-LOOP_MIN_D = 24
-#: Entries gathered at once by the row loop (a (GATHER_ENTRIES, d) temporary).
+#: From this many columns of F on, the (d, d) systems are built by batched BLAS
+#: products over buckets of rows instead of by one sparse product. Both sides of
+#: ml-100k u1, one thread (benchmarks/README.md, "ALS Gram matrices"): the sparse
+#: product costs nnz * d^2 / 2 scalar multiply-adds, 3.1 ms at d=11 and 34.5 ms at
+#: d=31; the buckets 5.4 and 17.2 ms; they cross near d=14.
+LOOP_MIN_D = 14
+#: Entries gathered at once by the batched path (a (GATHER_ENTRIES, d) temporary).
 GATHER_ENTRIES = 1 << 16
+#: Width ratio of consecutive buckets: a row is padded to at most this many times
+#: its number of partners (zero rows, which add nothing to G^T G).
+BUCKET_GROWTH = 1.25
 
 
 def index_dtype(nnz: int, n_rows: int, n_cols: int):
@@ -90,20 +96,25 @@ def solve_systems(A, B, *, may_be_singular: bool = True) -> np.ndarray:
         solution ``pinv(A_r) b_r`` instead. Non-finite input (a diverging
         run) gives NaN rows, which the trainer's divergence check reports.
     """
-    if not (np.isfinite(A).all() and np.isfinite(B).all()):
-        return np.full(B.shape, np.nan)
     if A.shape[0] == 0:
         return np.zeros(B.shape)
-    singular = np.zeros(A.shape[0], dtype=bool)
-    if may_be_singular:
-        eig = np.linalg.eigvalsh(A)  # ascending, per row
-        singular = eig[:, 0] <= A.shape[-1] * np.finfo(np.float64).eps * np.maximum(eig[:, -1], 0.0)
+    # For a positive semi-definite A_r, |A_r[a, b]| <= sqrt(A_r[a, a] A_r[b, b]): finite
+    # diagonals mean finite entries (a NaN or inf in a Gram matrix reaches its diagonal),
+    # and the diagonals are d values per row where the whole of A is d^2.
+    if not (np.isfinite(np.einsum("nii->", A)) and np.isfinite(np.einsum("ni->", B))):
+        if not (np.isfinite(np.einsum("nii->n", A)).all() and np.isfinite(B).all()):
+            return np.full(B.shape, np.nan)
+    if not may_be_singular:  # the usual case: no rank check, and no copies of A
+        return np.linalg.solve(A, B[..., None])[..., 0]
+    eig = np.linalg.eigvalsh(A)  # ascending, per row
+    singular = eig[:, 0] <= A.shape[-1] * np.finfo(np.float64).eps * np.maximum(eig[:, -1], 0.0)
+    if not singular.any():
+        return np.linalg.solve(A, B[..., None])[..., 0]
     W = np.empty(B.shape)
     ok = ~singular
     if ok.any():
         W[ok] = np.linalg.solve(A[ok], B[ok][..., None])[..., 0]
-    if singular.any():
-        W[singular] = (np.linalg.pinv(A[singular], hermitian=True) @ B[singular][..., None])[..., 0]
+    W[singular] = (np.linalg.pinv(A[singular], hermitian=True) @ B[singular][..., None])[..., 0]
     return W
 
 
@@ -170,27 +181,57 @@ class RowSystems:
     def _grams(self, F) -> np.ndarray:
         """``A[r] = sum over the partners c of row r of f_c f_c^T``, shape (n_rows, d, d)."""
         d = F.shape[1]
-        A = np.empty((self.n_rows, d, d))
         if d < LOOP_MIN_D:
+            A = np.empty((self.n_rows, d, d))
             # Sparse pattern times the upper triangles of all outer products: no Python loop.
             iu, ju = np.triu_indices(d)
             upper = self.pattern @ (F[:, iu] * F[:, ju])  # (n_rows, d(d+1)/2)
             A[:, iu, ju] = upper
             A[:, ju, iu] = upper
             return A
-        # Large d: one BLAS product G_r^T G_r per row, gathering the partners'
-        # rows block by block (memory bounded by GATHER_ENTRIES * d floats).
-        ptr = self.indptr
-        start = 0
-        while start < self.n_rows:
-            stop = int(np.searchsorted(ptr, ptr[start] + GATHER_ENTRIES, side="right")) - 1
-            stop = min(max(stop, start + 1), self.n_rows)
-            G = F[self.indices[ptr[start]:ptr[stop]]]
-            base = ptr[start]
-            for r in range(start, stop):
-                g = G[ptr[r] - base:ptr[r + 1] - base]
-                np.dot(g.T, g, out=A[r])
+        return self._batched_grams(F, None)
+
+    def _buckets(self):
+        """Rows grouped by number of partners, as (rows, padded partner indices, entry positions) blocks.
+
+        Each block holds rows whose counts lie within a factor ``BUCKET_GROWTH`` of
+        each other, and at most ``GATHER_ENTRIES`` padded entries (one row more when
+        a single row is wider). Padding points at column ``n_cols``: the zero row
+        :meth:`_batched_grams` appends to F. Built once per pattern, on first use.
+        """
+        if getattr(self, "_bucket_list", None) is not None:
+            return self._bucket_list
+        by_count = np.argsort(self.counts, kind="stable")
+        counts = self.counts[by_count]
+        blocks, start, n = [], int(np.searchsorted(counts, 1)), self.n_rows  # rows without partners: A = 0
+        while start < n:
+            top = max(int(counts[start] * BUCKET_GROWTH), int(counts[start]))
+            stop = int(np.searchsorted(counts, top, side="right"))
+            width = int(counts[stop - 1])
+            stop = min(stop, start + max(1, GATHER_ENTRIES // width))
+            rows = by_count[start:stop]
+            j = np.arange(width)
+            first = self.indptr[rows].astype(np.int64)[:, None]
+            inside = j < self.counts[rows][:, None]
+            idx = np.where(inside, self.indices[np.minimum(first + j, self.indices.size - 1)], self.n_cols)
+            pos = np.where(inside, first + j, -1)  # each padded slot's entry (for weights), -1 for padding
+            blocks.append((rows, idx, pos))
             start = stop
+        self._bucket_list = blocks
+        return blocks
+
+    def _batched_grams(self, F, weights):
+        """Large d: ``A[r] = G_r^T diag(w_r) G_r`` by bucket, with ``np.matmul`` over each bucket's rows."""
+        d = F.shape[1]
+        A = np.zeros((self.n_rows, d, d))
+        Fz = np.zeros((self.n_cols + 1, d))
+        Fz[:-1] = F
+        if weights is not None:
+            wz = np.append(np.asarray(weights, dtype=np.float64), 0.0)  # padding (pos -1) reads the 0
+        for rows, idx, pos in self._buckets():
+            G = Fz[idx]  # (m, width, d)
+            left = G if weights is None else G * wz[pos][..., None]
+            A[rows] = np.matmul(left.transpose(0, 2, 1), G)
         return A
 
     def solve(self, F, targets, penalty, *, grouped: bool = False, return_sse: bool = False):
@@ -293,19 +334,15 @@ class RowSystems:
         ``weights`` (nnz,) are in the grouped order (permuted by ``order``).
         """
         d = F.shape[1]
-        A = np.empty((self.n_rows, d, d))
         if d < LOOP_MIN_D:
+            A = np.empty((self.n_rows, d, d))
             iu, ju = np.triu_indices(d)
             pattern = sp.csr_matrix((weights, self.indices, self.indptr), shape=(self.n_rows, self.n_cols))
             upper = pattern @ (F[:, iu] * F[:, ju])
             A[:, iu, ju] = upper
             A[:, ju, iu] = upper
             return A
-        ptr = self.indptr
-        for r in range(self.n_rows):
-            g = F[self.indices[ptr[r]:ptr[r + 1]]]
-            np.dot(g.T * weights[ptr[r]:ptr[r + 1]], g, out=A[r])
-        return A
+        return self._batched_grams(F, weights)
 
     def solve_weighted(self, F, weights, targets, penalty, *, base=None):
         r"""Solve every row's *weighted* ridge system, with an optional shared Gram term.
