@@ -16,13 +16,23 @@ between two settings already shown.
 
     CFLIB_DATA_DIR=/path/to/data python benchmarks/bench_widgets.py            # every control, 5 moves each
     CFLIB_DATA_DIR=/path/to/data python benchmarks/bench_widgets.py --quick    # 2 moves each, fewer extremes
+    CFLIB_DATA_DIR=/path/to/data python benchmarks/bench_widgets.py --calibrate  # only the cost per iteration
+
+The calibration (also part of the full run) times ``fit`` as the explorer calls it, for each
+optimizer the explorer offers at k = 10 and k = 30, both model kinds, at the registry's
+``max_iters``: CPU milliseconds per iteration per 100,000 training ratings (the median of
+3 fits, the larger of the two kinds), beside the ``iter_ms`` the registry holds. The
+explorer's iterations slider stops where those figures say a move would train for longer
+than ``cflib.trainers.MOVE_SECONDS``.
 
 Widgets and settings (those of notebooks 07, 08 and 10):
 
 * ``TrainingExplorer`` (08): u1.base split 90/10 (seed 0), k 10, lam 10, lr 0.005, 10 ALS
-  sweeps; every slider and toggle; then the most expensive settings the sliders allow
-  (k 30 with each optimizer at its maximum number of iterations, both model kinds; the
-  gradient methods at lr 0.002, which runs every iteration without diverging).
+  sweeps; every slider and toggle; then the most expensive settings the sliders allow:
+  k 20 and 30 with each optimizer at the most iterations its slider offers there (the
+  limit ``cflib.trainers.explorer_iterations`` sets from the registry's ``iter_ms``),
+  both model kinds; the gradient methods at lr 0.002, which runs every iteration
+  without diverging.
 * ``RatingWidget`` (07): BEST on all of ml-100k, the notebook's ratings; rating a movie,
   removing it, searching a title, choosing a match.
 * ``ImplicitExplorer`` (10): u1, k 20, 10 sweeps; the alpha and lambda sliders, and
@@ -50,6 +60,7 @@ import cflib  # noqa: E402
 from cflib.implicit_widget import ImplicitExplorer  # noqa: E402
 from cflib.rating_widget import RatingWidget  # noqa: E402
 from cflib.train import BEST, fit  # noqa: E402
+from cflib.trainers import METHODS, explorer_methods  # noqa: E402
 from cflib.widgets import TrainingExplorer  # noqa: E402
 from measure import machine_markdown, markdown_table  # noqa: E402
 
@@ -110,14 +121,40 @@ def training_explorer(repeats, quick):
         extremes = ["als"] if quick else list(e.max_iters)
         for method in extremes:
             e.method.value = method
-            e.n_iters.value = e.max_iters[method]
             for kind in ("normalized",) if quick else ("normalized", "biased"):
                 e.kind.value = kind
-                e.k.value = 29
-                rows.append(row(name, "k", f"{method} ({kind}), k 29 <-> 30, {e.max_iters[method]} iterations "
-                                "(the sliders' most expensive), new setting",
-                                moves(e.k, [30, 29], max(1, repeats // 2), new)))
+                for top in (30,) if quick else (20, 30):
+                    e.k.value = top
+                    e.n_iters.value = e.n_iters.max  # the most the slider offers at this k
+                    rows.append(row(name, "k", f"{method} ({kind}), k {top - 1} <-> {top}, {e.n_iters.value} "
+                                    f"iterations (the most at k {top}), new setting",
+                                    moves(e.k, [top - 1, top], max(1, repeats // 2), new)))
     return rows
+
+
+def calibration():
+    """CPU ms per iteration per 100,000 ratings at k 10 and 30 for each explorer optimizer, beside ``iter_ms``."""
+    base, _ = cflib.load_split("u1")
+    train, val = base.random_split(0.1, seed=0)
+    rows = []
+    for method in explorer_methods():
+        entry = METHODS[method]
+        measured = []
+        for k in (10, 30):
+            per_kind = []
+            for kind in entry.kinds:
+                kw = dict(k=k, lam=10.0, method=method, kind=kind, n_iters=entry.max_iters, seed=0)
+                if entry.uses_lr:
+                    kw["lr"] = 0.002
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    cpu = [timed(lambda: fit(train, validation=val, progress=False, **kw))[0] for _ in range(3)]
+                per_kind.append(statistics.median(cpu) / entry.max_iters * 1e3 * 1e5 / train.nnz)
+            measured.append(max(per_kind))
+        rows.append([method, entry.max_iters, f"{measured[0]:.1f}", f"{entry.iter_ms[0]:.1f}",
+                     f"{measured[1]:.1f}", f"{entry.iter_ms[1]:.1f}"])
+    return markdown_table(["optimizer", "iterations timed", "ms at k 10 (measured)", "iter_ms[0] (registry)",
+                           "ms at k 30 (measured)", "iter_ms[1] (registry)"], rows)
 
 
 def rating_widget(repeats):
@@ -168,9 +205,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 moves per control and fewer extremes")
     parser.add_argument("--repeats", type=int, default=None, help="back-and-forth moves per control (default 3)")
+    parser.add_argument("--calibrate", action="store_true", help="only the CPU cost per iteration (iter_ms)")
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 3)
     print(machine_markdown() + "\n", flush=True)
+    if args.calibrate or not args.quick:
+        print("CPU ms per iteration per 100,000 training ratings (u1, 90 %):\n\n" + calibration() + "\n", flush=True)
+        if args.calibrate:
+            return
     rows = training_explorer(repeats, args.quick)
     rows += implicit_explorer(repeats, args.quick)
     rows += rating_widget(repeats)

@@ -184,6 +184,11 @@ class Method:
         Always one BLAS thread when ``threads`` is None.
     explorer : bool; max_iters, start_iters : int
         Offered by the explorer; its iterations slider (upper end, start).
+    iter_ms : tuple of two floats, optional
+        CPU milliseconds of one iteration per 100,000 training ratings at k = 10 and
+        at k = 30, one BLAS thread, as ``benchmarks/bench_widgets.py --calibrate``
+        measures them: the explorer's iterations slider stops where a move would
+        train for longer than its budget (:func:`cflib.trainers.explorer_iterations`).
     hint : str
         Advice of the divergence warning, formatted with the options used
         (and ``lr_smaller``, a tenth of ``lr``).
@@ -206,6 +211,7 @@ class Method:
     explorer: bool = False
     max_iters: int = 15
     start_iters: int = 10
+    iter_ms: tuple | None = None
     hint: str = "try a smaller init_scale or a larger lam"
 
     def __post_init__(self):

@@ -35,8 +35,8 @@ from .als import RowSystems
 from .history import Diverged
 from .loop import AUTO_ONE_THREAD_WORK, Method, Param, Real, all_finite  # noqa: F401 (re-exported)
 
-__all__ = ["Method", "Param", "METHODS", "register", "get_method", "explorer_methods", "LR_VALUES",
-           "LAM_RANGE", "AUTO_ONE_THREAD_WORK"]
+__all__ = ["Method", "Param", "METHODS", "register", "get_method", "explorer_methods", "explorer_iterations",
+           "iteration_seconds", "LR_VALUES", "LAM_RANGE", "MOVE_SECONDS", "AUTO_ONE_THREAD_WORK"]
 
 #: Step sizes the explorer's step-size control offers (gradient methods): the
 #: 1-2-5 steps of each decade, and finer steps between 0.01 and 0.03, where
@@ -46,6 +46,13 @@ __all__ = ["Method", "Param", "METHODS", "register", "get_method", "explorer_met
 LR_VALUES = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 1.5e-2, 2e-2, 2.5e-2, 3e-2, 5e-2, 1e-1)
 #: The explorer's lam slider: 10**-2 .. 10**2.5 in steps of 10**0.25.
 LAM_RANGE = dict(min=-2.0, max=2.5, step=0.25)
+
+#: CPU seconds one move of the explorer may train for: its iterations slider stops
+#: where a retrain would take longer (:func:`explorer_iterations`), so that every
+#: setting answers within about 0.3 s (issue 23; benchmarks/bench_widgets.py).
+MOVE_SECONDS = 0.25
+#: The explorer offers at least this many iterations, however large the data.
+MIN_EXPLORER_ITERS = 2
 
 #: The registry, in the order the explorer shows the methods.
 METHODS: dict = {}
@@ -72,6 +79,58 @@ def get_method(name) -> Method:
 def explorer_methods() -> tuple:
     """Names of the methods the explorer offers, in registry order."""
     return tuple(name for name, m in METHODS.items() if m.explorer)
+
+
+def iteration_seconds(name, k: int, nnz: int) -> float:
+    r"""Estimated CPU seconds of one iteration of method ``name`` at ``k`` on ``nnz`` training ratings.
+
+    From the entry's ``iter_ms`` = (:math:`t_{10}`, :math:`t_{30}`), the milliseconds per
+    100,000 ratings measured at k = 10 and k = 30: a power law in k + 1 through both,
+
+    .. math::
+
+        t(k) = t_{10} \left(\frac{t_{30}}{t_{10}}\right)^{\log((k+1)/11) / \log(31/11)}
+               \cdot \frac{n_{nz}}{100{,}000} \cdot 10^{-3}
+
+    (an ALS sweep grows about as :math:`k^{1.6}`, its Gram matrices and solves; a gradient
+    step about as :math:`k^{0.8}`, its gathers). 0.0 for an entry without ``iter_ms``.
+    """
+    entry = get_method(name)
+    if entry.iter_ms is None:
+        return 0.0
+    t10, t30 = entry.iter_ms
+    power = np.log(t30 / t10) / np.log(31 / 11)
+    return float(t10 * ((k + 1) / 11) ** power * nnz / 1e5 * 1e-3)
+
+
+def explorer_iterations(name, k: int, nnz: int, *, seconds=MOVE_SECONDS, cap=None) -> int:
+    """The most iterations of ``name`` the explorer offers at ``k``: what trains within ``seconds``.
+
+    Parameters
+    ----------
+    name : str
+        A method of the registry.
+    k : int
+        Number of features.
+    nnz : int
+        Number of training ratings.
+    seconds : float or None, default ``MOVE_SECONDS``
+        CPU seconds one move may train for (:func:`iteration_seconds` per iteration);
+        None: no budget, only ``cap``.
+    cap : int, optional
+        Upper limit whatever the budget; default the entry's ``max_iters``.
+
+    Returns
+    -------
+    int
+        ``min(cap, floor(seconds / iteration_seconds))``, and at least
+        ``min(cap, MIN_EXPLORER_ITERS)``.
+    """
+    cap = get_method(name).max_iters if cap is None else int(cap)
+    per = iteration_seconds(name, k, nnz)
+    if seconds is None or per <= 0.0:
+        return cap
+    return max(min(cap, MIN_EXPLORER_ITERS), min(cap, int(seconds / per)))
 
 
 # ------------------------------------------------------------------ steps
@@ -195,15 +254,17 @@ def _lr(default):
 # lr: the largest round step that does not diverge for the biased model on
 # ml-100k (4e-3 does); the normalized model tolerates about 3 times larger steps.
 # max_iters: an ALS sweep costs about as much as 5-10 gradient steps, and ALS needs far fewer.
+# iter_ms: measured by benchmarks/bench_widgets.py --calibrate (benchmarks/README.md).
 register(Method("gd", "gradient descent", step=_gd_step, options=blocks.options(300, lr=_lr(2e-3)),
-                **blocks.PIECES, explorer=True, max_iters=80, start_iters=60, hint=_STEP))
+                **blocks.PIECES, explorer=True, max_iters=80, start_iters=60, iter_ms=(4.0, 8.4), hint=_STEP))
 register(Method("momentum", "momentum", step=_gd_step,
                 options=blocks.options(300, lr=_lr(5e-4), momentum=Param(0.9, Real(0.0, 1.0, closed="left"))),
-                **blocks.PIECES, explorer=True, max_iters=80, start_iters=60, hint=_STEP))
+                **blocks.PIECES, explorer=True, max_iters=80, start_iters=60, iter_ms=(4.3, 8.6), hint=_STEP))
 register(Method("lbfgs", "L-BFGS", step=_lbfgs_step, options=blocks.options(200), **blocks.PIECES,
-                explorer=True, max_iters=50, start_iters=40, hint=_INIT))
+                explorer=True, max_iters=50, start_iters=40, iter_ms=(7.0, 17.0), hint=_INIT))
 register(Method("als", "ALS", step=_als_step, options=blocks.options(15), **{**blocks.PIECES, "init": _als_init},
-                explorer=True, one_blas_thread=True, max_iters=15, start_iters=10, hint=_INIT))
+                explorer=True, one_blas_thread=True, max_iters=15, start_iters=10, iter_ms=(12.4, 60.3),
+                hint=_INIT))
 # Methods with their own model (notebooks 10-12): entries of their own modules.
 register(implicit_als.METHOD)
 register(gibbs.METHOD)

@@ -55,7 +55,7 @@ from .history import history_diverged
 from .rating_widget import EXAMPLE_RATINGS, RatingWidget  # noqa: F401 (re-exported: its old home)
 from .svg_curves import explorer_svg, svg_img
 from .train import fit
-from .trainers import LAM_RANGE, LR_VALUES, explorer_methods
+from .trainers import LAM_RANGE, LR_VALUES, MOVE_SECONDS, explorer_iterations, explorer_methods
 from .trainers import METHODS as REGISTRY
 
 __all__ = ["TrainingExplorer", "RatingWidget", "EXAMPLE_RATINGS", "show_figure"]
@@ -63,8 +63,9 @@ __all__ = ["TrainingExplorer", "RatingWidget", "EXAMPLE_RATINGS", "show_figure"]
 #: The optimizers offered by the explorer (``method=`` of :func:`cflib.train.fit`), from the registry.
 METHODS = explorer_methods()
 
-#: Most iterations the explorer allows per optimizer (``Method.max_iters``), so
-#: that one retrain on ml-100k u1 stays around a second on a laptop.
+#: Most iterations the explorer allows per optimizer (``Method.max_iters``), at any k;
+#: at large k the slider stops earlier, where a move would train for longer than
+#: ``move_seconds`` (:func:`cflib.trainers.explorer_iterations`).
 MAX_ITERS = {m: REGISTRY[m].max_iters for m in METHODS}
 
 #: Iterations the explorer starts each optimizer with (``Method.start_iters``);
@@ -134,6 +135,12 @@ class TrainingExplorer(widgets.VBox):
         Upper end of the iterations slider per optimizer (default
         ``MAX_ITERS``); keeps each retrain short. Optimizers left out keep
         their default.
+    move_seconds : float or None, default ``cflib.trainers.MOVE_SECONDS`` (0.25)
+        CPU seconds one move may train for: at large k (and on large data) the
+        iterations slider stops where a retrain would take longer, by the cost of an
+        iteration the registry records (:func:`cflib.trainers.explorer_iterations`).
+        The iterations you chose are remembered: moving k back down restores them.
+        None: no budget, only ``max_iters``.
     seed : int
         Initialisation seed: the same settings always give the same curves.
     baselines : dict of str -> float, optional
@@ -168,7 +175,8 @@ class TrainingExplorer(widgets.VBox):
         return "Training explorer: run the notebook (Run > Run All Cells) to use the controls."
 
     def __init__(self, train, validation, *, k=10, lam=10.0, lr=0.005, n_iters=None, method="als",
-                 kind="normalized", max_iters=None, seed=0, baselines=None, **renamed):
+                 kind="normalized", max_iters=None, move_seconds=MOVE_SECONDS, seed=0, baselines=None,
+                 **renamed):
         if "model" in renamed:
             raise TypeError(f"TrainingExplorer calls the model kind `kind` (as fit does): write "
                             f"kind={renamed['model']!r} instead of model={renamed['model']!r}")
@@ -198,6 +206,10 @@ class TrainingExplorer(widgets.VBox):
                 raise ValueError(f"max_iters names optimizer(s) {unknown} the explorer does not offer; "
                                  f"choose from {list(methods)}")
             self.max_iters.update({m: check_int(n, f"max_iters[{m!r}]", min_val=1) for m, n in max_iters.items()})
+        if move_seconds is not None:
+            move_seconds = check_scalar(move_seconds, "move_seconds", min_val=0.0, include_boundaries="right")
+        self.move_seconds = move_seconds
+        # The iterations chosen per optimizer; the slider shows them, or the limit at this k if lower.
         self._iters = {m: min(REGISTRY[m].start_iters, self.max_iters[m]) for m in methods}
         if n_iters is not None:
             self._iters[method] = min(check_int(n_iters, "n_iters", min_val=1), self.max_iters[method])
@@ -210,8 +222,9 @@ class TrainingExplorer(widgets.VBox):
                                           **LAM_RANGE, **common)
         self.lr = widgets.SelectionSlider(options=[(f"{v:g}", v) for v in LR_VALUES], value=lr,
                                           description="step size lr", **common)
-        self.n_iters = widgets.IntSlider(value=self._iters[method], min=1,
-                                         max=self.max_iters[method], description="iterations", **common)
+        limit = self.iteration_limit(method, k)
+        self.n_iters = widgets.IntSlider(value=min(self._iters[method], limit), min=1, max=limit,
+                                         description="iterations", **common)
         self.method = widgets.ToggleButtons(options=[(REGISTRY[m].label, m) for m in methods],
                                             value=method, description="optimizer", style=style)
         self.kind = widgets.ToggleButtons(options=[("mean-normalized", "normalized"),
@@ -234,17 +247,42 @@ class TrainingExplorer(widgets.VBox):
         self.runs = self.trained = 0
         self._cache = OrderedDict()  # settings -> (model, history, seconds), least recently shown first
         self.retrain = self.out.capture()(self._retrain)
-        # Changing the optimizer first adapts the iterations slider (which may
+        # Changing the optimizer or k first adapts the iterations slider (which may
         # clamp its value) and then retrains exactly once.
         self._adapting = False
         self.method.observe(self.out.capture()(self._method_changed), names="value")
-        for control in (self.k, self.lam, self.lr, self.n_iters, self.kind):
+        self.k.observe(self.out.capture()(self._k_changed), names="value")
+        self.n_iters.observe(self.out.capture()(self._iters_changed), names="value")
+        for control in (self.lam, self.lr, self.kind):
             control.observe(lambda change: None if self._adapting else self.retrain(), names="value")
         super().__init__([
             widgets.HBox([widgets.VBox([self.k, self.lam]), widgets.VBox([self.lr, self.n_iters])]),
             self.method, self.kind, self.readout, self.plot, self.out,
         ])
         self.retrain()
+
+    def iteration_limit(self, method=None, k=None) -> int:
+        """The upper end of the iterations slider for ``method`` at ``k`` (default: the controls')."""
+        method = self.method.value if method is None else method
+        k = int(self.k.value) if k is None else int(k)
+        return explorer_iterations(method, k, self.train_data.nnz, seconds=self.move_seconds,
+                                   cap=self.max_iters[method])
+
+    def _fit_iterations(self, method, k, value=None):
+        """Set the iterations slider to its range for ``method`` at ``k``, showing ``value``
+        (default: the iterations chosen for ``method``, or the limit if lower), without training."""
+        limit = self.iteration_limit(method, k)
+        value = min(self._iters[method] if value is None else value, limit)
+        self._adapting = True
+        try:
+            if limit > self.n_iters.max:  # raise the limit before the value
+                self.n_iters.max = limit
+                self.n_iters.value = value
+            else:
+                self.n_iters.value = value
+                self.n_iters.max = limit
+        finally:
+            self._adapting = False
 
     def _method_changed(self, change):
         """Switch the iterations slider to the new optimizer's range and last value, then retrain once."""
@@ -253,18 +291,21 @@ class TrainingExplorer(widgets.VBox):
         if change["new"] not in self.max_iters:  # None, or a name the explorer does not offer
             self._refused(f"optimizer must be one of {list(self.max_iters)}, got {change['new']!r}")
             return
-        self._iters[change["old"]] = int(self.n_iters.value)
-        self._adapting = True
-        try:
-            new = change["new"]
-            if self._iters[new] > self.n_iters.max:  # raise the limit before the value
-                self.n_iters.max = self.max_iters[new]
-                self.n_iters.value = self._iters[new]
-            else:
-                self.n_iters.value = self._iters[new]
-                self.n_iters.max = self.max_iters[new]
-        finally:
-            self._adapting = False
+        self._fit_iterations(change["new"], self.k.value)
+        self._retrain()
+
+    def _k_changed(self, change):
+        """Adapt the iterations slider to the limit at the new k (restoring the iterations chosen), then retrain."""
+        if self._adapting:
+            return
+        self._fit_iterations(self.method.value, change["new"])
+        self._retrain()
+
+    def _iters_changed(self, change):
+        """The learner chose a number of iterations: remember it for this optimizer, then retrain."""
+        if self._adapting:
+            return
+        self._iters[self.method.value] = int(change["new"])
         self._retrain()
 
     def settings(self):
@@ -304,6 +345,10 @@ class TrainingExplorer(widgets.VBox):
         self._settings_shown = kw
         self.runs += 1
         self._readout_shown = self._readout(history)  # without its timing: the picture keeps it
+        wanted = self._iters[kw["method"]]
+        if wanted > kw["n_iters"]:  # the budget at this k clamped the iterations chosen
+            when += (f" &middot; {kw['n_iters']} iterations are the most at k = {kw['k']} (each move trains "
+                     f"for at most about {self.move_seconds:g} s); {wanted} come back at a smaller k")
         self.readout.value = f"{self._readout_shown} &middot; {when}"
         self.plot.value = svg_img(explorer_svg(
             history, baselines=self.baselines, ylim=self._rmse_limits(), title=self._title(),
@@ -363,14 +408,13 @@ class TrainingExplorer(widgets.VBox):
         self._adapting = True
         try:
             self.method.value = kw["method"]
-            self.n_iters.max = self.max_iters[kw["method"]]
-            self.n_iters.value = kw["n_iters"]
             self.k.value, self.lam.value, self.kind.value = kw["k"], kw["lam"], kw["kind"]
             if "lr" in kw:
                 self.lr.value = kw["lr"]
             self.lr.disabled = "lr" not in kw
         finally:
             self._adapting = False
+        self._fit_iterations(kw["method"], kw["k"], kw["n_iters"])
 
     def _figure(self):
         """The matplotlib figure of the last run (:func:`cflib.explorer_picture.explorer_figure`)."""

@@ -558,3 +558,68 @@ def test_explorer_lam_slider_corners_with_every_step_size():
         e.lam.value = lam
         flags += _sweep(e, e.lr, [v for _, v in e.lr.options])
     assert any(flags) and not all(flags)  # the grid holds both tame and diverging runs
+
+
+# ------------------------------------------------------------------ the budget per move
+def test_explorer_iterations_follow_the_budget():
+    from cflib import trainers as T
+
+    nnz = 72_000  # the training ratings of notebook 08 (90 % of u1.base)
+    for m in W.METHODS:
+        limits = [T.explorer_iterations(m, k, nnz) for k in range(1, 31)]
+        assert all(a >= b for a, b in zip(limits, limits[1:]))  # more features, never more iterations
+        assert limits[0] == T.METHODS[m].max_iters  # small k: the registry's maximum
+        for k in (10, 20, 30):  # every allowed run fits the budget, by the registry's own estimate
+            n = T.explorer_iterations(m, k, nnz)
+            assert n * T.iteration_seconds(m, k, nnz) <= T.MOVE_SECONDS or n == T.MIN_EXPLORER_ITERS
+        assert T.explorer_iterations(m, 30, nnz, seconds=None) == T.METHODS[m].max_iters
+        assert T.explorer_iterations(m, 30, 10**9) == min(T.MIN_EXPLORER_ITERS, T.METHODS[m].max_iters)
+        assert T.explorer_iterations(m, 30, nnz, cap=3, seconds=100.0) == 3
+    # the estimate is a power law through the two measured points, per 100,000 ratings
+    t10, t30 = T.METHODS["als"].iter_ms
+    assert T.iteration_seconds("als", 10, 100_000) == pytest.approx(t10 * 1e-3)
+    assert T.iteration_seconds("als", 30, 200_000) == pytest.approx(2 * t30 * 1e-3)
+    assert T.iteration_seconds("ease", 30, nnz) == 0.0  # no estimate: no budget
+    assert T.explorer_iterations("ease", 30, nnz) == T.METHODS["ease"].max_iters
+
+
+def test_explorer_clamps_iterations_at_large_k_and_restores_them(small_split):
+    from cflib import trainers as T
+
+    train, val = small_split
+    budget = 4.5 * T.iteration_seconds("als", 3, train.nnz)  # 4 ALS sweeps at k = 3, more at k = 1
+    e = W.TrainingExplorer(train, val, k=1, n_iters=8, method="als", move_seconds=budget)
+    assert e.iteration_limit() > 8 and e.n_iters.value == 8 and "are the most" not in e.readout.value
+    runs = e.runs
+    e.k.value = 3  # one move: the slider adapts, one training of 4 sweeps
+    assert e.runs == runs + 1 and e.trained == runs + 1
+    assert e.n_iters.max == e.n_iters.value == e.iteration_limit() == 4 and len(e.history.cost) == 4
+    assert "4 iterations are the most at k = 3" in e.readout.value and "8 come back" in e.readout.value
+    e.k.value = 1  # the chosen 8 sweeps come back (a kept run: nothing trained)
+    assert e.n_iters.value == 8 and e.runs == runs + 2 and len(e.history.cost) == 8
+    assert "are the most" not in e.readout.value
+    e.k.value = 3
+    e.n_iters.value = 2  # a choice made at the clamp is the new choice
+    e.k.value = 1
+    assert e.n_iters.value == 2 and e.settings()["n_iters"] == 2
+    # switching optimizer uses that optimizer's own limit at this k
+    e.k.value = 3
+    e.method.value = "gd"
+    assert e.n_iters.max == e.iteration_limit("gd", 3) and e.history.method == "gd"
+    assert e.n_iters.value == min(e._iters["gd"], e.n_iters.max)
+    # no budget: the registry's maximum at every k
+    free = W.TrainingExplorer(train, val, k=3, n_iters=8, method="als", move_seconds=None)
+    assert free.n_iters.max == W.MAX_ITERS["als"] and free.n_iters.value == 8
+    with pytest.raises(ValueError, match="move_seconds"):
+        W.TrainingExplorer(train, val, move_seconds=0.0)
+    with pytest.raises((TypeError, ValueError), match="move_seconds"):
+        W.TrainingExplorer(train, val, move_seconds="fast")
+
+
+def test_explorer_starts_clamped_when_asked_for_more_than_the_budget(small_split):
+    from cflib import trainers as T
+
+    train, val = small_split
+    budget = 4.5 * T.iteration_seconds("als", 3, train.nnz)
+    e = W.TrainingExplorer(train, val, k=3, n_iters=12, method="als", move_seconds=budget)
+    assert e.n_iters.value == 4 and len(e.history.cost) == 4 and "12 come back" in e.readout.value
