@@ -109,21 +109,32 @@ def row_dots(A, B, rows, cols) -> np.ndarray:
     Returns
     -------
     ndarray of shape (n,)
+
+    Raises
+    ------
+    IndexError
+        When an index lies outside ``A`` or ``B`` (negative ones too).
     """
     A = np.asarray(A, dtype=np.float64)
     B = np.asarray(B, dtype=np.float64)
+    rows, cols = np.asarray(rows), np.asarray(cols)
     n, k = len(rows), A.shape[1]
     out = np.zeros(n)
     if k == 0 or n == 0:
         return out
+    # One bounds check here, then np.take(mode="clip"), which skips the per-index checks
+    # of the default mode="raise": 2-3 times faster gathers (benchmarks/README.md).
+    for name, idx, size in (("rows", rows, A.shape[0]), ("cols", cols, B.shape[0])):
+        if idx.min() < 0 or idx.max() >= size:
+            raise IndexError(f"row_dots: {name} must lie in 0..{size - 1}, got values from {idx.min()} to {idx.max()}")
     chunk = min(_chunk_rows(k), n)
     abuf = np.empty((chunk, k))
     bbuf = np.empty((chunk, k))
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         m = stop - start
-        a = np.take(A, rows[start:stop], axis=0, out=abuf[:m])
-        b = np.take(B, cols[start:stop], axis=0, out=bbuf[:m])
+        a = np.take(A, rows[start:stop], axis=0, out=abuf[:m], mode="clip")
+        b = np.take(B, cols[start:stop], axis=0, out=bbuf[:m], mode="clip")
         np.einsum("ij,ij->i", a, b, out=out[start:stop])
     return out
 
