@@ -256,14 +256,14 @@ def _lr(default):
 # max_iters: an ALS sweep costs about as much as 5-10 gradient steps, and ALS needs far fewer.
 # iter_ms: measured by benchmarks/bench_widgets.py --calibrate (benchmarks/README.md).
 register(Method("gd", "gradient descent", step=_gd_step, options=blocks.options(300, lr=_lr(2e-3)),
-                **blocks.PIECES, explorer=True, max_iters=80, start_iters=60, iter_ms=(4.0, 8.4), hint=_STEP))
+                **blocks.PIECES, explorer=True, max_iters=80, start_iters=60, iter_ms=(2.9, 5.3), hint=_STEP))
 register(Method("momentum", "momentum", step=_gd_step,
                 options=blocks.options(300, lr=_lr(5e-4), momentum=Param(0.9, Real(0.0, 1.0, closed="left"))),
-                **blocks.PIECES, explorer=True, max_iters=80, start_iters=60, iter_ms=(4.3, 8.6), hint=_STEP))
+                **blocks.PIECES, explorer=True, max_iters=80, start_iters=60, iter_ms=(2.9, 5.6), hint=_STEP))
 register(Method("lbfgs", "L-BFGS", step=_lbfgs_step, options=blocks.options(200), **blocks.PIECES,
-                explorer=True, max_iters=50, start_iters=40, iter_ms=(7.0, 17.0), hint=_INIT))
+                explorer=True, max_iters=50, start_iters=40, iter_ms=(6.1, 13.8), hint=_INIT))
 register(Method("als", "ALS", step=_als_step, options=blocks.options(15), **{**blocks.PIECES, "init": _als_init},
-                explorer=True, one_blas_thread=True, max_iters=15, start_iters=10, iter_ms=(12.4, 60.3),
+                explorer=True, one_blas_thread=True, max_iters=15, start_iters=10, iter_ms=(11.2, 53.1),
                 hint=_INIT))
 # Methods with their own model (notebooks 10-12): entries of their own modules.
 register(implicit_als.METHOD)

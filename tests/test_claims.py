@@ -722,6 +722,33 @@ def test_08_kept_runs_and_the_live_figure():
     assert len(plots) == 1 and plots[0].startswith('<img src="data:image/svg+xml;base64,')
 
 
+def test_08_every_widget_setting_the_notebook_asks_for_is_on_the_sliders(u1):
+    # The iterations slider stops where a move would train for longer than MOVE_SECONDS
+    # (cflib.trainers.explorer_iterations): what an experiment tells the learner to set must be there.
+    from cflib.trainers import explorer_iterations
+
+    _, _, train, _ = u1
+
+    def limit(method, k):
+        return explorer_iterations(method, k, train.nnz)
+
+    asked = [("als", 10, 10),                                   # the start, experiment A
+             ("als", 2, 10), ("als", 20, 10),                   # experiment B: k 2, 10 and 20 at 10 sweeps
+             ("gd", 10, 60),                                    # experiment C
+             ("momentum", 10, 60), ("lbfgs", 10, 50), ("als", 10, 15),  # experiment D
+             ("gd", 10, 80),                                    # experiment E
+             ("gd", 2, 40), ("gd", 30, 40)]                     # exercise 2
+    for method, k, n in asked:
+        assert n <= limit(method, k), (method, k, n)
+    assert limit("als", 22) >= 10 > limit("als", 23)
+    quoted("08", "From $k = 23$ on, the iterations slider offers fewer than 10 sweeps")
+    quoted("08", f"(ALS: {limit('als', 10)} sweeps at $k = 10$, {limit('als', 20)} at $k = 20$, "
+                 f"{limit('als', 30)} at $k = 30$)")
+    code = "\n".join("".join(c["source"]) for c in _notebook("08")["cells"] if c["cell_type"] == "code")
+    assert 'lbfgs = run(method="lbfgs", k=10, lam=10.0, n_iters=50)     # the most the explorer\'s slider allows' in code
+    assert limit("lbfgs", 10) == 50
+
+
 def test_08_starting_setting_and_experiment_a():
     start = printed("08", 'print("settings:"')
     baseline, movie_mean = grab(start, r"movie \+ user biases NUMBER"), grab(start, r"movie mean NUMBER")
