@@ -92,8 +92,9 @@ def iteration_seconds(name, k: int, nnz: int) -> float:
         t(k) = t_{10} \left(\frac{t_{30}}{t_{10}}\right)^{\log((k+1)/11) / \log(31/11)}
                \cdot \frac{n_{nz}}{100{,}000} \cdot 10^{-3}
 
-    (an ALS sweep grows about as :math:`k^{1.6}`, its Gram matrices and solves; a gradient
-    step about as :math:`k^{0.8}`, its gathers). 0.0 for an entry without ``iter_ms``.
+    (on ml-100k an ALS sweep grows about as :math:`(k+1)^{1.5}`, its Gram matrices and
+    solves; a gradient step about as :math:`(k+1)^{0.7}`, its gathers). 0.0 for an entry
+    without ``iter_ms``.
     """
     entry = get_method(name)
     if entry.iter_ms is None:
@@ -254,16 +255,16 @@ def _lr(default):
 # lr: the largest round step that does not diverge for the biased model on
 # ml-100k (4e-3 does); the normalized model tolerates about 3 times larger steps.
 # max_iters: an ALS sweep costs about as much as 5-10 gradient steps, and ALS needs far fewer.
-# iter_ms: measured by benchmarks/bench_widgets.py --calibrate (benchmarks/README.md).
+# iter_ms: the largest of four runs of benchmarks/bench_widgets.py --calibrate (benchmarks/README.md).
 register(Method("gd", "gradient descent", step=_gd_step, options=blocks.options(300, lr=_lr(2e-3)),
-                **blocks.PIECES, explorer=True, max_iters=80, start_iters=60, iter_ms=(2.9, 5.3), hint=_STEP))
+                **blocks.PIECES, explorer=True, max_iters=80, start_iters=60, iter_ms=(3.0, 6.0), hint=_STEP))
 register(Method("momentum", "momentum", step=_gd_step,
                 options=blocks.options(300, lr=_lr(5e-4), momentum=Param(0.9, Real(0.0, 1.0, closed="left"))),
-                **blocks.PIECES, explorer=True, max_iters=80, start_iters=60, iter_ms=(2.9, 5.6), hint=_STEP))
+                **blocks.PIECES, explorer=True, max_iters=80, start_iters=60, iter_ms=(3.0, 6.1), hint=_STEP))
 register(Method("lbfgs", "L-BFGS", step=_lbfgs_step, options=blocks.options(200), **blocks.PIECES,
-                explorer=True, max_iters=50, start_iters=40, iter_ms=(6.1, 13.8), hint=_INIT))
+                explorer=True, max_iters=50, start_iters=40, iter_ms=(6.4, 14.2), hint=_INIT))
 register(Method("als", "ALS", step=_als_step, options=blocks.options(15), **{**blocks.PIECES, "init": _als_init},
-                explorer=True, one_blas_thread=True, max_iters=15, start_iters=10, iter_ms=(11.2, 53.1),
+                explorer=True, one_blas_thread=True, max_iters=15, start_iters=10, iter_ms=(11.6, 56.3),
                 hint=_INIT))
 # Methods with their own model (notebooks 10-12): entries of their own modules.
 register(implicit_als.METHOD)

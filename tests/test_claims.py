@@ -740,8 +740,8 @@ def test_08_every_widget_setting_the_notebook_asks_for_is_on_the_sliders(u1):
              ("gd", 2, 40), ("gd", 30, 40)]                     # exercise 2
     for method, k, n in asked:
         assert n <= limit(method, k), (method, k, n)
-    assert limit("als", 22) >= 10 > limit("als", 23)
-    quoted("08", "From $k = 23$ on, the iterations slider offers fewer than 10 sweeps")
+    assert limit("als", 21) >= 10 > limit("als", 22)
+    quoted("08", "From $k = 22$ on, the iterations slider offers fewer than 10 sweeps")
     quoted("08", f"(ALS: {limit('als', 10)} sweeps at $k = 10$, {limit('als', 20)} at $k = 20$, "
                  f"{limit('als', 30)} at $k = 30$)")
     code = "\n".join("".join(c["source"]) for c in _notebook("08")["cells"] if c["cell_type"] == "code")
