@@ -43,9 +43,9 @@ __all__ = ["RowSystems", "ridge_solve", "solve_systems", "index_dtype"]
 
 #: From this many columns of F on, the (d, d) systems are built by batched BLAS
 #: products over buckets of rows instead of by one sparse product. Both sides of
-#: ml-100k u1, one thread (benchmarks/README.md, "ALS Gram matrices"): the sparse
-#: product costs nnz * d^2 / 2 scalar multiply-adds, 3.1 ms at d=11 and 34.5 ms at
-#: d=31; the buckets 5.4 and 17.2 ms; they cross near d=14.
+#: ml-100k u1, one thread (benchmarks/bench_kernels.py, benchmarks/README.md): the
+#: sparse product costs nnz * d^2 / 2 scalar multiply-adds, 2.8 ms at d=11 and 35.6 ms
+#: at d=31; the buckets 3.4 and 15.9 ms; they cross between d=11 and d=14.
 LOOP_MIN_D = 14
 #: Entries gathered at once by the batched path (a (GATHER_ENTRIES, d) temporary).
 GATHER_ENTRIES = 1 << 16

@@ -106,6 +106,12 @@ def test_bench_widgets_quick_times_every_widget():
     assert {"k", "lam", "iterations", "model", "optimizer", "lr"} <= controls
 
 
+def test_bench_kernels_quick_times_the_gathers_and_both_gram_paths():
+    out = run_quick("bench_kernels.py")
+    assert len(table_rows(out, "30", n_cells=6)) == 1 and len(table_rows(out, "20", n_cells=6)) == 1  # the gathers
+    assert len(table_rows(out, "6", n_cells=5)) == 1 and len(table_rows(out, "31", n_cells=5)) == 1  # the Gram paths
+
+
 def test_every_script_has_a_row_in_the_readme():
     """benchmarks/README.md's table lists every bench_*.py, and nothing that is gone."""
     text = (BENCHMARKS / "README.md").read_text(encoding="utf-8")

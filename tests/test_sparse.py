@@ -271,3 +271,13 @@ def test_stable_order_falls_back_when_the_packed_key_would_overflow():
     rows = np.array([2**40, 5, 2**40, 0])
     cols = np.array([1, 2**30, 0, 3])
     np.testing.assert_array_equal(sparse._stable_order(rows, cols, 2**31), np.lexsort((cols, rows)))
+
+
+def test_row_dots_refuses_indices_outside_the_factors():
+    from cflib.sparse import row_dots
+
+    A, B = np.ones((3, 2)), np.ones((4, 2))
+    np.testing.assert_allclose(row_dots(A, B, np.array([0, 2]), np.array([3, 1])), [2.0, 2.0])
+    for rows, cols, name in (([0, 3], [0, 0], "rows"), ([0, -1], [0, 0], "rows"), ([0, 0], [4, 0], "cols")):
+        with pytest.raises(IndexError, match=f"row_dots: {name} must lie in"):
+            row_dots(A, B, np.array(rows), np.array(cols))

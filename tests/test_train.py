@@ -399,3 +399,25 @@ def test_lbfgs_line_search_overflow_is_divergence_not_an_input_error():
         model, history = fit(noisy, method="lbfgs", n_iters=2, lam=1e160)
     assert history.diverged
     assert np.all(np.isfinite(model.X)) and np.all(np.isfinite(model.Theta))
+
+
+def test_batched_grams_handle_empty_rows_wide_rows_and_weights(monkeypatch):
+    # rows without partners (A = 0), one row wider than a gather block, and the weighted Gram
+    rng = np.random.default_rng(2)
+    n_rows, n_cols, d = 7, 40, 16
+    rows = np.r_[np.zeros(30, int), rng.integers(2, 5, 25)]  # row 0 wide; rows 1, 5, 6 empty
+    cols = np.r_[rng.permutation(n_cols)[:30], rng.integers(0, n_cols, 25)]
+    keep = np.unique(rows * n_cols + cols, return_index=True)[1]
+    rows, cols = rows[keep], cols[keep]
+    monkeypatch.setattr(als, "GATHER_ENTRIES", 20)  # row 0 alone exceeds a block
+    assert d >= als.LOOP_MIN_D
+    sides = als.RowSystems(rows, cols, n_rows, n_cols)
+    F = rng.standard_normal((n_cols, d))
+    w = rng.random(rows.size)
+    direct, weighted = np.zeros((n_rows, d, d)), np.zeros((n_rows, d, d))
+    for t, (r, c) in enumerate(zip(rows, cols)):
+        direct[r] += np.outer(F[c], F[c])
+        weighted[r] += w[t] * np.outer(F[c], F[c])
+    np.testing.assert_allclose(sides._grams(F), direct, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(sides._weighted_grams(F, w[sides.order]), weighted, rtol=1e-12, atol=1e-12)
+    assert not sides._grams(F)[[1, 5, 6]].any()
