@@ -623,3 +623,27 @@ def test_explorer_starts_clamped_when_asked_for_more_than_the_budget(small_split
     budget = 4.5 * T.iteration_seconds("als", 3, train.nnz)
     e = W.TrainingExplorer(train, val, k=3, n_iters=12, method="als", move_seconds=budget)
     assert e.n_iters.value == 4 and len(e.history.cost) == 4 and "12 come back" in e.readout.value
+
+
+def test_explorer_answers_at_every_k_with_every_optimizer_under_a_binding_budget(small_split):
+    # Every k the slider allows, every optimizer: the slider's range is the limit there, the value
+    # within it, and the run shown has exactly that many iterations (or says it diverged).
+    from cflib import trainers as T
+
+    train, val = small_split
+    budget = 4.5 * T.iteration_seconds("als", 12, train.nnz)  # binds from about k 12 on for ALS
+    e = W.TrainingExplorer(train, val, k=1, n_iters=6, method="als", move_seconds=budget,
+                           max_iters={m: 6 for m in W.METHODS})
+    e.lr.value = 0.002
+    for method in W.METHODS:
+        e.method.value = method
+        e.k.value = 1
+        e.n_iters.value = e.n_iters.max
+        for k in range(1, 31):
+            e.k.value = k
+            assert e.n_iters.max == e.iteration_limit() == T.explorer_iterations(method, k, train.nnz, seconds=budget,
+                                                                                 cap=6)
+            assert e.settings() == {**e.settings(), "k": k, "method": method, "n_iters": e.n_iters.value}
+            assert e.result.k == k and (len(e.history.cost) == e.n_iters.value or e.history.diverged)
+            assert ("are the most at k = " in e.readout.value) == (e.n_iters.value < 6)
+    assert e.iteration_limit("als", 30) < 6  # the budget did bind
