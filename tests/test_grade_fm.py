@@ -100,6 +100,22 @@ def test_a_function_that_calls_the_reference_gets_no_points():
         assert row["status"] == "fail" and f"calls {ref}, the function this exercise asks you to write" in row["detail"]
 
 
+def test_a_function_that_calls_another_exercises_reference_is_told_so():
+    """An SGD step built on cflib's FM gradient (the answer of the gradient exercise) is not the step's own work,
+    and the message names the other exercise's reference as such, not as this exercise's."""
+    nb = {"id": NB, "exercises": [{"function": name, "check": check, "points": 1}
+                                  for name, check, _, _, _ in EXERCISES]}
+    borrowed = HEAD + ("from cflib.fm_sgd import rating_gradient\n\n\ndef sgd_step(x, y, w0, w, V, lr, lam):\n"
+                       "    g0, gw, gV = rating_gradient(x, y, w0, w, V)\n"
+                       "    return w0 - lr * g0, w - lr * (gw + lam * w), V - lr * (gV + lam * V)\n")
+    cells = list(enumerate([HEAD + "def fm_pairwise(X, V):\n    raise NotImplementedError\n",
+                            HEAD + "def fm_gradient(x, y, w0, w, V):\n    raise NotImplementedError\n", borrowed]))
+    step = next(r for r in _run("borrower", nb, cells) if r["exercise"] == "sgd_step")
+    assert step["status"] == "fail" and step["points"] == 0
+    assert "calls cflib.fm_sgd.rating_gradient, the answer cflib holds for another exercise" in step["detail"]
+    assert "the function this exercise asks you to write" not in step["detail"]
+
+
 @pytest.mark.skipif(not HANDOUT.exists(), reason="notebook 13's student copy is not generated yet")
 def test_notebook_13s_student_copy_filled_in_is_graded_as_its_checks_say():
     """The handout as a learner hands it in: the course entry read from the notebooks (as course.json will be)."""

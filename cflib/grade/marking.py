@@ -114,9 +114,14 @@ def mark_exercise(student: str, nb: dict, entry: dict, exercise, run, cells: lis
     where = lambda k: spec.cases[min(k, len(spec.cases) - 1)].label  # noqa: E731
     for k, result in enumerate(results):
         if result.get("kind") == "reference":
-            return out("fail", f"{fn} calls {result.get('text')}, the function this exercise asks you to write, "
-                               "instead of computing the result itself; the notebook's check compares it with "
-                               "that same function, so it passes there, but it is not an answer")
+            called = result.get("text")
+            if called == spec.ref_name:
+                return out("fail", f"{fn} calls {called}, the function this exercise asks you to write, "
+                                   "instead of computing the result itself; the notebook's check compares it with "
+                                   "that same function, so it passes there, but it is not an answer")
+            return out("fail", f"{fn} calls {called}, the answer cflib holds for another exercise of this "
+                               "notebook; the grader does not run the reference answers inside a submission: "
+                               f"compute the result in {fn} itself, or call your own function for that exercise")
         if result.get("kind") == "memory":
             return out("error", f"{fn} ran out of memory on {where(k)}: the grader allows "
                                 f"{limits['memory_gib']:g} GiB per submission (--memory-limit); look for a dense "
