@@ -136,7 +136,9 @@ def plot_cost_curves(histories, *, x="iteration", ax=None, title=None, logy=True
     """Cost J of several runs against iteration or wall time.
 
     Runs whose cost becomes infinite or NaN, or ends above where it started,
-    are marked "diverged" and drawn up to their last finite value with a cross.
+    are marked "diverged": drawn up to their last finite value with a cross, or,
+    when they climb past the top of the scale, up to where they leave it, marked
+    with a caret and a note of the value J reaches.
 
     Parameters
     ----------
@@ -208,16 +210,26 @@ def plot_cost_curves(histories, *, x="iteration", ax=None, title=None, logy=True
         if relative:
             ys[ys <= 0] = np.nan  # the run that reached the floor: log(0) is not drawn
         label = f"{name} (diverged)" if diverged else name
-        shown = np.minimum(ys, ceiling) if not relative else ys
-        ax.plot(xs[:n_ok], shown, color=color, lw=2, label=label)
+        above = np.flatnonzero(ys > ceiling) if diverged and not relative else np.zeros(0, int)
+        # A run leaving the scale is drawn up to its first point above the ceiling (the axes cut
+        # the segment at their top edge) and no further: never flat along the edge, as if it had
+        # levelled off there.
+        end = int(above[0]) + 1 if above.size else n_ok
+        ax.plot(xs[:end], ys[:end], color=color, lw=2, label=label)
         if diverged and n_ok:
-            ax.plot(xs[n_ok - 1], shown[-1], "x", color=color, ms=10, mew=2.5)
-            if not relative and ys[-1] > ceiling:
-                last = "inf" if n_ok < c.size else f"{ys[-1]:.1e}"
+            if above.size:  # a caret where the curve leaves through the top of the axes
+                exit_x = scale_exit(xs[:end], ys[:end], ceiling, logy)
+                ax.plot(exit_x, ceiling, "^", color=color, ms=10, clip_on=False)
+            else:
+                ax.plot(xs[n_ok - 1], ys[n_ok - 1], "x", color=color, ms=10, mew=2.5)
+            if not relative and (above.size or n_ok < c.size):
+                last = "inf" if n_ok < c.size else f"{ys[n_ok - 1]:.1e}"
+                anchor = exit_x if above.size else xs[n_ok - 1]
                 # written towards the middle of the axes, so that it never runs past their edge
                 span = [min(float(r[0][0]) for r in runs.values()), max(float(r[0][-1]) for r in runs.values())]
-                left = xs[n_ok - 1] < (span[0] + span[1]) / 2
-                ax.annotate(f"diverged: J reaches {last} (off the scale)", (xs[n_ok - 1], ceiling),
+                left = anchor < (span[0] + span[1]) / 2
+                ax.annotate(f"diverged: J reaches {last}" + (" (off the scale)" if above.size else ""),
+                            (anchor, ceiling if above.size else ys[n_ok - 1]),
                             xytext=(6 if left else -6, -14), textcoords="offset points",
                             ha="left" if left else "right", va="top", color=color, fontsize=9)
     if logy:
@@ -243,6 +255,18 @@ def plot_cost_curves(histories, *, x="iteration", ax=None, title=None, logy=True
             ax.yaxis.set_minor_formatter(plain)
     ax.legend()
     return ax
+
+
+def scale_exit(xs, ys, level, logy):
+    """The x where the polyline (xs, ys), whose last point alone lies above ``level``, crosses it."""
+    if len(xs) < 2:
+        return float(xs[-1])
+    (x0, x1), (y0, y1) = xs[-2:], ys[-2:]
+    if logy and y0 > 0:
+        t = (np.log(level) - np.log(y0)) / (np.log(y1) - np.log(y0))
+    else:
+        t = (level - y0) / (y1 - y0)
+    return float(x0 + np.clip(t, 0.0, 1.0) * (x1 - x0))
 
 
 # -------------------------------------------------------------------- sweeps

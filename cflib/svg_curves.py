@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from .history import finite_prefix, is_diverged
-from .plots import PALETTE
+from .plots import PALETTE, scale_exit
 
 __all__ = ["explorer_svg", "svg_img", "nice_ticks"]
 
@@ -182,6 +182,12 @@ class _Panel:
         self.parts.append(f'<path d="M{cx - r:.1f},{cy - r:.1f}L{cx + r:.1f},{cy + r:.1f}M{cx - r:.1f},{cy + r:.1f}'
                           f'L{cx + r:.1f},{cy - r:.1f}" stroke="{color}" stroke-width="2.5"/>')
 
+    def caret(self, x, color, r=7):
+        """An upward triangle with its tip on the top edge at ``x``: where a curve leaves the axes."""
+        cx, cy = self.px(x), self.top
+        self.parts.append(f'<path d="M{cx:.1f},{cy:.1f}L{cx + r:.1f},{cy + 1.6 * r:.1f}L{cx - r:.1f},'
+                          f'{cy + 1.6 * r:.1f}Z" fill="{color}"/>')
+
     def svg(self, title, xlabel, ylabel):
         """The panel's markup: grid, ticks, labels, title, then the clipped data."""
         L, T, W, H = self.left, self.top, self.width, self.height
@@ -322,23 +328,28 @@ def _cost_panel(history, cost, label, legend_y):
     positive = ok[ok > 0]
     lo = float(positive.min()) if positive.size else 1.0
     ceiling = 3.0 * float(np.max(cost[:1] if diverged else cost))
-    shown = np.minimum(ok, ceiling)
+    above = np.flatnonzero(ok > ceiling) if diverged else np.zeros(0, int)
+    end = int(above[0]) + 1 if above.size else n_ok  # through the first point off the scale, never along its edge
     if diverged:
         ylim = (max(lo, 1e-300) / 1.5, ceiling)
     else:
         ylim = _auto_limits(lo, float(positive.max()) if positive.size else 10.0, log=True)
     panel = _Panel(1, box, _auto_limits(float(xs[0]), float(xs[-1])), ylim, log=True)
-    panel.line(xs[:n_ok], shown, PALETTE[0])
+    panel.line(xs[:end], ok[:end], PALETTE[0])
     legend, height = "", 0
     if diverged:
         if n_ok:
-            panel.cross(xs[n_ok - 1], shown[-1], PALETTE[0])
-            if ok[-1] > ceiling or n_ok < cost.size:
+            if above.size:  # a caret where the curve leaves through the top
+                x, y = scale_exit(xs[:end], ok[:end], ceiling, True), ceiling
+                panel.caret(x, PALETTE[0])
+            else:
+                x, y = xs[n_ok - 1], ok[-1]
+                panel.cross(x, y, PALETTE[0])
+            if above.size or n_ok < cost.size:
                 last = "inf" if n_ok < cost.size else f"{ok[-1]:.1e}"
-                at_left = xs[n_ok - 1] < (xs[0] + xs[-1]) / 2
-                px, py = panel.px(xs[n_ok - 1]), panel.py(min(ok[-1], ceiling))
-                panel.parts.append(_text(px + (8 if at_left else -8), py + 20,
-                                         f"diverged: J reaches {last} (off the scale)", size=12,
+                at_left = x < (xs[0] + xs[-1]) / 2
+                note = f"diverged: J reaches {last}" + (" (off the scale)" if above.size else "")
+                panel.parts.append(_text(panel.px(x) + (8 if at_left else -8), panel.py(y) + 20, note, size=12,
                                          anchor="start" if at_left else "end", color=PALETTE[0]))
         legend, height = _legend(box[0] + 90, legend_y, [(f"{label} (diverged)", PALETTE[0], 2, None, False)])
     return panel.svg("Cost J (log scale)", "iteration", "cost J"), legend, height

@@ -105,9 +105,17 @@ def test_cost_curves_mark_divergence():
     labels = _line_labels(ax)
     assert "lr=0.1 (diverged)" in labels and "lr=0.001" in labels
     diverged = ax.get_lines()[labels.index("lr=0.1 (diverged)")]
-    assert np.all(np.isfinite(diverged.get_ydata())) and len(diverged.get_ydata()) == 9
     tame = np.array(_history()["cost"])
     assert ax.get_ylim() == pytest.approx((tame.min() / 1.5, tame.max() * 3.0))  # the blow-up is cut off
+    # drawn up to its first point above the scale and no further (never flat along the top edge)
+    ys, top = np.asarray(diverged.get_ydata()), ax.get_ylim()[1]
+    assert np.all(np.isfinite(ys)) and ys[-1] > top and np.all(ys[:-1] <= top) and len(ys) == 4
+    (caret,) = [line for line in ax.get_lines() if line.get_marker() == "^"]
+    (cx,), (cy,) = caret.get_xdata(), caret.get_ydata()
+    assert cy == pytest.approx(top) and diverged.get_xdata()[-2] <= cx <= diverged.get_xdata()[-1]
+    assert not caret.get_clip_on()
+    (note,) = [t for t in ax.texts if t.get_text().startswith("diverged: J reaches")]
+    assert note.get_text() == "diverged: J reaches inf (off the scale)"  # its last values are inf
     ax = plots.plot_cost_curves({"big": _history(diverge=True), "ok": _history()}, logy=False)
     assert ax.get_ylim()[1] < 2 * tame.max()
 
