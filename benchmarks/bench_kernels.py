@@ -7,7 +7,7 @@
    per index) and ``np.take(mode="clip")`` into a kept buffer, which cflib uses after one
    bounds check of the whole index array.
 2. **ALS Gram matrices** ``A_r = sum_c f_c f_c^T`` of both sides of u1
-   (``cflib.als.RowSystems._grams``): the sparse product of the pattern with the upper
+   (``cflib.grams.gram_matrices``): the sparse product of the pattern with the upper
    triangles of all outer products, against the batched BLAS products over buckets of rows
    with similar counts, by number of columns d. ``LOOP_MIN_D`` picks the path.
 
@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import cflib  # noqa: E402
-from cflib import als  # noqa: E402
+from cflib import als, grams  # noqa: E402
 from measure import machine_markdown, markdown_table  # noqa: E402
 
 
@@ -61,10 +61,10 @@ def gathers(train, rng):
     return markdown_table(["k", "dtype", "F[idx] ms", "take (raise) ms", "take (clip) ms", "raise / clip"], rows)
 
 
-def grams(train, rng, ds):
+def gram_paths(train, rng, ds):
     movie_side = als.RowSystems(train.movies, train.users, train.n_movies, train.n_users)
     user_side = als.RowSystems(train.users, train.movies, train.n_users, train.n_movies)
-    chosen = als.LOOP_MIN_D
+    chosen = grams.LOOP_MIN_D
     rows = []
     try:
         for d in ds:
@@ -72,12 +72,12 @@ def grams(train, rng, ds):
             X = rng.standard_normal((train.n_movies, d))
             times = []
             for min_d in (10**6, 1):  # the sparse product, then the batched products
-                als.LOOP_MIN_D = min_d
+                grams.LOOP_MIN_D = min_d
                 times.append(cpu_ms(lambda: movie_side._grams(Theta)) + cpu_ms(lambda: user_side._grams(X)))
             faster = "batched" if times[1] < times[0] else "sparse"
             rows.append([d, f"{times[0]:.1f}", f"{times[1]:.1f}", faster, "batched" if d >= chosen else "sparse"])
     finally:
-        als.LOOP_MIN_D = chosen
+        grams.LOOP_MIN_D = chosen
     return markdown_table(["d", "sparse product ms", "batched buckets ms", "faster", f"cflib (LOOP_MIN_D = {chosen})"],
                           rows)
 
@@ -96,7 +96,7 @@ def main(argv=None):
     with threadpool_limits(1):
         print(f"Gathers of one row per rating ({train.nnz:,} ratings, rows of Theta):\n\n{gathers(train, rng)}\n",
               flush=True)
-        print(f"ALS Gram matrices, both sides of u1 ({train.nnz:,} ratings):\n\n{grams(train, rng, ds)}")
+        print(f"ALS Gram matrices, both sides of u1 ({train.nnz:,} ratings):\n\n{gram_paths(train, rng, ds)}")
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
 

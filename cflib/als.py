@@ -19,13 +19,9 @@ loop over movies: for the left-hand sides, the (n_users, k*k) matrix of outer
 products :math:`\theta_j \theta_j^T` is multiplied by the sparse 0/1 pattern
 R (n_movies, n_users); for the right-hand sides, the sparse matrix of targets
 times Theta. ``np.linalg.solve`` then solves the stacked (n_movies, k, k)
-systems in one call. Only the upper triangle of each outer product is
-computed, since the systems are symmetric. For larger k (``LOOP_MIN_D``) the
-sparse product does too many scalar operations, and the left-hand sides are
-built with batched BLAS products instead: rows with similar numbers of partners
-are grouped in buckets, each row's partners gathered into a zero-padded (width, d)
-block, and ``np.matmul`` forms all :math:`G_r^T G_r` of a bucket in one call
-(a loop in C, not one Python call per row).
+systems in one call. The left-hand sides come from :mod:`cflib.grams` (a
+sparse product at small k, batched BLAS products over buckets of rows at larger
+k).
 
 The penalty may differ per coordinate (``penalty`` of shape (k,)) and even
 per row (shape (n_rows, k)). A per-coordinate penalty is how :mod:`cflib.train`
@@ -39,20 +35,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from . import grams
+
 __all__ = ["RowSystems", "ridge_solve", "solve_systems", "index_dtype"]
-
-#: From this many columns of F on, the (d, d) systems are built by batched BLAS
-#: products over buckets of rows instead of by one sparse product. Both sides of
-#: ml-100k u1, one thread (benchmarks/bench_kernels.py, benchmarks/README.md): the
-#: sparse product costs nnz * d^2 / 2 scalar multiply-adds, 2.8 ms at d=11 and 35.6 ms
-#: at d=31; the buckets 3.4 and 15.9 ms; they cross between d=11 and d=14.
-LOOP_MIN_D = 14
-#: Entries gathered at once by the batched path (a (GATHER_ENTRIES, d) temporary).
-GATHER_ENTRIES = 1 << 16
-#: Width ratio of consecutive buckets: a row is padded to at most this many times
-#: its number of partners (zero rows, which add nothing to G^T G).
-BUCKET_GROWTH = 1.25
-
 
 def index_dtype(nnz: int, n_rows: int, n_cols: int):
     """The index dtype of the grouped pattern: int32 while every index and offset fits, else int64.
@@ -179,60 +164,16 @@ class RowSystems:
         )
 
     def _grams(self, F) -> np.ndarray:
-        """``A[r] = sum over the partners c of row r of f_c f_c^T``, shape (n_rows, d, d)."""
-        d = F.shape[1]
-        if d < LOOP_MIN_D:
-            A = np.empty((self.n_rows, d, d))
-            # Sparse pattern times the upper triangles of all outer products: no Python loop.
-            iu, ju = np.triu_indices(d)
-            upper = self.pattern @ (F[:, iu] * F[:, ju])  # (n_rows, d(d+1)/2)
-            A[:, iu, ju] = upper
-            A[:, ju, iu] = upper
-            return A
-        return self._batched_grams(F, None)
+        """``A[r] = sum over the partners c of row r of f_c f_c^T``, shape (n_rows, d, d) (:mod:`cflib.grams`)."""
+        return grams.gram_matrices(F, self.indptr, self.indices, self.n_rows, blocks=self._buckets(F))
 
-    def _buckets(self):
-        """Rows grouped by number of partners, as (rows, padded partner indices, entry positions) blocks.
-
-        Each block holds rows whose counts lie within a factor ``BUCKET_GROWTH`` of
-        each other, and at most ``GATHER_ENTRIES`` padded entries (one row more when
-        a single row is wider). Padding points at column ``n_cols``: the zero row
-        :meth:`_batched_grams` appends to F. Built once per pattern, on first use.
-        """
-        if getattr(self, "_bucket_list", None) is not None:
-            return self._bucket_list
-        by_count = np.argsort(self.counts, kind="stable")
-        counts = self.counts[by_count]
-        blocks, start, n = [], int(np.searchsorted(counts, 1)), self.n_rows  # rows without partners: A = 0
-        while start < n:
-            top = max(int(counts[start] * BUCKET_GROWTH), int(counts[start]))
-            stop = int(np.searchsorted(counts, top, side="right"))
-            width = int(counts[stop - 1])
-            stop = min(stop, start + max(1, GATHER_ENTRIES // width))
-            rows = by_count[start:stop]
-            j = np.arange(width)
-            first = self.indptr[rows].astype(np.int64)[:, None]
-            inside = j < self.counts[rows][:, None]
-            idx = np.where(inside, self.indices[np.minimum(first + j, self.indices.size - 1)], self.n_cols)
-            pos = np.where(inside, first + j, -1)  # each padded slot's entry (for weights), -1 for padding
-            blocks.append((rows, idx, pos))
-            start = stop
-        self._bucket_list = blocks
-        return blocks
-
-    def _batched_grams(self, F, weights):
-        """Large d: ``A[r] = G_r^T diag(w_r) G_r`` by bucket, with ``np.matmul`` over each bucket's rows."""
-        d = F.shape[1]
-        A = np.zeros((self.n_rows, d, d))
-        Fz = np.zeros((self.n_cols + 1, d))
-        Fz[:-1] = F
-        if weights is not None:
-            wz = np.append(np.asarray(weights, dtype=np.float64), 0.0)  # padding (pos -1) reads the 0
-        for rows, idx, pos in self._buckets():
-            G = np.take(Fz, idx, axis=0, mode="clip")  # (m, width, d); valid indices: clip skips the checks
-            left = G if weights is None else G * wz[pos][..., None]
-            A[rows] = np.matmul(left.transpose(0, 2, 1), G)
-        return A
+    def _buckets(self, F):
+        """The batched path's blocks (:func:`cflib.grams.buckets`), planned on first use; None at small d."""
+        if F.shape[1] < grams.LOOP_MIN_D:
+            return None
+        if getattr(self, "_bucket_list", None) is None:
+            self._bucket_list = grams.buckets(self.counts, self.indptr, self.indices, self.n_cols)
+        return self._bucket_list
 
     def solve(self, F, targets, penalty, *, grouped: bool = False, return_sse: bool = False):
         r"""Solve every row's ridge system against the fixed factor F.
@@ -333,16 +274,8 @@ class RowSystems:
 
         ``weights`` (nnz,) are in the grouped order (permuted by ``order``).
         """
-        d = F.shape[1]
-        if d < LOOP_MIN_D:
-            A = np.empty((self.n_rows, d, d))
-            iu, ju = np.triu_indices(d)
-            pattern = sp.csr_matrix((weights, self.indices, self.indptr), shape=(self.n_rows, self.n_cols))
-            upper = pattern @ (F[:, iu] * F[:, ju])
-            A[:, iu, ju] = upper
-            A[:, ju, iu] = upper
-            return A
-        return self._batched_grams(F, weights)
+        return grams.gram_matrices(F, self.indptr, self.indices, self.n_rows, weights=weights,
+                                   blocks=self._buckets(F))
 
     def solve_weighted(self, F, weights, targets, penalty, *, base=None):
         r"""Solve every row's *weighted* ridge system, with an optional shared Gram term.

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import cflib
-from cflib import als
+from cflib import als, grams
 from cflib.objective import cost, gradient
 from cflib.evaluate import evaluate, rmse
 from cflib.gradcheck import numerical_gradient, relative_error
@@ -291,9 +291,9 @@ def test_row_systems_both_gram_paths_agree_with_a_direct_sum(data, d, monkeypatc
     direct = np.zeros((data.n_movies, d, d))
     for m, u in zip(data.movies, data.users):
         direct[m] += np.outer(F[u], F[u])
-    monkeypatch.setattr(als, "GATHER_ENTRIES", 50)  # several gather blocks
+    monkeypatch.setattr(grams, "GATHER_ENTRIES", 50)  # several gather blocks
     for loop_min_d in (1, 10**6):  # the row loop, then the sparse product
-        monkeypatch.setattr(als, "LOOP_MIN_D", loop_min_d)
+        monkeypatch.setattr(grams, "LOOP_MIN_D", loop_min_d)
         np.testing.assert_allclose(sides._grams(F), direct, rtol=1e-12, atol=1e-12)
 
 
@@ -409,8 +409,8 @@ def test_batched_grams_handle_empty_rows_wide_rows_and_weights(monkeypatch):
     cols = np.r_[rng.permutation(n_cols)[:30], rng.integers(0, n_cols, 25)]
     keep = np.unique(rows * n_cols + cols, return_index=True)[1]
     rows, cols = rows[keep], cols[keep]
-    monkeypatch.setattr(als, "GATHER_ENTRIES", 20)  # row 0 alone exceeds a block
-    assert d >= als.LOOP_MIN_D
+    monkeypatch.setattr(grams, "GATHER_ENTRIES", 20)  # row 0 alone exceeds a block
+    assert d >= grams.LOOP_MIN_D
     sides = als.RowSystems(rows, cols, n_rows, n_cols)
     F = rng.standard_normal((n_cols, d))
     w = rng.random(rows.size)
