@@ -344,19 +344,20 @@ class TrainingExplorer(widgets.VBox):
         self._previous, self.history, self.result = self.history, history, result
         self._settings_shown = kw
         self.runs += 1
-        self._readout_shown = self._readout(history)  # without its timing: the picture keeps it
+        self._readout_shown = self._readout(history, kw["n_iters"])  # without its timing: the picture keeps it
         wanted = self._iters[kw["method"]]
-        if wanted > kw["n_iters"]:  # the budget at this k clamped the iterations chosen
-            when += (f" &middot; {kw['n_iters']} iterations are the most at k = {kw['k']} (each move trains "
-                     f"for at most about {self.move_seconds:g} s); {wanted} come back at a smaller k")
+        ran_all = len(history.cost) == kw["n_iters"] and not history_diverged(history)
+        if wanted > kw["n_iters"] and ran_all:  # the budget at this k held back the iterations chosen
+            when += (f" &middot; the iterations slider stops at {kw['n_iters']} at k = {kw['k']}, where a move "
+                     f"trains for about {self.move_seconds:g} s; your {wanted} come back at a smaller k")
         self.readout.value = f"{self._readout_shown} &middot; {when}"
         self.plot.value = svg_img(explorer_svg(
             history, baselines=self.baselines, ylim=self._rmse_limits(), title=self._title(),
             previous=None if self._previous is None else self._previous.val_rmse, cost_label=kw["method"]),
             alt=f"Training explorer: {self._title()}; {_plain(self._readout_shown)}")
 
-    def _readout(self, history):
-        """The readout of a run, without its timing (the caller adds it)."""
+    def _readout(self, history, n_iters):
+        """The readout of a run of ``n_iters`` iterations asked for, without its timing (the caller adds it)."""
         val = _last_finite(history.val_rmse)
         n = len(history.cost)
         best = self.baselines and min(self.baselines.values())
@@ -371,8 +372,10 @@ class TrainingExplorer(widgets.VBox):
             verdict = f" &middot; worse than the best baseline ({best:.4f})"
         else:
             verdict = ""
+        done = (f"{n} iterations" if n >= n_iters else
+                f"{n} of {n_iters} iterations (the optimizer stopped early: its own stopping test was met)")
         return (f"<b>validation RMSE {_fmt_rmse(val)}</b> (training {_fmt_rmse(_last_finite(history.train_rmse))})"
-                f"{verdict} &middot; {n} iterations")
+                f"{verdict} &middot; {done}")
 
     def _title(self):
         """The title of the RMSE panel."""

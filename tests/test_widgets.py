@@ -589,15 +589,15 @@ def test_explorer_clamps_iterations_at_large_k_and_restores_them(small_split):
     train, val = small_split
     budget = 4.5 * T.iteration_seconds("als", 3, train.nnz)  # 4 ALS sweeps at k = 3, more at k = 1
     e = W.TrainingExplorer(train, val, k=1, n_iters=8, method="als", move_seconds=budget)
-    assert e.iteration_limit() > 8 and e.n_iters.value == 8 and "are the most" not in e.readout.value
+    assert e.iteration_limit() > 8 and e.n_iters.value == 8 and "slider stops at" not in e.readout.value
     runs = e.runs
     e.k.value = 3  # one move: the slider adapts, one training of 4 sweeps
     assert e.runs == runs + 1 and e.trained == runs + 1
     assert e.n_iters.max == e.n_iters.value == e.iteration_limit() == 4 and len(e.history.cost) == 4
-    assert "4 iterations are the most at k = 3" in e.readout.value and "8 come back" in e.readout.value
+    assert "the iterations slider stops at 4 at k = 3" in e.readout.value and "your 8 come back" in e.readout.value
     e.k.value = 1  # the chosen 8 sweeps come back (a kept run: nothing trained)
     assert e.n_iters.value == 8 and e.runs == runs + 2 and len(e.history.cost) == 8
-    assert "are the most" not in e.readout.value
+    assert "slider stops at" not in e.readout.value
     e.k.value = 3
     e.n_iters.value = 2  # a choice made at the clamp is the new choice
     e.k.value = 1
@@ -622,7 +622,7 @@ def test_explorer_starts_clamped_when_asked_for_more_than_the_budget(small_split
     train, val = small_split
     budget = 4.5 * T.iteration_seconds("als", 3, train.nnz)
     e = W.TrainingExplorer(train, val, k=3, n_iters=12, method="als", move_seconds=budget)
-    assert e.n_iters.value == 4 and len(e.history.cost) == 4 and "12 come back" in e.readout.value
+    assert e.n_iters.value == 4 and len(e.history.cost) == 4 and "your 12 come back" in e.readout.value
 
 
 def test_explorer_answers_at_every_k_with_every_optimizer_under_a_binding_budget(small_split):
@@ -645,5 +645,20 @@ def test_explorer_answers_at_every_k_with_every_optimizer_under_a_binding_budget
                                                                                  cap=6)
             assert e.settings() == {**e.settings(), "k": k, "method": method, "n_iters": e.n_iters.value}
             assert e.result.k == k and (len(e.history.cost) == e.n_iters.value or e.history.diverged)
-            assert ("are the most at k = " in e.readout.value) == (e.n_iters.value < 6)
+            held_back = e.n_iters.value < 6 and len(e.history.cost) == e.n_iters.value and not e.history.diverged
+            assert ("the iterations slider stops at" in e.readout.value) == held_back
     assert e.iteration_limit("als", 30) < 6  # the budget did bind
+
+
+def test_explorer_readout_says_when_a_run_stopped_early_or_diverged_and_then_adds_no_budget_note(small_split):
+    from cflib import trainers as T
+
+    train, val = small_split
+    e = W.TrainingExplorer(train, val, k=1, lam=10 ** 2.5, n_iters=40, method="lbfgs")
+    n = len(e.history.cost)
+    assert n < 40 and not e.history.diverged  # converged long before 40 iterations
+    assert f"{n} of 40 iterations (the optimizer stopped early: its own stopping test was met)" in e.readout.value
+    budget = 30.5 * T.iteration_seconds("gd", 3, train.nnz)  # 30 steps at k = 3, below the 60 asked for
+    e = W.TrainingExplorer(train, val, k=3, lr=0.1, n_iters=60, method="gd", kind="biased", move_seconds=budget)
+    assert e.history.diverged and e.n_iters.value == 30
+    assert "diverged" in e.readout.value and "slider stops at" not in e.readout.value
