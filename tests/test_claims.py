@@ -769,7 +769,35 @@ def test_08_experiment_d_check():
     d = printed("08", "mom = run(")
     assert "in J and in validation RMSE: True" in d
     gaps = [float(x) for x in re.findall(rf"({NUMBER}) from 60 momentum steps", d)]
-    assert len(gaps) == 3 and gaps[1] < 0.005 and abs(gaps[2]) < 0.001  # "a few thousandths", "level"
+    assert "for sweeps in (5, 10, 13, 14, 15):" in "\n".join("".join(c["source"]) for c in _notebook("08")["cells"])
+    assert len(gaps) == 5 and gaps[1] < 0.005 and abs(gaps[4]) < 0.001  # "a few thousandths", "level"
+    assert gaps[2] > 0.001 >= gaps[3] >= 0  # "within a thousandth from 14 sweeps on" (13 is not)
+    quoted("08", "within a thousandth from 14 sweeps on, and level with them after fifteen")
+
+
+def test_08_each_optimizer_starts_where_the_bullet_says():
+    from cflib.trainers import METHODS
+    starts = {m: METHODS[m].start_iters for m in ("als", "gd", "momentum", "lbfgs")}
+    assert starts == {"als": 10, "gd": 60, "momentum": 60, "lbfgs": 40}
+    quoted("08", "(it starts at 10 ALS sweeps, 60 gradient or momentum steps and 40 L-BFGS iterations)")
+
+
+def test_08_biased_model_steps_and_its_als_curve_at_lam_1(u1):
+    # F: "with biases, gradient descent diverges at lr = 0.005 and momentum at 0.01, and 0.002 works for both"
+    _, _, train, val = u1
+    kw = dict(k=10, lam=10.0, n_iters=60, kind="biased", validation=val, seed=0)
+    assert _quiet_fit(train, method="gd", lr=0.005, **kw)[1].diverged
+    assert not _quiet_fit(train, method="momentum", lr=0.005, **kw)[1].diverged
+    assert _quiet_fit(train, method="momentum", lr=0.01, **kw)[1].diverged
+    assert not any(_quiet_fit(train, method=m, lr=0.002, **kw)[1].diverged for m in ("gd", "momentum"))
+    quoted("08", "with biases, gradient descent diverges at lr = 0.005 and momentum at 0.01, and 0.002 works for both")
+    # E: biased ALS at lam = 1 on this split: "the second and third sweeps make the validation error clearly
+    # worse, and the later ones win back only part of that"
+    v = np.asarray(_quiet_fit(train, method="als", k=10, lam=1.0, n_iters=15, kind="biased", validation=val,
+                              seed=0)[1].val_rmse)
+    assert v[1] > v[0] + 0.01 and v[2] > v[0] + 0.01 and v[0] < v[-1] < v[1:].max()
+    quoted("08", "the second and third sweeps make the validation error clearly worse, and the later ones win back "
+                 "only part of that")
 
 
 def test_08_experiment_e_check():
