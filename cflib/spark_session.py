@@ -212,7 +212,7 @@ def start_session(*, cores: int = 2, driver_memory: str = "1g", app_name: str = 
       which on small data costs more in scheduling than it computes;
     * ``spark.driver.memory``: the JVM heap (``"512m"``, ``"1g"``; Spark needs 450 MiB at least);
     * log level ERROR, and a temporary checkpoint directory: ALS checkpoints its
-      factors every 10 iterations to cut the lineage; without one, 20
+      factors at its first iteration and every 10th after that, to cut the lineage; without one, 20
       iterations end in ``StackOverflowError``. :func:`stop_session` removes it
       (Spark does not); so does Python's exit, for a session never stopped, and
       the next ``start_session`` for a process that was killed (``owner.pid``).
