@@ -44,11 +44,18 @@ QUOTES = [  # (code cell's first characters, printed text, the prose's words)
      "(0.5934 and 0.3148)"),
     ("print(f\"{'model':<11} {'full AUC'", "popularity    0.7527      0.7529        0.3118           0.3148",
      "(HR@10 0.6013 and 0.3118)"),
-    ("M, N, k = 1600", "AUC 0.95: expected sampled HR@10 0.976", "almost surely (0.976)"),
-    ("M, N, k = 1600", "AUC 0.90: expected sampled HR@10 0.447", "about half the time (0.447)"),
+    ("M, n_neg, N = 1600", "AUC 0.95: expected sampled HR@10 0.976", "a sampled hit 97.6 % of the time (0.976)"),
+    ("M, n_neg, N = 1600", "AUC 0.90: expected sampled HR@10 0.447", "about half the time (0.447)"),
     ("for a_name, b_name in ((\"implicit ALS\"", "implicit ALS - EASE, NDCG@10: u1 +0.0137 [+0.0001, +0.0273]",
      "ends at +0.0001"),
     ("for a_name, b_name in ((\"implicit ALS\"", "corrected p 0.025, won 5/5", "p-value is 0.025"),
+    ("for a_name, b_name in ((\"implicit ALS\"", "implicit ALS - EASE, NDCG@10: u1 +0.0137 [+0.0001",
+     "(implicit ALS − EASE: +0.0137 in NDCG@10 on u1, an interval just clear of 0, section 5)"),
+    ("n_relevant = {f:", "u1 24.6, u2 17.4, u3 13.0, u4 12.3, u5 12.5",
+     "24.6 of them in u1, against 17.4 in u2 and 12.3 to 13.0 in u3..u5"),
+    ("S = u1_models[\"EASE\"]", "mean sampled R@10 of EASE on u1 = 0.4177 (section 2's sampled_table: 0.4177)",
+     "from 0.4177 to 0.5099"),
+    ("S = u1_models[\"EASE\"]", "among the candidates: 0.5099", "from 0.4177 to 0.5099"),
     ("names = [\"implicit ALS\"", "implicit ALS      0.389 [0.365, 0.414]     0.461 [0.436, 0.487]",
      "overlap widely (0.436 to 0.487 and 0.424 to 0.471)"),
     ("names = [\"implicit ALS\"", "EASE              0.377 [0.353, 0.400]     0.448 [0.424, 0.471]",
@@ -116,7 +123,8 @@ def test_nb14_ladder_steps_are_all_significant():
     halves = [r[3] for r in rows]
     assert f"{min(halves):.3f}" == "0.012" and f"{max(halves):.3f}" == "0.017"
     prose = _prose()
-    assert "half-widths of the u1 intervals are 0.012 to 0.017" in prose and "smaller than about 0.012" in prose
+    assert "half-widths of the u1 intervals are 0.012 to 0.017" in prose
+    assert "half-widths of the ladder's intervals in P@10 are 0.012 to 0.017" in prose  # the Summary
     assert "largest Wilcoxon p-value is about $10^{-9}$" in prose and "corrected p below 0.01" in prose
 
 
@@ -134,7 +142,7 @@ def test_nb14_fold_order_u1_easiest_and_spread_beyond_the_intervals():
     for values, widest in per_fold.values():
         assert values.argmax() == 0                    # u1 is the easiest fold for every model
         assert values.max() - values.min() > widest    # spread larger than the width of any interval
-    assert "u1 is easiest for every model" in _prose()
+    assert "u1 is the easiest fold for every model" in _prose()
 
 
 # ------------------------------------------------------------------ recomputed from the data
@@ -157,6 +165,35 @@ def test_nb14_leave_last_out_full_against_sampled(loo):
     assert f"{full_table(pop, train, test, relevant_min=0.0)['hit'].mean():.4f}" == "0.0498"
 
 
+def test_nb14_relevant_test_movies_per_user_recomputed(movielens):
+    means = {}
+    for fold in ("u1", "u2", "u3", "u4", "u5"):
+        _, test = cflib.load_split(fold, download=False)
+        per_user = np.bincount(test.users[test.ratings >= 4], minlength=test.n_users)
+        means[fold] = f"{per_user[per_user > 0].mean():.1f}"
+    assert means == {"u1": "24.6", "u2": "17.4", "u3": "13.0", "u4": "12.3", "u5": "12.5"}
+    train, test = cflib.load_split("u1", download=False)
+    table = ranking_table(fit(train, method="ease", lam=500.0)[0], train, test)
+    assert f"{table['n_relevant'].mean():.1f}" == "24.6"
+    assert table["precision"][table["n_relevant"] > 40].mean() > table["precision"][table["n_relevant"] <= 5].mean() + 0.4
+
+
+def test_nb14_exercise_1_with_and_without_the_test_movies_rated_below_4(movielens):
+    from cflib.checks.evaluation import sampled_recall
+    train, test = cflib.load_split("u1", download=False)
+    ease = fit(train, method="ease", lam=500.0)[0]
+    users, negatives = sample_negatives(train, test, 100, seed=0)
+    S = ease.predict_all(clip=False)
+    relevant = {u: test.movies[(test.users == u) & (test.ratings >= 4)] for u in users}
+    below_4 = {u: test.movies[(test.users == u) & (test.ratings < 4)] for u in users}
+    with_them = np.array([sampled_recall(S[:, u], relevant[u], np.append(row, below_4[u]), 10)
+                          for u, row in zip(users, negatives)])
+    without = np.array([sampled_recall(S[:, u], relevant[u], row, 10) for u, row in zip(users, negatives)])
+    table = sampled_table(ease, train, test, negatives=(users, negatives))
+    np.testing.assert_allclose(with_them, table["recall"])   # section 2's protocol, user by user
+    assert f"{with_them.mean():.4f}" == "0.4177" and f"{without.mean():.4f}" == "0.5099"
+
+
 def test_nb14_reversal_recomputed_on_u1(movielens):
     train, test = cflib.load_split("u1", download=False)
     ease = fit(train, method="ease", lam=500.0)[0]
@@ -170,11 +207,50 @@ def test_nb14_reversal_recomputed_on_u1(movielens):
 
 
 def test_nb14_hypergeometric_hit_probabilities():
-    M, N, k = 1600, 100, 10
-    assert f"{stats.hypergeom(M, round(0.10 * M), N).cdf(k - 1):.3f}" == "0.447"
-    assert f"{stats.hypergeom(M, round(0.05 * M), N).cdf(k - 1):.3f}" == "0.976"
-    assert f"{1 - 9 / 1600:.3f}" == "0.994" and "$1 - 9/1600 = 0.994$" in _prose()
-    # E[1 - A/N] = 1 - a/M: the sampled AUC is unbiased
-    a = 240
-    A = stats.hypergeom(M, a, N)
-    assert np.isclose(1 - A.mean() / N, 1 - a / M)
+    M, n_neg, N = 1600, 100, 10    # pool, sampled movies, list length
+    assert f"{stats.hypergeom(M, round(0.10 * M), n_neg).cdf(N - 1):.3f}" == "0.447"
+    assert f"{stats.hypergeom(M, round(0.05 * M), n_neg).cdf(N - 1):.3f}" == "0.976"
+    assert "97.6 % of the time" in _prose()
+    # a full hit needs ell <= N - 1: an AUC of at least 1 - 9/1600, the legend's 0.9944
+    assert f"{1 - (N - 1) / M:.4f}" == "0.9944" and "an AUC of at least $1 - 9/1600 \\approx 0.9944$" in _prose()
+    # E[1 - L/n_neg] = 1 - ell/M: the sampled AUC is unbiased
+    ell = 240
+    L = stats.hypergeom(M, ell, n_neg)
+    assert np.isclose(1 - L.mean() / n_neg, 1 - ell / M)
+
+
+def test_nb14_vocabulary_follows_the_glossary():
+    """N is the list length, k the latent features, X the movie features (README glossary); no letter means two things."""
+    prose = _prose()
+    for old in ("$N = 100$", "HR@$k$", "HR@k", "NDCG@k", "recall@k", "top $k$", "$X = R^T", "X^TX", "$a_u$", "$b_u$",
+                "$a \\le 9$", "Hypergeom}(M, a, N)", "$P = (G", "B = I - P"):
+        assert old not in prose, old
+    for new in ("$n_{\\text{neg}} = 100$", "HR@$N$ is the share of users whose held-out movie is in the top $N$",
+                "the code's argument `k` of `cflib.ranking` and `cflib.protocols` is $N$",
+                "$R^\\top$ (users × movies; Steck and `cflib.ease` call it $X$", "$Q = (G + \\lambda I)^{-1}$",
+                "$d_u = s_u - s'_u$", "L \\sim \\mathrm{Hypergeom}(M, \\ell, n_{\\text{neg}})",
+                "943 held-out ratings: one per user"):
+        assert new in prose, new
+    (figure,) = ["".join(c["source"]) for c in _cells() if "".join(c["source"]).startswith("M, n_neg, N = 1600")]
+    assert 'label=f"sampled HR@{N}, {n_neg} sampled movies (expected)"' in figure  # the legend
+
+
+def _grouped(out, label):
+    """{model: values by group} of one block of the cell that groups users by their relevant test movies."""
+    block = out.split(f"{label} by the number")[1].split("\n\n")[0].splitlines()
+    names = re.split(r"\s{2,}", block[1].split("users", 1)[1].strip())
+    rows = [_numbers(line.split(maxsplit=3)[3]) for line in block[2:] if line.strip()]
+    return {name: [row[j] for row in rows] for j, name in enumerate(names)}
+
+
+def test_nb14_metrics_rise_with_the_number_of_relevant_test_movies():
+    out = _printed("n_relevant = {f:")
+    for label in ("P@10", "NDCG@10"):
+        grouped = _grouped(out, label)
+        assert set(grouped) == {"implicit ALS", "EASE", "BPR", "popularity", "BEST"}
+        for name, values in grouped.items():  # "for every model both P@10 and NDCG@10 rise with that count"
+            assert all(a < b for a, b in zip(values, values[1:])), (label, name, values)
+    ease = _grouped(out, "P@10")["EASE"]
+    assert f"(EASE's P@10 from {ease[0]:.3f} to {ease[-1]:.3f})" == "(EASE's P@10 from 0.107 to 0.669)"
+    assert "(EASE's P@10 from 0.107 to 0.669)" in _prose() and "from the users with 1 to 5 relevant" in _prose()
+    assert "1 to 5 " in out and "41 to " in out and "those with more than 40" in _prose()
