@@ -37,7 +37,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import re
 import time
 import warnings
 from collections import OrderedDict
@@ -51,7 +50,7 @@ from .arguments import check_int, check_scalar
 from .baselines import fit_baseline
 from .evaluate import evaluate
 from .explorer_picture import explorer_figure, picture_png
-from .history import history_diverged
+from .explorer_readout import budget_note, describe, plain, readout_text
 from .rating_widget import EXAMPLE_RATINGS, RatingWidget  # noqa: F401 (re-exported: its old home)
 from .svg_curves import explorer_svg, svg_img
 from .train import fit
@@ -91,26 +90,11 @@ def show_figure(out, fig):
     out.append_display_data(Image(data=buffer.getvalue(), format="png"))
 
 
-def _last_finite(values):
-    if values is None:
-        return float("nan")
-    arr = np.asarray([np.nan if v is None else v for v in values], dtype=float)
-    arr = arr[np.isfinite(arr)]
-    return float(arr[-1]) if arr.size else float("nan")
-
-
 # ------------------------------------------------------------------ explorer
 def _nearest_lr(lr):
     """The step size of ``LR_VALUES`` closest to ``lr`` on a log scale."""
     lr = check_scalar(lr, "lr", min_val=0.0, include_boundaries="right")
     return min(LR_VALUES, key=lambda v: abs(np.log(v) - np.log(lr)))
-
-
-def _fmt_rmse(value):
-    """An RMSE for the readout: 4 decimals when it is a sensible number, never 60 digits."""
-    if not np.isfinite(value):
-        return "n/a"
-    return f"{value:.4f}" if value < 100 else f"{value:.1e}"
 
 
 class TrainingExplorer(widgets.VBox):
@@ -329,7 +313,7 @@ class TrainingExplorer(widgets.VBox):
                     warnings.simplefilter("ignore", RuntimeWarning)
                     result, history = fit(self.train_data, validation=self.validation, progress=False, **kw)
             except (ValueError, TypeError, MemoryError, RuntimeError) as exc:  # a setting fit refuses or cannot run
-                self._refused(f"{_describe(kw)}: {type(exc).__name__}: {exc}")
+                self._refused(f"{describe(kw)}: {type(exc).__name__}: {exc}")
                 return
             kept = (result, history, time.perf_counter() - start)
             self._cache[key] = kept
@@ -344,42 +328,18 @@ class TrainingExplorer(widgets.VBox):
         self._previous, self.history, self.result = self.history, history, result
         self._settings_shown = kw
         self.runs += 1
-        self._readout_shown = self._readout(history, kw["n_iters"])  # without its timing: the picture keeps it
-        wanted = self._iters[kw["method"]]
-        ran_all = len(history.cost) == kw["n_iters"] and not history_diverged(history)
-        if wanted > kw["n_iters"] and ran_all:  # the budget at this k held back the iterations chosen
-            when += (f" &middot; the iterations slider stops at {kw['n_iters']} at k = {kw['k']}, where a move "
-                     f"trains for about {self.move_seconds:g} s; your {wanted} come back at a smaller k")
+        # The readout without its timing (the picture keeps it), then the timing and any note of the budget.
+        self._readout_shown = readout_text(history, kw["n_iters"], self.baselines)
+        when += budget_note(history, kw, self._iters[kw["method"]], self.move_seconds)
         self.readout.value = f"{self._readout_shown} &middot; {when}"
         self.plot.value = svg_img(explorer_svg(
             history, baselines=self.baselines, ylim=self._rmse_limits(), title=self._title(),
             previous=None if self._previous is None else self._previous.val_rmse, cost_label=kw["method"]),
-            alt=f"Training explorer: {self._title()}; {_plain(self._readout_shown)}")
-
-    def _readout(self, history, n_iters):
-        """The readout of a run of ``n_iters`` iterations asked for, without its timing (the caller adds it)."""
-        val = _last_finite(history.val_rmse)
-        n = len(history.cost)
-        best = self.baselines and min(self.baselines.values())
-        if history_diverged(history):
-            finite = [v for v in history.val_rmse if np.isfinite(v)]
-            lowest = min(finite) if finite else float("nan")
-            return (f"<b style='color:#D55E00'>validation RMSE: diverged</b> after {n} iterations "
-                    f"(lowest before that {_fmt_rmse(lowest)}): lower the step size")
-        if best and val < best:
-            verdict = f" &middot; beats the best baseline by {best - val:.4f}"
-        elif best:
-            verdict = f" &middot; worse than the best baseline ({best:.4f})"
-        else:
-            verdict = ""
-        done = (f"{n} iterations" if n >= n_iters else
-                f"{n} of {n_iters} iterations (the optimizer stopped early: its own stopping test was met)")
-        return (f"<b>validation RMSE {_fmt_rmse(val)}</b> (training {_fmt_rmse(_last_finite(history.train_rmse))})"
-                f"{verdict} &middot; {done}")
+            alt=f"Training explorer: {self._title()}; {plain(self._readout_shown)}")
 
     def _title(self):
         """The title of the RMSE panel."""
-        text = f"RMSE: {_describe(self._settings_shown)}"
+        text = f"RMSE: {describe(self._settings_shown)}"
         return text if len(self.history.cost) else text + " (diverged at once)"
 
     def _rmse_limits(self):
@@ -442,7 +402,7 @@ class TrainingExplorer(widgets.VBox):
             return None
         when = ("its starting view" if self.runs == 1 else
                 f"after {self.runs - 1} change{'s' if self.runs > 2 else ''} of the controls")
-        readout = _plain(self._readout_shown)  # without the timing of one machine
+        readout = plain(self._readout_shown)  # without the timing of one machine
         return picture_png(self._figure(), f"A picture of the training explorer, {when}: {readout}\n"
                            "The live controls need a running notebook: open it in Jupyter and use Run > Run All Cells.")
 
@@ -453,15 +413,3 @@ class TrainingExplorer(widgets.VBox):
         if bundle is not None and picture is not None:
             bundle["image/png"] = base64.b64encode(picture).decode("ascii")
         return bundle
-
-
-def _plain(text):
-    """The readout's HTML as plain text."""
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
-
-
-def _describe(kw):
-    text = f"{kw['method']} ({kw['kind']}), k={kw['k']}, lam={kw['lam']:.3g}"
-    if "lr" in kw:
-        text += f", lr={kw['lr']:.2g}"
-    return text
