@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib import patheffects
 from matplotlib.lines import Line2D
 
-from .plots import PALETTE, _axes
+from .figure_style import PALETTE, new_axes
 
 __all__ = ["embedding_2d", "plot_embedding", "genre_colours", "genre_summary", "dot_area"]
 
@@ -165,7 +165,7 @@ def plot_embedding(X, data, *, method="pca", genres=("Children's", "Horror", "Fi
     counts = np.bincount(data.movies, minlength=data.n_movies)
     shown = _shown(data, min_ratings)
     coords, explained = embedding_2d(X, method=method, rows=shown)
-    ax = _axes(ax, (9.0, 6.5))
+    ax = new_axes(ax, (9.0, 6.5))
     colour_of = genre_colours(data, genres)
     top = int(counts[shown].max())
     sizes = dot_area(counts, top)
