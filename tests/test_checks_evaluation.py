@@ -153,6 +153,11 @@ def recall_k_plus_one(scores, relevant, negatives, k):
     return np.isin(c[np.argsort(-scores[c], kind="stable")[:k + 1]], relevant).sum() / len(relevant)
 
 
+def recall_k_minus_one(scores, relevant, negatives, k):
+    c = _cands(relevant, negatives)
+    return np.isin(c[np.argsort(-scores[c], kind="stable")[:k - 1]], relevant).sum() / len(relevant)
+
+
 def recall_ascending(scores, relevant, negatives, k):
     c = _cands(relevant, negatives)
     return np.isin(c[np.argsort(scores[c], kind="stable")[:k]], relevant).sum() / len(relevant)
@@ -305,6 +310,7 @@ MISTAKES = [
     m(checks.check_sampled_recall, ["order of the candidate array", "lower movie index"], recall_concatenated),
     m(checks.check_sampled_recall, ["higher movie index"], recall_reversed),
     m(checks.check_sampled_recall, ["first k + 1"], recall_k_plus_one),
+    m(checks.check_sampled_recall, ["first k - 1"], recall_k_minus_one),
     m(checks.check_sampled_recall, ["from the lowest score up"], recall_ascending),
     m(checks.check_sampled_recall, ["returned a list", "one number"], recall_as_list),
     m(checks.check_sampled_recall, ["complex"], recall_complex),
@@ -414,3 +420,24 @@ def test_ease_reference_meets_the_constraint():
         # stationarity of the Lagrangian off the diagonal: (G + lam I) B - G is diagonal
         M = (G + lam * np.eye(len(G))) @ B - G
         assert np.allclose(M - np.diag(np.diag(M)), 0.0, atol=1e-9)
+
+
+def recall_merged_assuming_sorted(scores, relevant, negatives, k):
+    """Wrong: merges the candidates as if negatives came sorted (in notebook 14 they do not)."""
+    import heapq
+    c = np.array(list(heapq.merge(sorted(relevant), negatives)))
+    return np.isin(c[np.argsort(-scores[c], kind="stable")[:k]], relevant).sum() / len(relevant)
+
+
+def recall_without_relevant(scores, relevant, negatives, k):
+    """Wrong: ranks the negatives only, so recall is 0 everywhere."""
+    c = np.asarray(negatives)
+    return np.isin(c[np.argsort(-scores[c], kind="stable")[:k]], relevant).sum() / len(relevant)
+
+
+def test_sampled_recall_cases_catch_unsorted_candidates_and_a_recall_of_zero(capsys):
+    """A learner's pass: unsorted negatives (as notebook 14 passes them) and one case with recall 1."""
+    line, _ = run(checks.check_sampled_recall, recall_merged_assuming_sorted, capsys)
+    assert ": FAIL - " in line
+    line, _ = run(checks.check_sampled_recall, recall_without_relevant, capsys)
+    assert ": FAIL - " in line and "integer arithmetic" not in line and "0 on every test case" in line

@@ -10,7 +10,7 @@ The planted mistakes. Sampled recall: all movies ranked instead of the
 candidates only; divided by k (precision) or by min(k, |relevant|); the hit
 rate (1 if any hit) instead of the share of relevant movies found; positions
 in the candidate array taken for movie ids; ties broken by the order of the
-candidate array or by the higher movie index; k + 1 movies listed; the lowest
+candidate array or by the higher movie index; k + 1 or k - 1 movies listed; the lowest
 score first. EASE: lam forgotten or added to every entry of G; the columns of P
 divided by the wrong diagonal (B transposed); the diagonal left at -1; the
 ``I -`` or the sign forgotten; the unconstrained ridge solution P G. BPR:
@@ -34,17 +34,17 @@ __all__ = ["check_sampled_recall", "check_ease", "check_bpr_gradient", "sampled_
 def sampled_recall(scores, relevant, negatives, k) -> float:
     r"""One user's recall@k under the sampled protocol: only the candidates are ranked.
 
-    The candidates are the relevant held-out movies and the sampled movies;
-    the list L is the first k candidates by decreasing score (a tie goes to the
-    lower movie index, as in :func:`cflib.ranking.user_list`) and
-    :math:`R@k = |L \cap \text{relevant}| / |\text{relevant}|`.
+    The candidates are the relevant held-out movies and the other candidates
+    (``negatives``); the list L is the first k candidates by decreasing score (a
+    tie goes to the lower movie index, as in :func:`cflib.ranking.user_list`) and
+    :math:`R@k = |L \cap \text{relevant}| / |\text{relevant}|`; ``k`` is the glossary's list length N.
 
     Parameters
     ----------
     scores : array_like of shape (n_movies,)
     relevant : array_like of int, shape (n_relevant,)   distinct movies, not empty
-    negatives : array_like of int, shape (N,)   distinct sampled movies, none relevant
-    k : int, 1 <= k <= n_relevant + N
+    negatives : array_like of int, shape (n_neg,)   distinct candidates that are not relevant
+    k : int, 1 <= k <= n_relevant + n_neg
 
     Returns
     -------
@@ -57,7 +57,7 @@ def sampled_recall(scores, relevant, negatives, k) -> float:
     if relevant.size == 0:
         raise ValueError("relevant is empty: recall is defined for a user with at least one relevant movie")
     if np.intersect1d(relevant, negatives).size:
-        raise ValueError("negatives must not contain a relevant movie: they are drawn from the unrated movies")
+        raise ValueError("negatives must not contain a relevant movie: they are the candidates that are not relevant")
     candidates = np.union1d(relevant, negatives)
     if not 1 <= int(k) <= candidates.size:
         raise ValueError(f"k must be between 1 and the number of candidates ({candidates.size}), got {k}")
@@ -74,7 +74,7 @@ def _recall_cases(seed) -> list:
     for n, n_rel, n_neg, k in ((50, 1, 20, 5), (80, 4, 30, 10), (60, 3, 12, 2)):
         s = rng.standard_normal(n)
         perm = rng.permutation(n)
-        relevant, negatives = np.sort(perm[:n_rel]), np.sort(perm[n_rel:n_rel + n_neg])
+        relevant, negatives = perm[:n_rel], perm[n_rel:n_rel + n_neg]  # in no particular order, as in 14
         s[relevant] += 1.0  # the model does find some of them
         cases.append(Case(f"{n} random scores, {n_rel} relevant, {n_neg} sampled movies, k={k}",
                           (s, relevant, negatives, k)))
@@ -85,7 +85,10 @@ def _recall_cases(seed) -> list:
     s[[25, 30]] = 2.0  # not candidates
     cases.append(Case("40 movies, relevant 3 and 9, movie 9 tied at 0.5 with sampled movies 4 and 12, k=3 "
                       "(a tie goes to the lower movie index)",
-                      (s, np.array([3, 9]), np.array([0, 1, 4, 12, 15, 20, 33]), 3)))
+                      (s, np.array([9, 3]), np.array([20, 4, 33, 0, 12, 1, 15]), 3)))
+    # Recall 1 (a zero is no cut-off fraction); nothing above the candidates (a list one short differs).
+    cases.append(Case("6 movies, relevant 1 and 3 score highest, sampled 5, 2 and 0, k=2 (recall 1)",
+                      (np.array([0.1, 0.9, 0.3, 0.8, 0.2, 0.4]), np.array([3, 1]), np.array([5, 2, 0]), 2)))
     # Many ties (rounded scores) over more than 16 candidates: np.argsort's default sort is not stable there.
     levels = rng.integers(0, 3, 70).astype(float)
     perm = rng.permutation(70)
@@ -136,9 +139,9 @@ def check_sampled_recall(fn) -> Callable:
     r"""Check ``fn(scores, relevant, negatives, k) -> float``, one user's recall@k among sampled candidates.
 
     The candidates are ``relevant`` (the user's relevant held-out movies) and
-    ``negatives`` (N movies sampled from those the user never rated); the list
-    L is the first k candidates by decreasing score, a tie going to the lower
-    movie index; :math:`R@k = |L \cap \text{relevant}| / |\text{relevant}|`.
+    ``negatives`` (the other candidates: sampled unrated movies, and any held-out
+    movie that is not relevant); the list L is the first k (the glossary's N)
+    candidates by decreasing score, a tie going to the lower movie index; :math:`R@k = |L \cap \text{relevant}| / |\text{relevant}|`.
     Domain: ``scores`` (n_movies,); ``relevant`` and ``negatives`` distinct,
     disjoint movie indices, ``relevant`` not empty; 1 <= k <= the number of candidates.
 
@@ -171,7 +174,8 @@ def check_sampled_recall(fn) -> Callable:
                     "map the positions back: top = candidates[np.argsort(-scores[candidates], kind=\"stable\")[:k]]",
                     _positions),
             # Before the unstable sort, whose order of ties differs by numpy version (1.24: the reversal).
-            Mistake("breaks a tie by the higher movie index: np.argsort(scores)[::-1] reverses tied movies too",
+            Mistake("lets the relevant movies lose their ties (the higher movie index first, as np.argsort(scores)"
+                    "[::-1] does, or the sampled movies first); a tie goes to the lower movie index",
                     _TIE_HINT,
                     lambda s, r, n, k: _found(s, r, n, k, how="reverse") / len(r)),
             *(Mistake("breaks a tie by the order of the candidate array (relevant movies first), or in no fixed "
@@ -183,6 +187,9 @@ def check_sampled_recall(fn) -> Callable:
             Mistake("counts the hits among the first k + 1 candidates, an off-by-one in the slice",
                     "the list is the candidates ranked, then [:k]: exactly k movies",
                     lambda s, r, n, k: _found(s, r, n, k, extra=1) / len(r)),
+            Mistake("counts the hits among the first k - 1 candidates, an off-by-one (or a 1-based rank < k)",
+                    "the list is the candidates ranked, then [:k]: exactly k movies (ranks 1 to k)",
+                    lambda s, r, n, k: _found(s, r, n, k, extra=-1) / len(r)),
             Mistake("ranks the candidates from the lowest score up",
                     "the best movie has the highest score: sort by -scores",
                     lambda s, r, n, k: _found(s, r, n, k, how="ascending") / len(r)),
@@ -211,22 +218,13 @@ def _ease_cases(seed) -> list:
 
 
 def _ease(G, lam, *, how="right"):
+    """EASE's B, right (``how="right"``) or with one of the planted mistakes."""
     G = np.asarray(G, float)
-    n = G.shape[0]
-    inner = {"no lam": G, "lam everywhere": G + lam}.get(how, G + lam * np.eye(n))
-    P = np.linalg.inv(inner)
+    eye = np.eye(G.shape[0])
+    P = np.linalg.inv({"no lam": G, "lam everywhere": G + lam}.get(how, G + lam * eye))
     d = np.diag(P)
-    if how == "rows":
-        return np.eye(n) - P / d[:, None]
-    if how == "diagonal -1":
-        return -P / d
-    if how == "no I":
-        return P / d
-    if how == "sign":
-        return P / d - np.eye(n)
-    if how == "ridge":
-        return P @ G
-    return np.eye(n) - P / d
+    return {"rows": lambda: eye - P / d[:, None], "diagonal -1": lambda: -P / d, "no I": lambda: P / d,
+            "sign": lambda: P / d - eye, "ridge": lambda: P @ G}.get(how, lambda: eye - P / d)()
 
 
 def check_ease(fn) -> Callable:
