@@ -18,9 +18,12 @@ class StoredNotebook:
         """Every markdown cell, joined."""
         return "\n".join("".join(c["source"]) for c in self.cells() if c["cell_type"] == "markdown")
 
-    def printed(self, marker: str) -> str:
-        """The text printed by the one code cell whose source starts with ``marker``."""
-        (cell,) = [c for c in self.cells() if c["cell_type"] == "code" and "".join(c["source"]).startswith(marker)]
+    def printed(self, marker: str, *, anywhere: bool = False) -> str:
+        """The text printed by the one code cell whose source starts with ``marker`` (or holds it, ``anywhere``)."""
+        def found(src):
+            return marker in src if anywhere else src.startswith(marker)
+
+        (cell,) = [c for c in self.cells() if c["cell_type"] == "code" and found("".join(c["source"]))]
         return "".join("".join(o.get("text", "")) for o in cell["outputs"])
 
 

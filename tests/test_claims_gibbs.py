@@ -5,6 +5,8 @@ A chain does not depend on ``burn_in`` (the same draws are made, only the
 averaging starts later), so one fit with ``burn_in=0`` serves every burn-in.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.stats import norm
@@ -15,6 +17,8 @@ from cflib.checks import bayesian as checks_bayesian
 from cflib.evaluate import evaluate, rmse
 from cflib.gibbs import fit_gibbs
 from cflib.train import BEST, fit
+
+from stored_notebook import StoredNotebook
 
 try:
     U1 = cflib.load_split("u1")
@@ -337,20 +341,12 @@ def test_myfm_row_of_the_benchmark_has_u1_as_its_hardest_fold():
     assert len(folds) == 5 and int(np.argmax(folds)) == 0
 
 
-def _nb11():
-    import json
-    from pathlib import Path
-    (path,) = (Path(__file__).resolve().parents[1] / "notebooks").glob("11_*.ipynb")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _prose11():
-    return "\n".join("".join(c["source"]) for c in _nb11()["cells"] if c["cell_type"] == "markdown")
+_NB11 = StoredNotebook(next((Path(__file__).resolve().parents[1] / "notebooks").glob("11_*.ipynb")))
+_prose11 = _NB11.prose
 
 
 def _printed11(marker):
-    (cell,) = [c for c in _nb11()["cells"] if c["cell_type"] == "code" and marker in "".join(c["source"])]
-    return "".join("".join(o.get("text", "")) for o in cell["outputs"])
+    return _NB11.printed(marker, anywhere=True)
 
 
 def test_prose_fixes_of_the_r2_reading():

@@ -3,6 +3,8 @@
 Each test recomputes its claim from the data and can fail.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,8 @@ from cflib.popularity import fit_popularity
 from cflib.ranking import popularity_strata, ranking_metrics, ranking_table
 from cflib.temporal import time_split
 from cflib.train import BEST, COURSE, fit
+
+from stored_notebook import StoredNotebook
 
 
 @pytest.fixture(scope="module")
@@ -184,20 +188,12 @@ def test_nb10_alpha_and_lam_trade_personal_against_popular(u1):
 
 # --------------------------------------------------------------------------- round three: prose pinned to figures
 
-def _nb09():
-    import json
-    from pathlib import Path
-    (path,) = (Path(__file__).resolve().parents[1] / "notebooks").glob("09_*.ipynb")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _prose09():
-    return "\n".join("".join(c["source"]) for c in _nb09()["cells"] if c["cell_type"] == "markdown")
+_NB09 = StoredNotebook(next((Path(__file__).resolve().parents[1] / "notebooks").glob("09_*.ipynb")))
+_prose09 = _NB09.prose
 
 
 def _printed09(marker):
-    (cell,) = [c for c in _nb09()["cells"] if c["cell_type"] == "code" and marker in "".join(c["source"])]
-    return "".join("".join(o.get("text", "")) for o in cell["outputs"])
+    return _NB09.printed(marker, anywhere=True)
 
 
 def _random_precision(train, test, k=10):
