@@ -741,6 +741,11 @@ def test_08_every_widget_setting_the_notebook_asks_for_is_on_the_sliders(u1):
     for method, k, n in asked:
         assert n <= limit(method, k), (method, k, n)
     assert limit("als", 21) >= 10 > limit("als", 22)
+    from cflib.trainers import METHODS
+    first_held = {m: next(k for k in range(1, 31) if limit(m, k) < METHODS[m].max_iters)
+                  for m in ("lbfgs", "als", "momentum", "gd")}
+    assert first_held == {"lbfgs": 12, "als": 17, "momentum": 18, "gd": 19}
+    quoted("08", "from $k = 12$ for L-BFGS, 17 for ALS, 18 to 19 for the gradient methods")
     quoted("08", "From $k = 22$ on, the iterations slider offers fewer than 10 sweeps")
     quoted("08", f"(ALS: {limit('als', 10)} sweeps at $k = 10$, {limit('als', 20)} at $k = 20$, "
                  f"{limit('als', 30)} at $k = 30$)")

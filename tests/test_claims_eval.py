@@ -45,9 +45,9 @@ QUOTES = [  # (code cell's first characters, printed text, the prose's words)
     ("print(f\"{'model':<11} {'full AUC'", "popularity    0.7527      0.7529        0.3118           0.3148",
      "(HR@10 0.6013 and 0.3118)"),
     ("M, n_neg, N = 1600", "AUC 0.95: expected sampled HR@10 0.976", "a sampled hit 97.6 % of the time (0.976)"),
-    ("M, n_neg, N = 1600", "AUC 0.90: expected sampled HR@10 0.447", "about half the time (0.447)"),
+    ("M, n_neg, N = 1600", "AUC 0.90: expected sampled HR@10 0.447", "a little under half the time (0.447)"),
     ("for a_name, b_name in ((\"implicit ALS\"", "implicit ALS - EASE, NDCG@10: u1 +0.0137 [+0.0001, +0.0273]",
-     "ends at +0.0001"),
+     "the lower end of the interval of the difference is +0.0001"),
     ("for a_name, b_name in ((\"implicit ALS\"", "corrected p 0.025, won 5/5", "p-value is 0.025"),
     ("for a_name, b_name in ((\"implicit ALS\"", "implicit ALS - EASE, NDCG@10: u1 +0.0137 [+0.0001",
      "(implicit ALS − EASE: +0.0137 in NDCG@10 on u1, an interval just clear of 0, section 5)"),
@@ -74,7 +74,7 @@ def test_nb14_prose_quotes_the_printed_figures(marker, printed, words):
 def test_nb14_benchmark_bpr_figure_is_the_recorded_one():
     readme = (Path(__file__).resolve().parents[1] / "benchmarks" / "README.md").read_text(encoding="utf-8")
     assert "| u1 | BPR | 0.357 [" in readme and "reaches a P@10 of 0.357 on u1" in _prose()
-    assert "(k 64, λ 0.03, lr 0.05, 60 epochs, batch 256" in readme and "(60 epochs in batches of 256)" in _prose()
+    assert "(k 64, λ 0.03, lr 0.05, 60 epochs, batch 256" in readme and "(60 epochs in batches of 256, step 0.05)" in _prose()
     assert "500, 350, 750, 350, 500 on u1..u5" in readme and "would be 350 to 750" in _prose()
     assert "BPR              0.3410" in _printed("def five_models")
     assert "against 0.341 here" in _prose()
@@ -97,7 +97,8 @@ def test_nb14_sampled_is_seven_times_full_and_the_reversal_is_about_twice():
 
 def test_nb14_only_bpr_and_ease_reverse_among_the_five():
     out = _printed("def five_models")
-    rows = {line[:13].strip(): _numbers(line[13:]) for line in out.splitlines()[1:] if line.strip()}
+    rows = {line[:13].strip(): _numbers(line[13:]) for line in out.splitlines()[1:]
+            if line.strip() and not line.startswith("full AUC on u1")}
     flips = {(a, b) for a in rows for b in rows if a < b for col in ((0, 2), (1, 3))
              if (rows[a][col[0]] - rows[b][col[0]]) * (rows[a][col[1]] - rows[b][col[1]]) < 0}
     assert flips == {("BPR", "EASE")}
@@ -254,3 +255,12 @@ def test_nb14_metrics_rise_with_the_number_of_relevant_test_movies():
     assert f"(EASE's P@10 from {ease[0]:.3f} to {ease[-1]:.3f})" == "(EASE's P@10 from 0.107 to 0.669)"
     assert "(EASE's P@10 from 0.107 to 0.669)" in _prose() and "from the users with 1 to 5 relevant" in _prose()
     assert "1 to 5 " in out and "41 to " in out and "those with more than 40" in _prose()
+
+
+def test_nb14_bpr_has_the_higher_full_auc_on_u1_while_ease_leads_at_the_top():
+    """Section 3: 'on u1 BPR's full AUC is a little higher than EASE's (printed in section 2), while EASE puts
+    more relevant movies at the very top'."""
+    out = _printed("def five_models(train):")
+    ease, bpr = (float(v) for v in re.findall(r"full AUC on u1 \(section 3\): EASE (\d\.\d{4}), BPR (\d\.\d{4})", out)[0])
+    assert 0 < bpr - ease < 0.01
+    assert "on u1 BPR's full AUC is a little higher than EASE's (printed in section 2)" in _prose()
