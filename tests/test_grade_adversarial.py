@@ -32,8 +32,9 @@ REFERENCE_ROUTES = {
     "via_gc": ("import gc\n\n",
                "[o for o in gc.get_objects() if callable(o) and getattr(o, '__qualname__', '') == 'cost' and "
                "getattr(o, '__module__', '') == 'cflib.objective'][0](X, Theta, Y, R, lam)", "fail", CALLS),
-    # a stand-in handed back by the check itself
-    "via_standin": ("from cflib import checks\n\n", "checks.check_cost(None)(X, Theta, Y, R, lam)", "fail", CALLS),
+    # a stand-in handed back by the check itself: stopped already where the check builds its planted mistakes
+    "via_standin": ("from cflib import checks\n\n", "checks.check_cost(None)(X, Theta, Y, R, lam)", "fail",
+                    "calls cflib.checks.cost_gradient._cost_mistakes, a helper of the notebook's checks"),
     # a fresh copy of the module, whose functions were never replaced
     "via_reload": ("import importlib\nimport cflib.objective\n\n",
                    "importlib.reload(cflib.objective).cost(X, Theta, Y, R, lam)", "fail", ""),

@@ -176,3 +176,26 @@ def test_a_function_that_calls_the_reference_from_a_thread_of_its_own_gets_no_po
     row = _run("threaded", {"id": NB, "exercises": [{"function": "fm_pairwise", "check": "check_fm_pairwise",
                                                       "points": 1}]}, [(0, THREADED)])[0]
     assert row["status"] == "fail" and row["points"] == 0.0, row
+
+
+def test_the_helpers_of_a_check_are_guarded_like_its_reference():
+    """A learner's pass found that cflib.checks.evaluation._found, with its default arguments, is the right
+    sampled recall: imported or found through gc, it scored full points. The check's private helpers are now
+    guarded, while the ones a case's callable runs stay open (a right answer still passes)."""
+    nb = {"id": "14_helpers", "exercises": [{"function": "my_sampled_recall", "check": "check_sampled_recall",
+                                             "points": 2}]}
+    borrowed = HEAD + ("from cflib.checks.evaluation import _found\n\n\n"
+                       "def my_sampled_recall(scores, relevant, negatives, k):\n"
+                       "    return _found(scores, relevant, negatives, k) / len(relevant)\n")
+    via_gc = HEAD + ("import gc\n\n\ndef my_sampled_recall(scores, relevant, negatives, k):\n"
+                     "    rank = [o for o in gc.get_objects() if getattr(o, '__name__', '') == '_rank'][0]\n"
+                     "    cands = np.union1d(relevant, negatives)\n"
+                     "    return np.isin(rank(scores, cands, k), relevant).sum() / len(relevant)\n")
+    right = HEAD + ("def my_sampled_recall(scores, relevant, negatives, k):\n"
+                    "    cands = sorted(set(map(int, relevant)) | set(map(int, negatives)), key=lambda m: (-scores[m], m))\n"
+                    "    return len(set(cands[:k]) & set(map(int, relevant))) / len(relevant)\n")
+    for source, status in ((borrowed, "fail"), (via_gc, "fail"), (right, "pass")):
+        (row,) = _run("helper", nb, [(0, source)])
+        assert row["status"] == status, row
+        if status == "fail":
+            assert "a helper of the notebook's checks" in row["detail"] and row["points"] == 0

@@ -217,20 +217,75 @@ def _refuse_reloading() -> None:
     sys.addaudithook(hook)
 
 
-def install_tripwires(specs: list) -> None:
+def _check_helpers(spec, targets=()) -> dict:
+    """The private helpers of the module of ``spec``'s check, by dotted name: guarded like the reference.
+
+    They build the planted mistakes, and some compute the right answer with the right arguments
+    (``cflib.checks.evaluation._found``), so a submission must not call them. Helpers that run while a
+    case is called stay open: those of the callables the cases hand the learner's function (a function
+    to differentiate, say) and of ``targets``, the wrappers the grader calls (they run on the call's
+    own thread), and every helper those call.
+    """
+    import types
+
+    check = getattr(sys.modules.get("cflib.checks"), spec.name, None)
+    module = sys.modules.get(getattr(check, "__module__", ""))
+    if module is None:
+        return {}
+    helpers = {n: f for n, f in vars(module).items() if n.startswith("_") and isinstance(f, types.FunctionType)
+               and f.__module__ == module.__name__}
+
+    def code_names(code):
+        names = set(code.co_names)
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                names |= code_names(const)
+        return names
+
+    handed = []
+    for a in [*(a for case in spec.cases for a in _flat(case.args)), *targets]:
+        if isinstance(a, types.FunctionType):
+            handed.append(a)
+        elif type(a).__module__ == module.__name__:  # an object of the module's own: its methods too
+            handed += [f for f in vars(type(a)).values() if isinstance(f, types.FunctionType)]
+    open_names = set()
+    while handed:
+        for name in code_names(handed.pop().__code__) & set(helpers) - open_names:
+            open_names.add(name)
+            handed.append(helpers[name])
+    handed_ids = {id(a) for case in spec.cases for a in _flat(case.args)}
+    return {f"{module.__name__}.{n}": f for n, f in helpers.items() if n not in open_names and id(f) not in handed_ids}
+
+
+def _flat(args):
+    """The arguments of a case and, one level down, the items of the lists, tuples and dicts among them."""
+    for a in args:
+        yield a
+        if isinstance(a, (list, tuple)):
+            yield from a
+        elif isinstance(a, dict):
+            yield from a.values()
+
+
+def install_tripwires(specs: list, targets: list = ()) -> None:
     """Guard each spec's reference so that the submission cannot call it (:func:`_guard`), and refuse reloading.
 
-    The reference is also replaced by a plain tripwire in every loaded cflib
+    ``targets`` (one list per spec, the callables the grader calls for its cases) keep open the check's
+    private helpers they use; the others are guarded too (:func:`_check_helpers`). The reference is also replaced by a plain tripwire in every loaded cflib
     module but the checks' (whose wrappers call it where no learner code runs),
     for references that are not plain functions.
     """
     wanted = {}
     trusted = _trusted_roots()
-    for spec in specs:
+    for spec, spec_targets in zip(specs, list(targets) or [()] * len(specs)):
         for obj in (_resolve(spec.ref_name), spec.reference):
             if callable(obj) and id(obj) not in wanted:
                 wanted[id(obj)] = spec.ref_name
                 _guard(obj, spec.ref_name, trusted)
+        for name, helper in _check_helpers(spec, spec_targets).items():
+            if id(helper) not in wanted:
+                wanted[id(helper)] = name
+                _guard(helper, name, trusted)
 
     def tripwire(name):
         def called(*args, **kwargs):
@@ -288,7 +343,7 @@ def serve(request: dict, send) -> None:
     except Exception as exc:  # cflib's own fault (the submission has not run yet): said so, never blamed on it
         send({"ev": "grader_error", "text": f"{type(exc).__name__}: {str(exc).strip()[:300]}"})
         return
-    install_tripwires([spec for spec, _ in graded])
+    install_tripwires([spec for spec, _ in graded], [targets for _, targets in graded])
     ns, problems = define(request["cells"])
     send({"ev": "defined", "problems": problems})
     for i, (ex, fn, (spec, targets)) in enumerate(zip(exercises, later, graded)):

@@ -114,7 +114,11 @@ def mark_exercise(student: str, nb: dict, entry: dict, exercise, run, cells: lis
     where = lambda k: spec.cases[min(k, len(spec.cases) - 1)].label  # noqa: E731
     for k, result in enumerate(results):
         if result.get("kind") == "reference":
-            called = result.get("text")
+            called = result.get("text") or ""
+            if called.startswith("cflib.checks.") and called != spec.ref_name and "._" in called:
+                return out("fail", f"{fn} calls {called}, a helper of the notebook's checks (it builds the "
+                                   "mistakes they diagnose, and can compute the answer), instead of computing the "
+                                   f"result itself: write {fn} with numpy and your own code")
             if called == spec.ref_name:
                 return out("fail", f"{fn} calls {called}, the function this exercise asks you to write, "
                                    "instead of computing the result itself; the notebook's check compares it with "
